@@ -1,0 +1,56 @@
+"""certsvc: certificates, USB tokens and electronic document issuing for public offices."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from certsvc.config import PROJECT_ROOT, load_config
+
+__all__ = ["create_app"]
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    # SQLite enforces foreign keys only when asked, per connection.
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.close()
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    """Build the application. ``overrides`` replace environment settings (demo, tests)."""
+    overrides = dict(overrides or {})
+    instance_path = Path(overrides.pop("INSTANCE_PATH", None) or PROJECT_ROOT / "instance")
+    app = Flask(
+        __name__,
+        instance_path=str(instance_path),
+        template_folder=str(PROJECT_ROOT / "templates"),
+    )
+    instance_path.mkdir(parents=True, exist_ok=True)
+    app.config.update(load_config(instance_path, overrides))
+    logging.getLogger("certsvc").setLevel(app.config["CERTSVC_LOG_LEVEL"])
+
+    if app.config["CERTSVC_BEHIND_PROXY"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+
+    from certsvc.extensions import csrf, db, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
+    csrf.init_app(app)
+    login_manager.init_app(app)
+
+    from certsvc import models  # noqa: F401  (registers every table on the metadata)
+    from certsvc.web import register_web
+
+    register_web(app)
+    return app

@@ -1,0 +1,1 @@
+"""Login accounts, roles per organisation, authentication."""

@@ -1,0 +1,109 @@
+"""Login accounts and the roles they hold in organisations."""
+
+from __future__ import annotations
+
+import enum
+import secrets
+from datetime import datetime
+
+from sqlalchemy import Enum, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from certsvc.extensions import db
+from certsvc.orgs.models import Organisation
+from certsvc.people.models import Person
+from certsvc.timeutil import UTCDateTime, utcnow
+
+__all__ = ["Role", "Account", "RoleAssignment"]
+
+
+class Role(enum.StrEnum):
+    """What an account may do in one organisation (and, for some roles, below it)."""
+
+    ADMINISTRATOR = "administrator"
+    FOCAL_OFFICER = "focal_officer"
+    UNIT_OFFICER = "unit_officer"
+    UNIT_HEAD = "unit_head"
+    REVIEWER = "reviewer"
+    CLERK = "clerk"
+    AUDITOR = "auditor"
+
+    @property
+    def label(self) -> str:
+        return _ROLE_LABELS[self]
+
+
+_ROLE_LABELS = {
+    Role.ADMINISTRATOR: "Quản trị hệ thống",
+    Role.FOCAL_OFFICER: "Cán bộ đầu mối tổng hợp",
+    Role.UNIT_OFFICER: "Cán bộ đơn vị (soạn đề nghị)",
+    Role.UNIT_HEAD: "Thủ trưởng đơn vị",
+    Role.REVIEWER: "Lãnh đạo phòng (thẩm định)",
+    Role.CLERK: "Văn thư",
+    Role.AUDITOR: "Kiểm tra, giám sát",
+}
+
+
+def new_session_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class Account(db.Model):
+    """A login of one person. The person may exist without one."""
+
+    __tablename__ = "account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), unique=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    #: Rotated on password change, reset and disabling: every older session stops working.
+    session_token: Mapped[str] = mapped_column(String(64), default=new_session_token)
+    is_disabled: Mapped[bool] = mapped_column(default=False)
+    must_change_password: Mapped[bool] = mapped_column(default=False)
+    failed_login_count: Mapped[int] = mapped_column(default=0)
+    last_failed_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    person: Mapped[Person] = relationship()
+    roles: Mapped[list[RoleAssignment]] = relationship(
+        back_populates="account", cascade="all, delete-orphan", order_by="RoleAssignment.id"
+    )
+
+    # Flask-Login protocol
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return not self.is_disabled
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_token}"
+
+    def __repr__(self) -> str:
+        return f"<Account {self.id} {self.username!r}>"
+
+
+class RoleAssignment(db.Model):
+    __tablename__ = "role_assignment"
+    __table_args__ = (UniqueConstraint("account_id", "organisation_id", "role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id"), index=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    role: Mapped[Role] = mapped_column(
+        Enum(Role, native_enum=False, length=32, values_callable=lambda e: [m.value for m in e])
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    account: Mapped[Account] = relationship(back_populates="roles")
+    organisation: Mapped[Organisation] = relationship()

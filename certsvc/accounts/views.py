@@ -1,0 +1,113 @@
+"""Signing in and out, and changing one's own password."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from certsvc.accounts import service
+from certsvc.accounts.forms import ChangePasswordForm, LoginForm
+from certsvc.audit.service import Actor, record
+from certsvc.core.forms import apply_field_errors
+from certsvc.errors import ValidationFailed
+from certsvc.extensions import db
+from certsvc.timeutil import format_vietnam
+
+bp = Blueprint("auth", __name__)
+
+_OUTCOME_STATUS = {
+    service.LoginOutcome.BAD_CREDENTIALS: 401,
+    service.LoginOutcome.THROTTLED: 429,
+    service.LoginOutcome.LOCKED: 429,
+    service.LoginOutcome.DISABLED: 403,
+}
+
+
+def _login_policy() -> service.LoginPolicy:
+    config = current_app.config
+    return service.LoginPolicy(
+        throttle_after=config["CERTSVC_LOGIN_THROTTLE_AFTER"],
+        lock_after=config["CERTSVC_LOGIN_LOCK_AFTER"],
+        lock_minutes=config["CERTSVC_LOGIN_LOCK_MINUTES"],
+    )
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on this site: never an open redirect."""
+    if target:
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//"):
+            return target
+    return url_for("core.index")
+
+
+def _failure_message(result: service.LoginResult) -> str:
+    if result.outcome is service.LoginOutcome.THROTTLED:
+        return f"Đăng nhập sai nhiều lần. Vui lòng thử lại sau {format_vietnam(result.retry_at, True)}."
+    if result.outcome is service.LoginOutcome.LOCKED:
+        return (
+            "Tài khoản tạm khóa do đăng nhập sai nhiều lần, đến "
+            f"{format_vietnam(result.retry_at, True)}. Liên hệ quản trị hệ thống nếu cần mở sớm."
+        )
+    if result.outcome is service.LoginOutcome.DISABLED:
+        return "Tài khoản đã bị vô hiệu hóa. Liên hệ quản trị hệ thống."
+    return "Tên đăng nhập hoặc mật khẩu không đúng."
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("core.index"))
+    form = LoginForm()
+    if request.method == "GET":
+        form.next.data = request.args.get("next", "")
+        return render_template("auth/login.html", form=form)
+    if not form.validate_on_submit():
+        return render_template("auth/login.html", form=form), 400
+    result = service.authenticate(
+        db.session, form.username.data, form.password.data,
+        source=request.remote_addr or "", policy=_login_policy(),
+    )
+    db.session.commit()
+    if not result.ok:
+        return render_template("auth/login.html", form=form, error=_failure_message(result)), _OUTCOME_STATUS[
+            result.outcome
+        ]
+    login_user(result.account)
+    if result.account.must_change_password:
+        flash("Bạn cần đổi mật khẩu trước khi tiếp tục.", "info")
+        return redirect(url_for("auth.change_password"))
+    return redirect(_safe_next(form.next.data))
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    record(db.session, Actor.of(current_user), "auth.logout", "account", current_user.id)
+    db.session.commit()
+    logout_user()
+    flash("Bạn đã đăng xuất.", "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            service.change_password(
+                db.session, current_user, form.current_password.data, form.new_password.data
+            )
+        except ValidationFailed as failure:
+            db.session.rollback()
+            apply_field_errors(form, failure)
+        else:
+            db.session.commit()
+            login_user(current_user._get_current_object())  # the session token rotated: re-issue this session's cookie
+            flash("Đã đổi mật khẩu.", "success")
+            return redirect(url_for("core.index"))
+    status = 400 if request.method == "POST" else 200
+    return render_template("auth/change_password.html", form=form), status

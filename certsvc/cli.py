@@ -1,0 +1,70 @@
+"""The ``certsvc`` command: Flask's CLI bound to the app, plus the service's own commands."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+
+import click
+from flask.cli import FlaskGroup, with_appcontext
+
+from certsvc.audit.service import verify_chain
+from certsvc.extensions import db
+
+__all__ = ["main", "cli"]
+
+
+def _create_app():
+    from certsvc import create_app
+
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False)
+def cli() -> None:
+    """Quản lý chữ ký số chuyên dùng — certificate and token service."""
+
+
+@cli.group()
+def audit() -> None:
+    """The audit log."""
+
+
+@audit.command("verify")
+@with_appcontext
+def audit_verify() -> None:
+    """Re-hash the whole audit chain; exit 1 and name the first bad entry on any fault."""
+    report = verify_chain(db.session)
+    if report.ok:
+        click.echo(f"OK: {report.entries} entries, chain intact; head #{report.last_seq} {report.last_hash}")
+        return
+    fault = report.fault
+    click.echo(f"FAULT: {fault.kind} at entry #{fault.seq}: {fault.message}", err=True)
+    sys.exit(1)
+
+
+def cli_actor_label() -> str:
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "unknown"
+    return f"cli:{user}"
+
+
+def _register_commands() -> None:
+    from certsvc.demo import demo_command
+    from certsvc.setup_commands import bootstrap_command
+
+    cli.add_command(demo_command)
+    cli.add_command(bootstrap_command)
+
+
+_register_commands()
+
+
+def main() -> None:
+    cli(prog_name="certsvc")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

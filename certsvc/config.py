@@ -1,0 +1,107 @@
+"""Configuration read from the environment.
+
+Every setting has one name in the environment (``CERTSVC_*``); README documents
+them as a table. Production must set ``CERTSVC_SECRET_KEY``: there is no default
+for it, and the app refuses to start without one unless the caller (the demo
+command, the tests) supplies its own.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["ConfigError", "PROJECT_ROOT", "load_config"]
+
+#: The repository root: templates, migrations and the instance folder live here.
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(RuntimeError):
+    """The environment does not describe a configuration the service can run with."""
+
+
+def _flag(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{name} must be true or false, not {raw!r}")
+
+
+def _positive_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
+    if value <= 0:
+        raise ConfigError(f"{name} must be positive, not {value}")
+    return value
+
+
+@dataclass(frozen=True)
+class _Setting:
+    env: str
+    key: str
+    default: object
+    kind: str  # "str", "flag" or "int"
+
+
+#: Settings other than the database URL and the secret key, as (environment name, Flask key, default).
+SETTINGS: tuple[_Setting, ...] = (
+    _Setting("CERTSVC_SECURE_COOKIES", "SESSION_COOKIE_SECURE", True, "flag"),
+    _Setting("CERTSVC_BEHIND_PROXY", "CERTSVC_BEHIND_PROXY", False, "flag"),
+    _Setting("CERTSVC_LOGIN_THROTTLE_AFTER", "CERTSVC_LOGIN_THROTTLE_AFTER", 3, "int"),
+    _Setting("CERTSVC_LOGIN_LOCK_AFTER", "CERTSVC_LOGIN_LOCK_AFTER", 10, "int"),
+    _Setting("CERTSVC_LOGIN_LOCK_MINUTES", "CERTSVC_LOGIN_LOCK_MINUTES", 15, "int"),
+    _Setting("CERTSVC_SESSION_HOURS", "CERTSVC_SESSION_HOURS", 8, "int"),
+    _Setting("CERTSVC_LOG_LEVEL", "CERTSVC_LOG_LEVEL", "INFO", "str"),
+)
+
+
+def default_database_url(instance_path: Path) -> str:
+    return f"sqlite:///{instance_path / 'certsvc.sqlite'}"
+
+
+def load_config(instance_path: Path, overrides: dict | None = None) -> dict:
+    """Build the Flask config from the environment, then apply ``overrides``.
+
+    ``overrides`` is how the demo command and the tests give their own secret key
+    and database; production passes none.
+    """
+    overrides = dict(overrides or {})
+    config: dict = {
+        "SQLALCHEMY_DATABASE_URI": os.environ.get("CERTSVC_DATABASE_URL")
+        or default_database_url(instance_path),
+        "SECRET_KEY": os.environ.get("CERTSVC_SECRET_KEY"),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
+        "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    }
+    for setting in SETTINGS:
+        if setting.kind == "flag":
+            config[setting.key] = _flag(setting.env, setting.default)
+        elif setting.kind == "int":
+            config[setting.key] = _positive_int(setting.env, setting.default)
+        else:
+            config[setting.key] = os.environ.get(setting.env) or setting.default
+    config["REMEMBER_COOKIE_SECURE"] = config["SESSION_COOKIE_SECURE"]
+    config.update(overrides)
+    if not config.get("SECRET_KEY"):
+        raise ConfigError(
+            "CERTSVC_SECRET_KEY is not set. Generate one with "
+            "`python -c 'import secrets; print(secrets.token_hex(32))'` and keep it secret."
+        )
+    return config

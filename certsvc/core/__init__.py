@@ -1,0 +1,1 @@
+"""Pieces shared by every capability: validation of common fields, the base views, health."""

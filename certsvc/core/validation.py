@@ -1,0 +1,137 @@
+"""Checks of the identifiers that recur across the domain, with Vietnamese messages.
+
+Each ``clean_*`` takes what a user typed (or a CSV cell), returns the normalised
+value or None for an empty optional field, and raises ``FieldError`` otherwise.
+Services collect these into one :class:`certsvc.errors.ValidationFailed`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+
+from certsvc.errors import ValidationFailed
+
+__all__ = [
+    "FieldError",
+    "FieldCollector",
+    "clean_text",
+    "clean_agency_code",
+    "clean_cccd",
+    "clean_email",
+    "clean_phone",
+    "clean_tax_code",
+    "clean_symbol",
+    "clean_flag",
+]
+
+
+class FieldError(ValueError):
+    """One field's value is not acceptable; the message says why, in Vietnamese."""
+
+
+AGENCY_CODE = re.compile(r"^[0-9A-Z]{3}\.[0-9A-Z]{2}\.[0-9A-Z]{2}\.[0-9A-Z]{3}$")
+CCCD = re.compile(r"^\d{12}$")
+EMAIL = re.compile(r"^[^@\s]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$")
+PHONE = re.compile(r"^(?:0|\+84)\d{9,10}$")
+TAX_CODE = re.compile(r"^\d{10}(?:-\d{3})?$")
+SYMBOL = re.compile(r"^[A-ZĐ0-9][A-ZĐ0-9&-]{0,19}$")
+
+
+def clean_text(value: str | None, *, required: bool = False, max_length: int = 255) -> str | None:
+    text = " ".join((value or "").split())
+    if not text:
+        if required:
+            raise FieldError("Bắt buộc nhập.")
+        return None
+    if len(text) > max_length:
+        raise FieldError(f"Dài quá {max_length} ký tự.")
+    return text
+
+
+def clean_agency_code(value: str | None) -> str | None:
+    code = (value or "").strip().upper()
+    if not code:
+        return None
+    if not AGENCY_CODE.match(code):
+        raise FieldError(
+            "Mã định danh phải gồm 13 ký tự, bốn nhóm cách nhau bởi dấu chấm, ví dụ 000.00.12.H30."
+        )
+    return code
+
+
+def clean_cccd(value: str | None) -> str | None:
+    number = (value or "").strip().replace(" ", "")
+    if not number:
+        return None
+    if not CCCD.match(number):
+        raise FieldError("Số CCCD phải gồm đúng 12 chữ số.")
+    return number
+
+
+def clean_email(value: str | None) -> str | None:
+    address = (value or "").strip()
+    if not address:
+        return None
+    if len(address) > 254 or not EMAIL.match(address):
+        raise FieldError("Địa chỉ thư điện tử không hợp lệ.")
+    return address.lower()
+
+
+def clean_phone(value: str | None) -> str | None:
+    number = re.sub(r"[\s.\-()]", "", value or "")
+    if not number:
+        return None
+    if not PHONE.match(number):
+        raise FieldError("Số điện thoại không hợp lệ (ví dụ 0912345678 hoặc +84912345678).")
+    return number
+
+
+def clean_tax_code(value: str | None) -> str | None:
+    code = (value or "").strip()
+    if not code:
+        return None
+    if not TAX_CODE.match(code):
+        raise FieldError("Mã số thuế gồm 10 chữ số, hoặc 10 chữ số, dấu gạch và 3 chữ số.")
+    return code
+
+
+def clean_symbol(value: str | None) -> str | None:
+    symbol = (value or "").strip().upper()
+    if not symbol:
+        raise FieldError("Bắt buộc nhập.")
+    if not SYMBOL.match(symbol):
+        raise FieldError("Ký hiệu viết hoa, không dấu cách, tối đa 20 ký tự (ví dụ UBND, VHTT).")
+    return symbol
+
+
+def clean_flag(value: object) -> bool:
+    """A checkbox or a CSV yes/no cell; empty means no."""
+    if isinstance(value, bool):
+        return value
+    return str(value or "").strip().lower() in {"1", "true", "y", "yes", "on", "có", "x"}
+
+
+class FieldCollector:
+    """Runs field checks and gathers every failure, so the user sees them all at once."""
+
+    def __init__(self, raw: Mapping[str, object]):
+        self.raw = raw
+        self.errors: dict[str, str] = {}
+        self.values: dict[str, object] = {}
+
+    def take(self, name: str, cleaner: Callable[[object], object]) -> object:
+        try:
+            value = cleaner(self.raw.get(name))
+        except FieldError as error:
+            self.errors[name] = str(error)
+            return None
+        self.values[name] = value
+        return value
+
+    def fail(self, name: str, message: str) -> None:
+        self.errors.setdefault(name, message)
+
+    def raise_if_failed(self) -> None:
+        if self.errors:
+            raise ValidationFailed(self.errors)

@@ -1,0 +1,30 @@
+"""The home page and the health endpoint."""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, render_template
+from flask_login import current_user, login_required
+
+from certsvc.core.health import check_health
+from certsvc.extensions import db
+
+bp = Blueprint("core", __name__)
+
+
+@bp.get("/")
+@login_required
+def index():
+    return render_template("core/index.html", account=current_user)
+
+
+@bp.get("/healthz")
+def healthz():
+    health = check_health(db.engine)
+    body = {
+        "status": "ok" if health.ok else "fail",
+        "database": "ok" if health.database_ok else "unreachable",
+        "migrations": "head" if health.at_head else "behind",
+        "revision": list(health.current),
+        "head": list(health.head),
+    }
+    return jsonify(body), 200 if health.ok else 503

@@ -1,0 +1,145 @@
+"""``certsvc demo``: an example district, modelled on seed 000, served on 127.0.0.1:5000.
+
+UBND huyện Văn Quan with its offices and communes, the Culture and Information
+office (Phòng Văn hóa và Thông tin) as focal office, and one login per role.
+Running it again upgrades the database and keeps what is already there.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+from flask_migrate import upgrade
+from sqlalchemy import func, select
+
+from certsvc.accounts.models import Account, Role, RoleAssignment
+from certsvc.accounts.service import hash_password
+from certsvc.audit.service import Actor, record
+from certsvc.config import PROJECT_ROOT
+from certsvc.extensions import db
+from certsvc.orgs.models import Organisation, OrgKind
+from certsvc.people.models import Person
+
+__all__ = ["demo_command", "load_demo_data", "DEMO_PASSWORD", "DEMO_ACCOUNTS"]
+
+#: Every demo account has this password; the demo is for trying the software, never for real data.
+DEMO_PASSWORD = "VanQuan@2026"
+
+
+@dataclass(frozen=True)
+class _Org:
+    key: str
+    name: str
+    symbol: str
+    kind: OrgKind
+    parent: str | None
+    agency_code: str | None = None
+    address: str | None = None
+    email: str | None = None
+
+
+_ORGS = (
+    _Org("tinh", "UBND tỉnh Lạng Sơn", "UBND", OrgKind.PROVINCE_COMMITTEE, None, "000.00.00.H40",
+         "Số 1 đường Hoàng Văn Thụ, TP Lạng Sơn", "ubnd@langson.gov.vn"),
+    _Org("huyen", "UBND huyện Văn Quan", "UBND", OrgKind.DISTRICT_COMMITTEE, "tinh", "000.00.12.H40",
+         "Khu Đức Hinh, thị trấn Văn Quan, huyện Văn Quan", "ubndvq@langson.gov.vn"),
+    _Org("vp", "Văn phòng HĐND và UBND huyện", "VP", OrgKind.OFFICE, "huyen", "000.01.12.H40"),
+    _Org("vhtt", "Phòng Văn hóa và Thông tin", "VHTT", OrgKind.OFFICE, "huyen", "000.02.12.H40",
+         email="vhtt.vq@langson.gov.vn"),
+    _Org("nv", "Phòng Nội vụ", "NV", OrgKind.OFFICE, "huyen", "000.03.12.H40"),
+    _Org("tckh", "Phòng Tài chính - Kế hoạch", "TCKH", OrgKind.OFFICE, "huyen", "000.04.12.H40"),
+    _Org("tp", "Phòng Tư pháp", "TP", OrgKind.OFFICE, "huyen", "000.05.12.H40"),
+    _Org("gddt", "Phòng Giáo dục và Đào tạo", "GDĐT", OrgKind.OFFICE, "huyen", "000.06.12.H40"),
+    _Org("ttvh", "Trung tâm Văn hóa, Thể thao và Truyền thông", "TTVHTTTT", OrgKind.PUBLIC_SERVICE_UNIT,
+         "huyen", "000.07.12.H40"),
+    _Org("tt", "UBND thị trấn Văn Quan", "UBND", OrgKind.COMMUNE_COMMITTEE, "huyen", "000.20.12.H40"),
+    _Org("tandoan", "UBND xã Tân Đoàn", "UBND", OrgKind.COMMUNE_COMMITTEE, "huyen", "000.21.12.H40"),
+    _Org("trangphai", "UBND xã Tràng Phái", "UBND", OrgKind.COMMUNE_COMMITTEE, "huyen", "000.22.12.H40"),
+    _Org("yenphuc", "UBND xã Yên Phúc", "UBND", OrgKind.COMMUNE_COMMITTEE, "huyen", "000.23.12.H40"),
+)
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    username: str
+    full_name: str
+    position: str
+    org: str
+    role: Role
+
+
+DEMO_ACCOUNTS = (
+    DemoAccount("quantri", "Hoàng Minh Đức", "Chuyên viên công nghệ thông tin", "huyen", Role.ADMINISTRATOR),
+    DemoAccount("daumoi", "Lương Thị Hằng", "Chuyên viên Phòng Văn hóa và Thông tin", "vhtt", Role.FOCAL_OFFICER),
+    DemoAccount("canbo", "Vi Văn Tùng", "Công chức Văn phòng - Thống kê", "tandoan", Role.UNIT_OFFICER),
+    DemoAccount("thutruong", "Nông Văn Khánh", "Chủ tịch UBND xã", "tandoan", Role.UNIT_HEAD),
+    DemoAccount("lanhdaophong", "Đinh Thị Lan", "Chánh Văn phòng HĐND và UBND huyện", "vp", Role.REVIEWER),
+    DemoAccount("vanthu", "Hà Thị Ngọc", "Văn thư", "vp", Role.CLERK),
+    DemoAccount("kiemtra", "Lộc Văn Sơn", "Thanh tra viên", "huyen", Role.AUDITOR),
+)
+
+
+def load_demo_data() -> bool:
+    """Insert the example district unless an organisation already exists; True if inserted."""
+    session = db.session
+    if session.scalar(select(func.count()).select_from(Organisation)):
+        return False
+    orgs: dict[str, Organisation] = {}
+    for spec in _ORGS:
+        org = Organisation(
+            name=spec.name, symbol=spec.symbol, kind=spec.kind, agency_code=spec.agency_code,
+            parent=orgs.get(spec.parent) if spec.parent else None, address=spec.address, email=spec.email,
+        )
+        session.add(org)
+        orgs[spec.key] = org
+    session.flush()
+    # Seed 000: the district's Culture and Information office consolidates for every unit.
+    orgs["huyen"].focal_office = orgs["vhtt"]
+    for spec in DEMO_ACCOUNTS:
+        person = Person(full_name=spec.full_name, position=spec.position, organisation=orgs[spec.org],
+                        email=f"{spec.username}.vq@langson.gov.vn")
+        account = Account(person=person, username=spec.username, password_hash=hash_password(DEMO_PASSWORD))
+        account.roles.append(RoleAssignment(organisation=orgs[spec.org], role=spec.role))
+        session.add(account)
+    session.flush()
+    record(session, Actor(label="demo"), "system.demo_loaded", "organisation", orgs["huyen"].id,
+           {"organisations": len(orgs), "accounts": [a.username for a in DEMO_ACCOUNTS]})
+    session.commit()
+    return True
+
+
+def _demo_secret(instance: Path) -> str:
+    path = instance / "demo-secret-key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+@click.command("demo")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--no-serve", is_flag=True, help="Prepare the database and exit.")
+def demo_command(host: str, port: int, no_serve: bool) -> None:
+    """Create or upgrade the database, load the example district and serve it."""
+    from certsvc import create_app
+
+    instance = PROJECT_ROOT / "instance"
+    instance.mkdir(exist_ok=True)
+    app = create_app({"SECRET_KEY": _demo_secret(instance), "SESSION_COOKIE_SECURE": False,
+                      "REMEMBER_COOKIE_SECURE": False})
+    with app.app_context():
+        upgrade()
+        inserted = load_demo_data()
+        click.echo("Đã nạp dữ liệu mẫu huyện Văn Quan." if inserted else "Dữ liệu mẫu đã có sẵn; giữ nguyên.")
+        click.echo(f"Cơ sở dữ liệu: {db.engine.url.render_as_string(hide_password=True)}")
+    click.echo("Tài khoản mẫu (mật khẩu chung: %s):" % DEMO_PASSWORD)
+    for spec in DEMO_ACCOUNTS:
+        click.echo(f"  {spec.username:<14} {spec.role.label}")
+    if no_serve:
+        return
+    click.echo(f"Mở http://{host}:{port}/ để đăng nhập.")
+    app.run(host=host, port=port, debug=False, use_reloader=False)

@@ -1,0 +1,1 @@
+"""CSV import of organisations and people: all rows or none."""

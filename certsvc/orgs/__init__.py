@@ -1,0 +1,1 @@
+"""Organisations: the tree of People's Committees, their offices and agencies, and focal offices."""

@@ -1,0 +1,84 @@
+"""The organisation tree.
+
+The tree is data, not code: a province, district or commune People's Committee,
+the offices and agencies under it, and which office is the focal point ("đầu mối
+tổng hợp") that consolidates certificate requests for which organisations. Both
+the district-era structure of the seeds and the two-tier structure in force since
+1 July 2025 are just different trees.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import Enum, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from certsvc.extensions import db
+from certsvc.timeutil import UTCDateTime, utcnow
+
+__all__ = ["OrgKind", "Organisation"]
+
+
+class OrgKind(enum.StrEnum):
+    """What sort of body an organisation is; the labels are what users read."""
+
+    PROVINCE_COMMITTEE = "province_committee"
+    DISTRICT_COMMITTEE = "district_committee"
+    COMMUNE_COMMITTEE = "commune_committee"
+    OFFICE = "office"
+    AGENCY = "agency"
+    PUBLIC_SERVICE_UNIT = "public_service_unit"
+    OTHER = "other"
+
+    @property
+    def label(self) -> str:
+        return _KIND_LABELS[self]
+
+
+_KIND_LABELS = {
+    OrgKind.PROVINCE_COMMITTEE: "UBND tỉnh",
+    OrgKind.DISTRICT_COMMITTEE: "UBND huyện",
+    OrgKind.COMMUNE_COMMITTEE: "UBND xã, phường, thị trấn",
+    OrgKind.OFFICE: "Phòng, ban chuyên môn",
+    OrgKind.AGENCY: "Cơ quan",
+    OrgKind.PUBLIC_SERVICE_UNIT: "Đơn vị sự nghiệp",
+    OrgKind.OTHER: "Khác",
+}
+
+
+class Organisation(db.Model):
+    __tablename__ = "organisation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    #: Short symbol used in document numbers, e.g. ``UBND`` or ``VHTT`` in ``193/UBND-VHTT``.
+    symbol: Mapped[str] = mapped_column(String(20))
+    #: "Mã định danh" of the agency: 13 characters in four dot-separated groups.
+    agency_code: Mapped[str | None] = mapped_column(String(13), unique=True)
+    kind: Mapped[OrgKind] = mapped_column(
+        Enum(OrgKind, native_enum=False, length=32, values_callable=lambda e: [m.value for m in e])
+    )
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"), index=True)
+    #: The office that consolidates this organisation's certificate requests, when set
+    #: here; otherwise the nearest ancestor's focal office applies.
+    focal_office_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"), index=True)
+    address: Mapped[str | None] = mapped_column(String(500))
+    email: Mapped[str | None] = mapped_column(String(254))
+    tax_code: Mapped[str | None] = mapped_column(String(14))
+    is_active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    parent: Mapped[Organisation | None] = relationship(
+        remote_side=[id], foreign_keys=[parent_id], back_populates="children"
+    )
+    children: Mapped[list[Organisation]] = relationship(
+        foreign_keys=[parent_id], back_populates="parent", order_by="Organisation.name"
+    )
+    focal_office: Mapped[Organisation | None] = relationship(
+        remote_side=[id], foreign_keys=[focal_office_id]
+    )
+
+    def __repr__(self) -> str:
+        return f"<Organisation {self.id} {self.symbol} {self.name!r}>"

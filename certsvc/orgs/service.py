@@ -1,0 +1,148 @@
+"""Rules for the organisation tree: validation, creation, changes, focal offices."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import partial
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from certsvc.accounts.models import Account
+from certsvc.audit.service import Actor, changed_fields, record, snapshot
+from certsvc.core.validation import (
+    FieldCollector,
+    FieldError,
+    clean_agency_code,
+    clean_email,
+    clean_flag,
+    clean_symbol,
+    clean_tax_code,
+    clean_text,
+)
+from certsvc.errors import NotFound
+from certsvc.orgs.models import Organisation, OrgKind
+from certsvc.policy import OrgTree, Permission, ensure
+
+__all__ = [
+    "AUDITED_FIELDS",
+    "clean_organisation",
+    "create_organisation",
+    "update_organisation",
+    "get_organisation",
+    "list_in_tree_order",
+]
+
+AUDITED_FIELDS = (
+    "name", "symbol", "agency_code", "kind", "parent_id", "focal_office_id",
+    "address", "email", "tax_code", "is_active",
+)
+
+
+def _clean_kind(value: object) -> OrgKind:
+    try:
+        return OrgKind(str(value or "").strip())
+    except ValueError:
+        raise FieldError("Chọn loại tổ chức.") from None
+
+
+def _clean_org_ref(session: Session, value: object) -> int | None:
+    if value in (None, ""):
+        return None
+    try:
+        org_id = int(value)
+    except (TypeError, ValueError):
+        raise FieldError("Tổ chức không hợp lệ.") from None
+    if session.get(Organisation, org_id) is None:
+        raise FieldError("Không tìm thấy tổ chức này.")
+    return org_id
+
+
+def clean_organisation(
+    session: Session, raw: Mapping[str, object], current: Organisation | None = None
+) -> dict:
+    """Validate an organisation's fields; return them typed, or raise ValidationFailed."""
+    fields = FieldCollector(raw)
+    fields.take("name", partial(clean_text, required=True, max_length=255))
+    fields.take("symbol", clean_symbol)
+    code = fields.take("agency_code", clean_agency_code)
+    fields.take("kind", _clean_kind)
+    parent_id = fields.take("parent_id", partial(_clean_org_ref, session))
+    focal_id = fields.take("focal_office_id", partial(_clean_org_ref, session))
+    fields.take("address", partial(clean_text, max_length=500))
+    fields.take("email", clean_email)
+    fields.take("tax_code", clean_tax_code)
+    fields.values["is_active"] = clean_flag(raw.get("is_active", True))
+
+    if code:
+        holder = session.scalar(select(Organisation).where(Organisation.agency_code == code))
+        if holder is not None and holder is not current:
+            fields.fail("agency_code", f"Mã định danh này đã dùng cho «{holder.name}».")
+    if current is not None and parent_id is not None:
+        if parent_id in OrgTree.load(session).subtree(current.id):
+            fields.fail("parent_id", "Không thể đặt tổ chức làm cấp dưới của chính nó.")
+    if parent_id is None and (current is None or current.parent_id is not None):
+        # Only the root of the tree, made at installation, has no parent.
+        fields.fail("parent_id", "Chọn cơ quan cấp trên.")
+    if focal_id is not None:
+        focal = session.get(Organisation, focal_id)
+        if focal is not None and not focal.is_active:
+            fields.fail("focal_office_id", "Cơ quan đầu mối đã ngừng hoạt động.")
+    fields.raise_if_failed()
+    return fields.values
+
+
+def create_organisation(session: Session, by: Account, raw: Mapping[str, object]) -> Organisation:
+    values = clean_organisation(session, raw)
+    ensure(session, by, Permission.MANAGE_ORGS, values["parent_id"])
+    org = Organisation(**values)
+    session.add(org)
+    session.flush()
+    record(session, Actor.of(by), "org.created", "organisation", org.id, snapshot(org, AUDITED_FIELDS))
+    return org
+
+
+def update_organisation(
+    session: Session, by: Account, org: Organisation, raw: Mapping[str, object]
+) -> Organisation:
+    ensure(session, by, Permission.MANAGE_ORGS, org.id)
+    values = clean_organisation(session, raw, current=org)
+    if values["parent_id"] is not None and values["parent_id"] != org.parent_id:
+        ensure(session, by, Permission.MANAGE_ORGS, values["parent_id"])
+    before = snapshot(org, AUDITED_FIELDS)
+    for name, value in values.items():
+        setattr(org, name, value)
+    changes = changed_fields(before, snapshot(org, AUDITED_FIELDS))
+    if changes:
+        session.flush()
+        record(session, Actor.of(by), "org.updated", "organisation", org.id, {"changes": changes})
+    return org
+
+
+def get_organisation(session: Session, org_id: int) -> Organisation:
+    org = session.get(Organisation, org_id)
+    if org is None:
+        raise NotFound("Không tìm thấy tổ chức.")
+    return org
+
+
+def list_in_tree_order(session: Session, only: set[int] | None = None) -> list[tuple[Organisation, int]]:
+    """Organisations depth-first, each with its depth, restricted to ``only`` when given."""
+    orgs = list(session.scalars(select(Organisation).order_by(Organisation.name)))
+    children: dict[int | None, list[Organisation]] = {}
+    ids = {o.id for o in orgs}
+    for org in orgs:
+        parent = org.parent_id if org.parent_id in ids else None
+        children.setdefault(parent, []).append(org)
+    ordered: list[tuple[Organisation, int]] = []
+
+    def walk(parent: int | None, depth: int) -> None:
+        for org in children.get(parent, []):
+            if only is None or org.id in only:
+                ordered.append((org, depth))
+                walk(org.id, depth + 1)
+            else:
+                walk(org.id, depth)
+
+    walk(None, 0)
+    return ordered

@@ -1,0 +1,163 @@
+"""Wiring of the web layer: blueprints, login, error pages, template helpers, headers."""
+
+from __future__ import annotations
+
+import hmac
+from datetime import timedelta
+
+from flask import Flask, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from certsvc.accounts.models import Account, Role
+from certsvc.errors import CertsvcError
+from certsvc.extensions import db, login_manager
+from certsvc.orgs.models import OrgKind
+from certsvc.policy import Permission, nav_permissions
+from certsvc.timeutil import format_vietnam
+
+__all__ = ["register_web", "ERROR_TITLES"]
+
+ERROR_TITLES = {
+    400: "Yêu cầu không hợp lệ",
+    401: "Cần đăng nhập",
+    403: "Không có quyền truy cập",
+    404: "Không tìm thấy trang",
+    405: "Phương thức không được hỗ trợ",
+    409: "Xung đột dữ liệu",
+    413: "Tệp tải lên quá lớn",
+    429: "Quá nhiều yêu cầu",
+    500: "Lỗi hệ thống",
+}
+
+ERROR_TEXTS = {
+    400: "Yêu cầu gửi lên không hợp lệ. Vui lòng quay lại và thử lại.",
+    401: "Vui lòng đăng nhập để tiếp tục.",
+    403: "Tài khoản của bạn không có quyền xem hoặc thực hiện thao tác này.",
+    404: "Trang hoặc bản ghi bạn tìm không tồn tại.",
+    405: "Thao tác này không thực hiện được theo cách bạn đã gửi.",
+    409: "Dữ liệu đã thay đổi hoặc mâu thuẫn với dữ liệu hiện có.",
+    413: "Tệp tải lên vượt quá dung lượng cho phép.",
+    429: "Bạn đã gửi quá nhiều yêu cầu. Vui lòng thử lại sau.",
+    500: "Đã có lỗi xảy ra. Không có thay đổi nào được lưu. Vui lòng thử lại hoặc báo quản trị hệ thống.",
+}
+
+# Endpoints that an account which must change its password may still reach.
+_PASSWORD_CHANGE_ALLOWED = {"auth.change_password", "auth.logout", "static", "core.healthz"}
+
+
+@login_manager.user_loader
+def _load_account(session_id: str) -> Account | None:
+    account_id, _, token = session_id.partition(":")
+    if not account_id.isdigit():
+        return None
+    account = db.session.get(Account, int(account_id))
+    if account is None or account.is_disabled:
+        return None
+    if not hmac.compare_digest(account.session_token, token):
+        return None
+    return account
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or request.path == "/healthz"
+
+
+def _error_response(status: int, message: str | None = None, code: str | None = None):
+    db.session.rollback()
+    if _wants_json():
+        return jsonify(error={"code": code or f"http_{status}", "message": message or ERROR_TEXTS.get(status, "")}), status
+    return (
+        render_template(
+            "errors/error.html",
+            status=status,
+            title=ERROR_TITLES.get(status, "Lỗi"),
+            message=message or ERROR_TEXTS.get(status, ""),
+        ),
+        status,
+    )
+
+
+def register_web(app: Flask) -> None:
+    from certsvc.accounts.views import bp as auth_bp
+    from certsvc.core.views import bp as core_bp
+
+    app.register_blueprint(core_bp)
+    app.register_blueprint(auth_bp)
+    for blueprint in _capability_blueprints():
+        app.register_blueprint(blueprint)
+
+    app.permanent_session_lifetime = timedelta(hours=app.config["CERTSVC_SESSION_HOURS"])
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Vui lòng đăng nhập để tiếp tục."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+
+    @app.before_request
+    def _force_password_change():
+        if (
+            current_user.is_authenticated
+            and current_user.must_change_password
+            and request.endpoint not in _PASSWORD_CHANGE_ALLOWED
+        ):
+            return redirect(url_for("auth.change_password"))
+        return None
+
+    @app.after_request
+    def _security_headers(response):
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+            "frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+        )
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if request.endpoint != "static":
+            # Pages show personal data: keep them out of shared caches and the back button.
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    @app.errorhandler(CSRFError)
+    def _csrf_error(error: CSRFError):
+        return _error_response(
+            400,
+            "Biểu mẫu đã hết hạn hoặc thiếu mã bảo vệ (CSRF). Vui lòng tải lại trang và gửi lại.",
+            "csrf_failed",
+        )
+
+    @app.errorhandler(CertsvcError)
+    def _domain_error(error: CertsvcError):
+        return _error_response(error.http_status, error.message, error.code)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException):
+        return _error_response(error.code or 500)
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception):
+        app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        return _error_response(500)
+
+    @app.context_processor
+    def _template_helpers():
+        return {
+            "nav": nav_permissions(current_user if current_user.is_authenticated else None),
+            "Permission": Permission,
+            "Role": Role,
+            "OrgKind": OrgKind,
+        }
+
+    app.jinja_env.filters["vntime"] = format_vietnam
+    app.jinja_env.filters["vntime_s"] = lambda moment: format_vietnam(moment, with_seconds=True)
+
+
+def _capability_blueprints():
+    from certsvc.accounts.admin_views import bp as accounts_admin_bp
+    from certsvc.audit.views import bp as audit_bp
+    from certsvc.imports.views import bp as imports_bp
+    from certsvc.orgs.views import bp as orgs_bp
+    from certsvc.people.views import bp as people_bp
+
+    return [orgs_bp, people_bp, accounts_admin_bp, imports_bp, audit_bp]
