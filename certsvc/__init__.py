@@ -9,7 +9,7 @@ from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from certsvc.config import PROJECT_ROOT, load_config
+from certsvc.config import PROJECT_ROOT, instance_path as default_instance_path, load_config
 
 __all__ = ["create_app"]
 
@@ -27,7 +27,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 def create_app(overrides: dict | None = None) -> Flask:
     """Build the application. ``overrides`` replace environment settings (demo, tests)."""
     overrides = dict(overrides or {})
-    instance_path = Path(overrides.pop("INSTANCE_PATH", None) or PROJECT_ROOT / "instance")
+    instance_path = Path(overrides.pop("INSTANCE_PATH", None) or default_instance_path())
     app = Flask(
         __name__,
         instance_path=str(instance_path),

@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["ConfigError", "PROJECT_ROOT", "load_config"]
+__all__ = ["ConfigError", "PROJECT_ROOT", "SETTINGS", "instance_path", "load_config"]
 
 #: The repository root: templates, migrations and the instance folder live here.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -65,6 +65,11 @@ SETTINGS: tuple[_Setting, ...] = (
     _Setting("CERTSVC_SESSION_HOURS", "CERTSVC_SESSION_HOURS", 8, "int"),
     _Setting("CERTSVC_LOG_LEVEL", "CERTSVC_LOG_LEVEL", "INFO", "str"),
 )
+
+
+def instance_path() -> Path:
+    """Where the SQLite database and the demo's secret live: ``CERTSVC_INSTANCE_PATH`` or ``instance/``."""
+    return Path(os.environ.get("CERTSVC_INSTANCE_PATH") or PROJECT_ROOT / "instance")
 
 
 def default_database_url(instance_path: Path) -> str:

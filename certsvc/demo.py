@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from certsvc.accounts.models import Account, Role, RoleAssignment
 from certsvc.accounts.service import hash_password
 from certsvc.audit.service import Actor, record
-from certsvc.config import PROJECT_ROOT
+from certsvc.config import instance_path
 from certsvc.extensions import db
 from certsvc.orgs.models import Organisation, OrgKind
 from certsvc.people.models import Person
@@ -127,8 +127,8 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
     """Create or upgrade the database, load the example district and serve it."""
     from certsvc import create_app
 
-    instance = PROJECT_ROOT / "instance"
-    instance.mkdir(exist_ok=True)
+    instance = instance_path()
+    instance.mkdir(parents=True, exist_ok=True)
     app = create_app({"SECRET_KEY": _demo_secret(instance), "SESSION_COOKIE_SECURE": False,
                       "REMEMBER_COOKIE_SECURE": False})
     with app.app_context():

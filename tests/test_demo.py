@@ -1,0 +1,62 @@
+"""``certsvc demo``: the example district with one account per role."""
+
+import re
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import func, select
+
+from certsvc.cli import cli
+from certsvc.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
+from certsvc.orgs.models import Organisation
+from tests.conftest import Browser
+
+# What each demo role finds in the navigation bar, and nothing more.
+NAVIGATION = {"Tổ chức", "Cán bộ", "Tài khoản", "Nhập dữ liệu", "Nhật ký"}
+EXPECTED_NAV = {
+    "quantri": NAVIGATION,
+    "kiemtra": {"Tổ chức", "Cán bộ", "Tài khoản", "Nhật ký"},
+    "daumoi": {"Tổ chức", "Cán bộ"},
+    "thutruong": {"Cán bộ"},
+    "canbo": set(),
+    "lanhdaophong": set(),
+    "vanthu": set(),
+}
+
+
+@pytest.fixture
+def demo_output(database_url, tmp_path, monkeypatch):
+    monkeypatch.setenv("CERTSVC_DATABASE_URL", database_url)
+    monkeypatch.setenv("CERTSVC_INSTANCE_PATH", str(tmp_path / "demo-instance"))
+    result = CliRunner().invoke(cli, ["demo", "--no-serve"])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_demo_prints_every_account(demo_output):
+    assert DEMO_PASSWORD in demo_output
+    for spec in DEMO_ACCOUNTS:
+        assert spec.username in demo_output
+    assert {spec.role for spec in DEMO_ACCOUNTS} == set(type(DEMO_ACCOUNTS[0].role))
+
+
+def test_demo_is_idempotent(demo_output, session):
+    count = session.scalar(select(func.count()).select_from(Organisation))
+    result = CliRunner().invoke(cli, ["demo", "--no-serve"])
+    assert result.exit_code == 0
+    assert "giữ nguyên" in result.output
+    assert session.scalar(select(func.count()).select_from(Organisation)) == count
+    assert session.scalar(select(Organisation).where(Organisation.name == "Phòng Văn hóa và Thông tin")) is not None
+
+
+def _navigation(page: str) -> set[str]:
+    bar = re.search(r'<nav class="mainnav".*?</nav>', page, re.S).group(0)
+    return {label for label in NAVIGATION if f">{label}</a>" in bar}
+
+
+@pytest.mark.parametrize("username", sorted(EXPECTED_NAV))
+def test_each_demo_role_sees_only_its_menu(demo_output, app, username):
+    browser = Browser(app.test_client())
+    assert browser.login(username, DEMO_PASSWORD).status_code == 302
+    page = browser.get("/").get_data(as_text=True)
+    assert _navigation(page) == EXPECTED_NAV[username]

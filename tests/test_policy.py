@@ -1,0 +1,50 @@
+"""Who reaches which organisation: the scope rules of certsvc.policy."""
+
+from certsvc.accounts.models import Role
+from certsvc.orgs.models import OrgKind
+from certsvc.policy import OrgTree, Permission, can, orgs_in_scope
+from tests.conftest import add_account, add_org
+
+
+def test_administrator_reaches_the_subtree_only(session, world):
+    admin = world.account(Role.ADMINISTRATOR)
+    scope = orgs_in_scope(session, admin, Permission.MANAGE_ORGS)
+    assert world.orgs["commune"].id in scope and world.orgs["district"].id in scope
+    assert world.orgs["province"].id not in scope
+
+
+def test_focal_officer_reaches_the_units_it_serves(session, world):
+    focal = world.account(Role.FOCAL_OFFICER)
+    scope = orgs_in_scope(session, focal, Permission.VIEW_ORGS)
+    served = {world.orgs[k].id for k in ("district", "focal", "office", "commune", "other_commune")}
+    assert served <= scope
+    assert world.orgs["province"].id not in scope
+    assert not can(session, focal, Permission.MANAGE_ORGS, world.orgs["commune"].id)
+
+
+def test_two_tier_structure_any_office_can_be_focal(session, world):
+    # Since 1 July 2025: a commune directly under the province, served by a provincial department.
+    province = world.orgs["province"]
+    department = add_org(session, None, "dept", "Sở Khoa học và Công nghệ", "SKHCN", OrgKind.AGENCY, province)
+    commune = add_org(session, None, "new", "UBND xã Văn Quan", "UBND", OrgKind.COMMUNE_COMMITTEE, province,
+                      focal_office_id=department.id)
+    officer = add_account(session, "chuyenvien", department, (Role.FOCAL_OFFICER, department))
+    session.commit()
+    tree = OrgTree.load(session)
+    assert tree.effective_focal_office(commune.id) == department.id
+    assert tree.effective_focal_office(world.orgs["commune"].id) == world.orgs["focal"].id
+    scope = orgs_in_scope(session, officer, Permission.VIEW_ORGS)
+    assert commune.id in scope and world.orgs["commune"].id not in scope
+
+
+def test_unit_roles_have_no_administration(session, world):
+    for role in (Role.UNIT_OFFICER, Role.REVIEWER, Role.CLERK):
+        account = world.account(role)
+        assert not any(can(session, account, permission) for permission in Permission)
+
+
+def test_disabled_account_can_do_nothing(session, world):
+    admin = world.account(Role.ADMINISTRATOR)
+    admin.is_disabled = True
+    assert not can(session, admin, Permission.VIEW_ORGS)
+    assert orgs_in_scope(session, admin, Permission.VIEW_ORGS) == set()
