@@ -38,6 +38,10 @@ TAX_CODE = re.compile(r"^\d{10}(?:-\d{3})?$")
 SYMBOL = re.compile(r"^[A-ZĐ0-9][A-ZĐ0-9&-]{0,19}$")
 
 
+# Control characters: nobody types them, and PostgreSQL refuses NUL in text.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def clean_text(value: str | None, *, required: bool = False, max_length: int = 255) -> str | None:
     text = " ".join((value or "").split())
     if not text:
@@ -121,8 +125,11 @@ class FieldCollector:
         self.values: dict[str, object] = {}
 
     def take(self, name: str, cleaner: Callable[[object], object]) -> object:
+        raw = self.raw.get(name)
         try:
-            value = cleaner(self.raw.get(name))
+            if isinstance(raw, str) and _CONTROL.search(raw):
+                raise FieldError("Có ký tự điều khiển không hợp lệ.")
+            value = cleaner(raw)
         except FieldError as error:
             self.errors[name] = str(error)
             return None

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from functools import partial
 
 from sqlalchemy import select
@@ -31,7 +32,15 @@ __all__ = [
     "update_organisation",
     "get_organisation",
     "list_in_tree_order",
+    "MAX_ID",
+    "to_id",
+    "FocalOffice",
+    "focal_offices",
+    "served_organisations",
 ]
+
+#: Ids are 32-bit integers in the database; a larger number from a form or a URL names nothing.
+MAX_ID = 2**31 - 1
 
 AUDITED_FIELDS = (
     "name", "symbol", "agency_code", "kind", "parent_id", "focal_office_id",
@@ -46,13 +55,21 @@ def _clean_kind(value: object) -> OrgKind:
         raise FieldError("Chọn loại tổ chức.") from None
 
 
+def to_id(value: object) -> int | None:
+    """The record id that a form value or URL part names, or None when it cannot be one."""
+    try:
+        number = int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+    return number if 0 < number <= MAX_ID else None
+
+
 def _clean_org_ref(session: Session, value: object) -> int | None:
     if value in (None, ""):
         return None
-    try:
-        org_id = int(value)
-    except (TypeError, ValueError):
-        raise FieldError("Tổ chức không hợp lệ.") from None
+    org_id = to_id(value)
+    if org_id is None:
+        raise FieldError("Tổ chức không hợp lệ.")
     if session.get(Organisation, org_id) is None:
         raise FieldError("Không tìm thấy tổ chức này.")
     return org_id
@@ -120,7 +137,8 @@ def update_organisation(
 
 
 def get_organisation(session: Session, org_id: int) -> Organisation:
-    org = session.get(Organisation, org_id)
+    valid_id = to_id(org_id)
+    org = session.get(Organisation, valid_id) if valid_id is not None else None
     if org is None:
         raise NotFound("Không tìm thấy tổ chức.")
     return org
@@ -146,3 +164,38 @@ def list_in_tree_order(session: Session, only: set[int] | None = None) -> list[t
 
     walk(None, 0)
     return ordered
+
+
+@dataclass(frozen=True)
+class FocalOffice:
+    """The office that consolidates an organisation's requests, and whether it is inherited."""
+
+    office: Organisation | None
+    inherited: bool
+
+
+def focal_offices(session: Session, orgs: Iterable[Organisation]) -> dict[int, FocalOffice]:
+    """The effective focal office of each of ``orgs``, set on it or inherited from an ancestor."""
+    tree = OrgTree.load(session)
+    effective = {org.id: tree.effective_focal_office(org.id) for org in orgs}
+    offices = {
+        office.id: office
+        for office in session.scalars(
+            select(Organisation).where(Organisation.id.in_({i for i in effective.values() if i is not None}))
+        )
+    }
+    return {
+        org_id: FocalOffice(
+            office=offices.get(focal_id) if focal_id is not None else None,
+            inherited=focal_id is not None and tree.focal_office.get(org_id) is None,
+        )
+        for org_id, focal_id in effective.items()
+    }
+
+
+def served_organisations(session: Session, focal_id: int) -> list[Organisation]:
+    """The organisations whose requests ``focal_id`` consolidates, by name."""
+    served = OrgTree.load(session).served_by(focal_id)
+    if not served:
+        return []
+    return list(session.scalars(select(Organisation).where(Organisation.id.in_(served)).order_by(Organisation.name)))

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+import unicodedata
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 from functools import partial
 
 from sqlalchemy import select
@@ -21,19 +24,30 @@ from certsvc.core.validation import (
 )
 from certsvc.errors import NotFound
 from certsvc.orgs.models import Organisation
+from certsvc.orgs.service import to_id
 from certsvc.people.models import Person
 from certsvc.policy import Permission, ensure
 
-__all__ = ["AUDITED_FIELDS", "clean_person", "create_person", "update_person", "get_person"]
+__all__ = [
+    "AUDITED_FIELDS",
+    "clean_person",
+    "create_person",
+    "update_person",
+    "get_person",
+    "name_matches",
+    "PeoplePage",
+    "find_people",
+    "people_of",
+    "accounts_of",
+]
 
 AUDITED_FIELDS = ("full_name", "position", "organisation_id", "cccd", "email", "phone", "is_active")
 
 
 def _clean_unit(session: Session, value: object) -> int:
-    try:
-        org_id = int(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise FieldError("Chọn đơn vị.") from None
+    org_id = to_id(value)
+    if org_id is None:
+        raise FieldError("Chọn đơn vị.")
     if session.get(Organisation, org_id) is None:
         raise FieldError("Không tìm thấy đơn vị này.")
     return org_id
@@ -82,7 +96,70 @@ def update_person(session: Session, by: Account, person: Person, raw: Mapping[st
 
 
 def get_person(session: Session, person_id: int) -> Person:
-    person = session.get(Person, person_id)
+    valid_id = to_id(person_id)
+    person = session.get(Person, valid_id) if valid_id is not None else None
     if person is None:
         raise NotFound("Không tìm thấy người này.")
     return person
+
+
+def _fold(text: str) -> str:
+    return unicodedata.normalize("NFC", text).casefold()
+
+
+def _strip_marks(text: str) -> str:
+    decomposed = unicodedata.normalize("NFD", text.replace("đ", "d"))
+    return "".join(char for char in decomposed if not unicodedata.combining(char))
+
+
+def name_matches(query: str, name: str) -> bool:
+    """Whether ``name`` contains ``query``, ignoring case (Vietnamese capitals too).
+
+    A query typed without diacritics also matches names written with them
+    ("nguyen" finds "Nguyễn"); one typed with diacritics must match them exactly.
+    The comparison runs in Python: SQLite's lower() leaves "Đ" and "Ễ" alone.
+    """
+    wanted, full = _fold(" ".join(query.split())), _fold(name)
+    if _strip_marks(wanted) == wanted:
+        full = _strip_marks(full)
+    return wanted in full
+
+
+@dataclass(frozen=True)
+class PeoplePage:
+    people: list[Person]
+    page: int
+    pages: int
+    total: int
+
+
+def find_people(
+    session: Session, org_ids: Collection[int], query: str = "", page: int = 1, per_page: int = 50
+) -> PeoplePage:
+    """People of ``org_ids`` whose name contains ``query``, by name, one page of them."""
+    rows = session.execute(
+        select(Person.id, Person.full_name)
+        .where(Person.organisation_id.in_(set(org_ids)))
+        .order_by(Person.full_name, Person.id)
+    ).all()
+    if query.strip():
+        rows = [row for row in rows if name_matches(query, row.full_name)]
+    pages = max(1, math.ceil(len(rows) / per_page))
+    page = min(max(page, 1), pages)
+    wanted = [row.id for row in rows[(page - 1) * per_page: page * per_page]]
+    by_id = {p.id: p for p in session.scalars(select(Person).where(Person.id.in_(wanted)))}
+    return PeoplePage(people=[by_id[i] for i in wanted], page=page, pages=pages, total=len(rows))
+
+
+def people_of(session: Session, org_id: int) -> list[Person]:
+    return list(session.scalars(
+        select(Person).where(Person.organisation_id == org_id).order_by(Person.full_name, Person.id)
+    ))
+
+
+def accounts_of(session: Session, people: Collection[Person]) -> dict[int, Account]:
+    """The login account of each of ``people`` that has one, by person id."""
+    ids = {person.id for person in people}
+    if not ids:
+        return {}
+    return {a.person_id: a for a in session.scalars(select(Account).where(Account.person_id.in_(ids)))}

@@ -1,12 +1,88 @@
-"""Placeholder: to be written."""
+"""Administration pages of people: list with filter and search, details, create, edit.
 
-from flask import Blueprint
-from flask_login import login_required
+Thin: permissions come from :mod:`certsvc.policy`, rules from :mod:`certsvc.people.service`.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template, request
+from flask_login import current_user, login_required
+
+from certsvc.errors import PermissionDenied
+from certsvc.extensions import db
+from certsvc.core.forms import RecordEditor
+from certsvc.orgs.forms import org_choices
+from certsvc.orgs.service import list_in_tree_order, to_id
+from certsvc.people import service
+from certsvc.people.forms import PeopleFilterForm, PersonForm
+from certsvc.people.models import Person
+from certsvc.policy import Permission, can, ensure, orgs_in_scope
 
 bp = Blueprint("people", __name__, url_prefix="/admin/people")
+
+PER_PAGE = 50
+
+
+def _units(scope: set[int]) -> list[tuple[str, str]]:
+    return org_choices(list_in_tree_order(db.session, only=scope))
 
 
 @bp.get("/")
 @login_required
 def list_people():
-    return "TODO"
+    visible = orgs_in_scope(db.session, current_user, Permission.VIEW_PEOPLE)
+    if not visible:
+        raise PermissionDenied()
+    form = PeopleFilterForm(request.args)
+    form.organisation_id.choices = [("", "— Tất cả đơn vị —"), *_units(visible)]
+    status, selected, units = 200, None, visible
+    if form.organisation_id.data:
+        selected = to_id(form.organisation_id.data)
+        if selected not in visible:
+            form.organisation_id.errors = ["Đơn vị không có trong danh sách bạn được xem."]
+            status, selected, units = 400, None, set()
+        else:
+            units = {selected}
+    result = service.find_people(
+        db.session, units, form.q.data or "", request.args.get("page", 1, type=int), PER_PAGE
+    )
+    return render_template(
+        "people/list.html",
+        form=form,
+        result=result,
+        people=result.people,
+        accounts=service.accounts_of(db.session, result.people),
+        selected=selected,
+        can_create=can(db.session, current_user, Permission.MANAGE_PEOPLE),
+    ), status
+
+
+@bp.get("/<int:person_id>")
+@login_required
+def view_person(person_id: int):
+    person = service.get_person(db.session, person_id)
+    ensure(db.session, current_user, Permission.VIEW_PEOPLE, person.organisation_id)
+    return render_template(
+        "people/view.html",
+        person=person,
+        account=service.accounts_of(db.session, [person]).get(person.id),
+        can_edit=can(db.session, current_user, Permission.MANAGE_PEOPLE, person.organisation_id),
+        can_view_org=can(db.session, current_user, Permission.VIEW_ORGS, person.organisation_id),
+    )
+
+
+def _prepare(form: PersonForm, person: Person | None) -> None:
+    """The units where the user manages people, and the person's current one."""
+    scope = orgs_in_scope(db.session, current_user, Permission.MANAGE_PEOPLE)
+    if person is not None:
+        scope.add(person.organisation_id)
+    elif request.method == "GET":
+        form.organisation_id.data = request.args.get("organisation_id", "")
+    form.organisation_id.choices = [("", "— Chọn đơn vị —"), *_units(scope)]
+
+
+RecordEditor(
+    form=PersonForm, template="people/form.html", record_name="person", noun="cán bộ", title_attr="full_name",
+    permission=Permission.MANAGE_PEOPLE, load=service.get_person, org_of=lambda person: person.organisation_id,
+    create=service.create_person, update=service.update_person, prepare=_prepare,
+).register(bp)

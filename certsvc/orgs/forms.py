@@ -1,0 +1,39 @@
+"""Forms of the organisation pages."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from wtforms import BooleanField, StringField
+
+from certsvc.core.forms import ServiceForm, open_select
+from certsvc.orgs.models import Organisation, OrgKind
+
+__all__ = ["OrganisationForm", "org_choices"]
+
+_INDENT = "\u00a0\u00a0\u00a0"
+
+
+def org_choices(rows: Iterable[tuple[Organisation, int]]) -> list[tuple[str, str]]:
+    """Options for organisations in tree order, indented by depth; inactive ones marked."""
+    return [
+        (str(org.id), _INDENT * depth + org.name + ("" if org.is_active else " (ngừng hoạt động)"))
+        for org, depth in rows
+    ]
+
+
+class OrganisationForm(ServiceForm):
+    name = StringField("Tên tổ chức")
+    symbol = StringField("Ký hiệu viết tắt")
+    agency_code = StringField("Mã định danh")
+    kind = open_select("Loại tổ chức")
+    parent_id = open_select("Cơ quan cấp trên")
+    focal_office_id = open_select("Cơ quan đầu mối tổng hợp")
+    address = StringField("Địa chỉ")
+    email = StringField("Thư điện tử công vụ")
+    tax_code = StringField("Mã số thuế")
+    is_active = BooleanField("Đang hoạt động", default=True)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.kind.choices = [("", "— Chọn loại tổ chức —")] + [(kind.value, kind.label) for kind in OrgKind]
