@@ -125,9 +125,8 @@ class Browser:
         self.csrf_token: str | None = None
 
     def _refresh_token(self) -> str:
-        page = self.client.get("/login").get_data(as_text=True)
-        if self._TOKEN.search(page) is None:
-            page = self.client.get("/").get_data(as_text=True)
+        # Any page carries the token; signed in, /login leads to the home or password page.
+        page = self.client.get("/login", follow_redirects=True).get_data(as_text=True)
         self.csrf_token = self._TOKEN.search(page).group(1)
         return self.csrf_token
 

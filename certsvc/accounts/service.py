@@ -7,23 +7,28 @@ so is every change an administrator makes to an account.
 from __future__ import annotations
 
 import enum
+import math
 import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, exists, func, or_, select
+from sqlalchemy.orm import Session, contains_eager, selectinload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from certsvc.accounts.models import Account, Role, RoleAssignment, new_session_token
 from certsvc.audit.service import SYSTEM, Actor, record
 from certsvc.errors import Conflict, NotFound, ValidationFailed
+from certsvc.orgs.models import Organisation
+from certsvc.orgs.service import to_id
 from certsvc.people.models import Person
-from certsvc.policy import Permission, ensure
+from certsvc.policy import Permission, ensure, orgs_in_scope
 from certsvc.timeutil import utcnow
 
 __all__ = [
+    "AccountPage",
+    "AccountState",
     "LoginPolicy",
     "LoginOutcome",
     "LoginResult",
@@ -32,9 +37,14 @@ __all__ = [
     "change_password",
     "check_new_password",
     "create_account",
+    "find_accounts",
     "get_account",
+    "get_assignment",
     "grant_role",
     "hash_password",
+    "is_locked",
+    "is_valid_username",
+    "people_without_account",
     "reset_password",
     "revoke_role",
     "temporary_password",
@@ -44,12 +54,18 @@ __all__ = [
 
 MIN_PASSWORD_LENGTH = 10
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
+USERNAME_RULE = "Tên đăng nhập 3–64 ký tự: chữ thường không dấu, số, dấu chấm, gạch."
 # A hash to compare against when the username is unknown, so both paths take as long.
 _DUMMY_HASH = generate_password_hash("not-a-real-password")
 
 
 def hash_password(password: str) -> str:
     return generate_password_hash(password, method="scrypt")
+
+
+def is_valid_username(username: str) -> bool:
+    """Whether ``username`` (as typed: case and surrounding spaces do not matter) can name an account."""
+    return USERNAME.match(username.strip().lower()) is not None
 
 
 def check_new_password(password: str, username: str) -> str | None:
@@ -172,10 +188,104 @@ def change_password(session: Session, account: Account, current: str, new: str) 
 
 
 def get_account(session: Session, account_id: int) -> Account:
-    account = session.get(Account, account_id)
+    account = session.get(Account, account_id) if to_id(account_id) == account_id else None
     if account is None:
         raise NotFound("Không tìm thấy tài khoản.")
     return account
+
+
+def get_assignment(session: Session, account: Account, assignment_id: int) -> RoleAssignment:
+    """One role of ``account``; a role of another account is not found, like a missing one."""
+    assignment = session.get(RoleAssignment, assignment_id) if to_id(assignment_id) == assignment_id else None
+    if assignment is None or assignment.account_id != account.id:
+        raise NotFound("Không tìm thấy vai trò này của tài khoản.")
+    return assignment
+
+
+def is_locked(account: Account, now: datetime | None = None) -> bool:
+    """Whether failed logins have locked the account at ``now``."""
+    return account.locked_until is not None and account.locked_until > (now or utcnow())
+
+
+class AccountState(enum.StrEnum):
+    """The states an administrator filters the account list by."""
+
+    ACTIVE = "active"
+    DISABLED = "disabled"
+    LOCKED = "locked"
+    MUST_CHANGE_PASSWORD = "must_change_password"
+
+    @property
+    def label(self) -> str:
+        return _STATE_LABELS[self]
+
+    def condition(self, now: datetime) -> ColumnElement[bool]:
+        """The SQL condition an account in this state meets at ``now``."""
+        if self is AccountState.DISABLED:
+            return Account.is_disabled.is_(True)
+        if self is AccountState.LOCKED:
+            return Account.locked_until > now
+        if self is AccountState.MUST_CHANGE_PASSWORD:
+            return Account.must_change_password.is_(True)
+        return Account.is_disabled.is_(False) & or_(Account.locked_until.is_(None), Account.locked_until <= now)
+
+
+_STATE_LABELS = {
+    AccountState.ACTIVE: "Đang hoạt động",
+    AccountState.DISABLED: "Đã vô hiệu hóa",
+    AccountState.LOCKED: "Đang tạm khóa",
+    AccountState.MUST_CHANGE_PASSWORD: "Phải đổi mật khẩu",
+}
+
+
+@dataclass(frozen=True)
+class AccountPage:
+    accounts: list[Account]
+    page: int
+    pages: int
+    total: int
+
+
+def find_accounts(
+    session: Session, by: Account, *, org_id: int | None = None, state: AccountState | None = None,
+    page: int = 1, per_page: int = 50, now: datetime | None = None,
+) -> AccountPage:
+    """The accounts of people in ``by``'s VIEW_ACCOUNTS scope, by username, one page of them."""
+    scope = orgs_in_scope(session, by, Permission.VIEW_ACCOUNTS)
+    if org_id is not None:
+        scope &= {org_id}
+    query = select(Account).join(Account.person).where(Person.organisation_id.in_(scope))
+    if state is not None:
+        query = query.where(state.condition(now or utcnow()))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    pages = max(1, math.ceil(total / per_page))
+    page = min(max(page, 1), pages)
+    accounts = session.scalars(
+        query.options(
+            contains_eager(Account.person).joinedload(Person.organisation),
+            selectinload(Account.roles).joinedload(RoleAssignment.organisation),
+        )
+        .order_by(Account.username)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    return AccountPage(accounts=list(accounts), page=page, pages=pages, total=total)
+
+
+def people_without_account(session: Session, by: Account) -> list[Person]:
+    """Active people in ``by``'s MANAGE_ACCOUNTS scope who have no login yet, by unit and name."""
+    scope = orgs_in_scope(session, by, Permission.MANAGE_ACCOUNTS)
+    return list(session.scalars(
+        select(Person)
+        .join(Person.organisation)
+        .where(
+            Person.organisation_id.in_(scope),
+            Person.is_active.is_(True),
+            ~exists().where(Account.person_id == Person.id),
+        )
+        .options(contains_eager(Person.organisation))
+        .order_by(Organisation.name, Person.full_name, Person.id)
+    ))
 
 
 def _ensure_manages(session: Session, by: Account, account: Account) -> None:
@@ -189,8 +299,8 @@ def create_account(
     ensure(session, by, Permission.MANAGE_ACCOUNTS, person.organisation_id)
     username = username.strip().lower()
     errors: dict[str, str] = {}
-    if not USERNAME.match(username):
-        errors["username"] = "Tên đăng nhập 3–64 ký tự: chữ thường không dấu, số, dấu chấm, gạch."
+    if not is_valid_username(username):
+        errors["username"] = USERNAME_RULE
     elif session.scalar(select(func.count()).select_from(Account).where(Account.username == username)):
         errors["username"] = "Tên đăng nhập này đã có người dùng."
     if session.scalar(select(Account).where(Account.person_id == person.id)) is not None:
