@@ -187,6 +187,10 @@ def _find_fault(entries: list[AuditEntry], head: AuditHead | None) -> ChainFault
     candidates = range(1, max_seq + len(entries) + 2)
     expected_seq, prev_hash = 1, GENESIS_HASH
     for index, entry in enumerate(entries):
+        if entry.seq < 1:
+            return ChainFault(
+                "inserted", entry.seq, f"entry #{entry.seq} was inserted: numbering starts at #1"
+            )
         if entry.seq > expected_seq:
             return ChainFault(
                 "removed", expected_seq,
@@ -235,6 +239,11 @@ def _find_fault(entries: list[AuditEntry], head: AuditHead | None) -> ChainFault
                 return ChainFault(
                     "reordered", entry.seq,
                     f"entries were reordered: entry #{entry.seq} was written after #{predecessor.seq}",
+                )
+            if index == 0:
+                return ChainFault(
+                    "changed", entry.seq,
+                    f"entry #{entry.seq} was changed and its hash recomputed: it no longer starts the chain",
                 )
             return ChainFault(
                 "changed", entry.seq - 1,

@@ -1,12 +1,289 @@
-"""Placeholder: to be written."""
+"""The audit log pages: a filtered, paged list and a CSV export of the same selection.
 
-from flask import Blueprint
-from flask_login import login_required
+Filters come from the query string, so that a filtered view can be bookmarked and
+exported. Dates are Vietnam dates (the day as people there say it), turned into UTC
+bounds for the query; the "to" date is inclusive. Whether the chain is intact is not
+checked here (it re-hashes the whole log): ``certsvc audit verify`` does that.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from flask import Blueprint, Response, render_template, request, stream_with_context
+from flask_login import current_user, login_required
+from sqlalchemy import ColumnElement, Select, func, select
+
+from certsvc.audit.labels import ACTION_LABELS, OBJECT_TYPE_LABELS, action_label, object_type_label
+from certsvc.audit.models import AuditEntry
+from certsvc.core.validation import FieldCollector, FieldError, clean_text
+from certsvc.extensions import db
+from certsvc.policy import Permission, ensure
+from certsvc.timeutil import VIETNAM_TZ, format_vietnam, to_vietnam, utcnow
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
+
+PER_PAGE = 50
+FILTER_LABELS = {
+    "date_from": "Từ ngày",
+    "date_to": "Đến ngày",
+    "actor": "Người thực hiện",
+    "action": "Hành động",
+    "object_type": "Loại đối tượng",
+    "object_id": "Mã đối tượng",
+}
+
+_VN_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})", re.ASCII)
+_ISO_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})", re.ASCII)
+# Spreadsheets run a cell that starts with one of these as a formula.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+CSV_HEADER = (
+    "Số thứ tự",
+    "Thời điểm (UTC, ISO 8601)",
+    "Thời điểm (giờ Việt Nam)",
+    "Người thực hiện",
+    "Mã tài khoản",
+    "Mã hành động",
+    "Hành động",
+    "Loại đối tượng",
+    "Mã đối tượng",
+    "Chi tiết",
+    "Mã băm mục trước",
+    "Mã băm",
+)
+
+
+def _clean_date(value: object) -> date | None:
+    text = str(value or "").strip()
+    if not text:
+        return None
+    if match := _VN_DATE.fullmatch(text):
+        day, month, year = (int(part) for part in match.groups())
+    elif match := _ISO_DATE.fullmatch(text):
+        year, month, day = (int(part) for part in match.groups())
+    else:
+        raise FieldError(f"“{text[:40]}” không phải là ngày. Nhập theo dạng ngày/tháng/năm, ví dụ 21/11/2026.")
+    if not 1900 <= year <= 9000:
+        raise FieldError(f"Năm {year} nằm ngoài khoảng cho phép (1900–9000).")
+    try:
+        return date(year, month, day)
+    except ValueError:
+        raise FieldError(f"Ngày {text} không có trên lịch.") from None
+
+
+def _text_cleaner(max_length: int):
+    return lambda value: clean_text(str(value or ""), max_length=max_length)
+
+
+def _vietnam_midnight_utc(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=VIETNAM_TZ).astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class AuditFilters:
+    date_from: date | None = None
+    date_to: date | None = None
+    actor: str | None = None
+    action: str | None = None
+    object_type: str | None = None
+    object_id: str | None = None
+
+    @classmethod
+    def parse(cls, args: Mapping[str, str]) -> tuple[AuditFilters, dict[str, str]]:
+        """The filters in ``args``, and a Vietnamese message per field that is not acceptable."""
+        fields = FieldCollector(args)
+        fields.take("date_from", _clean_date)
+        fields.take("date_to", _clean_date)
+        fields.take("actor", _text_cleaner(120))
+        for name in ("action", "object_type", "object_id"):
+            fields.take(name, _text_cleaner(64))
+        values = fields.values
+        if values.get("date_from") and values.get("date_to") and values["date_from"] > values["date_to"]:
+            fields.fail("date_to", "“Đến ngày” phải cùng ngày hoặc sau “Từ ngày”.")
+        return cls(**values), fields.errors
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        where: list[ColumnElement[bool]] = []
+        if self.date_from:
+            where.append(AuditEntry.occurred_at >= _vietnam_midnight_utc(self.date_from))
+        if self.date_to:
+            where.append(AuditEntry.occurred_at < _vietnam_midnight_utc(self.date_to + timedelta(days=1)))
+        if self.actor:
+            where.append(func.lower(AuditEntry.actor_label).startswith(self.actor.lower(), autoescape=True))
+        if self.action and self.action.endswith("."):
+            where.append(AuditEntry.action.startswith(self.action, autoescape=True))
+        elif self.action:
+            where.append(AuditEntry.action == self.action)
+        if self.object_type:
+            where.append(AuditEntry.object_type == self.object_type)
+        if self.object_id:
+            where.append(AuditEntry.object_id == self.object_id)
+        return where
+
+    def query_args(self) -> dict[str, str]:
+        """The filters as query-string arguments, for links to other pages and the export."""
+        args = {}
+        for name in FILTER_LABELS:
+            value = getattr(self, name)
+            if isinstance(value, date):
+                value = value.strftime("%d/%m/%Y")
+            if value:
+                args[name] = value
+        return args
+
+
+def _select(filters: AuditFilters) -> Select:
+    return select(AuditEntry).where(*filters.conditions())
+
+
+def _parse_page(raw: str | None) -> int:
+    try:
+        page = int(raw or "1")
+    except ValueError:
+        raise FieldError("Số trang phải là số nguyên dương, ví dụ 1, 2, 3.") from None
+    if page < 1:
+        raise FieldError("Số trang phải là số nguyên dương, ví dụ 1, 2, 3.")
+    return page
+
+
+def _layout(value: object, indent: int = 0, lead: int = 0) -> str:
+    """JSON with one member a line, except where a nested value fits on one short line.
+
+    ``lead`` is how much of the line is taken before the value (its key).
+    """
+    compact = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(", ", ": "))
+    if not isinstance(value, dict | list) or not value or (indent and indent + lead + len(compact) <= 64):
+        return compact
+    if isinstance(value, dict):
+        keys = {key: json.dumps(key, ensure_ascii=False) + ": " for key in value}
+        members = [keys[key] + _layout(item, indent + 2, len(keys[key])) for key, item in sorted(value.items())]
+        opening, closing = "{", "}"
+    else:
+        members = [_layout(item, indent + 2) for item in value]
+        opening, closing = "[", "]"
+    inner = " " * (indent + 2)
+    return opening + "\n" + ",\n".join(inner + member for member in members) + "\n" + " " * indent + closing
+
+
+def pretty_details(details: str) -> str:
+    """The details JSON laid out for reading; the stored text when it is not JSON."""
+    try:
+        value = json.loads(details)
+    except ValueError:
+        return details
+    if value in ({}, None):
+        return ""
+    return _layout(value)
+
+
+def _known_actions() -> list[str]:
+    used = db.session.scalars(select(AuditEntry.action).distinct()).all()
+    return sorted(set(ACTION_LABELS) | set(used))
+
+
+def _render_list(status: int = 200, **context) -> tuple[str, int]:
+    return (
+        render_template(
+            "audit/list.html",
+            raw=request.args,
+            labels={**FILTER_LABELS, "page": "Trang"},
+            known_actions=_known_actions(),
+            object_types=OBJECT_TYPE_LABELS,
+            action_labels=ACTION_LABELS,
+            object_type_label=object_type_label,
+            pretty_details=pretty_details,
+            **context,
+        ),
+        status,
+    )
+
+
+def _invalid(errors: dict[str, str]) -> tuple[str, int]:
+    return _render_list(400, errors=errors, entries=[], filters=None)
 
 
 @bp.get("/")
 @login_required
 def list_entries():
-    return "TODO"
+    ensure(db.session, current_user, Permission.VIEW_AUDIT)
+    filters, errors = AuditFilters.parse(request.args)
+    try:
+        page = _parse_page(request.args.get("page"))
+    except FieldError as error:
+        errors["page"] = str(error)
+    if errors:
+        return _invalid(errors)
+    total = db.session.scalar(select(func.count()).select_from(_select(filters).subquery()))
+    pages = max(1, math.ceil(total / PER_PAGE))
+    entries = []
+    if page <= pages:
+        entries = db.session.scalars(
+            _select(filters).order_by(AuditEntry.seq.desc()).limit(PER_PAGE).offset((page - 1) * PER_PAGE)
+        ).all()
+    return _render_list(
+        errors={}, entries=entries, filters=filters, total=total, page=page, pages=pages, per_page=PER_PAGE
+    )
+
+
+def _csv_cell(value: object) -> object:
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def _csv_row(entry: AuditEntry) -> list[object]:
+    occurred = entry.occurred_at.astimezone(UTC)
+    return [
+        _csv_cell(cell)
+        for cell in (
+            entry.seq,
+            # The same text as the hash covers, so the chain can be re-checked from the file.
+            occurred.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            format_vietnam(occurred, with_seconds=True),
+            entry.actor_label,
+            entry.actor_id,
+            entry.action,
+            action_label(entry.action),
+            entry.object_type,
+            entry.object_id,
+            entry.details,
+            entry.prev_hash,
+            entry.hash,
+        )
+    ]
+
+
+def _csv_chunks(stmt: Select) -> Iterator[str]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    buffer.write("\ufeff")  # Excel reads the file as UTF-8 only with the byte order mark.
+    writer.writerow(CSV_HEADER)
+    for entry in db.session.scalars(stmt.execution_options(yield_per=1000)):
+        writer.writerow(_csv_row(entry))
+        if buffer.tell() > 64 * 1024:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
+
+
+@bp.get("/export.csv")
+@login_required
+def export_csv():
+    ensure(db.session, current_user, Permission.VIEW_AUDIT)
+    filters, errors = AuditFilters.parse(request.args)
+    if errors:
+        return _invalid(errors)
+    stmt = _select(filters).order_by(AuditEntry.seq)
+    stamp = to_vietnam(utcnow()).strftime("%Y-%m-%d-%H%M")
+    response = Response(stream_with_context(_csv_chunks(stmt)), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="nhat-ky-he-thong-{stamp}.csv"'
+    return response
