@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 from flask_migrate import upgrade
 from sqlalchemy import func, select
+from werkzeug.serving import run_simple
 
 from certsvc.accounts.models import Account, Role, RoleAssignment
 from certsvc.accounts.service import hash_password
@@ -142,4 +143,5 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
     if no_serve:
         return
     click.echo(f"Mở http://{host}:{port}/ để đăng nhập.")
-    app.run(host=host, port=port, debug=False, use_reloader=False)
+    # Flask's app.run() refuses to start from inside the flask CLI; serve with Werkzeug directly.
+    run_simple(host, port, app, threaded=True)

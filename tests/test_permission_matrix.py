@@ -1,0 +1,147 @@
+"""Every route of the app, for every role: allowed or refused, as this table says.
+
+The table is written here, apart from certsvc.policy, so that a change of policy
+must be made twice to pass. A route the table does not know fails the test: a
+new page cannot ship without someone deciding who may reach it.
+"""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from certsvc.accounts.models import Role
+from certsvc.audit.models import AuditEntry
+from tests.conftest import Browser, add_account
+
+EVERYONE = frozenset(Role)
+ADMIN = frozenset({Role.ADMINISTRATOR})
+READERS = frozenset({Role.ADMINISTRATOR, Role.AUDITOR})
+ORG_READERS = READERS | {Role.FOCAL_OFFICER}
+PEOPLE_READERS = ORG_READERS | {Role.UNIT_HEAD}
+
+#: Routes anyone may reach without signing in.
+PUBLIC = {"auth.login", "core.healthz", "static"}
+
+#: endpoint -> roles allowed (at the target organisation, a commune of the district).
+MATRIX: dict[str, frozenset[Role]] = {
+    "core.index": EVERYONE,
+    "auth.change_password": EVERYONE,
+    "auth.logout": EVERYONE,
+    "auth.login": EVERYONE,
+    "core.healthz": EVERYONE,
+    "static": EVERYONE,
+    "orgs.list_orgs": ORG_READERS,
+    "orgs.view_org": ORG_READERS,
+    "orgs.new_org": ADMIN,
+    "orgs.edit_org": ADMIN,
+    "people.list_people": PEOPLE_READERS,
+    "people.view_person": PEOPLE_READERS,
+    "people.new_person": ADMIN,
+    "people.edit_person": ADMIN,
+    "accounts_admin.list_accounts": READERS,
+    "accounts_admin.view_account": READERS,
+    "accounts_admin.new_account": ADMIN,
+    "accounts_admin.reset_password": ADMIN,
+    "accounts_admin.disable": ADMIN,
+    "accounts_admin.enable": ADMIN,
+    "accounts_admin.unlock": ADMIN,
+    "accounts_admin.grant_role": ADMIN,
+    "accounts_admin.revoke_role": ADMIN,
+    "imports.upload": ADMIN,
+    "imports.sample": ADMIN,
+    "audit.list_entries": READERS,
+    "audit.export_csv": READERS,
+}
+
+
+def _routes(app):
+    """(endpoint, method, rule) for every route; logout last, since it ends the session."""
+    routes = [
+        (rule.endpoint, method, rule)
+        for rule in app.url_map.iter_rules()
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"})
+    ]
+    return sorted(routes, key=lambda r: (r[0] == "auth.logout", r[0], r[1]))
+
+
+@pytest.fixture
+def targets(session, world):
+    """URL arguments: records in a commune, owned by nobody who signs in during the test."""
+    commune = world.orgs["commune"]
+    victim = add_account(session, "nannhan", commune, (Role.UNIT_OFFICER, commune))
+    session.commit()
+    return {
+        "org_id": commune.id,
+        "person_id": victim.person_id,
+        "account_id": victim.id,
+        "assignment_id": victim.roles[0].id,
+        "name": "to_chuc",
+        "filename": "app.css",
+    }
+
+
+def _url(app, rule, targets):
+    with app.test_request_context():
+        from flask import url_for
+
+        return url_for(rule.endpoint, **{arg: targets[arg] for arg in rule.arguments})
+
+
+def _audit_count(session):
+    session.expire_all()
+    return session.scalar(select(func.count()).select_from(AuditEntry))
+
+
+def test_every_route_has_an_entry(app):
+    unknown = {endpoint for endpoint, _, _ in _routes(app)} - MATRIX.keys()
+    assert not unknown, f"routes without a permission entry: {sorted(unknown)}"
+    stale = MATRIX.keys() - {endpoint for endpoint, _, _ in _routes(app)}
+    assert not stale, f"entries for routes that no longer exist: {sorted(stale)}"
+
+
+@pytest.mark.parametrize("role", list(Role), ids=str)
+def test_role_reaches_exactly_what_the_matrix_says(app, session, world, targets, role):
+    browser = Browser(app.test_client())
+    username = world.account(role).username
+    assert browser.login(username).status_code == 302
+    wrong = []
+    for endpoint, method, rule in _routes(app):
+        if endpoint == "auth.login":
+            continue  # signed-in users are sent home; covered by the auth tests
+        url = _url(app, rule, targets)
+        before = _audit_count(session)
+        response = browser.get(url) if method == "GET" else browser.post(url)
+        response.get_data()  # run streamed bodies to the end, as a browser would
+        allowed = role in MATRIX[endpoint]
+        refused = response.status_code == 403
+        bounced = response.status_code == 302 and "/login" in response.headers.get("Location", "")
+        if endpoint == "auth.logout":
+            bounced = False  # signing out leads to the login page: that is its success
+        if response.status_code >= 500:
+            wrong.append(f"{method} {url}: {response.status_code}")
+        elif allowed and (refused or bounced):
+            wrong.append(f"{method} {url}: refused ({response.status_code}) but {role} is allowed")
+        elif not allowed and not refused:
+            wrong.append(f"{method} {url}: {response.status_code} but {role} must get 403")
+        elif refused and _audit_count(session) != before:
+            wrong.append(f"{method} {url}: refused yet wrote to the audit log")
+        elif method == "POST" and _audit_count(session) - before > 1:
+            wrong.append(f"{method} {url}: one action wrote more than one audit entry")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_anonymous_is_sent_to_login_everywhere_but_public_routes(app, targets):
+    browser = Browser(app.test_client())
+    wrong = []
+    for endpoint, method, rule in _routes(app):
+        url = _url(app, rule, targets)
+        response = browser.get(url) if method == "GET" else browser.post(url)
+        response.get_data()
+        bounced = response.status_code == 302 and "/login" in response.headers.get("Location", "")
+        if endpoint in PUBLIC:
+            if bounced or response.status_code in (401, 403) or response.status_code >= 500:
+                wrong.append(f"{method} {url}: public route answered {response.status_code}")
+        elif not bounced:
+            wrong.append(f"{method} {url}: {response.status_code} instead of the login page")
+    assert not wrong, "\n".join(wrong)
