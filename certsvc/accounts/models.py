@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import enum
 import secrets
 from datetime import datetime
 
 from sqlalchemy import Enum, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from certsvc.core.enums import LabelledEnum
 from certsvc.extensions import db
 from certsvc.orgs.models import Organisation
 from certsvc.people.models import Person
@@ -17,31 +17,16 @@ from certsvc.timeutil import UTCDateTime, utcnow
 __all__ = ["Role", "Account", "RoleAssignment"]
 
 
-class Role(enum.StrEnum):
+class Role(LabelledEnum):
     """What an account may do in one organisation (and, for some roles, below it)."""
 
-    ADMINISTRATOR = "administrator"
-    FOCAL_OFFICER = "focal_officer"
-    UNIT_OFFICER = "unit_officer"
-    UNIT_HEAD = "unit_head"
-    REVIEWER = "reviewer"
-    CLERK = "clerk"
-    AUDITOR = "auditor"
-
-    @property
-    def label(self) -> str:
-        return _ROLE_LABELS[self]
-
-
-_ROLE_LABELS = {
-    Role.ADMINISTRATOR: "Quản trị hệ thống",
-    Role.FOCAL_OFFICER: "Cán bộ đầu mối tổng hợp",
-    Role.UNIT_OFFICER: "Cán bộ đơn vị (soạn đề nghị)",
-    Role.UNIT_HEAD: "Thủ trưởng đơn vị",
-    Role.REVIEWER: "Lãnh đạo phòng (thẩm định)",
-    Role.CLERK: "Văn thư",
-    Role.AUDITOR: "Kiểm tra, giám sát",
-}
+    ADMINISTRATOR = "administrator", "Quản trị hệ thống"
+    FOCAL_OFFICER = "focal_officer", "Cán bộ đầu mối tổng hợp"
+    UNIT_OFFICER = "unit_officer", "Cán bộ đơn vị (soạn đề nghị)"
+    UNIT_HEAD = "unit_head", "Thủ trưởng đơn vị"
+    REVIEWER = "reviewer", "Lãnh đạo phòng (thẩm định)"
+    CLERK = "clerk", "Văn thư"
+    AUDITOR = "auditor", "Kiểm tra, giám sát"
 
 
 def new_session_token() -> str:

@@ -19,6 +19,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from certsvc.accounts.models import Account, Role, RoleAssignment, new_session_token
 from certsvc.audit.service import SYSTEM, Actor, record
+from certsvc.core.enums import LabelledEnum
 from certsvc.errors import Conflict, NotFound, ValidationFailed
 from certsvc.orgs.models import Organisation
 from certsvc.orgs.service import to_id
@@ -207,17 +208,13 @@ def is_locked(account: Account, now: datetime | None = None) -> bool:
     return account.locked_until is not None and account.locked_until > (now or utcnow())
 
 
-class AccountState(enum.StrEnum):
+class AccountState(LabelledEnum):
     """The states an administrator filters the account list by."""
 
-    ACTIVE = "active"
-    DISABLED = "disabled"
-    LOCKED = "locked"
-    MUST_CHANGE_PASSWORD = "must_change_password"
-
-    @property
-    def label(self) -> str:
-        return _STATE_LABELS[self]
+    ACTIVE = "active", "Đang hoạt động"
+    DISABLED = "disabled", "Đã vô hiệu hóa"
+    LOCKED = "locked", "Đang tạm khóa"
+    MUST_CHANGE_PASSWORD = "must_change_password", "Phải đổi mật khẩu"
 
     def condition(self, now: datetime) -> ColumnElement[bool]:
         """The SQL condition an account in this state meets at ``now``."""
@@ -228,14 +225,6 @@ class AccountState(enum.StrEnum):
         if self is AccountState.MUST_CHANGE_PASSWORD:
             return Account.must_change_password.is_(True)
         return Account.is_disabled.is_(False) & or_(Account.locked_until.is_(None), Account.locked_until <= now)
-
-
-_STATE_LABELS = {
-    AccountState.ACTIVE: "Đang hoạt động",
-    AccountState.DISABLED: "Đã vô hiệu hóa",
-    AccountState.LOCKED: "Đang tạm khóa",
-    AccountState.MUST_CHANGE_PASSWORD: "Phải đổi mật khẩu",
-}
 
 
 @dataclass(frozen=True)

@@ -9,43 +9,28 @@ the district-era structure of the seeds and the two-tier structure in force sinc
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 
 from sqlalchemy import Enum, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from certsvc.core.enums import LabelledEnum
 from certsvc.extensions import db
 from certsvc.timeutil import UTCDateTime, utcnow
 
 __all__ = ["OrgKind", "Organisation"]
 
 
-class OrgKind(enum.StrEnum):
+class OrgKind(LabelledEnum):
     """What sort of body an organisation is; the labels are what users read."""
 
-    PROVINCE_COMMITTEE = "province_committee"
-    DISTRICT_COMMITTEE = "district_committee"
-    COMMUNE_COMMITTEE = "commune_committee"
-    OFFICE = "office"
-    AGENCY = "agency"
-    PUBLIC_SERVICE_UNIT = "public_service_unit"
-    OTHER = "other"
-
-    @property
-    def label(self) -> str:
-        return _KIND_LABELS[self]
-
-
-_KIND_LABELS = {
-    OrgKind.PROVINCE_COMMITTEE: "UBND tỉnh",
-    OrgKind.DISTRICT_COMMITTEE: "UBND huyện",
-    OrgKind.COMMUNE_COMMITTEE: "UBND xã, phường, thị trấn",
-    OrgKind.OFFICE: "Phòng, ban chuyên môn",
-    OrgKind.AGENCY: "Cơ quan",
-    OrgKind.PUBLIC_SERVICE_UNIT: "Đơn vị sự nghiệp",
-    OrgKind.OTHER: "Khác",
-}
+    PROVINCE_COMMITTEE = "province_committee", "UBND tỉnh"
+    DISTRICT_COMMITTEE = "district_committee", "UBND huyện"
+    COMMUNE_COMMITTEE = "commune_committee", "UBND xã, phường, thị trấn"
+    OFFICE = "office", "Phòng, ban chuyên môn"
+    AGENCY = "agency", "Cơ quan"
+    PUBLIC_SERVICE_UNIT = "public_service_unit", "Đơn vị sự nghiệp"
+    OTHER = "other", "Khác"
 
 
 class Organisation(db.Model):
