@@ -16,7 +16,6 @@ from wtforms.validators import DataRequired, InputRequired, Length, ValidationEr
 from certsvc.accounts.forms import REQUIRED
 from certsvc.accounts.models import Role
 from certsvc.accounts.service import USERNAME_RULE, AccountState, is_valid_username
-from certsvc.orgs.models import Organisation
 from certsvc.orgs.service import to_id
 from certsvc.people.models import Person
 
@@ -24,12 +23,10 @@ __all__ = [
     "AccountFilterForm",
     "GrantRoleForm",
     "NewAccountForm",
-    "org_choices",
     "person_choices",
 ]
 
 INVALID_CHOICE = "Lựa chọn không hợp lệ. Vui lòng tải lại trang và chọn lại."
-_INDENT = "\u2003"  # an em space per level of the organisation tree
 
 
 def _record_id(value: object) -> int:
@@ -50,13 +47,6 @@ class ChoiceField(SelectField):
             label, validators, coerce=optional,
             invalid_value_message=INVALID_CHOICE, invalid_choice_message=INVALID_CHOICE, **kwargs,
         )
-
-
-def org_choices(orgs: Iterable[tuple[Organisation, int]], placeholder: str) -> list[SelectChoice]:
-    """Options for organisations given in tree order with their depth."""
-    return [SelectChoice("", placeholder)] + [
-        SelectChoice(str(org.id), f"{_INDENT * depth}{org.name}") for org, depth in orgs
-    ]
 
 
 def person_choices(people: Iterable[Person]) -> list[SelectChoice]:

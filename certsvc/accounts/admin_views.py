@@ -18,13 +18,13 @@ from certsvc.accounts.admin_forms import (
     AccountFilterForm,
     GrantRoleForm,
     NewAccountForm,
-    org_choices,
     person_choices,
 )
 from certsvc.accounts.models import Account
 from certsvc.core.forms import apply_field_errors
 from certsvc.errors import Conflict, ValidationFailed
 from certsvc.extensions import db
+from certsvc.orgs.forms import org_choices
 from certsvc.orgs.service import get_organisation, list_in_tree_order, to_id
 from certsvc.policy import Permission, can, ensure, orgs_in_scope
 from certsvc.timeutil import utcnow

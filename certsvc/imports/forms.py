@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import SelectField
+from wtforms import SelectChoice, SelectField
 from wtforms.validators import AnyOf
 
 from certsvc.imports.service import ImportKind
@@ -15,7 +15,7 @@ __all__ = ["ImportForm"]
 class ImportForm(FlaskForm):
     kind = SelectField(
         "Loại dữ liệu",
-        choices=[(kind.value, kind.label) for kind in ImportKind],
+        choices=[SelectChoice(kind.value, kind.label) for kind in ImportKind],
         # WTForms' own choice check speaks English: this one says it in Vietnamese.
         validate_choice=False,
         validators=[AnyOf([kind.value for kind in ImportKind], "Chọn loại dữ liệu: Tổ chức hoặc Cán bộ.")],

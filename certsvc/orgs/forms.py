@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from wtforms import BooleanField, StringField
+from wtforms import BooleanField, SelectChoice, StringField
 
 from certsvc.core.forms import ServiceForm, open_select
 from certsvc.orgs.models import Organisation, OrgKind
@@ -14,10 +14,11 @@ __all__ = ["OrganisationForm", "org_choices"]
 _INDENT = "\u00a0\u00a0\u00a0"
 
 
-def org_choices(rows: Iterable[tuple[Organisation, int]]) -> list[tuple[str, str]]:
-    """Options for organisations in tree order, indented by depth; inactive ones marked."""
-    return [
-        (str(org.id), _INDENT * depth + org.name + ("" if org.is_active else " (ngừng hoạt động)"))
+def org_choices(rows: Iterable[tuple[Organisation, int]], placeholder: str) -> list[SelectChoice]:
+    """Options for organisations in tree order, indented by depth, inactive ones marked,
+    after an empty option that reads ``placeholder``."""
+    return [SelectChoice("", placeholder)] + [
+        SelectChoice(str(org.id), _INDENT * depth + org.name + ("" if org.is_active else " (ngừng hoạt động)"))
         for org, depth in rows
     ]
 
@@ -36,4 +37,6 @@ class OrganisationForm(ServiceForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.kind.choices = [("", "— Chọn loại tổ chức —")] + [(kind.value, kind.label) for kind in OrgKind]
+        self.kind.choices = [SelectChoice("", "— Chọn loại tổ chức —")] + [
+            SelectChoice(kind.value, kind.label) for kind in OrgKind
+        ]

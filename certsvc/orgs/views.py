@@ -72,12 +72,11 @@ def _prepare(form: OrganisationForm, org: Organisation | None) -> None:
             parents.add(org.parent_id)
     is_root = org is not None and org.parent_id is None
     no_parent = "— Không có (cấp cao nhất) —" if is_root else "— Chọn cơ quan cấp trên —"
-    form.parent_id.choices = [("", no_parent), *org_choices(service.list_in_tree_order(db.session, only=parents))]
+    form.parent_id.choices = org_choices(service.list_in_tree_order(db.session, only=parents), no_parent)
     current_focal = org.focal_office_id if org is not None else None
-    form.focal_office_id.choices = [
-        ("", "— Theo cơ quan cấp trên —"),
-        *org_choices((o, depth) for o, depth in everything if o.is_active or o.id == current_focal),
-    ]
+    form.focal_office_id.choices = org_choices(
+        ((o, depth) for o, depth in everything if o.is_active or o.id == current_focal), "— Theo cơ quan cấp trên —"
+    )
 
 
 RecordEditor(

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template, request
 from flask_login import current_user, login_required
+from wtforms import SelectChoice
 
+from certsvc.core.forms import RecordEditor
 from certsvc.errors import PermissionDenied
 from certsvc.extensions import db
-from certsvc.core.forms import RecordEditor
 from certsvc.orgs.forms import org_choices
 from certsvc.orgs.service import list_in_tree_order, to_id
 from certsvc.people import service
@@ -23,8 +24,8 @@ bp = Blueprint("people", __name__, url_prefix="/admin/people")
 PER_PAGE = 50
 
 
-def _units(scope: set[int]) -> list[tuple[str, str]]:
-    return org_choices(list_in_tree_order(db.session, only=scope))
+def _units(scope: set[int], placeholder: str) -> list[SelectChoice]:
+    return org_choices(list_in_tree_order(db.session, only=scope), placeholder)
 
 
 @bp.get("/")
@@ -34,7 +35,7 @@ def list_people():
     if not visible:
         raise PermissionDenied()
     form = PeopleFilterForm(request.args)
-    form.organisation_id.choices = [("", "— Tất cả đơn vị —"), *_units(visible)]
+    form.organisation_id.choices = _units(visible, "— Tất cả đơn vị —")
     status, selected, units = 200, None, visible
     if form.organisation_id.data:
         selected = to_id(form.organisation_id.data)
@@ -78,7 +79,7 @@ def _prepare(form: PersonForm, person: Person | None) -> None:
         scope.add(person.organisation_id)
     elif request.method == "GET":
         form.organisation_id.data = request.args.get("organisation_id", "")
-    form.organisation_id.choices = [("", "— Chọn đơn vị —"), *_units(scope)]
+    form.organisation_id.choices = _units(scope, "— Chọn đơn vị —")
 
 
 RecordEditor(
