@@ -7,6 +7,7 @@ Running it again upgrades the database and keeps what is already there.
 
 from __future__ import annotations
 
+import importlib.util
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,17 +100,28 @@ def load_demo_data() -> bool:
     session.flush()
     # Seed 000: the district's Culture and Information office consolidates for every unit.
     orgs["huyen"].focal_office = orgs["vhtt"]
+    people: dict[str, Person] = {}
     for spec in DEMO_ACCOUNTS:
         person = Person(full_name=spec.full_name, position=spec.position, organisation=orgs[spec.org],
                         email=f"{spec.username}.vq@langson.gov.vn")
         account = Account(person=person, username=spec.username, password_hash=hash_password(DEMO_PASSWORD))
         account.roles.append(RoleAssignment(organisation=orgs[spec.org], role=spec.role))
         session.add(account)
+        people[spec.username] = person
     session.flush()
     record(session, Actor(label="demo"), "system.demo_loaded", "organisation", orgs["huyen"].id,
            {"organisations": len(orgs), "accounts": [a.username for a in DEMO_ACCOUNTS]})
+    for module_name in _DEMO_EXTENSIONS:
+        if importlib.util.find_spec(module_name) is not None:
+            importlib.import_module(module_name).load_demo(session, orgs, people)
     session.commit()
     return True
+
+
+#: Capabilities that add their own example data, in this order, each with
+#: ``load_demo(session, orgs, people)``: ``orgs`` keyed like ``_ORGS`` ("huyen", "vhtt",
+#: "vp", "tandoan", ...), ``people`` keyed by demo username ("vanthu", "thutruong", ...).
+_DEMO_EXTENSIONS = ("certsvc.registry.demo", "certsvc.requests.demo", "certsvc.custody.demo")
 
 
 def _demo_secret(instance: Path) -> str:

@@ -4,5 +4,9 @@ from certsvc.accounts.models import Account, RoleAssignment
 from certsvc.audit.models import AuditEntry, AuditHead
 from certsvc.orgs.models import Organisation
 from certsvc.people.models import Person
+from certsvc.registry.models import Certificate, Token, TokenEvent
 
-__all__ = ["Account", "AuditEntry", "AuditHead", "Organisation", "Person", "RoleAssignment"]
+__all__ = [
+    "Account", "AuditEntry", "AuditHead", "Certificate", "Organisation", "Person", "RoleAssignment", "Token",
+    "TokenEvent",
+]

@@ -7,6 +7,9 @@ A role is held in one organisation. What it reaches depends on the role:
   (set on the organisation or inherited from the nearest ancestor);
 * unit officer, unit head, reviewer and clerk reach their own organisation.
 
+Custody items are "MẬT": views must answer 404, not 403, to anyone without
+VIEW_CUSTODY at the token's organisation (see :func:`can`).
+
 Views and services ask :func:`can` or :func:`ensure`; nothing else decides.
 """
 
@@ -35,18 +38,43 @@ class Permission(enum.StrEnum):
     MANAGE_ACCOUNTS = "accounts.manage"
     IMPORT_DATA = "data.import"
     VIEW_AUDIT = "audit.view"
+    # Certificate requests and their consolidation
+    VIEW_REQUESTS = "requests.view"
+    DRAFT_REQUESTS = "requests.draft"
+    APPROVE_REQUESTS = "requests.approve"
+    REVIEW_REQUESTS = "requests.review"
+    MANAGE_BATCHES = "batches.manage"
+    # Certificate and token registries
+    VIEW_REGISTRY = "registry.view"
+    MANAGE_REGISTRY = "registry.manage"
+    # Custody register of "MẬT" tokens
+    VIEW_CUSTODY = "custody.view"
+    RECORD_CUSTODY = "custody.record"
 
 
-_READ_ALL = {Permission.VIEW_ORGS, Permission.VIEW_PEOPLE, Permission.VIEW_ACCOUNTS, Permission.VIEW_AUDIT}
+_ADMINISTRATION = {
+    Permission.VIEW_ORGS, Permission.MANAGE_ORGS, Permission.VIEW_PEOPLE, Permission.MANAGE_PEOPLE,
+    Permission.VIEW_ACCOUNTS, Permission.MANAGE_ACCOUNTS, Permission.IMPORT_DATA, Permission.VIEW_AUDIT,
+}
+_READ_ALL = {
+    Permission.VIEW_ORGS, Permission.VIEW_PEOPLE, Permission.VIEW_ACCOUNTS, Permission.VIEW_AUDIT,
+    Permission.VIEW_REQUESTS, Permission.VIEW_REGISTRY, Permission.VIEW_CUSTODY,
+}
 
 GRANTS: dict[Role, frozenset[Permission]] = {
-    Role.ADMINISTRATOR: frozenset(Permission),
+    Role.ADMINISTRATOR: frozenset(_ADMINISTRATION),
     Role.AUDITOR: frozenset(_READ_ALL),
-    Role.FOCAL_OFFICER: frozenset({Permission.VIEW_ORGS, Permission.VIEW_PEOPLE}),
-    Role.UNIT_HEAD: frozenset({Permission.VIEW_PEOPLE}),
-    Role.UNIT_OFFICER: frozenset(),
+    Role.FOCAL_OFFICER: frozenset({
+        Permission.VIEW_ORGS, Permission.VIEW_PEOPLE, Permission.VIEW_REQUESTS, Permission.REVIEW_REQUESTS,
+        Permission.MANAGE_BATCHES, Permission.VIEW_REGISTRY, Permission.MANAGE_REGISTRY, Permission.VIEW_CUSTODY,
+    }),
+    Role.UNIT_HEAD: frozenset({
+        Permission.VIEW_PEOPLE, Permission.VIEW_REQUESTS, Permission.APPROVE_REQUESTS, Permission.VIEW_REGISTRY,
+        Permission.VIEW_CUSTODY, Permission.RECORD_CUSTODY,
+    }),
+    Role.UNIT_OFFICER: frozenset({Permission.VIEW_REQUESTS, Permission.DRAFT_REQUESTS, Permission.VIEW_REGISTRY}),
     Role.REVIEWER: frozenset(),
-    Role.CLERK: frozenset(),
+    Role.CLERK: frozenset({Permission.VIEW_REGISTRY, Permission.VIEW_CUSTODY, Permission.RECORD_CUSTODY}),
 }
 
 _SUBTREE_ROLES = {Role.ADMINISTRATOR, Role.AUDITOR}

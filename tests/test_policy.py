@@ -37,10 +37,26 @@ def test_two_tier_structure_any_office_can_be_focal(session, world):
     assert commune.id in scope and world.orgs["commune"].id not in scope
 
 
+ADMINISTRATION = {
+    Permission.VIEW_ORGS, Permission.MANAGE_ORGS, Permission.MANAGE_PEOPLE, Permission.VIEW_ACCOUNTS,
+    Permission.MANAGE_ACCOUNTS, Permission.IMPORT_DATA, Permission.VIEW_AUDIT,
+}
+
+
 def test_unit_roles_have_no_administration(session, world):
-    for role in (Role.UNIT_OFFICER, Role.REVIEWER, Role.CLERK):
+    for role in (Role.UNIT_OFFICER, Role.UNIT_HEAD, Role.REVIEWER, Role.CLERK):
         account = world.account(role)
-        assert not any(can(session, account, permission) for permission in Permission)
+        assert not any(can(session, account, permission) for permission in ADMINISTRATION)
+
+
+def test_custody_is_seen_only_by_head_clerk_focal_office_and_auditor(session, world):
+    commune = world.orgs["commune"].id
+    seeing = {role for role in Role if can(session, world.account(role), Permission.VIEW_CUSTODY, commune)}
+    # The world's clerk works at the district office, not the commune: it does not see the commune's items.
+    assert seeing == {Role.UNIT_HEAD, Role.FOCAL_OFFICER, Role.AUDITOR}
+    office = world.orgs["office"].id
+    assert can(session, world.account(Role.CLERK), Permission.VIEW_CUSTODY, office)
+    assert not can(session, world.account(Role.ADMINISTRATOR), Permission.VIEW_CUSTODY, office)
 
 
 def test_disabled_account_can_do_nothing(session, world):

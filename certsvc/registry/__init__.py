@@ -1,0 +1,1 @@
+"""Registries of certificates and key-storage tokens (USB tokens)."""

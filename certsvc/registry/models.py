@@ -1,0 +1,128 @@
+"""The certificate and token registries.
+
+A token's state changes only through :data:`certsvc.registry.tokens.TRANSITIONS`;
+every change is a :class:`TokenEvent` with actor, time and reason. Who *keeps* an
+organisation token is never stored here: the custody register derives it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Enum, ForeignKey, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from certsvc.core.enums import LabelledEnum
+from certsvc.extensions import db
+from certsvc.orgs.models import Organisation
+from certsvc.people.models import Person
+from certsvc.timeutil import UTCDateTime, utcnow
+
+__all__ = ["TokenKind", "TokenState", "Token", "TokenEvent", "Certificate"]
+
+
+def _enum(cls) -> Enum:
+    return Enum(cls, native_enum=False, length=32, values_callable=lambda e: [m.value for m in e])
+
+
+class TokenKind(LabelledEnum):
+    PERSONAL = "personal", "Cá nhân"
+    ORGANISATION = "organisation", "Cơ quan, tổ chức"
+    DEVICE = "device", "Thiết bị, dịch vụ, phần mềm"
+
+
+class TokenState(LabelledEnum):
+    IN_STOCK = "in_stock", "Chưa cấp phát"
+    ACTIVE = "active", "Đang sử dụng"
+    PIN_LOCKED = "pin_locked", "Khóa PIN"
+    SUSPENDED = "suspended", "Tạm dừng"
+    LOST = "lost", "Bị mất"
+    DAMAGED = "damaged", "Hỏng"
+    RETURNED = "returned", "Đã nộp lại"
+    DESTROYED = "destroyed", "Đã hủy"
+
+
+class Token(db.Model):
+    """A key-storage device ("thiết bị lưu khóa bí mật") known by its serial."""
+
+    __tablename__ = "token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    serial: Mapped[str] = mapped_column(String(64), unique=True)
+    model: Mapped[str | None] = mapped_column(String(100))
+    kind: Mapped[TokenKind] = mapped_column(_enum(TokenKind))
+    #: The unit that manages the token (and, for an organisation token, whose seal it is).
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    #: The person a personal token belongs to; none for organisation and device tokens.
+    holder_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), index=True)
+    state: Mapped[TokenState] = mapped_column(_enum(TokenState), default=TokenState.IN_STOCK)
+    #: Managed as a state-secret item at level "MẬT" (always so for organisation tokens).
+    is_secret: Mapped[bool] = mapped_column(default=False)
+    recoveries: Mapped[int] = mapped_column(default=0)
+    replacements: Mapped[int] = mapped_column(default=0)
+    #: The token this one replaced, if any.
+    replaces_id: Mapped[int | None] = mapped_column(ForeignKey("token.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    organisation: Mapped[Organisation] = relationship()
+    holder: Mapped[Person | None] = relationship()
+    replaces: Mapped[Token | None] = relationship(remote_side=[id])
+    events: Mapped[list[TokenEvent]] = relationship(back_populates="token", order_by="TokenEvent.id")
+
+    def __repr__(self) -> str:
+        return f"<Token {self.serial} {self.state.value}>"
+
+
+class TokenEvent(db.Model):
+    """One state transition of a token: from, to, why, who, when."""
+
+    __tablename__ = "token_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_id: Mapped[int] = mapped_column(ForeignKey("token.id"), index=True)
+    from_state: Mapped[TokenState | None] = mapped_column(_enum(TokenState))
+    to_state: Mapped[TokenState] = mapped_column(_enum(TokenState))
+    reason: Mapped[str] = mapped_column(Text)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
+    actor_label: Mapped[str] = mapped_column(String(120))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    token: Mapped[Token] = relationship(back_populates="events")
+
+
+class Certificate(db.Model):
+    """An X.509 certificate the CA issued, as registered from its file."""
+
+    __tablename__ = "certificate"
+    __table_args__ = (UniqueConstraint("issuer_dn", "serial_hex"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    serial_hex: Mapped[str] = mapped_column(String(64))
+    subject_dn: Mapped[str] = mapped_column(String(1000))
+    subject_cn: Mapped[str] = mapped_column(String(255))
+    #: The UID attribute, e.g. ``CCCD:001234567890`` or ``MST:4900123456``.
+    subject_uid: Mapped[str | None] = mapped_column(String(100), index=True)
+    issuer_dn: Mapped[str] = mapped_column(String(1000))
+    not_before: Mapped[datetime] = mapped_column(UTCDateTime())
+    not_after: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    key_usage: Mapped[str | None] = mapped_column(String(255))
+    sha1: Mapped[str] = mapped_column(String(40))
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    der: Mapped[bytes] = mapped_column(LargeBinary)
+    kind: Mapped[TokenKind] = mapped_column(_enum(TokenKind))
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    holder_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), index=True)
+    token_id: Mapped[int | None] = mapped_column(ForeignKey("token.id"), index=True)
+    #: The certificate this one renews; its successor is the one whose predecessor it is.
+    predecessor_id: Mapped[int | None] = mapped_column(ForeignKey("certificate.id"), unique=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revocation_reason: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    organisation: Mapped[Organisation] = relationship()
+    holder: Mapped[Person | None] = relationship()
+    token: Mapped[Token | None] = relationship()
+    predecessor: Mapped[Certificate | None] = relationship(remote_side=[id])
+
+    def __repr__(self) -> str:
+        return f"<Certificate {self.serial_hex} {self.subject_cn!r}>"
