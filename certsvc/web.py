@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import importlib
 from datetime import timedelta
 
 from flask import Flask, jsonify, redirect, render_template, request, url_for
@@ -11,6 +12,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from certsvc.accounts.models import Account, Role
+from certsvc.core.navigation import NavLink
 from certsvc.errors import CertsvcError
 from certsvc.extensions import db, login_manager
 from certsvc.orgs.models import OrgKind
@@ -85,8 +87,10 @@ def register_web(app: Flask) -> None:
 
     app.register_blueprint(core_bp)
     app.register_blueprint(auth_bp)
-    for blueprint in _capability_blueprints():
-        app.register_blueprint(blueprint)
+    nav_links: list[NavLink] = []
+    for module in _capability_view_modules():
+        app.register_blueprint(module.bp)
+        nav_links.extend(getattr(module, "NAV_LINKS", ()))
 
     app.permanent_session_lifetime = timedelta(hours=app.config["CERTSVC_SESSION_HOURS"])
     login_manager.login_view = "auth.login"
@@ -142,8 +146,10 @@ def register_web(app: Flask) -> None:
 
     @app.context_processor
     def _template_helpers():
+        held = nav_permissions(current_user if current_user.is_authenticated else None)
         return {
-            "nav": nav_permissions(current_user if current_user.is_authenticated else None),
+            "nav": held,
+            "nav_links": [link for link in nav_links if link.permission in held],
             "Permission": Permission,
             "Role": Role,
             "OrgKind": OrgKind,
@@ -153,11 +159,26 @@ def register_web(app: Flask) -> None:
     app.jinja_env.filters["vntime_s"] = lambda moment: format_vietnam(moment, with_seconds=True)
 
 
-def _capability_blueprints():
-    from certsvc.accounts.admin_views import bp as accounts_admin_bp
-    from certsvc.audit.views import bp as audit_bp
-    from certsvc.imports.views import bp as imports_bp
-    from certsvc.orgs.views import bp as orgs_bp
-    from certsvc.people.views import bp as people_bp
+#: The capability packages whose ``views`` module has a blueprint ``bp`` and, optionally,
+#: ``NAV_LINKS``, in menu order.
+CAPABILITY_VIEWS = (
+    "certsvc.requests.views",
+    "certsvc.registry.views",
+    "certsvc.custody.views",
+    "certsvc.orgs.views",
+    "certsvc.people.views",
+    "certsvc.accounts.admin_views",
+    "certsvc.imports.views",
+    "certsvc.audit.views",
+)
 
-    return [orgs_bp, people_bp, accounts_admin_bp, imports_bp, audit_bp]
+
+def _capability_view_modules():
+    modules = []
+    for name in CAPABILITY_VIEWS:
+        try:
+            modules.append(importlib.import_module(name))
+        except ModuleNotFoundError as error:
+            if error.name is None or not name.startswith(error.name):
+                raise
+    return modules

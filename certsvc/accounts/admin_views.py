@@ -13,6 +13,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user
 from sqlalchemy.exc import IntegrityError
 
+from certsvc.core.navigation import NavLink
 from certsvc.accounts import service
 from certsvc.accounts.admin_forms import (
     AccountFilterForm,
@@ -30,6 +31,7 @@ from certsvc.policy import Permission, can, ensure, orgs_in_scope
 from certsvc.timeutil import utcnow
 
 bp = Blueprint("accounts_admin", __name__, url_prefix="/admin/accounts")
+NAV_LINKS = (NavLink("Tài khoản", "accounts_admin.list_accounts", Permission.VIEW_ACCOUNTS, "Tài khoản và phân quyền"),)
 
 _RACE_MESSAGE = "Dữ liệu vừa được người khác thay đổi. Vui lòng tải lại trang và thử lại."
 

@@ -21,6 +21,7 @@ from flask import Blueprint, Response, render_template, request, stream_with_con
 from flask_login import current_user, login_required
 from sqlalchemy import ColumnElement, Select, func, select
 
+from certsvc.core.navigation import NavLink
 from certsvc.audit.labels import ACTION_LABELS, OBJECT_TYPE_LABELS, action_label, object_type_label
 from certsvc.audit.models import AuditEntry
 from certsvc.core.validation import FieldCollector, FieldError, clean_text
@@ -29,6 +30,7 @@ from certsvc.policy import Permission, ensure
 from certsvc.timeutil import VIETNAM_TZ, format_vietnam, to_vietnam, utcnow
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
+NAV_LINKS = (NavLink("Nhật ký", "audit.list_entries", Permission.VIEW_AUDIT, "Nhật ký hệ thống"),)
 
 PER_PAGE = 50
 FILTER_LABELS = {

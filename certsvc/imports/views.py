@@ -7,6 +7,7 @@ from pathlib import PurePath
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_from_directory, url_for
 from flask_login import current_user, login_required
 
+from certsvc.core.navigation import NavLink
 from certsvc.config import PROJECT_ROOT
 from certsvc.extensions import db
 from certsvc.imports import service
@@ -15,6 +16,7 @@ from certsvc.imports.service import SPECS, ImportKind, ImportRefused
 from certsvc.policy import Permission, ensure
 
 bp = Blueprint("imports", __name__, url_prefix="/admin/import")
+NAV_LINKS = (NavLink("Nhập dữ liệu", "imports.upload", Permission.IMPORT_DATA, "Nhập tổ chức, cán bộ từ tệp CSV"),)
 
 SAMPLES_DIR = PROJECT_ROOT / "docs" / "samples"
 #: Where each kind's list goes after a successful import.

@@ -8,6 +8,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template, request
 from flask_login import current_user, login_required
 
+from certsvc.core.navigation import NavLink
 from certsvc.errors import PermissionDenied
 from certsvc.extensions import db
 from certsvc.orgs import service
@@ -18,6 +19,7 @@ from certsvc.people.service import accounts_of, people_of
 from certsvc.policy import OrgTree, Permission, can, ensure, orgs_in_scope
 
 bp = Blueprint("orgs", __name__, url_prefix="/admin/orgs")
+NAV_LINKS = (NavLink("Tổ chức", "orgs.list_orgs", Permission.VIEW_ORGS, "Cơ cấu tổ chức và cơ quan đầu mối"),)
 
 
 def _scope(permission: Permission) -> set[int]:

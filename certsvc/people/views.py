@@ -9,6 +9,7 @@ from flask import Blueprint, render_template, request
 from flask_login import current_user, login_required
 from wtforms import SelectChoice
 
+from certsvc.core.navigation import NavLink
 from certsvc.core.forms import RecordEditor
 from certsvc.errors import PermissionDenied
 from certsvc.extensions import db
@@ -20,6 +21,7 @@ from certsvc.people.models import Person
 from certsvc.policy import Permission, can, ensure, orgs_in_scope
 
 bp = Blueprint("people", __name__, url_prefix="/admin/people")
+NAV_LINKS = (NavLink("Cán bộ", "people.list_people", Permission.VIEW_PEOPLE, "Danh sách cán bộ"),)
 
 PER_PAGE = 50
 
