@@ -1,12 +1,13 @@
 """Imports every capability's models, so the metadata (and Alembic) sees all tables."""
 
 from certsvc.accounts.models import Account, RoleAssignment
+from certsvc.api.models import ApiToken
 from certsvc.audit.models import AuditEntry, AuditHead
 from certsvc.orgs.models import Organisation
 from certsvc.people.models import Person
 from certsvc.registry.models import Certificate, Token, TokenEvent
 
 __all__ = [
-    "Account", "AuditEntry", "AuditHead", "Certificate", "Organisation", "Person", "RoleAssignment", "Token",
+    "Account", "ApiToken", "AuditEntry", "AuditHead", "Certificate", "Organisation", "Person", "RoleAssignment", "Token",
     "TokenEvent",
 ]

@@ -66,10 +66,14 @@ def _wants_json() -> bool:
     return request.path.startswith("/api/") or request.path == "/healthz"
 
 
-def _error_response(status: int, message: str | None = None, code: str | None = None):
+def _error_response(status: int, message: str | None = None, code: str | None = None,
+                    fields: dict[str, str] | None = None):
     db.session.rollback()
     if _wants_json():
-        return jsonify(error={"code": code or f"http_{status}", "message": message or ERROR_TEXTS.get(status, "")}), status
+        error = {"code": code or f"http_{status}", "message": message or ERROR_TEXTS.get(status, "")}
+        if fields:
+            error["fields"] = fields
+        return jsonify(error=error), status
     return (
         render_template(
             "errors/error.html",
@@ -133,7 +137,7 @@ def register_web(app: Flask) -> None:
 
     @app.errorhandler(CertsvcError)
     def _domain_error(error: CertsvcError):
-        return _error_response(error.http_status, error.message, error.code)
+        return _error_response(error.http_status, error.message, error.code, getattr(error, "field_errors", None))
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException):
@@ -170,6 +174,8 @@ CAPABILITY_VIEWS = (
     "certsvc.accounts.admin_views",
     "certsvc.imports.views",
     "certsvc.audit.views",
+    "certsvc.api.views",
+    "certsvc.api.token_views",
 )
 
 

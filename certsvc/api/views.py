@@ -1,0 +1,77 @@
+"""The JSON API (/api/v1).
+
+API requests carry ``Authorization: Bearer <secret>``; session cookies are not
+accepted there, so the API needs no CSRF token. Errors are JSON with a stable
+``code`` (see certsvc.errors) and a Vietnamese ``message``.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, g, jsonify, request
+
+from certsvc.api import service
+from certsvc.api.openapi import openapi_document
+from certsvc.errors import CertsvcError
+from certsvc.extensions import csrf, db
+from certsvc.policy import nav_permissions
+
+__all__ = ["bp", "api_account"]
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)
+
+#: Endpoints of the API that answer without a token.
+PUBLIC_ENDPOINTS = {"api.openapi"}
+
+
+class Unauthenticated(CertsvcError):
+    code = "unauthenticated"
+    http_status = 401
+
+
+def api_account():
+    """The account the current API request acts for."""
+    return g.api_account
+
+
+@bp.before_request
+def _authenticate():
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return None
+    scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
+    account = service.account_for_secret(db.session, secret.strip()) if scheme.lower() == "bearer" else None
+    if account is None:
+        raise Unauthenticated("Thiếu khóa API hợp lệ (Authorization: Bearer ...), hoặc khóa đã bị thu hồi.")
+    g.api_account = account
+    return None
+
+
+@bp.after_request
+def _challenge(response):
+    if response.status_code == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="certsvc"'
+    return response
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return jsonify(openapi_document())
+
+
+@bp.get("/me")
+def me():
+    account = api_account()
+    return jsonify(
+        id=account.id,
+        username=account.username,
+        full_name=account.person.full_name,
+        organisation={"id": account.person.organisation_id, "name": account.person.organisation.name},
+        roles=[{"role": a.role.value, "organisation_id": a.organisation_id} for a in account.roles],
+        permissions=sorted(p.value for p in nav_permissions(account)),
+    )
+
+
+@bp.route("/<path:anything>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+def unknown(anything: str):
+    """Unknown API paths answer in JSON like the rest of the API."""
+    abort(404)
