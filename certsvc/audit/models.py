@@ -15,13 +15,11 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from certsvc.core.hashchain import GENESIS_HASH
 from certsvc.extensions import db
 from certsvc.timeutil import UTCDateTime
 
 __all__ = ["AuditEntry", "AuditHead", "GENESIS_HASH"]
-
-#: The "previous hash" of the first entry.
-GENESIS_HASH = "0" * 64
 
 
 class AuditEntry(db.Model):
