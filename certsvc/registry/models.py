@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Enum, ForeignKey, LargeBinary, String, Text, UniqueConstraint
+from datetime import date
+
+from sqlalchemy import Date, Enum, ForeignKey, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from certsvc.core.enums import LabelledEnum
@@ -18,7 +20,7 @@ from certsvc.orgs.models import Organisation
 from certsvc.people.models import Person
 from certsvc.timeutil import UTCDateTime, utcnow
 
-__all__ = ["TokenKind", "TokenState", "Token", "TokenEvent", "Certificate"]
+__all__ = ["TokenKind", "TokenState", "Token", "TokenEvent", "Certificate", "TokenReturn", "ExpiryReminder"]
 
 
 def _enum(cls) -> Enum:
@@ -58,7 +60,9 @@ class Token(db.Model):
     state: Mapped[TokenState] = mapped_column(_enum(TokenState), default=TokenState.IN_STOCK)
     #: Managed as a state-secret item at level "MẬT" (always so for organisation tokens).
     is_secret: Mapped[bool] = mapped_column(default=False)
+    #: Times a PIN-locked or damaged token was put back in service.
     recoveries: Mapped[int] = mapped_column(default=0)
+    #: Tokens before this one in its replacement chain (0 for a first token).
     replacements: Mapped[int] = mapped_column(default=0)
     #: The token this one replaced, if any.
     replaces_id: Mapped[int | None] = mapped_column(ForeignKey("token.id"))
@@ -122,7 +126,43 @@ class Certificate(db.Model):
     organisation: Mapped[Organisation] = relationship()
     holder: Mapped[Person | None] = relationship()
     token: Mapped[Token | None] = relationship()
-    predecessor: Mapped[Certificate | None] = relationship(remote_side=[id])
+    predecessor: Mapped[Certificate | None] = relationship(remote_side=[id], back_populates="successor")
+    successor: Mapped[Certificate | None] = relationship(back_populates="predecessor", uselist=False)
 
     def __repr__(self) -> str:
         return f"<Certificate {self.serial_hex} {self.subject_cn!r}>"
+
+
+class TokenReturn(db.Model):
+    """The managing body's duty to hand a token back to the CA after a revocation.
+
+    Opened when the certificate is revoked, due ``due_on`` (5 working days after the
+    revocation); closed (``returned_at``) when the token moves to "returned".
+    """
+
+    __tablename__ = "token_return"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_id: Mapped[int] = mapped_column(ForeignKey("token.id"), index=True)
+    certificate_id: Mapped[int | None] = mapped_column(ForeignKey("certificate.id"), index=True)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: The last day (Vietnam calendar) the token may reach the CA.
+    due_on: Mapped[date] = mapped_column(Date, index=True)
+    returned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    token: Mapped[Token] = relationship()
+    certificate: Mapped[Certificate | None] = relationship()
+
+
+class ExpiryReminder(db.Model):
+    """That a certificate came within ``threshold_days`` of its expiry, recorded once per threshold."""
+
+    __tablename__ = "expiry_reminder"
+    __table_args__ = (UniqueConstraint("certificate_id", "threshold_days"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    certificate_id: Mapped[int] = mapped_column(ForeignKey("certificate.id"))
+    threshold_days: Mapped[int] = mapped_column()
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    certificate: Mapped[Certificate] = relationship()

@@ -9,7 +9,7 @@ from certsvc.audit.service import Actor, record
 from certsvc.errors import Conflict, ValidationFailed
 from certsvc.registry.models import Token, TokenEvent, TokenState
 
-__all__ = ["TRANSITIONS", "allowed_next", "change_state"]
+__all__ = ["TRANSITIONS", "allowed_next", "change_state", "move", "first_event"]
 
 S = TokenState
 
@@ -30,25 +30,50 @@ def allowed_next(state: TokenState) -> list[TokenState]:
     return [to for to in TokenState if (state, to) in TRANSITIONS]
 
 
-def change_state(
-    session: Session, actor: Actor | Account, token: Token, to: TokenState, reason: str
-) -> TokenEvent:
-    """Move ``token`` to ``to`` if the table allows it, recording the event and one audit entry.
+def _actor(actor: Actor | Account) -> Actor:
+    return actor if isinstance(actor, Actor) else Actor.of(actor)
 
-    Callers check permissions; ``actor`` may be an account or a system actor.
-    """
-    actor = actor if isinstance(actor, Actor) else Actor.of(actor)
-    reason = " ".join((reason or "").split())
-    if not reason:
-        raise ValidationFailed({"reason": "Ghi rõ lý do chuyển trạng thái."})
-    if (token.state, to) not in TRANSITIONS:
-        raise Conflict(f"Không thể chuyển thiết bị từ «{token.state.label}» sang «{to.label}».",
-                       code="token_transition_refused")
-    event = TokenEvent(token=token, from_state=token.state, to_state=to, reason=reason,
+
+def _event(session: Session, actor: Actor, token: Token, to: TokenState, reason: str,
+           from_state: TokenState | None) -> TokenEvent:
+    event = TokenEvent(token=token, from_state=from_state, to_state=to, reason=reason,
                        actor_id=actor.account_id, actor_label=actor.label)
     token.state = to
     session.add(event)
     session.flush()
-    record(session, actor, "token.state_changed", "token", token.id,
-           {"serial": token.serial, "from": event.from_state.value, "to": to.value, "reason": reason})
+    return event
+
+
+def move(session: Session, actor: Actor | Account, token: Token, to: TokenState, reason: str) -> TokenEvent:
+    """Move ``token`` to ``to`` if the table allows it and record the event, but no audit entry:
+    for a service that writes one entry for a larger action (:func:`change_state` is the usual way)."""
+    reason = " ".join((reason or "").split())
+    if not reason:
+        raise ValidationFailed({"reason": "Ghi rõ lý do chuyển trạng thái."})
+    if len(reason) > 1000:
+        raise ValidationFailed({"reason": "Lý do dài quá 1000 ký tự."})
+    if (token.state, to) not in TRANSITIONS:
+        raise Conflict(f"Không thể chuyển thiết bị từ «{token.state.label}» sang «{to.label}».",
+                       code="token_transition_refused")
+    return _event(session, _actor(actor), token, to, reason, token.state)
+
+
+def first_event(session: Session, actor: Actor | Account, token: Token, reason: str) -> TokenEvent:
+    """The event that opens a new token's history (from no state to the state it was created in)."""
+    return _event(session, _actor(actor), token, token.state, reason, None)
+
+
+def change_state(
+    session: Session, actor: Actor | Account, token: Token, to: TokenState, reason: str, *,
+    action: str = "token.state_changed", details: dict | None = None,
+) -> TokenEvent:
+    """Move ``token`` to ``to`` if the table allows it, recording the event and one audit entry
+    (``action``, with ``details`` added to the serial, states and reason).
+
+    Callers check permissions; ``actor`` may be an account or a system actor.
+    """
+    event = move(session, actor, token, to, reason)
+    record(session, _actor(actor), action, "token", token.id,
+           {"serial": token.serial, "from": event.from_state.value, "to": to.value, "reason": event.reason,
+            **(details or {})})
     return event

@@ -1,4 +1,4 @@
-"""Registries: tokens with their state events, and certificates.
+"""Registries: tokens with their state events, certificates, token returns and expiry reminders.
 
 Revision ID: 0002
 Revises: 0001
@@ -93,9 +93,42 @@ def upgrade():
     with op.batch_alter_table('token_event', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_token_event_token_id'), ['token_id'], unique=False)
 
+    op.create_table('token_return',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('token_id', sa.Integer(), nullable=False),
+    sa.Column('certificate_id', sa.Integer(), nullable=True),
+    sa.Column('opened_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('due_on', sa.Date(), nullable=False),
+    sa.Column('returned_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['certificate_id'], ['certificate.id'], name=op.f('fk_token_return_certificate_id_certificate')),
+    sa.ForeignKeyConstraint(['token_id'], ['token.id'], name=op.f('fk_token_return_token_id_token')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_token_return'))
+    )
+    with op.batch_alter_table('token_return', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_token_return_certificate_id'), ['certificate_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_token_return_due_on'), ['due_on'], unique=False)
+        batch_op.create_index(batch_op.f('ix_token_return_token_id'), ['token_id'], unique=False)
+
+    op.create_table('expiry_reminder',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('certificate_id', sa.Integer(), nullable=False),
+    sa.Column('threshold_days', sa.Integer(), nullable=False),
+    sa.Column('recorded_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['certificate_id'], ['certificate.id'], name=op.f('fk_expiry_reminder_certificate_id_certificate')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_expiry_reminder')),
+    sa.UniqueConstraint('certificate_id', 'threshold_days', name=op.f('uq_expiry_reminder_certificate_id'))
+    )
+
 
 
 def downgrade():
+    op.drop_table('expiry_reminder')
+    with op.batch_alter_table('token_return', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_token_return_token_id'))
+        batch_op.drop_index(batch_op.f('ix_token_return_due_on'))
+        batch_op.drop_index(batch_op.f('ix_token_return_certificate_id'))
+
+    op.drop_table('token_return')
     with op.batch_alter_table('token_event', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_token_event_token_id'))
 

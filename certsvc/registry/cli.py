@@ -1,0 +1,32 @@
+"""``certsvc registry ...``: registry tasks for the server's scheduler."""
+
+from __future__ import annotations
+
+import click
+from flask.cli import with_appcontext
+
+from certsvc.audit.service import Actor
+from certsvc.extensions import db
+from certsvc.registry.service import record_expiry_reminders
+from certsvc.timeutil import utcnow
+
+__all__ = ["registry"]
+
+
+@click.group("registry")
+def registry() -> None:
+    """The certificate and token registries."""
+
+
+@registry.command("remind")
+@with_appcontext
+def remind() -> None:
+    """Record today's expiry reminders (each certificate and threshold once); run it daily."""
+    from certsvc.cli import cli_actor_label
+
+    recorded = record_expiry_reminders(db.session, utcnow(), actor=Actor(label=cli_actor_label()))
+    db.session.commit()
+    click.echo(f"Đã ghi {len(recorded)} nhắc hạn chứng thư số.")
+    for reminder in recorded:
+        cert = reminder.certificate
+        click.echo(f"  {cert.subject_cn} ({cert.serial_hex}): mốc {reminder.threshold_days} ngày")

@@ -1,0 +1,59 @@
+"""The CA's processing deadline on the expiry board: a new-certificate file sent to the CA is
+processed within 3 working days (Nghị định 68/2024). Read from the requests capability when
+it is installed; an empty list in a build without it."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from certsvc.core.workdays import WorkCalendar, calendar_from_settings
+from certsvc.timeutil import to_vietnam
+
+__all__ = ["CA_WORKING_DAYS", "CaDeadline", "ca_deadlines"]
+
+#: Working days the CA has to process a valid new-certificate file.
+CA_WORKING_DAYS = 3
+
+
+@dataclass(frozen=True)
+class CaDeadline:
+    """A new-certificate request sent to the CA and not yet answered."""
+
+    request: object
+    sent_on: date
+    due_on: date
+    #: Working days from today to the due date (negative once overdue).
+    working_days_left: int
+    overdue: bool
+
+
+def ca_deadlines(session: Session, org_ids: Collection[int], now: datetime,
+                 calendar: WorkCalendar | None = None) -> list[CaDeadline]:
+    """New-certificate requests of ``org_ids`` sent to the CA and still open, earliest due first."""
+    try:
+        from certsvc.requests.models import Batch, CertificateRequest, RequestStatus, RequestType
+    except ModuleNotFoundError as error:
+        if error.name is None or not "certsvc.requests.models".startswith(error.name):
+            raise
+        return []
+    calendar = calendar or calendar_from_settings()
+    new_types = [RequestType.NEW_INDIVIDUAL, RequestType.NEW_ORGANISATION, RequestType.NEW_DEVICE]
+    rows = session.execute(
+        select(CertificateRequest, Batch.sent_at).join(Batch, CertificateRequest.batch_id == Batch.id)
+        .where(CertificateRequest.status == RequestStatus.SENT, CertificateRequest.request_type.in_(new_types),
+               CertificateRequest.organisation_id.in_(set(org_ids)), Batch.sent_at.is_not(None))
+        .options(selectinload(CertificateRequest.organisation))
+    ).all()
+    today = to_vietnam(now).date()
+    deadlines = []
+    for request, sent_at in rows:
+        sent_on = to_vietnam(sent_at).date()
+        due_on = calendar.add_working_days(sent_on, CA_WORKING_DAYS)
+        deadlines.append(CaDeadline(request, sent_on, due_on, calendar.working_days_between(today, due_on),
+                                    today > due_on))
+    return sorted(deadlines, key=lambda d: (d.due_on, d.request.id))

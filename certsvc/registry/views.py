@@ -1,0 +1,323 @@
+"""Pages of the certificate and token registries and the expiry board.
+
+Thin: permissions come from :mod:`certsvc.policy` (checked before any input is read),
+rules from :mod:`certsvc.registry.service`.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from certsvc.core.forms import apply_field_errors
+from certsvc.core.navigation import NavLink
+from certsvc.errors import CertsvcError, NotFound, PermissionDenied, ValidationFailed
+from certsvc.extensions import db
+from certsvc.orgs.forms import org_choices
+from certsvc.orgs.service import list_in_tree_order, to_id
+from certsvc.policy import Permission, can, ensure, orgs_in_scope
+from certsvc.registry import service
+from certsvc.registry.certificates import MAX_FILE_BYTES, der_to_pem
+from certsvc.registry.deadlines import CA_WORKING_DAYS, ca_deadlines
+from certsvc.registry.forms import (BoardFilterForm, CertificateFilterForm, RevokeForm, TokenFilterForm,
+                                    TokenTransitionForm, UploadCertificateForm)
+from certsvc.registry.models import TokenKind, TokenState
+from certsvc.registry.tokens import allowed_next
+from certsvc.timeutil import format_vietnam, utcnow
+
+bp = Blueprint("registry", __name__, url_prefix="/registry")
+NAV_LINKS = (
+    NavLink("Chứng thư số", "registry.list_certificates", Permission.VIEW_REGISTRY,
+            "Sổ theo dõi chứng thư số: còn hiệu lực, sắp hết hạn, đã hết hạn, đã thu hồi"),
+    NavLink("Thiết bị ký số", "registry.list_tokens", Permission.VIEW_REGISTRY,
+            "Sổ theo dõi thiết bị lưu khóa bí mật (USB Token) và trạng thái của từng thiết bị"),
+    NavLink("Hạn chứng thư", "registry.expiry_board", Permission.VIEW_REGISTRY,
+            "Chứng thư sắp hết hạn trong 30, 60, 90 ngày và thời hạn nộp lại thiết bị"),
+)
+
+PER_PAGE = 50
+
+#: Badge colour of each token state.
+STATE_TONES = {
+    TokenState.ACTIVE: "ok", TokenState.IN_STOCK: "", TokenState.PIN_LOCKED: "warn", TokenState.SUSPENDED: "warn",
+    TokenState.DAMAGED: "warn", TokenState.LOST: "bad", TokenState.RETURNED: "", TokenState.DESTROYED: "",
+}
+
+
+@bp.app_template_filter("state_tone")
+def _state_tone(state: TokenState) -> str:
+    return STATE_TONES.get(state, "")
+
+
+def _scope(permission: Permission = Permission.VIEW_REGISTRY) -> set[int]:
+    visible = orgs_in_scope(db.session, current_user, permission)
+    if not visible:
+        raise PermissionDenied()
+    return visible
+
+
+def _attempt(form, action) -> bool:
+    """Run a service action for ``form``: commit and say True, or roll back, show the refusal
+    beside the fields (or above the form) and say False."""
+    try:
+        action()
+    except ValidationFailed as failure:
+        db.session.rollback()
+        apply_field_errors(form, failure)
+    except CertsvcError as refusal:
+        if refusal.http_status == 403:
+            raise
+        db.session.rollback()
+        form.form_errors = [*form.form_errors, refusal.message]
+    else:
+        db.session.commit()
+        return True
+    return False
+
+
+def _record(load, record_id: int, permission: Permission):
+    """The record ``load`` finds (404 when missing), once the user holds ``permission`` at its organisation."""
+    record = load(db.session, record_id)
+    ensure(db.session, current_user, permission, record.organisation_id)
+    return record
+
+
+def _unit_filter(form, visible: set[int]) -> tuple[set[int], int | None, bool]:
+    """The units a list shows (all visible, or the one chosen), the chosen id, and whether the choice was bad."""
+    form.organisation_id.choices = org_choices(list_in_tree_order(db.session, only=visible), "— Tất cả đơn vị —")
+    if not form.organisation_id.data:
+        return visible, None, False
+    selected = to_id(form.organisation_id.data)
+    if selected not in visible:
+        form.organisation_id.errors = ["Đơn vị không có trong danh sách bạn được xem."]
+        return set(), None, True
+    return {selected}, selected, False
+
+
+def _enum_filter(form_field, enum_cls):
+    """The enum member a filter names, None for "all"; an unknown value marks the field."""
+    if not form_field.data:
+        return None, False
+    try:
+        return enum_cls(form_field.data), False
+    except ValueError:
+        form_field.errors = ["Giá trị lọc không hợp lệ."]
+        return None, True
+
+
+def _page_number() -> int:
+    return max(1, min(request.args.get("page", 1, type=int) or 1, 1_000_000))
+
+
+def _query_text(form) -> str:
+    return (form.q.data or "")[:200]
+
+
+def _list_filters(form_class, **enums):
+    """A list's filter, read from the query string: the form, the units to show, the chosen unit,
+    the enum filters by name, and the status code (400 when a filter value was not acceptable)."""
+    form = form_class(request.args)
+    units, selected, bad = _unit_filter(form, _scope())
+    values = {}
+    for name, enum_class in enums.items():
+        values[name], wrong = _enum_filter(form[name], enum_class)
+        bad = bad or wrong
+    return form, units, selected, values, 400 if bad else 200
+
+
+@bp.get("/certificates")
+@login_required
+def list_certificates():
+    form, units, selected, filters, status = _list_filters(CertificateFilterForm, status=service.CertificateStatus)
+    now = utcnow()
+    result = service.find_certificates(db.session, units, now=now, query=_query_text(form), page=_page_number(),
+                                       per_page=PER_PAGE, **filters)
+    return render_template(
+        "registry/certificates.html", form=form, result=result, now=now, status_of=service.certificate_status,
+        selected=selected, can_upload=can(db.session, current_user, Permission.MANAGE_REGISTRY),
+    ), status
+
+
+@bp.get("/certificates/<int:certificate_id>")
+@login_required
+def view_certificate(certificate_id: int):
+    cert = _record(service.get_certificate, certificate_id, Permission.VIEW_REGISTRY)
+    return _certificate_page(cert, RevokeForm(), 200)
+
+
+def _walk(cert, link: str, limit: int = 50) -> list:
+    """The certificates reached by following ``link`` (predecessor or successor) from ``cert``, nearest first."""
+    found, current = [], getattr(cert, link)
+    while current is not None and len(found) < limit:
+        found.append(current)
+        current = getattr(current, link)
+    return found
+
+
+def _certificate_page(cert, revoke_form: RevokeForm, status: int):
+    visible = orgs_in_scope(db.session, current_user, Permission.VIEW_REGISTRY)
+    return render_template(
+        "registry/certificate.html", cert=cert, now=utcnow(), status=service.certificate_status(cert, utcnow()),
+        earlier=_walk(cert, "predecessor"), later=_walk(cert, "successor"), visible=visible, revoke_form=revoke_form,
+        can_manage=can(db.session, current_user, Permission.MANAGE_REGISTRY, cert.organisation_id),
+        returns=service.pending_returns(db.session, utcnow(), [cert.token_id]) if cert.token_id else [],
+    ), status
+
+
+@bp.get("/certificates/<int:certificate_id>/download")
+@login_required
+def download_certificate(certificate_id: int):
+    cert = _record(service.get_certificate, certificate_id, Permission.VIEW_REGISTRY)
+    if request.args.get("format", "pem") == "der":
+        body, mimetype, suffix = cert.der, "application/pkix-cert", "cer"
+    else:
+        body, mimetype, suffix = der_to_pem(cert.der), "application/x-pem-file", "pem"
+    return Response(body, mimetype=mimetype, headers={
+        "Content-Disposition": f'attachment; filename="chung-thu-{cert.serial_hex}.{suffix}"'})
+
+
+@bp.post("/certificates/<int:certificate_id>/revoke")
+@login_required
+def revoke_certificate(certificate_id: int):
+    cert = _record(service.get_certificate, certificate_id, Permission.MANAGE_REGISTRY)
+    form = RevokeForm()
+
+    def revoke() -> None:
+        now = utcnow()
+        moment = service.revocation_moment(form.revoked_on.data, now)
+        if moment is None or moment > now:
+            raise ValidationFailed({"revoked_on": "Ghi ngày thu hồi, không muộn hơn hôm nay."})
+        service.revoke_certificate(db.session, current_user, cert, revoked_at=moment, reason=form.reason.data)
+
+    valid = form.validate_on_submit()
+    if valid and _attempt(form, revoke):
+        flash(f"Đã ghi nhận thu hồi chứng thư {cert.serial_hex}.", "success")
+        return redirect(url_for("registry.view_certificate", certificate_id=cert.id))
+    if not valid and form.revoked_on.errors:
+        form.revoked_on.errors = ["Ghi ngày thu hồi (ngày/tháng/năm)."]
+    return _certificate_page(cert, form, 400)
+
+
+@bp.route("/certificates/upload", methods=["GET", "POST"])
+@login_required
+def upload_certificate():
+    manageable = _scope(Permission.MANAGE_REGISTRY)
+    form = UploadCertificateForm()
+    form.organisation_id.choices = org_choices(list_in_tree_order(db.session, only=manageable), "— Chọn đơn vị —")
+    form.holder_id.choices = [("", "— Không có (chứng thư của tổ chức, thiết bị) —")] + [
+        (str(p.id), f"{p.full_name} — {p.organisation.name}") for p in service.holder_choices(db.session, manageable)]
+    form.predecessor_id.choices = [("", "— Không (cấp mới) —")] + [
+        (str(c.id), f"{c.subject_cn} · {c.serial_hex} · hết hạn {format_vietnam(c.not_after)[:10]}")
+        for c in service.predecessor_choices(db.session, manageable)]
+    if request.method == "GET":
+        form.organisation_id.data = request.args.get("organisation_id", "")
+        form.predecessor_id.data = request.args.get("predecessor_id", "")
+    registered = []
+
+    def register() -> None:
+        upload = form.file.data
+        data = upload.read(MAX_FILE_BYTES + 1) if upload else b""
+        registered.append(service.register_upload(db.session, current_user, form.raw(), data))
+
+    if form.validate_on_submit() and _attempt(form, register):
+        cert = registered[0]
+        flash(f"Đã đăng ký chứng thư {cert.serial_hex} của {cert.subject_cn}.", "success")
+        return redirect(url_for("registry.view_certificate", certificate_id=cert.id))
+    return render_template("registry/upload.html", form=form), 400 if request.method == "POST" else 200
+
+
+@bp.get("/tokens")
+@login_required
+def list_tokens():
+    form, units, selected, filters, status = _list_filters(TokenFilterForm, state=TokenState, kind=TokenKind)
+    result = service.find_tokens(db.session, units, query=_query_text(form), page=_page_number(), per_page=PER_PAGE,
+                                 **filters)
+    return render_template("registry/tokens.html", form=form, result=result, selected=selected), status
+
+
+@bp.get("/tokens/<int:registry_token_id>")
+@login_required
+def view_token(registry_token_id: int):
+    token = _record(service.get_token, registry_token_id, Permission.VIEW_REGISTRY)
+    return _token_page(token, TokenTransitionForm(), 200)
+
+
+def _token_page(token, form: TokenTransitionForm, status: int):
+    form.to_state.choices = [("", "— Chọn trạng thái —")] + [(s.value, s.label) for s in allowed_next(token.state)]
+    return render_template(
+        "registry/token.html", token=token, form=form, certificates=service.certificates_on(db.session, token),
+        replaced_by=service.replacements_of(db.session, token),
+        now=utcnow(), status_of=service.certificate_status, returns=service.pending_returns(db.session, utcnow(), [token.id]),
+        can_manage=can(db.session, current_user, Permission.MANAGE_REGISTRY, token.organisation_id),
+        can_return=TokenState.RETURNED in allowed_next(token.state),
+    ), status
+
+
+@bp.post("/tokens/<int:registry_token_id>/transition")
+@login_required
+def transition_token(registry_token_id: int):
+    token = _record(service.get_token, registry_token_id, Permission.MANAGE_REGISTRY)
+    form = TokenTransitionForm()
+
+    def transition() -> None:
+        if form.to_state.data not in {state.value for state in TokenState}:
+            raise ValidationFailed({"to_state": "Chọn trạng thái mới."})
+        service.transition_token(db.session, current_user, token, TokenState(form.to_state.data),
+                                 form.reason.data or "")
+
+    if form.validate_on_submit() and _attempt(form, transition):
+        flash(f"Đã chuyển thiết bị {token.serial} sang «{token.state.label}».", "success")
+        return redirect(url_for("registry.view_token", registry_token_id=token.id))
+    db.session.refresh(token)
+    return _token_page(token, form, 400)
+
+
+@bp.get("/board")
+@login_required
+def expiry_board():
+    form, units, selected, _, status = _list_filters(BoardFilterForm)
+    now = utcnow()
+    installed = _requests() is not None
+    return render_template(
+        "registry/board.html", form=form, board=service.expiry_board(db.session, units, now), selected=selected,
+        ca_deadlines=ca_deadlines(db.session, units, now), ca_days=CA_WORKING_DAYS,
+        drafting=orgs_in_scope(db.session, current_user, Permission.DRAFT_REQUESTS) if installed else set(),
+        request_readers=orgs_in_scope(db.session, current_user, Permission.VIEW_REQUESTS) if installed else set(),
+    ), status
+
+
+def _requests():
+    """The requests capability's service, or None in a build without it."""
+    try:
+        from certsvc.requests import service as requests_service
+    except ModuleNotFoundError as error:
+        if error.name is None or not "certsvc.requests".startswith(error.name):
+            raise
+        return None
+    return requests_service
+
+
+@bp.post("/certificates/<int:certificate_id>/renewal-draft")
+@login_required
+def renewal_draft(certificate_id: int):
+    """One click on the expiry board: a draft renewal request (Mẫu 04) for the longest extension allowed."""
+    cert = _record(service.get_certificate, certificate_id, Permission.DRAFT_REQUESTS)
+    requests_service = _requests()
+    if requests_service is None:
+        raise NotFound("Chức năng đề nghị cấp chứng thư số chưa được cài đặt.")
+    from certsvc.requests.fields import RequestPolicy
+    from certsvc.requests.models import RequestType
+
+    years = RequestPolicy.from_config(current_app.config).max_extension_years
+    try:
+        draft = requests_service.create_draft(
+            db.session, current_user, cert.organisation_id, RequestType.RENEWAL,
+            {"certificate_id": cert.id, "extension_years": str(years),
+             "note": f"Lập từ bảng theo dõi hạn: chứng thư hết hạn {format_vietnam(cert.not_after)}."})
+    except ValidationFailed as failure:
+        db.session.rollback()
+        raise ValidationFailed(failure.field_errors,
+                               "Chưa lập được đề nghị gia hạn: " + " ".join(failure.field_errors.values())) from None
+    db.session.commit()
+    flash(f"Đã lập dự thảo đề nghị gia hạn số {draft.id}; kiểm tra lại rồi trình thủ trưởng.", "success")
+    return redirect(url_for("requests.view_request", request_id=draft.id))
