@@ -1,0 +1,267 @@
+"""Batches ("đợt tổng hợp"): the focal office collects accepted requests, locks the batch, sends the
+proposal letter with its annex, then records the CA's answer to each request.
+
+A batch moves open → locked → sent, each step conditional on the status it leaves (``UPDATE ...
+WHERE status = ...``), so two officers acting at once cannot both win. Requests follow through
+:func:`certsvc.requests.transitions.apply_transition`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from certsvc.accounts.models import Account
+from certsvc.audit.service import Actor, record
+from certsvc.core.validation import FieldCollector, FieldError, clean_text
+from certsvc.errors import CertsvcError, Conflict, ValidationFailed
+from certsvc.orgs.models import Organisation
+from certsvc.orgs.service import to_id
+from certsvc.policy import OrgTree, Permission, ensure, orgs_in_scope
+from certsvc.requests.fields import clean_date
+from certsvc.requests.models import Batch, BatchStatus, CertificateRequest, RequestStatus, RequestType
+from certsvc.requests.outcomes import apply_to_registry
+from certsvc.requests.service import BulkFailed, get_record
+from certsvc.requests.transitions import Action, apply_transition
+from certsvc.timeutil import VIETNAM_TZ, utcnow
+
+__all__ = [
+    "DOCUMENT_NUMBER",
+    "Outcome",
+    "OutcomeResult",
+    "focal_offices_of",
+    "get_batch",
+    "batches_in_scope",
+    "create_batch",
+    "candidates",
+    "add_requests",
+    "remove_request",
+    "lock_batch",
+    "mark_sent",
+    "record_outcome",
+]
+
+#: "Số và ký hiệu văn bản": a number, "/", then symbols joined by "-", e.g. ``12/UBND-VHTT``.
+DOCUMENT_NUMBER = re.compile(r"^\d{1,6}/[A-ZĐ0-9&]+(?:-[A-ZĐ0-9&]+)*$")
+
+
+def get_batch(session: Session, batch_id: object) -> Batch:
+    return get_record(session, Batch, batch_id, "Không tìm thấy đợt tổng hợp.")
+
+
+def focal_offices_of(session: Session, by: Account, permission: Permission = Permission.MANAGE_BATCHES) -> list[Organisation]:
+    """The focal offices (organisations that serve some unit) where ``by`` holds ``permission``."""
+    tree = OrgTree.load(session)
+    offices = {office for office in tree.focal_office.values() if office is not None}
+    ids = offices & orgs_in_scope(session, by, permission)
+    if not ids:
+        return []
+    return list(session.scalars(select(Organisation).where(Organisation.id.in_(ids)).order_by(Organisation.name)))
+
+
+def batches_in_scope(session: Session, by: Account) -> list[Batch]:
+    offices = [o.id for o in focal_offices_of(session, by, Permission.VIEW_REQUESTS)]
+    return list(session.scalars(
+        select(Batch).where(Batch.focal_office_id.in_(offices)).order_by(Batch.id.desc())
+    ))
+
+
+def create_batch(session: Session, by: Account, raw: Mapping[str, object]) -> Batch:
+    """A new open batch of a focal office where ``by`` manages batches."""
+    offices = {o.id for o in focal_offices_of(session, by)}
+    fields = FieldCollector(raw)
+    office_id = fields.take("focal_office_id", to_id)
+    if office_id not in offices:
+        fields.fail("focal_office_id", "Chọn cơ quan đầu mối bạn phụ trách.")
+    fields.take("title", lambda v: clean_text(v, required=True, max_length=255))
+    fields.take("signer_title", lambda v: _multiline(v, 200))
+    fields.take("signer_name", lambda v: clean_text(v, required=True, max_length=200))
+    fields.raise_if_failed()
+    ensure(session, by, Permission.MANAGE_BATCHES, office_id)
+    batch = Batch(focal_office_id=office_id, title=fields.values["title"], signer_title=fields.values["signer_title"],
+                  signer_name=fields.values["signer_name"], status=BatchStatus.OPEN, created_by_id=by.id)
+    session.add(batch)
+    session.flush()
+    record(session, Actor.of(by), "batch.created", "request_batch", batch.id,
+           {"focal_office_id": office_id, "title": batch.title})
+    return batch
+
+
+def _multiline(value: object, max_length: int) -> str:
+    lines = [" ".join(line.split()) for line in str(value or "").splitlines()]
+    text = "\n".join(line for line in lines if line)
+    if not text:
+        raise FieldError("Bắt buộc nhập.")
+    if len(text) > max_length:
+        raise FieldError(f"Dài quá {max_length} ký tự.")
+    return text
+
+
+def candidates(session: Session, batch: Batch) -> list[CertificateRequest]:
+    """Accepted requests not in any batch, of the units the batch's focal office serves."""
+    served = OrgTree.load(session).served_by(batch.focal_office_id)
+    return list(session.scalars(
+        select(CertificateRequest).where(
+            CertificateRequest.status == RequestStatus.ACCEPTED,
+            CertificateRequest.batch_id.is_(None),
+            CertificateRequest.organisation_id.in_(served),
+        ).order_by(CertificateRequest.organisation_id, CertificateRequest.id)
+    ))
+
+
+def _ensure_open(batch: Batch) -> None:
+    if batch.status is not BatchStatus.OPEN:
+        raise Conflict(f"Đợt tổng hợp đang ở trạng thái «{batch.status.label}», không thay đổi danh sách được.",
+                       code="batch_not_open")
+
+
+def add_requests(session: Session, by: Account, batch: Batch, request_ids: Sequence[object]) -> int:
+    """Put accepted requests into an open batch: all or none (BulkFailed names the first that cannot)."""
+    ensure(session, by, Permission.MANAGE_BATCHES, batch.focal_office_id)
+    _ensure_open(batch)
+    ids = sorted({to_id(value) or 0 for value in request_ids})
+    if not ids:
+        raise ValidationFailed({"request_ids": "Chọn ít nhất một đề nghị."})
+    allowed = {r.id: r for r in candidates(session, batch)}
+    for request_id in ids:
+        request = allowed.get(request_id)
+        if request is None:
+            raise ValidationFailed({"request_ids": (
+                f"Đề nghị số {request_id} không phải đề nghị đã tiếp nhận, chưa vào đợt nào, "
+                "của đơn vị do cơ quan đầu mối này phụ trách.")})
+        try:
+            apply_transition(session, by, request, Action.ADD_TO_BATCH, details={"batch_id": batch.id})
+        except CertsvcError as error:
+            raise BulkFailed(request_id, error) from error
+        request.batch_id = batch.id
+    session.flush()
+    return len(ids)
+
+
+def remove_request(session: Session, by: Account, batch: Batch, request_id: object) -> None:
+    ensure(session, by, Permission.MANAGE_BATCHES, batch.focal_office_id)
+    _ensure_open(batch)
+    request = next((r for r in batch.requests if r.id == to_id(request_id)), None)
+    if request is None:
+        raise ValidationFailed({"request_id": "Đề nghị này không có trong đợt tổng hợp."})
+    apply_transition(session, by, request, Action.REMOVE_FROM_BATCH, details={"batch_id": batch.id})
+    request.batch_id = None
+    session.flush()
+
+
+def lock_batch(session: Session, by: Account, batch: Batch) -> None:
+    """Close the batch's list. Atomic: of two officers locking at once exactly one succeeds."""
+    ensure(session, by, Permission.MANAGE_BATCHES, batch.focal_office_id)
+    _ensure_open(batch)
+    if not batch.requests:
+        raise ValidationFailed({"batch": "Đợt tổng hợp chưa có đề nghị nào."})
+    now = utcnow()
+    result = session.execute(
+        update(Batch)
+        .where(Batch.id == batch.id, Batch.status == BatchStatus.OPEN)
+        .values(status=BatchStatus.LOCKED, locked_at=now, locked_by_id=by.id)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise Conflict("Đợt tổng hợp vừa được người khác chốt hoặc đã thay đổi. Vui lòng tải lại trang.",
+                       code="batch_lock_lost")
+    session.refresh(batch)
+    record(session, Actor.of(by), "batch.locked", "request_batch", batch.id,
+           {"requests": [r.id for r in batch.requests]})
+
+
+def _clean_number(value: object) -> str:
+    number = str(value or "").strip().upper()
+    if number.startswith("SỐ:"):
+        number = number[3:].strip()
+    if not number:
+        raise FieldError("Bắt buộc nhập.")
+    if not DOCUMENT_NUMBER.match(number):
+        raise FieldError("Số, ký hiệu văn bản có dạng số/ký hiệu, ví dụ 12/UBND-VHTT.")
+    return number
+
+
+def _clean_sent_date(value: object) -> date:
+    cleaned = clean_date(value)
+    if cleaned is None:
+        raise FieldError("Bắt buộc nhập.")
+    day = date.fromisoformat(cleaned)
+    if day > utcnow().astimezone(VIETNAM_TZ).date():
+        raise FieldError("Ngày văn bản không thể sau hôm nay.")
+    return day
+
+
+def mark_sent(session: Session, by: Account, batch: Batch, raw: Mapping[str, object]) -> None:
+    """Record the proposal letter's number and date: the batch and every request in it are sent."""
+    ensure(session, by, Permission.MANAGE_BATCHES, batch.focal_office_id)
+    if batch.status is not BatchStatus.LOCKED:
+        raise Conflict("Chỉ đánh dấu đã gửi đợt tổng hợp đã chốt và chưa gửi.", code="batch_not_locked")
+    fields = FieldCollector(raw)
+    number = fields.take("document_number", _clean_number)
+    day = fields.take("document_date", _clean_sent_date)
+    fields.raise_if_failed()
+    if day < batch.locked_at.astimezone(VIETNAM_TZ).date():
+        raise ValidationFailed({"document_date": "Ngày văn bản không thể trước ngày chốt đợt tổng hợp."})
+    result = session.execute(
+        update(Batch)
+        .where(Batch.id == batch.id, Batch.status == BatchStatus.LOCKED)
+        .values(status=BatchStatus.SENT, document_number=number, document_date=day, sent_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise Conflict("Đợt tổng hợp vừa được người khác cập nhật. Vui lòng tải lại trang.", code="batch_changed")
+    session.refresh(batch)
+    record(session, Actor.of(by), "batch.sent", "request_batch", batch.id,
+           {"document_number": number, "document_date": day.isoformat()})
+    comment = f"Công văn số {number} ngày {day.strftime('%d/%m/%Y')}."
+    for request in batch.requests:
+        apply_transition(session, by, request, Action.MARK_SENT, comment, details={"batch_id": batch.id})
+
+
+class Outcome:
+    DONE = "done"
+    REJECTED = "rejected"
+
+
+@dataclass(frozen=True)
+class OutcomeResult:
+    request_id: int
+    status: RequestStatus
+    certificate_id: int | None = None
+
+
+_ISSUING = {RequestType.NEW_INDIVIDUAL, RequestType.NEW_ORGANISATION, RequestType.NEW_DEVICE,
+            RequestType.RENEWAL, RequestType.CHANGE}
+
+
+def record_outcome(
+    session: Session, by: Account, request: CertificateRequest, raw: Mapping[str, object],
+    certificate_file: bytes | None = None,
+) -> OutcomeResult:
+    """The CA's answer to a sent request: ``done`` (with the issued certificate for new, renewal and
+    change requests; the registry is updated) or ``rejected`` with a reason."""
+    ensure(session, by, Permission.MANAGE_BATCHES, request.organisation_id)
+    if request.status is not RequestStatus.SENT:
+        raise Conflict(f"Chỉ ghi kết quả cho đề nghị đã gửi; đề nghị đang «{request.status.label}».",
+                       code="not_sent")
+    outcome = str(raw.get("outcome") or "")
+    comment = clean_text(str(raw.get("comment") or ""), max_length=2000)
+    if outcome == Outcome.REJECTED:
+        if comment is None:
+            raise ValidationFailed({"comment": "Ghi rõ lý do cơ quan cấp từ chối."})
+        apply_transition(session, by, request, Action.REJECT, comment)
+        return OutcomeResult(request.id, request.status)
+    if outcome != Outcome.DONE:
+        raise ValidationFailed({"outcome": "Chọn kết quả: hoàn thành hoặc bị từ chối."})
+    certificate = apply_to_registry(session, by, request, raw, certificate_file)
+    if certificate is not None:
+        request.issued_certificate_id = certificate.id
+    apply_transition(session, by, request, Action.COMPLETE, comment,
+                     details={"certificate_id": certificate.id if certificate else None})
+    return OutcomeResult(request.id, request.status, certificate.id if certificate else None)
+

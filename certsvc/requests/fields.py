@@ -1,0 +1,323 @@
+"""The fields of each request type, in one place.
+
+A province whose form differs changes this module only: the labels, which fields
+exist, which are required and how each is checked. Pages render the fields from
+:data:`REQUEST_TYPES`; the service cleans input with :func:`clean_fields`; the
+annex of a batch lists the same fields with the same labels.
+
+Limits that are policy rather than form (maximum validity, how long after expiry a
+certificate may still be renewed) are in :class:`RequestPolicy`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import partial
+
+from certsvc.core.validation import (
+    FieldCollector,
+    FieldError,
+    clean_cccd,
+    clean_email,
+    clean_phone,
+    clean_tax_code,
+    clean_text,
+)
+from certsvc.requests.models import RequestType
+
+__all__ = [
+    "FieldSpec",
+    "TypeSpec",
+    "RequestPolicy",
+    "DEFAULT_POLICY",
+    "REVOCATION_REASONS",
+    "RECOVERY_PROBLEMS",
+    "REQUEST_TYPES",
+    "spec_of",
+    "clean_fields",
+    "display_value",
+]
+
+
+@dataclass(frozen=True)
+class RequestPolicy:
+    """Limits checked when a request is submitted; configurable per deployment."""
+
+    max_new_years: int = 5
+    max_extension_years: int = 3
+    #: A certificate expired longer ago than this is not renewed: a new one is requested.
+    renewal_grace_days: int = 30
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, object]) -> RequestPolicy:
+        """From the app's config or, when it has no such key, the environment (``CERTSVC_MAX_NEW_YEARS``,
+        ``CERTSVC_MAX_EXTENSION_YEARS``, ``CERTSVC_RENEWAL_GRACE_DAYS``); a value that is not a positive
+        whole number keeps the default."""
+
+        def setting(name: str, default: int) -> int:
+            raw = str(config.get(name, os.environ.get(name, "")) or "").strip()
+            return int(raw) if raw.isdigit() and int(raw) > 0 else default
+
+        return cls(
+            max_new_years=setting("CERTSVC_MAX_NEW_YEARS", cls.max_new_years),
+            max_extension_years=setting("CERTSVC_MAX_EXTENSION_YEARS", cls.max_extension_years),
+            renewal_grace_days=setting("CERTSVC_RENEWAL_GRACE_DAYS", cls.renewal_grace_days),
+        )
+
+
+DEFAULT_POLICY = RequestPolicy()
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One field of a request form: name (the JSON key), Vietnamese label, how it is checked and shown."""
+
+    name: str
+    label: str
+    clean: Callable[[object], object]
+    #: ``text``, ``email``, ``tel``, ``date``, ``number``, ``select`` or ``textarea``.
+    widget: str = "text"
+    required: bool = False
+    choices: tuple[tuple[str, str], ...] = ()
+    hint: str | None = None
+    max_length: int = 255
+
+
+@dataclass(frozen=True)
+class TypeSpec:
+    type: RequestType
+    #: The form of Nghị định 68/2024 it corresponds to, e.g. "Mẫu 01".
+    form_no: str
+    fields: tuple[FieldSpec, ...]
+
+    def field(self, name: str) -> FieldSpec | None:
+        return next((f for f in self.fields if f.name == name), None)
+
+
+REVOCATION_REASONS: tuple[tuple[str, str], ...] = (
+    ("retirement", "Nghỉ hưu"),
+    ("left_state_sector", "Thôi việc, chuyển ra ngoài khu vực nhà nước"),
+    ("lost_token", "Mất thiết bị lưu khóa bí mật"),
+    ("key_compromise", "Lộ khóa bí mật"),
+    ("other", "Lý do khác"),
+)
+
+RECOVERY_PROBLEMS: tuple[tuple[str, str], ...] = (
+    ("pin_locked", "Khóa mã PIN (nhập sai nhiều lần)"),
+    ("pin_forgotten", "Quên mã PIN"),
+    ("device_fault", "Thiết bị lỗi"),
+)
+
+BUDGET_CODE = re.compile(r"^\d{7}$")
+SERIAL = re.compile(r"^[0-9a-f]{1,64}$")
+
+
+def _required(cleaner: Callable[[object], object | None]) -> Callable[[object], object]:
+    def clean(value: object) -> object:
+        cleaned = cleaner(value)
+        if cleaned is None:
+            raise FieldError("Bắt buộc nhập.")
+        return cleaned
+
+    return clean
+
+
+def _text(value: object, max_length: int = 255) -> str | None:
+    return clean_text(None if value is None else str(value), max_length=max_length)
+
+
+def clean_date(value: object) -> str | None:
+    """A date typed as ``YYYY-MM-DD`` (the date input) or ``dd/mm/yyyy``; stored as ISO text."""
+    if isinstance(value, date):
+        return value.isoformat()
+    text = str(value or "").strip()
+    if not text:
+        return None
+    for pattern in ("%Y-%m-%d", "%d/%m/%Y"):
+        try:
+            return datetime.strptime(text, pattern).date().isoformat()
+        except ValueError:
+            continue
+    raise FieldError("Ngày không hợp lệ (ví dụ 14/02/2022).")
+
+
+def _past_date(value: object) -> str | None:
+    cleaned = clean_date(value)
+    if cleaned is not None and date.fromisoformat(cleaned) > date.today():
+        raise FieldError("Ngày cấp không thể sau hôm nay.")
+    return cleaned
+
+
+def _future_date(value: object) -> str | None:
+    cleaned = clean_date(value)
+    if cleaned is not None and date.fromisoformat(cleaned) < date.today():
+        raise FieldError("Ngày có hiệu lực thu hồi không thể trước hôm nay.")
+    return cleaned
+
+
+def _years(value: object) -> int | None:
+    text = str(value if value is not None else "").strip()
+    if not text:
+        return None
+    if not text.isdigit() or not 1 <= int(text) <= 99:
+        raise FieldError("Nhập số năm là số nguyên dương.")
+    return int(text)
+
+
+def _budget_code(value: object) -> str | None:
+    code = str(value or "").strip()
+    if not code:
+        return None
+    if not BUDGET_CODE.match(code):
+        raise FieldError("Mã quan hệ ngân sách gồm 7 chữ số.")
+    return code
+
+
+def clean_serial(value: object) -> str | None:
+    """A certificate or token serial as typed: hex digits, colons and spaces ignored, lower case."""
+    serial = re.sub(r"[\s:]", "", str(value or "")).lower()
+    if not serial:
+        return None
+    if not SERIAL.match(serial):
+        raise FieldError("Số hiệu (serial) gồm các chữ số hệ 16 (0-9, a-f).")
+    return serial
+
+
+def _token_serial(value: object) -> str | None:
+    serial = "".join(str(value or "").split())
+    if not serial:
+        return None
+    if len(serial) > 64:
+        raise FieldError("Số hiệu thiết bị dài quá 64 ký tự.")
+    return serial
+
+
+def _choice(choices: tuple[tuple[str, str], ...]) -> Callable[[object], str | None]:
+    allowed = dict(choices)
+
+    def clean(value: object) -> str | None:
+        text = str(value or "").strip()
+        if not text:
+            return None
+        if text not in allowed:
+            raise FieldError("Lựa chọn không hợp lệ.")
+        return text
+
+    return clean
+
+
+def _field(name: str, label: str, clean: Callable[[object], object | None], *, required: bool = False,
+           **options) -> FieldSpec:
+    return FieldSpec(name, label, _required(clean) if required else clean, required=required, **options)
+
+
+def _free(name: str, label: str, *, required: bool = False, max_length: int = 255, **options) -> FieldSpec:
+    widget = "textarea" if max_length > 255 else "text"
+    return _field(name, label, partial(_text, max_length=max_length), required=required, widget=widget,
+                  max_length=max_length, **options)
+
+
+_EMAIL = partial(_field, clean=clean_email, widget="email", max_length=254)
+_PHONE = partial(_field, clean=clean_phone, widget="tel", max_length=20)
+_VALIDITY = _field("validity_years", "Thời hạn đề nghị (năm)", _years, required=True, widget="number",
+                   hint="Tối đa 5 năm.")
+_CERTIFICATE = _field("certificate_serial", "Số hiệu (serial) chứng thư số", clean_serial, required=True,
+                      max_length=100, hint="Xem trong sổ chứng thư số, ví dụ 54 01 01 0a 3f …")
+
+REQUEST_TYPES: dict[RequestType, TypeSpec] = {
+    spec.type: spec
+    for spec in (
+        TypeSpec(RequestType.NEW_INDIVIDUAL, "Mẫu 01", (
+            _free("full_name", "Họ và tên", required=True, max_length=200),
+            _field("cccd", "Số CCCD", clean_cccd, required=True, max_length=12, hint="12 chữ số."),
+            _field("cccd_issued_on", "Ngày cấp CCCD", _past_date, required=True, widget="date"),
+            _free("cccd_issued_by", "Nơi cấp CCCD", required=True),
+            _free("position", "Chức vụ", required=True, max_length=200),
+            _free("unit_name", "Cơ quan, đơn vị công tác", required=True),
+            _EMAIL("email", "Thư điện tử công vụ", required=True),
+            _PHONE("phone", "Số điện thoại di động", required=True),
+            _VALIDITY,
+        )),
+        TypeSpec(RequestType.NEW_ORGANISATION, "Mẫu 02", (
+            _free("org_name", "Tên cơ quan, tổ chức", required=True),
+            _free("address", "Địa chỉ", required=True, max_length=500),
+            _field("tax_code", "Mã số thuế", clean_tax_code, required=True, max_length=14),
+            _field("budget_code", "Mã quan hệ ngân sách", _budget_code, required=True, max_length=7,
+                   hint="7 chữ số."),
+            _free("province", "Tỉnh, thành phố", required=True, max_length=100),
+            _EMAIL("email", "Thư điện tử công vụ của cơ quan", required=True),
+            _free("receiver_name", "Người nhận thiết bị lưu khóa bí mật", required=True, max_length=200),
+            _field("receiver_cccd", "Số CCCD người nhận", clean_cccd, max_length=12),
+            _VALIDITY,
+        )),
+        TypeSpec(RequestType.NEW_DEVICE, "Mẫu 03", (
+            _free("device_name", "Tên thiết bị, dịch vụ, phần mềm", required=True),
+            _free("identifier", "Định danh (tên miền, địa chỉ IP hoặc mã hiệu)", required=True),
+            _free("purpose", "Mục đích sử dụng", required=True, max_length=1000),
+            _free("manager_name", "Người quản lý", required=True, max_length=200),
+            _EMAIL("email", "Thư điện tử công vụ người quản lý", required=True),
+            _VALIDITY,
+        )),
+        TypeSpec(RequestType.RENEWAL, "Mẫu 04", (
+            _CERTIFICATE,
+            _field("extension_years", "Thời gian gia hạn (năm)", _years, required=True, widget="number",
+                   hint="Tối đa 3 năm."),
+            _free("note", "Ghi chú", max_length=1000),
+        )),
+        TypeSpec(RequestType.CHANGE, "Mẫu 04", (
+            _CERTIFICATE,
+            _free("new_full_name", "Họ và tên mới", max_length=200),
+            _free("new_position", "Chức vụ mới", max_length=200),
+            _free("new_unit_name", "Cơ quan, đơn vị công tác mới"),
+            _EMAIL("new_email", "Thư điện tử công vụ mới"),
+            _PHONE("new_phone", "Số điện thoại di động mới"),
+            _free("note", "Lý do thay đổi", max_length=1000),
+        )),
+        TypeSpec(RequestType.REVOCATION, "Mẫu 05", (
+            _CERTIFICATE,
+            _field("reason", "Lý do thu hồi", _choice(REVOCATION_REASONS), widget="select",
+                   choices=REVOCATION_REASONS),
+            _free("reason_detail", "Nội dung lý do", max_length=1000, hint="Bắt buộc khi chọn «Lý do khác»."),
+            _field("invalid_from", "Ngày đề nghị chứng thư số hết hiệu lực", _future_date, widget="date",
+                   hint="Để trống nếu thu hồi ngay."),
+        )),
+        TypeSpec(RequestType.RECOVERY, "Mẫu 06", (
+            _field("token_serial", "Số hiệu thiết bị lưu khóa bí mật", _token_serial, required=True,
+                   max_length=64),
+            _field("problem", "Tình trạng", _choice(RECOVERY_PROBLEMS), required=True, widget="select",
+                   choices=RECOVERY_PROBLEMS),
+            _free("description", "Mô tả thêm", max_length=1000),
+        )),
+    )
+}
+
+
+def spec_of(request_type: RequestType) -> TypeSpec:
+    return REQUEST_TYPES[request_type]
+
+
+def clean_fields(request_type: RequestType, raw: Mapping[str, object]) -> tuple[dict, FieldCollector]:
+    """Check every field of the type; return the cleaned values (None left out) and the collector.
+
+    The caller adds its own checks to the collector and calls ``raise_if_failed``.
+    """
+    collector = FieldCollector(raw)
+    for spec in spec_of(request_type).fields:
+        collector.take(spec.name, spec.clean)
+    values = {name: value for name, value in collector.values.items() if value is not None}
+    return values, collector
+
+
+def display_value(spec: FieldSpec, value: object) -> str:
+    """A stored value as a person reads it: choice labels, dates as dd/mm/yyyy."""
+    if value is None or value == "":
+        return ""
+    if spec.choices:
+        return dict(spec.choices).get(str(value), str(value))
+    if spec.widget == "date":
+        return date.fromisoformat(str(value)).strftime("%d/%m/%Y")
+    return str(value)

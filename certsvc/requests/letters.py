@@ -1,0 +1,149 @@
+"""The documents of a locked batch: the proposal letter and its annex, from the batch's requests.
+
+The layout is :mod:`certsvc.consolidation.documents`; this module only says what they contain:
+one annex table per request type, with the type's fields (labels from :mod:`certsvc.requests.fields`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from certsvc.consolidation.documents import (
+    AnnexTable,
+    LetterData,
+    build_annex_csv,
+    build_annex_pdf,
+    build_annex_xlsx,
+    build_letter_pdf,
+)
+from certsvc.errors import Conflict, NotFound
+from certsvc.requests.fields import display_value, spec_of
+from certsvc.requests.models import Batch, BatchStatus, CertificateRequest, RequestType
+
+__all__ = ["DOCUMENTS", "BatchDocument", "annex_tables", "letter_data", "build_document"]
+
+#: Who the letter goes to; the CA of the government-specialised (công vụ) signature service.
+RECIPIENT = "Cục Chứng thực số và Bảo mật thông tin - Ban Cơ yếu Chính phủ"
+_COMMON_COLUMNS = ("Đơn vị đề nghị", "Số đề nghị")
+_PREFIX = re.compile(r"^(UBND|Ủy ban nhân dân)\s+", re.IGNORECASE)
+_LEVEL = re.compile(r"^(tỉnh|thành phố|huyện|quận|thị xã|xã|phường|thị trấn)\s+", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class BatchDocument:
+    filename: str
+    mimetype: str
+    build: Callable[[Batch], bytes]
+
+
+def annex_tables(batch: Batch) -> list[AnnexTable]:
+    """One table per request type present, in the order of :class:`RequestType`."""
+    tables: list[AnnexTable] = []
+    for kind in RequestType:
+        requests = [r for r in batch.requests if r.request_type is kind]
+        if not requests:
+            continue
+        spec = spec_of(kind)
+        subject = [_SUBJECT_COLUMN[kind]] if kind in _SUBJECT_COLUMN else []
+        columns = [*_COMMON_COLUMNS, *subject, *(field.label for field in spec.fields)]
+        rows = [_row(request) for request in requests]
+        tables.append(AnnexTable(
+            title=f"Bảng {len(tables) + 1}. Đề nghị {kind.label[0].lower()}{kind.label[1:]} ({spec.form_no})",
+            columns=columns, rows=rows,
+        ))
+    return tables
+
+
+#: Types that name a registry record get a column saying whose it is.
+_SUBJECT_COLUMN = {
+    RequestType.RENEWAL: "Chủ thể chứng thư số",
+    RequestType.CHANGE: "Chủ thể chứng thư số",
+    RequestType.REVOCATION: "Chủ thể chứng thư số",
+    RequestType.RECOVERY: "Người, đơn vị sử dụng thiết bị",
+}
+
+
+def _subject(request: CertificateRequest) -> list[str]:
+    if request.request_type not in _SUBJECT_COLUMN:
+        return []
+    if request.certificate is not None:
+        return [request.certificate.subject_cn]
+    token = request.token
+    if token is not None:
+        return [token.holder.full_name if token.holder else token.organisation.name]
+    return [""]
+
+
+def _row(request: CertificateRequest) -> list[str]:
+    spec = spec_of(request.request_type)
+    return [request.organisation.name, str(request.id), *_subject(request),
+            *(display_value(field, request.data.get(field.name)) for field in spec.fields)]
+
+
+def _issuing_body(batch: Batch) -> tuple[str, str, str, str]:
+    """(parent line, body name as written, symbol, place) from the focal office's parent committee."""
+    office = batch.focal_office
+    parent = office.parent or office
+    body = _PREFIX.sub("", parent.name)
+    place = _LEVEL.sub("", body)
+    return "ỦY BAN NHÂN DÂN", body, f"{parent.symbol}-{office.symbol}", place
+
+
+def letter_data(batch: Batch) -> LetterData:
+    parent_line, body, symbol, place = _issuing_body(batch)
+    counts = [(kind.label, sum(1 for r in batch.requests if r.request_type is kind)) for kind in RequestType]
+    return LetterData(
+        issuing_body_parent=parent_line,
+        issuing_body=body.upper(),
+        symbol=symbol,
+        place=place,
+        summary="V/v đề nghị cấp, gia hạn, thay đổi thông tin, thu hồi chứng thư số chuyên dùng công vụ",
+        recipients=[RECIPIENT],
+        opening=(
+            "Căn cứ Nghị định số 68/2024/NĐ-CP ngày 25/6/2024 của Chính phủ quy định về chữ ký số chuyên dùng "
+            f"công vụ; trên cơ sở đề nghị của các cơ quan, đơn vị, Ủy ban nhân dân {body} "
+            "đề nghị Quý Cục xem xét, cấp, gia hạn, thay đổi thông tin, thu hồi chứng thư số chuyên dùng công vụ "
+            "như sau:"
+        ),
+        counts=[(label, count) for label, count in counts if count],
+        closing="Trân trọng đề nghị Quý Cục quan tâm, giải quyết./.",
+        copies_to=["- Như trên;", f"- Lưu: VT, {batch.focal_office.symbol}."],
+        signer_authority="TM. ỦY BAN NHÂN DÂN",
+        signer_title=batch.signer_title,
+        signer_name=batch.signer_name,
+        annex_reference="(Chi tiết tại Phụ lục kèm theo)",
+    )
+
+
+def _heading(batch: Batch) -> str:
+    _, _, symbol, _ = _issuing_body(batch)
+    return ("PHỤ LỤC\nDanh sách đề nghị cấp, gia hạn, thay đổi thông tin, thu hồi chứng thư số chuyên dùng công vụ"
+            f"\n(Kèm theo Công văn số      /{symbol} ngày      )")
+
+
+DOCUMENTS: dict[str, BatchDocument] = {
+    "letter.pdf": BatchDocument("cong-van-de-nghi.pdf", "application/pdf",
+                                lambda batch: build_letter_pdf(letter_data(batch))),
+    "annex.pdf": BatchDocument("phu-luc.pdf", "application/pdf",
+                               lambda batch: build_annex_pdf(annex_tables(batch), heading=_heading(batch))),
+    "annex.xlsx": BatchDocument(
+        "phu-luc.xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        lambda batch: build_annex_xlsx(annex_tables(batch), heading=_heading(batch))),
+    "annex.csv": BatchDocument("phu-luc.csv", "text/csv; charset=utf-8",
+                               lambda batch: build_annex_csv(annex_tables(batch))),
+}
+
+
+def build_document(batch: Batch, name: str) -> tuple[BatchDocument, bytes]:
+    """One document of a locked (or sent) batch; Conflict while the batch is open or cannot be built."""
+    document = DOCUMENTS.get(name)
+    if document is None:
+        raise NotFound("Không có tài liệu này.")
+    if batch.status is BatchStatus.OPEN:
+        raise Conflict("Chốt đợt tổng hợp trước khi tạo công văn và phụ lục.", code="batch_not_locked")
+    try:
+        return document, document.build(batch)
+    except ValueError as error:
+        raise Conflict(f"Không tạo được tài liệu: {error}", code="document_failed") from error

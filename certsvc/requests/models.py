@@ -1,0 +1,146 @@
+"""Certificate requests, the events of their lifecycle, and the batches that consolidate them.
+
+A request's type-specific data is validated JSON (:mod:`certsvc.requests.fields` says what);
+what queries need has typed columns: type, status, unit, and the subject it concerns.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import JSON, Date, Enum, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from certsvc.core.enums import LabelledEnum
+from certsvc.extensions import db
+from certsvc.orgs.models import Organisation
+from certsvc.registry.models import Certificate, Token
+from certsvc.timeutil import UTCDateTime, utcnow
+
+__all__ = ["RequestType", "RequestStatus", "BatchStatus", "CertificateRequest", "RequestEvent", "Batch"]
+
+
+def _enum(cls) -> Enum:
+    return Enum(cls, native_enum=False, length=32, values_callable=lambda e: [m.value for m in e])
+
+
+class RequestType(LabelledEnum):
+    NEW_INDIVIDUAL = "new_individual", "Cấp mới chứng thư số cá nhân"
+    NEW_ORGANISATION = "new_organisation", "Cấp mới chứng thư số cơ quan, tổ chức"
+    NEW_DEVICE = "new_device", "Cấp mới chứng thư số thiết bị, dịch vụ, phần mềm"
+    RENEWAL = "renewal", "Gia hạn chứng thư số"
+    CHANGE = "change", "Thay đổi nội dung thông tin chứng thư số"
+    REVOCATION = "revocation", "Thu hồi chứng thư số"
+    RECOVERY = "recovery", "Khôi phục thiết bị lưu khóa bí mật"
+
+
+class RequestStatus(LabelledEnum):
+    DRAFT = "draft", "Dự thảo"
+    APPROVED = "approved", "Đã phê duyệt"
+    SUBMITTED = "submitted", "Đã gửi đầu mối"
+    RETURNED = "returned", "Bị trả lại"
+    ACCEPTED = "accepted", "Đã tiếp nhận"
+    IN_BATCH = "in_batch", "Trong đợt tổng hợp"
+    SENT = "sent", "Đã gửi cơ quan cấp"
+    DONE = "done", "Hoàn thành"
+    REJECTED = "rejected", "Bị từ chối"
+    CANCELLED = "cancelled", "Đã hủy"
+
+
+#: A request in one of these statuses is closed: it no longer blocks a new one for the same subject.
+CLOSED_STATUSES = frozenset({RequestStatus.DONE, RequestStatus.REJECTED, RequestStatus.CANCELLED})
+
+
+class BatchStatus(LabelledEnum):
+    OPEN = "open", "Đang tổng hợp"
+    LOCKED = "locked", "Đã chốt"
+    SENT = "sent", "Đã gửi"
+
+
+class Batch(db.Model):
+    """An "đợt tổng hợp": accepted requests that the focal office proposes in one letter."""
+
+    __tablename__ = "request_batch"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    focal_office_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    title: Mapped[str] = mapped_column(String(255))
+    #: Who signs the proposal letter: the position lines ("KT. CHỦ TỊCH\nPHÓ CHỦ TỊCH") and the name.
+    signer_title: Mapped[str] = mapped_column(String(200))
+    signer_name: Mapped[str] = mapped_column(String(200))
+    status: Mapped[BatchStatus] = mapped_column(_enum(BatchStatus), default=BatchStatus.OPEN)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    locked_by_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
+    locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: "Số và ký hiệu" of the proposal letter, e.g. ``12/UBND-VHTT``, and its date.
+    document_number: Mapped[str | None] = mapped_column(String(50))
+    document_date: Mapped[date | None] = mapped_column(Date())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    focal_office: Mapped[Organisation] = relationship()
+    requests: Mapped[list[CertificateRequest]] = relationship(
+        back_populates="batch", order_by="CertificateRequest.id"
+    )
+
+    def __repr__(self) -> str:
+        return f"<Batch {self.id} {self.status.value}>"
+
+
+class CertificateRequest(db.Model):
+    __tablename__ = "certificate_request"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_type: Mapped[RequestType] = mapped_column(_enum(RequestType), index=True)
+    status: Mapped[RequestStatus] = mapped_column(_enum(RequestStatus), default=RequestStatus.DRAFT, index=True)
+    #: The unit that makes the request (and manages the subscriber).
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    #: The type's fields, cleaned by :mod:`certsvc.requests.fields`.
+    data: Mapped[dict] = mapped_column(JSON)
+    #: What the request is about, for the "one open request per subject" check:
+    #: ``cccd:…``, ``tax:…``, ``device:…``, ``certificate:…`` or ``token:…``.
+    subject_key: Mapped[str] = mapped_column(String(200), index=True)
+    subject_person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), index=True)
+    certificate_id: Mapped[int | None] = mapped_column(ForeignKey("certificate.id"), index=True)
+    token_id: Mapped[int | None] = mapped_column(ForeignKey("token.id"), index=True)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("request_batch.id"), index=True)
+    #: The certificate the CA issued in answer (new certificates and renewals).
+    issued_certificate_id: Mapped[int | None] = mapped_column(ForeignKey("certificate.id"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: When the request last reached the focal office: the queue's age counts from here.
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    organisation: Mapped[Organisation] = relationship()
+    certificate: Mapped[Certificate | None] = relationship(foreign_keys=[certificate_id])
+    issued_certificate: Mapped[Certificate | None] = relationship(foreign_keys=[issued_certificate_id])
+    token: Mapped[Token | None] = relationship()
+    batch: Mapped[Batch | None] = relationship(back_populates="requests")
+    events: Mapped[list[RequestEvent]] = relationship(back_populates="request", order_by="RequestEvent.id")
+
+    @property
+    def is_open(self) -> bool:
+        return self.status not in CLOSED_STATUSES
+
+    def __repr__(self) -> str:
+        return f"<CertificateRequest {self.id} {self.request_type.value} {self.status.value}>"
+
+
+class RequestEvent(db.Model):
+    """One step of a request's life: the action, from and to which status, who, when, and the comment."""
+
+    __tablename__ = "request_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("certificate_request.id"), index=True)
+    action: Mapped[str] = mapped_column(String(32))
+    from_status: Mapped[RequestStatus | None] = mapped_column(_enum(RequestStatus))
+    to_status: Mapped[RequestStatus] = mapped_column(_enum(RequestStatus))
+    comment: Mapped[str | None] = mapped_column(Text)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
+    actor_label: Mapped[str] = mapped_column(String(120))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    request: Mapped[CertificateRequest] = relationship(back_populates="events")

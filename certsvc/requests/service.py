@@ -1,0 +1,477 @@
+"""Rules for certificate requests: drafting, editing, the policy checks at submission, the queues.
+
+No Flask here. Every state change goes through :func:`certsvc.requests.transitions.apply_transition`
+(one event, one audit entry); the caller commits, or rolls back on any error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+from datetime import timedelta
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from certsvc.accounts.models import Account
+from certsvc.errors import CertsvcError, Conflict, NotFound, PermissionDenied, ValidationFailed
+from certsvc.orgs.models import Organisation
+from certsvc.orgs.service import to_id
+from certsvc.people.models import Person
+from certsvc.policy import Permission, can, ensure, orgs_in_scope
+from certsvc.registry.models import Certificate, Token, TokenState
+from certsvc.requests.fields import DEFAULT_POLICY, RequestPolicy, clean_fields
+from certsvc.requests.models import CLOSED_STATUSES, CertificateRequest, RequestEvent, RequestStatus, RequestType
+from certsvc.requests.transitions import (
+    PAGE_ACTIONS,
+    SUBMITTING,
+    TRANSITIONS,
+    Action,
+    Transition,
+    apply_transition,
+    may_take,
+)
+from certsvc.timeutil import utcnow
+
+__all__ = [
+    "PolicyProblem",
+    "PolicyRefused",
+    "RequestFilter",
+    "BulkFailed",
+    "create_draft",
+    "update_request",
+    "get_record",
+    "get_request",
+    "ensure_can_view",
+    "policy_problems",
+    "take_action",
+    "available_transitions",
+    "can_edit",
+    "ensure_can_change",
+    "find_requests",
+    "review_scope",
+    "bulk_review",
+    "parse_type",
+]
+
+S = RequestStatus
+T = TypeVar("T")
+_CERTIFICATE_TYPES = {RequestType.RENEWAL, RequestType.CHANGE, RequestType.REVOCATION}
+_NEW_TYPES = {RequestType.NEW_INDIVIDUAL, RequestType.NEW_ORGANISATION, RequestType.NEW_DEVICE}
+#: Statuses in which the unit may still change what the request says.
+EDITABLE = {S.DRAFT: Action.EDIT, S.APPROVED: Action.VOID_APPROVAL, S.RETURNED: Action.EDIT}
+#: What the focal office's queue shows: requests that have reached it.
+QUEUE_STATUSES = (S.SUBMITTED, S.RETURNED, S.ACCEPTED, S.IN_BATCH, S.SENT, S.DONE, S.REJECTED, S.CANCELLED)
+
+
+@dataclass(frozen=True)
+class PolicyProblem:
+    """Why a request cannot be submitted: a stable code and a Vietnamese message."""
+
+    code: str
+    message: str
+
+
+class PolicyRefused(CertsvcError):
+    code = "policy_refused"
+    http_status = 400
+
+    def __init__(self, problems: Sequence[PolicyProblem]):
+        super().__init__("Đề nghị chưa thể gửi: " + " ".join(p.message for p in problems))
+        self.problems = tuple(problems)
+
+
+class BulkFailed(CertsvcError):
+    """One request of a bulk action failed: none changed."""
+
+    code = "bulk_failed"
+
+    def __init__(self, request_id: int, cause: CertsvcError):
+        detail = cause.message
+        if isinstance(cause, ValidationFailed):
+            detail = " ".join(cause.field_errors.values()) or detail
+        super().__init__(f"Không thay đổi đề nghị nào: đề nghị số {request_id} không thực hiện được ({detail})")
+        self.http_status = cause.http_status if cause.http_status != 403 else 400
+        self.request_id = request_id
+
+
+def parse_type(value: object) -> RequestType:
+    try:
+        return RequestType(str(value))
+    except ValueError:
+        raise NotFound("Không có loại đề nghị này.") from None
+
+
+def get_record(session: Session, model: type[T], record_id: object, missing: str) -> T:
+    """The record ``record_id`` names, or NotFound with ``missing`` (also for ids that cannot be one)."""
+    valid = to_id(record_id)
+    found = session.get(model, valid) if valid is not None else None
+    if found is None:
+        raise NotFound(missing)
+    return found
+
+
+def get_request(session: Session, request_id: object) -> CertificateRequest:
+    return get_record(session, CertificateRequest, request_id, "Không tìm thấy đề nghị.")
+
+
+def ensure_can_view(session: Session, by: Account, request: CertificateRequest) -> None:
+    ensure(session, by, Permission.VIEW_REQUESTS, request.organisation_id)
+
+
+# --- subjects -------------------------------------------------------------------------------------
+
+def _find_certificate(session: Session, serial: str) -> Certificate | None:
+    normalised = func.replace(func.lower(Certificate.serial_hex), ":", "")
+    return session.scalars(
+        select(Certificate).where(normalised == serial).order_by(Certificate.not_after.desc())
+    ).first()
+
+
+def _find_token(session: Session, serial: str) -> Token | None:
+    return session.scalar(select(Token).where(func.lower(Token.serial) == serial.lower()))
+
+
+@dataclass(frozen=True)
+class _Subject:
+    key: str
+    person_id: int | None = None
+    certificate_id: int | None = None
+    token_id: int | None = None
+
+
+def _subject(session: Session, request_type: RequestType, organisation_id: int, values: dict) -> _Subject:
+    """What the request is about: the key of the "one open request" rule and the registry records."""
+    if request_type is RequestType.NEW_INDIVIDUAL:
+        person = session.scalar(select(Person).where(Person.cccd == values["cccd"]))
+        return _Subject(f"cccd:{values['cccd']}", person_id=person.id if person else None)
+    if request_type is RequestType.NEW_ORGANISATION:
+        return _Subject(f"tax:{values['tax_code']}")
+    if request_type is RequestType.NEW_DEVICE:
+        return _Subject(f"device:{organisation_id}:{values['identifier'].lower()}")
+    if request_type is RequestType.RECOVERY:
+        token = _find_token(session, values["token_serial"])
+        if token is None:
+            return _Subject(f"token-serial:{values['token_serial'].lower()}")
+        return _Subject(f"token:{token.id}", person_id=token.holder_id, token_id=token.id)
+    certificate = _find_certificate(session, values["certificate_serial"])
+    if certificate is None:
+        return _Subject(f"certificate-serial:{values['certificate_serial']}")
+    return _Subject(f"certificate:{certificate.id}", person_id=certificate.holder_id,
+                    certificate_id=certificate.id, token_id=certificate.token_id)
+
+
+def _with_references(session: Session, raw: Mapping[str, object]) -> dict:
+    """Let callers name the certificate or token by id (``certificate_id``, ``token_id``) instead of serial."""
+    values = dict(raw)
+    if not values.get("certificate_serial") and values.get("certificate_id") is not None:
+        certificate = session.get(Certificate, to_id(values["certificate_id"]) or 0)
+        if certificate is not None:
+            values["certificate_serial"] = certificate.serial_hex
+    if not values.get("token_serial") and values.get("token_id") is not None:
+        token = session.get(Token, to_id(values["token_id"]) or 0)
+        if token is not None:
+            values["token_serial"] = token.serial
+    return values
+
+
+def _clean(session: Session, request_type: RequestType, organisation_id: int, raw: Mapping[str, object]):
+    values, collector = clean_fields(request_type, _with_references(session, raw))
+    collector.raise_if_failed()
+    return values, _subject(session, request_type, organisation_id, values)
+
+
+def _apply_subject(request: CertificateRequest, values: dict, subject: _Subject) -> None:
+    request.data = values
+    request.subject_key = subject.key
+    request.subject_person_id = subject.person_id
+    request.certificate_id = subject.certificate_id
+    request.token_id = subject.token_id
+
+
+# --- drafting and editing -------------------------------------------------------------------------
+
+def create_draft(
+    session: Session, by: Account, organisation_id: int, request_type: RequestType | str,
+    fields: Mapping[str, object],
+) -> CertificateRequest:
+    """A new draft request of ``organisation_id``, validated as the form is; the caller commits.
+
+    ``fields`` are keyed like :mod:`certsvc.requests.fields` (a certificate may be named by
+    ``certificate_id`` instead of ``certificate_serial``, a token by ``token_id``). Raises
+    PermissionDenied without DRAFT_REQUESTS at the organisation, ValidationFailed on bad fields.
+    """
+    return _new_draft(session, by, organisation_id, RequestType(request_type), fields, Permission.DRAFT_REQUESTS)
+
+
+def draft_lost_token_revocation(
+    session: Session, by: Account, organisation_id: int, fields: Mapping[str, object]
+) -> CertificateRequest:
+    """The revocation request (Mẫu 05) drafted when a MẬT token is reported lost.
+
+    The reporter is the unit's clerk or head, who may record custody events but not draft
+    other requests; the unit head then approves and submits it as usual.
+    """
+    return _new_draft(session, by, organisation_id, RequestType.REVOCATION, fields, Permission.RECORD_CUSTODY)
+
+
+def _new_draft(
+    session: Session, by: Account, organisation_id: int, kind: RequestType, fields: Mapping[str, object],
+    permission: Permission,
+) -> CertificateRequest:
+    org_id = to_id(organisation_id)
+    if org_id is None or session.get(Organisation, org_id) is None:
+        raise ValidationFailed({"organisation_id": "Chọn đơn vị đề nghị."})
+    ensure(session, by, permission, org_id)
+    values, subject = _clean(session, kind, org_id, fields)
+    request = CertificateRequest(request_type=kind, organisation_id=org_id, created_by_id=by.id)
+    _apply_subject(request, values, subject)
+    # Not added before the transition: its status is unset until "create" gives it one.
+    apply_transition(session, by, request, Action.CREATE, details={"data": values})
+    return request
+
+
+def can_edit(session: Session, by: Account, request: CertificateRequest) -> bool:
+    action = EDITABLE.get(request.status)
+    return action is not None and any(
+        may_take(session, by, request, t) for t in TRANSITIONS if t.action == action and t.source == request.status
+    )
+
+
+def ensure_can_change(session: Session, by: Account, request: CertificateRequest) -> None:
+    """Only the unit (its officers and its head) changes what its request says."""
+    if not any(can(session, by, p, request.organisation_id)
+               for p in (Permission.DRAFT_REQUESTS, Permission.APPROVE_REQUESTS)):
+        raise PermissionDenied()
+
+
+def update_request(
+    session: Session, by: Account, request: CertificateRequest, fields: Mapping[str, object]
+) -> CertificateRequest:
+    """Change what the request says. Editing an approved request voids the approval (back to draft)."""
+    ensure_can_change(session, by, request)
+    action = EDITABLE.get(request.status)
+    if action is None:
+        raise Conflict(f"Không thể sửa đề nghị ở trạng thái «{request.status.label}».", code="not_editable")
+    values, subject = _clean(session, request.request_type, request.organisation_id, fields)
+    changes = {name: [request.data.get(name), values.get(name)]
+               for name in set(request.data) | set(values) if request.data.get(name) != values.get(name)}
+    if not changes:
+        return request
+    _apply_subject(request, values, subject)
+    comment = "Phê duyệt bị hủy do sửa nội dung sau khi phê duyệt." if action == Action.VOID_APPROVAL else None
+    apply_transition(session, by, request, action, comment, details={"changes": changes})
+    return request
+
+
+# --- policy at submission -------------------------------------------------------------------------
+
+def policy_problems(
+    session: Session, request: CertificateRequest, policy: RequestPolicy = DEFAULT_POLICY
+) -> list[PolicyProblem]:
+    """Everything that blocks sending ``request`` to the focal office (empty when it may go)."""
+    problems: list[PolicyProblem] = []
+    data = request.data or {}
+    kind = request.request_type
+    other = session.scalars(
+        select(CertificateRequest).where(
+            CertificateRequest.subject_key == request.subject_key,
+            CertificateRequest.id != request.id,
+            CertificateRequest.status.not_in(list(CLOSED_STATUSES)),
+            # A later draft does not block an earlier request; anything already sent does.
+            or_(CertificateRequest.id < request.id,
+                CertificateRequest.status.not_in([S.DRAFT, S.APPROVED])),
+        ).order_by(CertificateRequest.id)
+    ).first()
+    if other is not None:
+        problems.append(PolicyProblem(
+            "duplicate_open",
+            f"Đã có đề nghị số {other.id} ({other.request_type.label}, {other.status.label.lower()}) "
+            "đang mở cho cùng người, chứng thư số hoặc thiết bị này.",
+        ))
+    if kind in _NEW_TYPES and data.get("validity_years", 0) > policy.max_new_years:
+        problems.append(PolicyProblem(
+            "validity_too_long", f"Thời hạn chứng thư số cấp mới tối đa {policy.max_new_years} năm."))
+    if kind is RequestType.RENEWAL and data.get("extension_years", 0) > policy.max_extension_years:
+        problems.append(PolicyProblem(
+            "extension_too_long", f"Thời gian gia hạn tối đa {policy.max_extension_years} năm."))
+    if kind in _CERTIFICATE_TYPES:
+        problems.extend(_certificate_problems(request, policy))
+    if kind is RequestType.REVOCATION:
+        if not data.get("reason"):
+            problems.append(PolicyProblem("revocation_without_reason", "Chọn lý do thu hồi chứng thư số."))
+        elif data["reason"] == "other" and not data.get("reason_detail"):
+            problems.append(PolicyProblem("revocation_without_reason", "Ghi rõ nội dung lý do thu hồi khác."))
+    if kind is RequestType.CHANGE and request.certificate is not None and not _changes_something(request):
+        problems.append(PolicyProblem(
+            "change_changes_nothing",
+            "Đề nghị thay đổi thông tin không thay đổi nội dung nào so với thông tin hiện tại của chứng thư số."))
+    if kind is RequestType.RECOVERY:
+        if request.token is None:
+            problems.append(PolicyProblem(
+                "unknown_token",
+                f"Thiết bị số hiệu «{data.get('token_serial')}» không có trong sổ thiết bị lưu khóa bí mật."))
+        elif request.token.state in (TokenState.RETURNED, TokenState.DESTROYED, TokenState.LOST):
+            problems.append(PolicyProblem(
+                "token_not_recoverable",
+                f"Thiết bị «{request.token.serial}» đang ở trạng thái «{request.token.state.label}», không thể khôi phục."))
+    return problems
+
+
+def _certificate_problems(request: CertificateRequest, policy: RequestPolicy) -> list[PolicyProblem]:
+    certificate = request.certificate
+    if certificate is None:
+        return [PolicyProblem(
+            "certificate_not_registered",
+            f"Chứng thư số số hiệu «{request.data.get('certificate_serial')}» không có trong sổ chứng thư số.")]
+    if certificate.revoked_at is not None:
+        return [PolicyProblem("certificate_revoked", "Chứng thư số này đã bị thu hồi.")]
+    if request.request_type is RequestType.RENEWAL:
+        expired_for = utcnow() - certificate.not_after
+        if expired_for > timedelta(days=policy.renewal_grace_days):
+            return [PolicyProblem(
+                "certificate_expired_too_long",
+                f"Chứng thư số đã hết hạn {expired_for.days} ngày (quá {policy.renewal_grace_days} ngày): "
+                "không gia hạn được, cần đề nghị cấp mới.")]
+    return []
+
+
+def _changes_something(request: CertificateRequest) -> bool:
+    certificate = request.certificate
+    holder = certificate.holder
+    current = {
+        "new_full_name": holder.full_name if holder else certificate.subject_cn,
+        "new_position": holder.position if holder else None,
+        "new_unit_name": holder.organisation.name if holder else certificate.organisation.name,
+        "new_email": holder.email if holder else None,
+        "new_phone": holder.phone if holder else None,
+    }
+    return any(
+        request.data.get(name) and str(request.data[name]).casefold() != str(value or "").casefold()
+        for name, value in current.items()
+    )
+
+
+# --- actions ----------------------------------------------------------------------------------------
+
+def take_action(
+    session: Session, by: Account, request: CertificateRequest, action: str, comment: str | None = None,
+    policy: RequestPolicy = DEFAULT_POLICY,
+) -> RequestEvent:
+    """A lifecycle step from the request page or the queue; sending runs the policy checks first.
+
+    Only :data:`PAGE_ACTIONS`: completing a request, for one, goes through its outcome (the registries).
+    """
+    if action not in PAGE_ACTIONS:
+        raise NotFound("Không có thao tác này.")
+    if action in SUBMITTING:
+        # Permission and status first, so an outsider learns nothing from the policy messages.
+        transition = next((t for t in TRANSITIONS if t.action == action and t.source == request.status), None)
+        if transition is not None and may_take(session, by, request, transition):
+            problems = policy_problems(session, request, policy)
+            if problems:
+                raise PolicyRefused(problems)
+    return apply_transition(session, by, request, action, comment)
+
+
+def available_transitions(session: Session, by: Account, request: CertificateRequest) -> list[Transition]:
+    """The buttons the request page shows this account: allowed now, and offered there."""
+    return [t for t in TRANSITIONS if t.on_request_page and may_take(session, by, request, t)]
+
+
+# --- lists and the focal office's queue -------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RequestFilter:
+    organisation_id: int | None = None
+    request_type: RequestType | None = None
+    status: RequestStatus | None = None
+    #: Only requests that reached the focal office at least this many days ago.
+    min_age_days: int | None = None
+
+    @classmethod
+    def parse(cls, raw: Mapping[str, object], scope: set[int], default_status: RequestStatus | None = None):
+        """Read the filter from the query string; refuse what names nothing or lies outside ``scope``."""
+        errors: dict[str, str] = {}
+        org_id = None
+        if raw.get("organisation_id"):
+            org_id = to_id(raw["organisation_id"])
+            if org_id not in scope:
+                errors["organisation_id"] = "Đơn vị không có trong danh sách bạn được xem."
+        kind = status = age = None
+        if raw.get("request_type"):
+            try:
+                kind = RequestType(str(raw["request_type"]))
+            except ValueError:
+                errors["request_type"] = "Loại đề nghị không hợp lệ."
+        status_raw = raw.get("status", None if default_status is None else default_status.value)
+        if status_raw:
+            try:
+                status = RequestStatus(str(status_raw))
+            except ValueError:
+                errors["status"] = "Trạng thái không hợp lệ."
+        if raw.get("min_age_days"):
+            text = str(raw["min_age_days"]).strip()
+            if not text.isdigit() or int(text) > 36500:
+                errors["min_age_days"] = "Số ngày là số nguyên không âm."
+            else:
+                age = int(text)
+        if errors:
+            raise ValidationFailed(errors)
+        return cls(org_id, kind, status, age)
+
+
+def find_requests(
+    session: Session, scope: Iterable[int], filters: RequestFilter = RequestFilter(),
+    statuses: Sequence[RequestStatus] | None = None, limit: int = 500,
+) -> list[CertificateRequest]:
+    """Requests of the units in ``scope`` matching ``filters``, oldest submission first."""
+    units = set(scope)
+    if filters.organisation_id is not None:
+        units &= {filters.organisation_id}
+    query = select(CertificateRequest).where(CertificateRequest.organisation_id.in_(units))
+    if statuses is not None:
+        query = query.where(CertificateRequest.status.in_(list(statuses)))
+    if filters.request_type is not None:
+        query = query.where(CertificateRequest.request_type == filters.request_type)
+    if filters.status is not None:
+        query = query.where(CertificateRequest.status == filters.status)
+    if filters.min_age_days is not None:
+        cutoff = utcnow() - timedelta(days=filters.min_age_days)
+        query = query.where(CertificateRequest.submitted_at <= cutoff)
+    query = query.order_by(CertificateRequest.submitted_at.is_(None), CertificateRequest.submitted_at,
+                           CertificateRequest.id.desc()).limit(limit)
+    return list(session.scalars(query.options(selectinload(CertificateRequest.organisation))))
+
+
+def review_scope(session: Session, by: Account) -> set[int]:
+    """The units whose requests ``by`` reviews: those its focal office serves."""
+    return orgs_in_scope(session, by, Permission.REVIEW_REQUESTS)
+
+
+def bulk_review(
+    session: Session, by: Account, request_ids: Sequence[object], action: str, reason: str | None = None
+) -> list[RequestEvent]:
+    """Accept or return several requests: each transition audited separately, all or none.
+
+    On the first failure raises :class:`BulkFailed` naming the request; the caller rolls back.
+    """
+    if action not in (Action.ACCEPT, Action.RETURN):
+        raise ValidationFailed({"action": "Chọn tiếp nhận hoặc trả lại."})
+    ids = sorted({to_id(value) or 0 for value in request_ids})
+    if not ids:
+        raise ValidationFailed({"request_ids": "Chọn ít nhất một đề nghị."})
+    if action == Action.RETURN and not " ".join((reason or "").split()):
+        raise ValidationFailed({"reason": "Trả lại đề nghị phải ghi rõ lý do."})
+    found = {r.id: r for r in session.scalars(select(CertificateRequest).where(CertificateRequest.id.in_(ids)))}
+    events = []
+    for request_id in ids:
+        request = found.get(request_id)
+        if request is None:
+            raise ValidationFailed({"request_ids": f"Không tìm thấy đề nghị số {request_id}."})
+        try:
+            events.append(apply_transition(session, by, request, action, reason))
+        except CertsvcError as error:
+            raise BulkFailed(request_id, error) from error
+    return events

@@ -1,0 +1,184 @@
+"""The request lifecycle: one table of allowed transitions and the one function that applies them.
+
+Each :class:`Transition` says from which status an action leads to which, who may
+take it (a permission at the request's unit), whether a comment is required and
+whether the actor must not be the drafter. :func:`apply_transition` is the only
+code that changes a request's status: it checks the table, records a
+:class:`RequestEvent` for the timeline and exactly one audit entry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from certsvc.accounts.models import Account
+from certsvc.audit.service import Actor, record
+from certsvc.errors import Conflict, PermissionDenied, ValidationFailed
+from certsvc.policy import Permission, can
+from certsvc.requests.models import CertificateRequest, RequestEvent, RequestStatus
+from certsvc.timeutil import utcnow
+
+__all__ = ["Action", "Transition", "TRANSITIONS", "SUBMITTING", "find_transition", "apply_transition",
+           "may_take", "ACTION_LABELS", "PAGE_ACTIONS", "action_permissions"]
+
+S = RequestStatus
+P = Permission
+
+
+class Action:
+    """Action names, as stored on events and used in URLs."""
+
+    CREATE = "create"
+    EDIT = "edit"
+    VOID_APPROVAL = "void_approval"
+    APPROVE = "approve"
+    SUBMIT = "submit"
+    APPROVE_SUBMIT = "approve_submit"
+    RESUBMIT = "resubmit"
+    ACCEPT = "accept"
+    RETURN = "return"
+    CANCEL = "cancel"
+    ADD_TO_BATCH = "add_to_batch"
+    REMOVE_FROM_BATCH = "remove_from_batch"
+    MARK_SENT = "mark_sent"
+    COMPLETE = "complete"
+    REJECT = "reject"
+
+
+@dataclass(frozen=True)
+class Transition:
+    action: str
+    source: RequestStatus | None
+    target: RequestStatus
+    #: Any one of these, held at the request's unit, allows the transition.
+    permissions: frozenset[Permission]
+    #: Vietnamese button text and timeline wording.
+    label: str
+    comment_required: bool = False
+    #: The drafter may not take it ("four eyes").
+    not_drafter: bool = False
+    #: Offered as a button on the request page (batch and outcome steps have their own pages).
+    on_request_page: bool = True
+
+
+_UNIT = frozenset({P.DRAFT_REQUESTS, P.APPROVE_REQUESTS})
+_HEAD = frozenset({P.APPROVE_REQUESTS})
+_FOCAL = frozenset({P.REVIEW_REQUESTS})
+_BATCH = frozenset({P.MANAGE_BATCHES})
+
+TRANSITIONS: tuple[Transition, ...] = (
+    # The keeper of a MẬT token who reports it lost drafts its revocation (see
+    # certsvc.requests.service.draft_lost_token_revocation); other drafts are the unit officer's.
+    Transition(Action.CREATE, None, S.DRAFT, frozenset({P.DRAFT_REQUESTS, P.RECORD_CUSTODY}), "Tạo dự thảo",
+               on_request_page=False),
+    Transition(Action.EDIT, S.DRAFT, S.DRAFT, _UNIT, "Sửa nội dung", on_request_page=False),
+    Transition(Action.VOID_APPROVAL, S.APPROVED, S.DRAFT, _UNIT, "Sửa nội dung, hủy phê duyệt",
+               on_request_page=False),
+    Transition(Action.EDIT, S.RETURNED, S.RETURNED, _UNIT, "Sửa nội dung", on_request_page=False),
+    Transition(Action.APPROVE, S.DRAFT, S.APPROVED, _HEAD, "Phê duyệt", not_drafter=True),
+    Transition(Action.APPROVE_SUBMIT, S.DRAFT, S.SUBMITTED, _HEAD, "Phê duyệt và gửi đầu mối", not_drafter=True),
+    Transition(Action.SUBMIT, S.APPROVED, S.SUBMITTED, _HEAD, "Gửi đầu mối"),
+    Transition(Action.RESUBMIT, S.RETURNED, S.SUBMITTED, _HEAD, "Gửi lại đầu mối", not_drafter=True),
+    Transition(Action.ACCEPT, S.SUBMITTED, S.ACCEPTED, _FOCAL, "Tiếp nhận"),
+    Transition(Action.RETURN, S.SUBMITTED, S.RETURNED, _FOCAL, "Trả lại", comment_required=True),
+    Transition(Action.CANCEL, S.DRAFT, S.CANCELLED, _UNIT, "Hủy đề nghị", comment_required=True),
+    Transition(Action.CANCEL, S.APPROVED, S.CANCELLED, _UNIT, "Hủy đề nghị", comment_required=True),
+    Transition(Action.CANCEL, S.SUBMITTED, S.CANCELLED, _UNIT, "Hủy đề nghị", comment_required=True),
+    Transition(Action.CANCEL, S.RETURNED, S.CANCELLED, _UNIT, "Hủy đề nghị", comment_required=True),
+    Transition(Action.CANCEL, S.ACCEPTED, S.CANCELLED, _UNIT, "Hủy đề nghị", comment_required=True),
+    Transition(Action.ADD_TO_BATCH, S.ACCEPTED, S.IN_BATCH, _BATCH, "Đưa vào đợt tổng hợp", on_request_page=False),
+    Transition(Action.REMOVE_FROM_BATCH, S.IN_BATCH, S.ACCEPTED, _BATCH, "Rút khỏi đợt tổng hợp",
+               on_request_page=False),
+    Transition(Action.MARK_SENT, S.IN_BATCH, S.SENT, _BATCH, "Gửi cơ quan cấp chứng thư số", on_request_page=False),
+    Transition(Action.COMPLETE, S.SENT, S.DONE, _BATCH, "Ghi nhận hoàn thành", on_request_page=False),
+    Transition(Action.REJECT, S.SENT, S.REJECTED, _BATCH, "Ghi nhận bị từ chối", comment_required=True,
+               on_request_page=False),
+)
+
+#: Actions that send a request to the focal office: the policy checks run before them.
+SUBMITTING = frozenset({Action.APPROVE_SUBMIT, Action.SUBMIT, Action.RESUBMIT})
+
+_ACTIONS = {t.action for t in TRANSITIONS}
+#: What the timeline calls each action.
+ACTION_LABELS = {t.action: t.label for t in reversed(TRANSITIONS)}
+
+
+def find_transition(action: str, source: RequestStatus | None) -> Transition | None:
+    return next((t for t in TRANSITIONS if t.action == action and t.source == source), None)
+
+
+def _permitted(session: Session, by: Account, request: CertificateRequest, permissions: frozenset[Permission]) -> bool:
+    return any(can(session, by, permission, request.organisation_id) for permission in permissions)
+
+
+#: Actions a person takes with a button on the request page or the queue; the others (edit, batch
+#: membership, sending, outcomes) are consequences of their own pages and services.
+PAGE_ACTIONS = frozenset(t.action for t in TRANSITIONS if t.on_request_page)
+
+
+def action_permissions(action: str) -> frozenset[Permission]:
+    """Every permission that allows ``action`` from some status (for checking before the status)."""
+    return frozenset(p for t in TRANSITIONS if t.action == action for p in t.permissions)
+
+
+def may_take(session: Session, by: Account, request: CertificateRequest, transition: Transition) -> bool:
+    """Whether ``by`` may take ``transition`` now (status, permission, four eyes); no side effect."""
+    if transition.source != request.status or not _permitted(session, by, request, transition.permissions):
+        return False
+    return not (transition.not_drafter and request.created_by_id == by.id)
+
+
+def apply_transition(
+    session: Session, by: Account | Actor, request: CertificateRequest, action: str, comment: str | None = None,
+    *, details: dict | None = None,
+) -> RequestEvent:
+    """Take ``action`` on ``request``: check the table, move the status, write the event and one audit entry.
+
+    ``by`` is normally the account acting; a system :class:`Actor` skips the permission checks
+    (used only by the demo loader and migrations of data). The caller commits.
+    """
+    if action not in _ACTIONS:
+        raise Conflict("Thao tác không tồn tại.", code="unknown_action")
+    account = by if isinstance(by, Account) else None
+    actor = Actor.of(account) if account is not None else by
+    if account is not None and not _permitted(session, account, request, action_permissions(action)):
+        raise PermissionDenied()
+    transition = find_transition(action, request.status)
+    if transition is None:
+        raise Conflict(
+            f"Không thể thực hiện thao tác này khi đề nghị đang ở trạng thái «{request.status.label}».",
+            code="transition_refused",
+        )
+    if account is not None and not _permitted(session, account, request, transition.permissions):
+        raise PermissionDenied()
+    if account is not None and transition.not_drafter and request.created_by_id == account.id:
+        raise PermissionDenied("Người soạn đề nghị không được tự phê duyệt, gửi đề nghị của mình.")
+    text = " ".join((comment or "").split()) or None
+    if transition.comment_required and text is None:
+        raise ValidationFailed({"comment": "Ghi rõ lý do."})
+    if text is not None and len(text) > 2000:
+        raise ValidationFailed({"comment": "Ý kiến dài quá 2000 ký tự."})
+    now = utcnow()
+    event = RequestEvent(
+        request=request, action=action, from_status=request.status, to_status=transition.target, comment=text,
+        actor_id=actor.account_id, actor_label=actor.label, occurred_at=now,
+    )
+    request.status = transition.target
+    request.updated_at = now
+    if transition.target is S.APPROVED or action == Action.APPROVE_SUBMIT:
+        request.approved_by_id = actor.account_id
+    if transition.target is S.DRAFT:
+        request.approved_by_id = None
+    if transition.target is S.SUBMITTED:
+        request.submitted_at = now
+    session.add(event)
+    session.flush()
+    audit = {"type": request.request_type.value, "from": event.from_status and event.from_status.value,
+             "to": transition.target.value, "organisation_id": request.organisation_id}
+    if text is not None:
+        audit["comment"] = text
+    audit.update(details or {})
+    record(session, actor, f"request.{action}", "certificate_request", request.id, audit)
+    return event

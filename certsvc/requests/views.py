@@ -1,0 +1,330 @@
+"""Pages of certificate requests: the unit's list, drafting per type, the request page with its
+timeline and buttons, the focal office's queue with bulk accept/return, and batches.
+
+Thin: permissions from :mod:`certsvc.policy` (checked before any input is read), rules from
+:mod:`certsvc.requests.service` and :mod:`certsvc.requests.batches`.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from certsvc.core.navigation import NavLink
+from certsvc.errors import CertsvcError, NotFound, PermissionDenied, ValidationFailed
+from certsvc.extensions import db
+from certsvc.orgs.service import list_in_tree_order
+from certsvc.policy import Permission, can, ensure, orgs_in_scope
+from certsvc.requests import batches, service
+from certsvc.requests.fields import RequestPolicy, display_value, spec_of
+from certsvc.requests.letters import DOCUMENTS, build_document
+from certsvc.requests.models import Batch, BatchStatus, CertificateRequest, RequestStatus, RequestType
+from certsvc.requests.service import QUEUE_STATUSES, RequestFilter
+from certsvc.requests.transitions import ACTION_LABELS, PAGE_ACTIONS, action_permissions
+
+bp = Blueprint("requests", __name__, url_prefix="/requests")
+NAV_LINKS = (
+    NavLink("Đề nghị", "requests.list_requests", Permission.VIEW_REQUESTS,
+            "Đề nghị cấp mới, gia hạn, thay đổi thông tin, thu hồi chứng thư số, khôi phục thiết bị"),
+    NavLink("Tiếp nhận", "requests.queue", Permission.REVIEW_REQUESTS,
+            "Đề nghị các đơn vị gửi cơ quan đầu mối: tiếp nhận hoặc trả lại"),
+    NavLink("Đợt tổng hợp", "requests.list_batches", Permission.MANAGE_BATCHES,
+            "Tổng hợp đề nghị, công văn và phụ lục gửi cơ quan cấp chứng thư số"),
+)
+
+
+def _policy() -> RequestPolicy:
+    return RequestPolicy.from_config(current_app.config)
+
+
+def _scope(permission: Permission) -> set[int]:
+    return orgs_in_scope(db.session, current_user, permission)
+
+
+def _units(scope: set[int]):
+    return [(org, depth) for org, depth in list_in_tree_order(db.session, only=scope)]
+
+
+def _errors_of(error: CertsvcError) -> dict[str, str]:
+    if isinstance(error, service.PolicyRefused):
+        return {"_": "Đề nghị chưa thể gửi: xem các vướng mắc bên dưới."}
+    if isinstance(error, ValidationFailed):
+        return error.field_errors
+    return {"_": error.message}
+
+
+def _filtered(scope: set[int], default_status: RequestStatus | None, statuses=None):
+    """The requests the query string asks for, or (empty list, errors, 400) when it is not valid."""
+    try:
+        filters = RequestFilter.parse(request.args, scope, default_status)
+    except ValidationFailed as failure:
+        return [], failure.field_errors, 400
+    return service.find_requests(db.session, scope, filters, statuses), {}, 200
+
+
+# --- the unit's pages -----------------------------------------------------------------------------
+
+@bp.get("/")
+@login_required
+def list_requests():
+    scope = _scope(Permission.VIEW_REQUESTS)
+    if not scope:
+        raise PermissionDenied()
+    rows, errors, status = _filtered(scope, None)
+    return render_template(
+        "requests/list.html", rows=rows, errors=errors, units=_units(scope), types=RequestType,
+        statuses=RequestStatus, can_draft=can(db.session, current_user, Permission.DRAFT_REQUESTS),
+        filter_endpoint="requests.list_requests",
+    ), status
+
+
+def _form_page(kind: RequestType, req: CertificateRequest | None, values: dict, errors: dict, status: int):
+    return render_template(
+        "requests/form.html", spec=spec_of(kind), kind=kind, req=req, values=values, errors=errors,
+        units=_units(_scope(Permission.DRAFT_REQUESTS)) if req is None else [],
+    ), status
+
+
+@bp.route("/new/<request_type>", methods=["GET", "POST"])
+@login_required
+def new_request(request_type: str):
+    ensure(db.session, current_user, Permission.DRAFT_REQUESTS)
+    kind = service.parse_type(request_type)
+    if request.method == "GET":
+        units = _units(_scope(Permission.DRAFT_REQUESTS))
+        only = units[0][0] if len(units) == 1 else None
+        defaults = {"organisation_id": only.id, "unit_name": only.name} if only else {}
+        return _form_page(kind, None, defaults, {}, 200)
+    values = request.form.to_dict()
+    try:
+        created = service.create_draft(db.session, current_user, values.get("organisation_id"), kind, values)
+    except ValidationFailed as failure:
+        db.session.rollback()
+        return _form_page(kind, None, values, failure.field_errors, 400)
+    db.session.commit()
+    flash(f"Đã lưu dự thảo đề nghị số {created.id}.", "success")
+    return redirect(url_for("requests.view_request", request_id=created.id))
+
+
+def _request_page(req: CertificateRequest, errors: dict | None = None, status: int = 200):
+    spec = spec_of(req.request_type)
+    problems = (service.policy_problems(db.session, req, _policy())
+                if req.status in (RequestStatus.DRAFT, RequestStatus.APPROVED, RequestStatus.RETURNED) else [])
+    return render_template(
+        "requests/view.html", req=req, spec=spec, display_value=display_value, action_label=ACTION_LABELS.get, problems=problems,
+        transitions=service.available_transitions(db.session, current_user, req),
+        can_edit=service.can_edit(db.session, current_user, req),
+        can_record_outcome=req.status is RequestStatus.SENT
+        and can(db.session, current_user, Permission.MANAGE_BATCHES, req.organisation_id),
+        can_view_batch=req.batch_id is not None
+        and can(db.session, current_user, Permission.VIEW_REQUESTS, req.batch.focal_office_id),
+        errors=errors or {},
+    ), status
+
+
+@bp.get("/<int:request_id>")
+@login_required
+def view_request(request_id: int):
+    req = service.get_request(db.session, request_id)
+    service.ensure_can_view(db.session, current_user, req)
+    return _request_page(req)
+
+
+@bp.route("/<int:request_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_request(request_id: int):
+    req = service.get_request(db.session, request_id)
+    service.ensure_can_change(db.session, current_user, req)
+    if request.method == "GET":
+        return _form_page(req.request_type, req, dict(req.data), {}, 200)
+    values = request.form.to_dict()
+    try:
+        service.update_request(db.session, current_user, req, values)
+    except ValidationFailed as failure:
+        db.session.rollback()
+        return _form_page(req.request_type, req, values, failure.field_errors, 400)
+    db.session.commit()
+    flash("Đã lưu nội dung đề nghị.", "success")
+    return redirect(url_for("requests.view_request", request_id=req.id))
+
+
+def _attempt(change, failed, done: str, target: str):
+    """Run ``change``; commit and go to ``target``, or roll back and let ``failed(errors, status)`` answer.
+
+    Refusals of permission stay 403 (the error page); other refusals show on the page that was posted.
+    """
+    try:
+        change()
+    except CertsvcError as failure:
+        if failure.http_status == 403:
+            raise
+        db.session.rollback()
+        return failed(_errors_of(failure), failure.http_status)
+    db.session.commit()
+    flash(done, "success")
+    return redirect(target)
+
+
+def _on_request_page(request_id: int):
+    return lambda errors, status: _request_page(service.get_request(db.session, request_id), errors, status)
+
+
+@bp.post("/<int:request_id>/act/<action>")
+@login_required
+def act(request_id: int, action: str):
+    req = service.get_request(db.session, request_id)
+    if action not in PAGE_ACTIONS:
+        raise NotFound("Không có thao tác này.")
+    permissions = action_permissions(action)
+    if not any(can(db.session, current_user, p, req.organisation_id) for p in permissions):
+        raise PermissionDenied()
+    comment = request.form.get("comment")
+    return _attempt(lambda: service.take_action(db.session, current_user, req, action, comment, _policy()),
+                    _on_request_page(request_id), f"Đề nghị số {req.id}: đã thực hiện «{ACTION_LABELS[action]}».",
+                    url_for("requests.view_request", request_id=req.id))
+
+
+@bp.post("/<int:request_id>/outcome")
+@login_required
+def record_outcome(request_id: int):
+    req = service.get_request(db.session, request_id)
+    ensure(db.session, current_user, Permission.MANAGE_BATCHES, req.organisation_id)
+    upload = request.files.get("certificate_file")
+    content = upload.read() if upload else None
+    return _attempt(lambda: batches.record_outcome(db.session, current_user, req, request.form, content),
+                    _on_request_page(request_id), f"Đã ghi kết quả đề nghị số {req.id}.",
+                    url_for("requests.view_request", request_id=req.id))
+
+
+# --- the focal office's queue ---------------------------------------------------------------------
+
+def _queue_page(errors: dict | None = None, status: int = 200):
+    scope = service.review_scope(db.session, current_user)
+    rows, filter_errors, filter_status = _filtered(scope, RequestStatus.SUBMITTED, QUEUE_STATUSES)
+    return render_template(
+        "requests/queue.html", rows=rows, errors={**filter_errors, **(errors or {})}, units=_units(scope),
+        types=RequestType, statuses=QUEUE_STATUSES, filter_endpoint="requests.queue",
+        selected=set(request.form.getlist("request_ids")), reason=request.form.get("reason", ""),
+    ), max(status, filter_status)
+
+
+@bp.get("/queue")
+@login_required
+def queue():
+    ensure(db.session, current_user, Permission.REVIEW_REQUESTS)
+    return _queue_page()
+
+
+@bp.post("/queue/bulk")
+@login_required
+def bulk_review():
+    ensure(db.session, current_user, Permission.REVIEW_REQUESTS)
+    ids = request.form.getlist("request_ids")
+    action = request.form.get("action", "")
+    try:
+        events = service.bulk_review(db.session, current_user, ids, action, request.form.get("reason"))
+    except CertsvcError as failure:
+        db.session.rollback()
+        return _queue_page(_errors_of(failure), failure.http_status if failure.http_status != 403 else 400)
+    db.session.commit()
+    done = "tiếp nhận" if action == "accept" else "trả lại"
+    flash(f"Đã {done} {len(events)} đề nghị.", "success")
+    return redirect(url_for("requests.queue", **request.args))
+
+
+# --- batches --------------------------------------------------------------------------------------
+
+def _batch_of(batch_id: int, permission: Permission) -> Batch:
+    batch = batches.get_batch(db.session, batch_id)
+    ensure(db.session, current_user, permission, batch.focal_office_id)
+    return batch
+
+
+def _batches_page(errors: dict | None = None, values: dict | None = None, status: int = 200):
+    offices = batches.focal_offices_of(db.session, current_user, Permission.VIEW_REQUESTS)
+    if not offices:
+        raise PermissionDenied()
+    return render_template(
+        "requests/batches.html", rows=batches.batches_in_scope(db.session, current_user),
+        offices=batches.focal_offices_of(db.session, current_user), errors=errors or {}, values=values or {},
+    ), status
+
+
+@bp.get("/batches")
+@login_required
+def list_batches():
+    return _batches_page()
+
+
+@bp.post("/batches/new")
+@login_required
+def create_batch():
+    ensure(db.session, current_user, Permission.MANAGE_BATCHES)
+    try:
+        batch = batches.create_batch(db.session, current_user, request.form)
+    except ValidationFailed as failure:
+        db.session.rollback()
+        return _batches_page(failure.field_errors, request.form.to_dict(), 400)
+    db.session.commit()
+    flash(f"Đã tạo đợt tổng hợp «{batch.title}».", "success")
+    return redirect(url_for("requests.view_batch", batch_id=batch.id))
+
+
+def _batch_page(batch: Batch, errors: dict | None = None, status: int = 200):
+    manage = can(db.session, current_user, Permission.MANAGE_BATCHES, batch.focal_office_id)
+    return render_template(
+        "requests/batch.html", batch=batch, errors=errors or {}, manage=manage, documents=DOCUMENTS,
+        candidates=batches.candidates(db.session, batch) if manage and batch.status is BatchStatus.OPEN else [],
+        values=request.form if request.method == "POST" else {},
+    ), status
+
+
+@bp.get("/batches/<int:batch_id>")
+@login_required
+def view_batch(batch_id: int):
+    return _batch_page(_batch_of(batch_id, Permission.VIEW_REQUESTS))
+
+
+def _batch_action(batch_id: int, change, message: str):
+    batch = _batch_of(batch_id, Permission.MANAGE_BATCHES)
+    return _attempt(lambda: change(batch),
+                    lambda errors, status: _batch_page(batches.get_batch(db.session, batch_id), errors, status),
+                    message, url_for("requests.view_batch", batch_id=batch_id))
+
+
+@bp.post("/batches/<int:batch_id>/add")
+@login_required
+def add_to_batch(batch_id: int):
+    return _batch_action(batch_id, lambda b: batches.add_requests(
+        db.session, current_user, b, request.form.getlist("request_ids")), "Đã đưa đề nghị vào đợt tổng hợp.")
+
+
+@bp.post("/batches/<int:batch_id>/remove")
+@login_required
+def remove_from_batch(batch_id: int):
+    return _batch_action(batch_id, lambda b: batches.remove_request(
+        db.session, current_user, b, request.form.get("request_id")), "Đã rút đề nghị khỏi đợt tổng hợp.")
+
+
+@bp.post("/batches/<int:batch_id>/lock")
+@login_required
+def lock_batch(batch_id: int):
+    return _batch_action(batch_id, lambda b: batches.lock_batch(db.session, current_user, b),
+                         "Đã chốt đợt tổng hợp. Có thể tạo công văn và phụ lục.")
+
+
+@bp.post("/batches/<int:batch_id>/sent")
+@login_required
+def mark_sent(batch_id: int):
+    return _batch_action(batch_id, lambda b: batches.mark_sent(db.session, current_user, b, request.form),
+                         "Đã ghi nhận công văn đã gửi.")
+
+
+@bp.get("/batches/<int:batch_id>/documents/<name>")
+@login_required
+def batch_document(batch_id: int, name: str):
+    batch = _batch_of(batch_id, Permission.VIEW_REQUESTS)
+    document, content = build_document(batch, name)
+    return Response(content, mimetype=document.mimetype, headers={
+        "Content-Disposition": f'attachment; filename="dot-{batch.id}-{document.filename}"'})
+

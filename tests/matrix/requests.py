@@ -1,0 +1,47 @@
+"""Certificate requests: the unit's pages, the focal office's queue, batches."""
+
+from certsvc.accounts.models import Role
+from certsvc.requests.models import Batch, BatchStatus
+from certsvc.requests.service import create_draft
+from tests.conftest import add_account
+
+O, H, F, A = Role.UNIT_OFFICER, Role.UNIT_HEAD, Role.FOCAL_OFFICER, Role.AUDITOR
+UNIT_READERS = frozenset({O, H, F, A})
+FOCAL = frozenset({F})
+FOCAL_READERS = frozenset({F, A})
+
+ROUTES = {
+    "requests.list_requests": UNIT_READERS,
+    "requests.new_request": frozenset({O}),
+    "requests.view_request": UNIT_READERS,
+    "requests.edit_request": frozenset({O, H}),
+    "requests.act": frozenset({H}),  # the target action is "approve"
+    "requests.record_outcome": FOCAL,
+    "requests.queue": FOCAL,
+    "requests.bulk_review": FOCAL,
+    "requests.list_batches": FOCAL_READERS,
+    "requests.create_batch": FOCAL,
+    "requests.view_batch": FOCAL_READERS,
+    "requests.add_to_batch": FOCAL,
+    "requests.remove_from_batch": FOCAL,
+    "requests.lock_batch": FOCAL,
+    "requests.mark_sent": FOCAL,
+    "requests.batch_document": FOCAL_READERS,
+}
+
+
+def targets(session, world) -> dict:
+    """A draft of the commune by an officer who does not sign in; an open batch of the focal office."""
+    commune = world.orgs["commune"]
+    drafter = add_account(session, "soanthao", commune, (Role.UNIT_OFFICER, commune))
+    draft = create_draft(session, drafter, commune.id, "new_individual", {
+        "full_name": "Hoàng Văn Mạnh", "cccd": "020190000123", "cccd_issued_on": "2021-05-10",
+        "cccd_issued_by": "Cục Cảnh sát QLHC về TTXH", "position": "Công chức Tư pháp - Hộ tịch",
+        "unit_name": commune.name, "email": "manh.td@langson.gov.vn", "phone": "0912345678", "validity_years": 5,
+    })
+    batch = Batch(focal_office_id=world.orgs["focal"].id, title="Đợt thử", signer_title="KT. CHỦ TỊCH",
+                  signer_name="Nguyễn Văn A", status=BatchStatus.OPEN)
+    session.add(batch)
+    session.commit()
+    return {"request_id": draft.id, "request_type": "new_individual", "action": "approve", "batch_id": batch.id,
+            "name": "letter.pdf"}
