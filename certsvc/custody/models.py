@@ -1,0 +1,145 @@
+"""Custody register tables.
+
+``custody_event`` is evidence, like the audit log: append-only (the database refuses
+UPDATE, DELETE and, on PostgreSQL, TRUNCATE) and hash-chained, with its own head row
+``custody_head``. Each event names the token, its unit and the keeper *after* the event;
+the current keeper of a token is the keeper of its newest event, never typed in.
+
+``custody_handover`` is the working record of a handover while it waits for permission
+and both parties' confirmations; once complete it points at the register entry it
+produced. ``custody_token`` holds one row per registered token: the claim a pending
+handover takes with an atomic conditional UPDATE, so that of two handovers started
+at once exactly one goes ahead.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import CheckConstraint, Enum, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from certsvc.core.enums import LabelledEnum
+from certsvc.extensions import db
+from certsvc.orgs.models import Organisation
+from certsvc.people.models import Person
+from certsvc.registry.models import Certificate, Token
+from certsvc.timeutil import UTCDateTime, utcnow
+
+__all__ = [
+    "CustodyEventKind", "HandoverStatus", "PermissionKind", "CustodyEvent", "CustodyHead", "CustodyToken",
+    "Handover",
+]
+
+
+def _enum(cls) -> Enum:
+    return Enum(cls, native_enum=False, length=32, values_callable=lambda e: [m.value for m in e])
+
+
+class CustodyEventKind(LabelledEnum):
+    RECEIVED = "received", "Nhận từ tổ chức cung cấp dịch vụ chứng thực"
+    HANDED_OVER = "handed_over", "Bàn giao"
+    INVENTORY = "inventory", "Kiểm kê"
+    LOST = "lost", "Báo mất"
+    FOUND = "found", "Tìm thấy"
+    DAMAGED = "damaged", "Hư hỏng"
+    RETURNED = "returned", "Nộp lại tổ chức cung cấp dịch vụ (Mẫu 08)"
+    DESTROYED = "destroyed", "Tiêu hủy"
+
+
+class HandoverStatus(LabelledEnum):
+    PENDING = "pending", "Chờ xác nhận"
+    COMPLETED = "completed", "Đã hoàn tất"
+    EXPIRED = "expired", "Đã hết hạn"
+    CANCELLED = "cancelled", "Đã hủy"
+
+
+class PermissionKind(LabelledEnum):
+    DECISION = "decision", "Văn bản cho phép của người có thẩm quyền"
+    APPROVAL = "approval", "Thủ trưởng đơn vị phê duyệt trên hệ thống"
+
+
+class CustodyEvent(db.Model):
+    """One entry of the register ("sổ theo dõi riêng")."""
+
+    __tablename__ = "custody_event"
+
+    seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    #: When the entry was written (what happened and when is in ``details``).
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    token_id: Mapped[int] = mapped_column(ForeignKey("token.id"), index=True)
+    #: The unit whose item the token is, as at the time of the event.
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    kind: Mapped[CustodyEventKind] = mapped_column(_enum(CustodyEventKind))
+    #: Who keeps the token after this event; none while it is lost, returned or destroyed.
+    keeper_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    actor_id: Mapped[int | None]
+    actor_label: Mapped[str] = mapped_column(String(120))
+    #: Canonical JSON (sorted keys, no spaces, UTF-8): exactly the text that was hashed.
+    details: Mapped[str] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+    token: Mapped[Token] = relationship()
+    organisation: Mapped[Organisation] = relationship()
+    keeper: Mapped[Person | None] = relationship()
+
+
+class CustodyHead(db.Model):
+    __tablename__ = "custody_head"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    last_seq: Mapped[int]
+    last_hash: Mapped[str] = mapped_column(String(64))
+
+
+class CustodyToken(db.Model):
+    """A token that is in the register, and the handover that has claimed it, if any."""
+
+    __tablename__ = "custody_token"
+
+    token_id: Mapped[int] = mapped_column(ForeignKey("token.id"), primary_key=True, autoincrement=False)
+    claim_handover_id: Mapped[int | None]
+    claim_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Handover(db.Model):
+    """A handover ("bàn giao") of a token from its keeper to another person, until it is complete."""
+
+    __tablename__ = "custody_handover"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_id: Mapped[int] = mapped_column(ForeignKey("token.id"), index=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    giver_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    receiver_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    witness_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    certificate_id: Mapped[int | None] = mapped_column(ForeignKey("certificate.id"))
+    permission_kind: Mapped[PermissionKind] = mapped_column(_enum(PermissionKind))
+    decision_number: Mapped[str | None] = mapped_column(String(64))
+    decision_date: Mapped[date | None]
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    handed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    place: Mapped[str] = mapped_column(String(255))
+    condition: Mapped[str] = mapped_column(String(500))
+    accessories: Mapped[str | None] = mapped_column(String(500))
+    seal_numbers: Mapped[str | None] = mapped_column(String(255))
+    reason: Mapped[str] = mapped_column(String(500))
+    status: Mapped[HandoverStatus] = mapped_column(_enum(HandoverStatus), default=HandoverStatus.PENDING)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("account.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    giver_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    receiver_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: The register entry the completed handover produced.
+    event_seq: Mapped[int | None] = mapped_column(ForeignKey("custody_event.seq"))
+
+    token: Mapped[Token] = relationship()
+    organisation: Mapped[Organisation] = relationship()
+    giver: Mapped[Person] = relationship(foreign_keys=[giver_id])
+    receiver: Mapped[Person] = relationship(foreign_keys=[receiver_id])
+    witness: Mapped[Person | None] = relationship(foreign_keys=[witness_id])
+    certificate: Mapped[Certificate | None] = relationship()
+    event: Mapped[CustodyEvent | None] = relationship()

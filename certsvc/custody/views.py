@@ -1,0 +1,311 @@
+"""Pages of the custody register. Thin: permissions from :mod:`certsvc.policy`, rules from the service.
+
+Custody items are "MẬT": to anyone without VIEW_CUSTODY (or RECORD_CUSTODY to change
+them) at the token's unit they do not exist, so every refusal here is a 404. Each view
+and download of a minute, and each download of the yearly book, is audited.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from certsvc.accounts.models import Account
+from certsvc.audit.service import Actor, record
+from certsvc.core.forms import ServiceForm, apply_field_errors
+from certsvc.core.navigation import NavLink
+from certsvc.custody import service
+from certsvc.custody.chain import EntryCheck, check_entry, keeper_ids
+from certsvc.custody.forms import HINTS, EventForm, HandoverForm, LossForm, ReceiveForm
+from certsvc.custody.minutes import MINUTE_KINDS, book_csv, book_pdf, minutes_filename, minutes_pdf
+from certsvc.custody.models import CustodyEvent, HandoverStatus
+from certsvc.errors import NotFound, PermissionDenied, ValidationFailed
+from certsvc.extensions import db
+from certsvc.orgs.models import Organisation
+from certsvc.people.models import Person
+from certsvc.policy import Permission, can, orgs_in_scope
+from certsvc.registry.models import TokenState
+from certsvc.timeutil import to_vietnam, utcnow
+
+bp = Blueprint("custody", __name__, url_prefix="/custody")
+NAV_LINKS = (NavLink("Sổ theo dõi thiết bị", "custody.index", Permission.VIEW_CUSTODY,
+                     "Thiết bị lưu khóa bí mật (MẬT): người giữ, bàn giao, kiểm kê, báo mất"),)
+
+_HASH = re.compile(r"[0-9a-f]{64}")
+
+
+def _hidden(org_id: int, permission: Permission = Permission.VIEW_CUSTODY) -> None:
+    """MẬT: whoever lacks the permission at the unit is told the item does not exist."""
+    if not can(db.session, current_user, permission, org_id):
+        raise NotFound("Không tìm thấy.")
+
+
+def _token(token_id: int, permission: Permission = Permission.VIEW_CUSTODY):
+    token = service.get_token(db.session, token_id)
+    _hidden(token.organisation_id, permission)
+    return token
+
+
+def _entry(entry_seq: int) -> CustodyEvent:
+    event = db.session.get(CustodyEvent, entry_seq)
+    if event is None:
+        raise NotFound("Không tìm thấy mục sổ.")
+    _hidden(event.organisation_id)
+    return event
+
+
+def _audit(action: str, object_type: str, object_id: object, details: dict) -> None:
+    record(db.session, Actor.of(current_user), action, object_type, object_id, details)
+    db.session.commit()
+
+
+def _people(org_id: int) -> list[tuple[str, str]]:
+    people = service.unit_people(db.session, org_id)
+    return [("", "— Chọn —")] + [(str(p.id), f"{p.full_name} — {p.position or 'cán bộ'}") for p in people]
+
+
+@bp.get("/")
+@login_required
+def index():
+    scope = orgs_in_scope(db.session, current_user, Permission.VIEW_CUSTODY)
+    if not scope:
+        raise PermissionDenied()
+    tokens = service.custody_tokens(db.session, scope)
+    keepers = keeper_ids(db.session, [t.id for t in tokens])
+    names = {p.id: p.full_name for p in db.session.scalars(
+        select(Person).where(Person.id.in_([k for k in keepers.values() if k])))}
+    return render_template(
+        "custody/index.html", tokens=tokens, keepers=keepers, names=names,
+        lost=[t for t in tokens if t.state is TokenState.LOST],
+        pending=service.pending_for(db.session, current_user.person_id,
+                                    orgs_in_scope(db.session, current_user, Permission.RECORD_CUSTODY)),
+        units=db.session.scalars(select(Organisation).where(Organisation.id.in_({t.organisation_id for t in tokens}))
+                                 .order_by(Organisation.name)).all(),
+        year=to_vietnam(utcnow()).year,
+    )
+
+
+@bp.get("/tokens/<int:token_id>")
+@login_required
+def view_token(token_id: int):
+    token = _token(token_id)
+    handovers = [h for h in service.handovers_of(db.session, token)
+                 if service.effective_status(h) is HandoverStatus.PENDING]
+    return render_template(
+        "custody/token.html", token=token, events=service.events_of(db.session, token),
+        keeper=service.current_keeper(db.session, token), pending=handovers, summary=service.summary,
+        happened_at=service.happened_at, minute_kinds=MINUTE_KINDS,
+        certificate=service.certificate_of(db.session, token),
+        can_record=can(db.session, current_user, Permission.RECORD_CUSTODY, token.organisation_id),
+    )
+
+
+def _form_page(token_id: int, form_class: type[ServiceForm], title: str,
+               act: Callable[[Account, object, dict], object], done: Callable[[object], tuple[str, str]],
+               prepare: Callable[[ServiceForm, object], None] = lambda form, token: None,
+               submit: str = "Ghi vào sổ"):
+    """A custody form: permission first (404), then the service; refused input answers 400."""
+    token = _token(token_id, Permission.RECORD_CUSTODY)
+    form = form_class()
+    prepare(form, token)
+    if form.validate_on_submit():
+        try:
+            result = act(current_user, token, form.raw())
+        except ValidationFailed as failure:
+            db.session.rollback()
+            apply_field_errors(form, failure)
+        else:
+            db.session.commit()
+            message, target = done(result)
+            flash(message, "success")
+            return redirect(target)
+    status = 400 if request.method == "POST" else 200
+    return render_template("custody/form.html", form=form, token=token, title=title, hints=HINTS,
+                           submit=submit), status
+
+
+def _unit_people(*names: str):
+    def prepare(form: ServiceForm, token) -> None:
+        for name in names:
+            getattr(form, name).choices = _people(token.organisation_id)
+    return prepare
+
+
+def _to_token(event) -> tuple[str, str]:
+    return (f"Đã ghi mục số {event.seq} vào sổ theo dõi: {event.kind.label}.",
+            url_for("custody.view_token", token_id=event.token_id))
+
+
+@bp.route("/tokens/<int:token_id>/receive", methods=["GET", "POST"])
+@login_required
+def receive(token_id: int):
+    return _form_page(token_id, ReceiveForm, "Ghi sổ: nhận thiết bị từ tổ chức cung cấp dịch vụ",
+                      lambda by, token, raw: service.receive(db.session, by, token, raw), _to_token,
+                      _unit_people("keeper_id"))
+
+
+def _prepare_event(form: ServiceForm, token) -> None:
+    _unit_people("keeper_id")(form, token)
+    form.kind.choices = [("", "— Chọn —")] + [(k.value, k.label) for k in service.EVENT_FORM_KINDS]
+
+
+@bp.route("/tokens/<int:token_id>/event", methods=["GET", "POST"])
+@login_required
+def record_event(token_id: int):
+    return _form_page(token_id, EventForm, "Ghi sổ: kiểm kê, hư hỏng, tìm thấy, nộp lại, tiêu hủy",
+                      lambda by, token, raw: service.record_event(db.session, by, token, raw), _to_token,
+                      _prepare_event)
+
+
+def _loss_done(report) -> tuple[str, str]:
+    draft = ("Đã lập dự thảo đề nghị thu hồi chứng thư số (Mẫu 05)." if report.revocation_request is not None else
+             "Chưa lập được đề nghị thu hồi tự động: cán bộ đơn vị lập đề nghị thu hồi (Mẫu 05).")
+    return (f"Đã báo mất thiết bị (mục số {report.event.seq}); thiết bị chuyển sang «Bị mất». {draft} "
+            "Cơ quan đầu mối đã thấy thông báo này.", url_for("custody.view_entry", entry_seq=report.event.seq))
+
+
+@bp.route("/tokens/<int:token_id>/lost", methods=["GET", "POST"])
+@login_required
+def report_lost(token_id: int):
+    return _form_page(token_id, LossForm, "Báo mất thiết bị lưu khóa bí mật",
+                      lambda by, token, raw: service.report_loss(db.session, by, token, raw), _loss_done,
+                      submit="Báo mất ngay")
+
+
+def _prepare_handover(form: ServiceForm, token) -> None:
+    _unit_people("giver_id", "receiver_id", "witness_id")(form, token)
+    keeper = service.current_keeper(db.session, token)
+    if request.method == "GET" and keeper is not None:
+        form.giver_id.data = str(keeper.id)
+        form.condition.data = "Hoạt động bình thường"
+
+
+@bp.route("/tokens/<int:token_id>/handover", methods=["GET", "POST"])
+@login_required
+def new_handover(token_id: int):
+    settings = service.CustodySettings.from_config(current_app.config)
+    return _form_page(
+        token_id, HandoverForm, "Lập biên bản bàn giao thiết bị lưu khóa bí mật",
+        lambda by, token, raw: service.start_handover(db.session, by, token, raw, settings),
+        lambda handover: ("Đã lập biên bản bàn giao; chờ bên giao và bên nhận xác nhận.",
+                          url_for("custody.view_handover", handover_id=handover.id)),
+        _prepare_handover,
+        "Lập biên bản, chờ hai bên xác nhận",
+    )
+
+
+def _handover(handover_id: int, permission: Permission = Permission.VIEW_CUSTODY):
+    handover = service.get_handover(db.session, handover_id)
+    _hidden(handover.organisation_id, permission)
+    return handover
+
+
+@bp.get("/handovers/<int:handover_id>")
+@login_required
+def view_handover(handover_id: int):
+    handover = _handover(handover_id)
+    _audit("custody.handover_viewed", "token", handover.token_id, {"handover": handover.id})
+    return render_template("custody/handover.html", handover=handover, status=service.effective_status(handover),
+                           me=current_user.person_id,
+                           can_approve=service.is_unit_head(current_user, handover.organisation_id))
+
+
+def _handover_action(handover_id: int, act) -> Response:
+    handover = _handover(handover_id, Permission.RECORD_CUSTODY)
+    event = act(db.session, current_user, handover)
+    db.session.commit()
+    if event is not None:
+        flash(f"Đã hoàn tất bàn giao; mục số {event.seq} đã ghi vào sổ theo dõi. Người giữ mới: "
+              f"{handover.receiver.full_name}.", "success")
+    else:
+        flash("Đã ghi nhận.", "success")
+    return redirect(url_for("custody.view_handover", handover_id=handover.id))
+
+
+@bp.post("/handovers/<int:handover_id>/confirm")
+@login_required
+def confirm_handover(handover_id: int):
+    return _handover_action(handover_id, service.confirm_handover)
+
+
+@bp.post("/handovers/<int:handover_id>/approve")
+@login_required
+def approve_handover(handover_id: int):
+    return _handover_action(handover_id, service.approve_handover)
+
+
+@bp.get("/entries/<int:entry_seq>")
+@login_required
+def view_entry(entry_seq: int):
+    event = _entry(entry_seq)
+    if event.kind in MINUTE_KINDS:
+        _audit("custody.minutes_viewed", "token", event.token_id, {"entry": event.seq})
+    return render_template("custody/entry.html", event=event, details=service.details_of(event),
+                           summary=service.summary(event), happened_at=service.happened_at(event),
+                           has_minutes=event.kind in MINUTE_KINDS, check=check_entry(db.session, event.hash))
+
+
+@bp.get("/entries/<int:entry_seq>/minutes.pdf")
+@login_required
+def minutes(entry_seq: int):
+    event = _entry(entry_seq)
+    if event.kind not in MINUTE_KINDS:
+        raise NotFound("Mục sổ này không có biên bản.")
+    pdf = minutes_pdf(event)
+    _audit("custody.minutes_downloaded", "token", event.token_id, {"entry": event.seq, "hash": event.hash})
+    response = Response(pdf, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'attachment; filename="{minutes_filename(event)}"'
+    return response
+
+
+def _book(org_id: int, year: int):
+    _hidden(org_id)
+    org = db.session.get(Organisation, org_id)
+    if org is None or not 2000 <= year <= 2100:
+        raise NotFound("Không tìm thấy.")
+    return org, service.book_events(db.session, org_id, year)
+
+
+def _download(content: bytes, mimetype: str, filename: str, org_id: int, year: int) -> Response:
+    _audit("custody.book_downloaded", "organisation", org_id, {"year": year, "file": filename})
+    response = Response(content, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@bp.get("/units/<int:org_id>/book-<int:year>.pdf")
+@login_required
+def book_as_pdf(org_id: int, year: int):
+    org, events = _book(org_id, year)
+    return _download(book_pdf(org, year, events, utcnow()), "application/pdf", f"so-theo-doi-{year}.pdf",
+                     org_id, year)
+
+
+@bp.get("/units/<int:org_id>/book-<int:year>.csv")
+@login_required
+def book_as_csv(org_id: int, year: int):
+    _, events = _book(org_id, year)
+    return _download(book_csv(events).encode("utf-8"), "text/csv", f"so-theo-doi-{year}.csv", org_id, year)
+
+
+@bp.get("/verify")
+@login_required
+def verify():
+    if not can(db.session, current_user, Permission.VIEW_CUSTODY):
+        raise PermissionDenied()
+    typed = request.args.get("hash", "")
+    if not typed.strip():
+        return render_template("custody/verify.html", typed="", error=None, check=None)
+    match = _HASH.search("".join(typed.split()).lower())
+    if match is None:
+        error = "Mã băm gồm 64 ký tự 0–9, a–f như in dưới mã QR của biên bản. Kiểm tra lại chữ đã nhập."
+        return render_template("custody/verify.html", typed=typed, error=error, check=None), 400
+    check = check_entry(db.session, match.group(0))
+    if check.found and not can(db.session, current_user, Permission.VIEW_CUSTODY, check.event.organisation_id):
+        check = EntryCheck(None, False)
+    return render_template("custody/verify.html", typed=typed, error=None, check=check, printed=match.group(0),
+                           summary=service.summary, happened_at=service.happened_at)

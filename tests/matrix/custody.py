@@ -1,0 +1,39 @@
+"""Custody register routes. Its items are "MẬT": every refusal of an item is 404 (HIDDEN)."""
+
+from certsvc.accounts.models import Role
+from certsvc.custody import service
+from certsvc.timeutil import to_vietnam
+from tests.test_custody_fixtures import SETTINGS, handover_form, make_seal
+
+VIEWERS = frozenset({Role.UNIT_HEAD, Role.FOCAL_OFFICER, Role.AUDITOR})
+RECORDERS = frozenset({Role.UNIT_HEAD})
+ANYWHERE = frozenset({Role.UNIT_HEAD, Role.CLERK, Role.FOCAL_OFFICER, Role.AUDITOR})
+
+ROUTES = {
+    "custody.index": ANYWHERE,
+    "custody.verify": ANYWHERE,
+    "custody.view_token": VIEWERS,
+    "custody.view_handover": VIEWERS,
+    "custody.view_entry": VIEWERS,
+    "custody.minutes": VIEWERS,
+    "custody.book_as_pdf": VIEWERS,
+    "custody.book_as_csv": VIEWERS,
+    "custody.receive": RECORDERS,
+    "custody.record_event": RECORDERS,
+    "custody.report_lost": RECORDERS,
+    "custody.new_handover": RECORDERS,
+    "custody.confirm_handover": RECORDERS,
+    "custody.approve_handover": RECORDERS,
+}
+HIDDEN = set(ROUTES) - {"custody.index", "custody.verify"}
+
+
+def targets(session, world) -> dict:
+    """The commune's seal token, handed over once (completed): nobody who signs in is a party."""
+    seal = make_seal(session, world, prefix="mx")
+    handover = service.start_handover(session, seal.keeper, seal.token, handover_form(seal), SETTINGS)
+    service.confirm_handover(session, seal.keeper, handover)
+    event = service.confirm_handover(session, seal.other, handover)
+    session.commit()
+    return {"token_id": seal.token.id, "handover_id": handover.id, "entry_seq": event.seq,
+            "year": to_vietnam(event.occurred_at).year}
