@@ -34,9 +34,13 @@ def audit() -> None:
 @with_appcontext
 def audit_verify() -> None:
     """Re-hash the whole audit chain; exit 1 and name the first bad entry on any fault."""
-    report = verify_chain(db.session)
+    echo_chain_report(verify_chain(db.session), "chain intact")
+
+
+def echo_chain_report(report, intact: str) -> None:
+    """Print a hash-chain verification; exit 1 on a fault, naming the first bad entry."""
     if report.ok:
-        click.echo(f"OK: {report.entries} entries, chain intact; head #{report.last_seq} {report.last_hash}")
+        click.echo(f"OK: {report.entries} entries, {intact}; head #{report.last_seq} {report.last_hash}")
         return
     fault = report.fault
     click.echo(f"FAULT: {fault.kind} at entry #{fault.seq}: {fault.message}", err=True)
@@ -52,11 +56,15 @@ def cli_actor_label() -> str:
 
 
 def _register_commands() -> None:
+    from certsvc.custody.cli import custody_group
     from certsvc.demo import demo_command
+    from certsvc.registry.cli import registry
     from certsvc.setup_commands import bootstrap_command
 
     cli.add_command(demo_command)
     cli.add_command(bootstrap_command)
+    cli.add_command(registry)
+    cli.add_command(custody_group)
 
 
 _register_commands()

@@ -64,7 +64,30 @@ SETTINGS: tuple[_Setting, ...] = (
     _Setting("CERTSVC_LOGIN_LOCK_MINUTES", "CERTSVC_LOGIN_LOCK_MINUTES", 15, "int"),
     _Setting("CERTSVC_SESSION_HOURS", "CERTSVC_SESSION_HOURS", 8, "int"),
     _Setting("CERTSVC_LOG_LEVEL", "CERTSVC_LOG_LEVEL", "INFO", "str"),
+    # Certificate requests (Nghị định 68/2024: new ≤ 5 years, extension ≤ 3 years)
+    _Setting("CERTSVC_MAX_NEW_YEARS", "CERTSVC_MAX_NEW_YEARS", 5, "int"),
+    _Setting("CERTSVC_MAX_EXTENSION_YEARS", "CERTSVC_MAX_EXTENSION_YEARS", 3, "int"),
+    _Setting("CERTSVC_RENEWAL_GRACE_DAYS", "CERTSVC_RENEWAL_GRACE_DAYS", 30, "int"),
+    # Registries
+    _Setting("CERTSVC_EXPIRY_WARNING_DAYS", "CERTSVC_EXPIRY_WARNING_DAYS", 30, "int"),
+    # Custody register
+    _Setting("CERTSVC_CUSTODY_WITNESS_REQUIRED", "CERTSVC_CUSTODY_WITNESS_REQUIRED", True, "flag"),
+    _Setting("CERTSVC_CUSTODY_PENDING_HOURS", "CERTSVC_CUSTODY_PENDING_HOURS", 48, "int"),
 )
+
+
+def _check_calendar() -> None:
+    """Holiday and reminder settings are read where they are used; refuse bad ones at start-up."""
+    from certsvc.core.workdays import calendar_from_settings
+
+    try:
+        calendar_from_settings()
+    except (ValueError, OSError) as error:
+        raise ConfigError(f"holiday settings: {error}") from None
+    raw = os.environ.get("CERTSVC_REMINDER_DAYS", "")
+    items = raw.replace(",", " ").split()
+    if any(not item.isdigit() or int(item) <= 0 for item in items):
+        raise ConfigError(f"CERTSVC_REMINDER_DAYS must list positive whole numbers of days, not {raw!r}")
 
 
 def instance_path() -> Path:
@@ -102,6 +125,7 @@ def load_config(instance_path: Path, overrides: dict | None = None) -> dict:
             config[setting.key] = _positive_int(setting.env, setting.default)
         else:
             config[setting.key] = os.environ.get(setting.env) or setting.default
+    _check_calendar()
     config["REMEMBER_COOKIE_SECURE"] = config["SESSION_COOKIE_SECURE"]
     config.update(overrides)
     if not config.get("SECRET_KEY"):

@@ -7,7 +7,6 @@ Running it again upgrades the database and keeps what is already there.
 
 from __future__ import annotations
 
-import importlib
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,9 +20,12 @@ from certsvc.accounts.models import Account, Role, RoleAssignment
 from certsvc.accounts.service import hash_password
 from certsvc.audit.service import Actor, record
 from certsvc.config import instance_path
+from certsvc.custody.demo import load_demo as load_custody_demo
 from certsvc.extensions import db
 from certsvc.orgs.models import Organisation, OrgKind
 from certsvc.people.models import Person
+from certsvc.registry.demo import load_demo as load_registry_demo
+from certsvc.requests.demo import load_demo as load_requests_demo
 
 __all__ = ["demo_command", "load_demo_data", "DEMO_PASSWORD", "DEMO_ACCOUNTS"]
 
@@ -71,6 +73,8 @@ class DemoAccount:
     position: str
     org: str
     role: Role
+    #: Roles held elsewhere as well, as (role, organisation key).
+    also: tuple[tuple[Role, str], ...] = ()
 
 
 DEMO_ACCOUNTS = (
@@ -79,7 +83,9 @@ DEMO_ACCOUNTS = (
     DemoAccount("canbo", "Vi Văn Tùng", "Công chức Văn phòng - Thống kê", "tandoan", Role.UNIT_OFFICER),
     DemoAccount("thutruong", "Nông Văn Khánh", "Chủ tịch UBND xã", "tandoan", Role.UNIT_HEAD),
     DemoAccount("lanhdaophong", "Đinh Thị Lan", "Chánh Văn phòng HĐND và UBND huyện", "vp", Role.REVIEWER),
-    DemoAccount("vanthu", "Hà Thị Ngọc", "Văn thư", "vp", Role.CLERK),
+    # Keeps the district committee's seal token too (handed over by vanthucu in the custody register).
+    DemoAccount("vanthu", "Hà Thị Ngọc", "Văn thư", "vp", Role.CLERK, also=((Role.CLERK, "huyen"),)),
+    DemoAccount("vanthucu", "Hoàng Thị Mai", "Văn thư (đã chuyển công tác)", "huyen", Role.CLERK),
     DemoAccount("kiemtra", "Lộc Văn Sơn", "Thanh tra viên", "huyen", Role.AUDITOR),
 )
 
@@ -105,28 +111,17 @@ def load_demo_data() -> bool:
         person = Person(full_name=spec.full_name, position=spec.position, organisation=orgs[spec.org],
                         email=f"{spec.username}.vq@langson.gov.vn")
         account = Account(person=person, username=spec.username, password_hash=hash_password(DEMO_PASSWORD))
-        account.roles.append(RoleAssignment(organisation=orgs[spec.org], role=spec.role))
+        for role, org_key in ((spec.role, spec.org), *spec.also):
+            account.roles.append(RoleAssignment(organisation=orgs[org_key], role=role))
         session.add(account)
         people[spec.username] = person
     session.flush()
     record(session, Actor(label="demo"), "system.demo_loaded", "organisation", orgs["huyen"].id,
            {"organisations": len(orgs), "accounts": [a.username for a in DEMO_ACCOUNTS]})
-    for module_name in _DEMO_EXTENSIONS:
-        try:
-            extension = importlib.import_module(module_name)
-        except ModuleNotFoundError as error:
-            if error.name is None or not module_name.startswith(error.name):
-                raise
-            continue  # that capability is not installed in this build
-        extension.load_demo(session, orgs, people)
+    for load_extension in (load_registry_demo, load_requests_demo, load_custody_demo):
+        load_extension(session, orgs, people)
     session.commit()
     return True
-
-
-#: Capabilities that add their own example data, in this order, each with
-#: ``load_demo(session, orgs, people)``: ``orgs`` keyed like ``_ORGS`` ("huyen", "vhtt",
-#: "vp", "tandoan", ...), ``people`` keyed by demo username ("vanthu", "thutruong", ...).
-_DEMO_EXTENSIONS = ("certsvc.registry.demo", "certsvc.requests.demo", "certsvc.custody.demo")
 
 
 def _demo_secret(instance: Path) -> str:

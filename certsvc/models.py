@@ -3,9 +3,11 @@
 from certsvc.accounts.models import Account, RoleAssignment
 from certsvc.api.models import ApiToken
 from certsvc.audit.models import AuditEntry, AuditHead
+from certsvc.custody.models import CustodyEvent, CustodyHead, CustodyToken, Handover  # noqa: F401
 from certsvc.orgs.models import Organisation
 from certsvc.people.models import Person
 from certsvc.registry.models import Certificate, Token, TokenEvent
+from certsvc.requests.models import Batch, CertificateRequest, RequestEvent  # noqa: F401
 
 __all__ = [
     "Account", "ApiToken", "AuditEntry", "AuditHead", "Certificate", "Organisation", "Person", "RoleAssignment", "Token",

@@ -36,3 +36,16 @@ def test_environment_values_are_read_and_checked(monkeypatch, tmp_path):
     monkeypatch.setenv("CERTSVC_LOGIN_LOCK_MINUTES", "-1")
     with pytest.raises(ConfigError, match="CERTSVC_LOGIN_LOCK_MINUTES"):
         load_config(tmp_path)
+
+
+def test_bad_holiday_and_reminder_settings_stop_the_start(monkeypatch, tmp_path):
+    monkeypatch.setenv("CERTSVC_SECRET_KEY", "x" * 32)
+    monkeypatch.setenv("CERTSVC_HOLIDAYS", "2026-02-30")
+    with pytest.raises(ConfigError, match="2026-02-30"):
+        load_config(tmp_path)
+    monkeypatch.setenv("CERTSVC_HOLIDAYS", "2026-02-16, 2026-02-17")
+    monkeypatch.setenv("CERTSVC_REMINDER_DAYS", "90,sáu mươi")
+    with pytest.raises(ConfigError, match="CERTSVC_REMINDER_DAYS"):
+        load_config(tmp_path)
+    monkeypatch.setenv("CERTSVC_REMINDER_DAYS", "90,60,30")
+    assert load_config(tmp_path)["CERTSVC_CUSTODY_PENDING_HOURS"] == 48

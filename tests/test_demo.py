@@ -12,15 +12,19 @@ from certsvc.orgs.models import Organisation
 from tests.conftest import Browser
 
 # What each demo role finds in the navigation bar, and nothing more.
-NAVIGATION = {"Tổ chức", "Cán bộ", "Tài khoản", "Nhập dữ liệu", "Nhật ký"}
+ADMINISTRATION = {"Tổ chức", "Cán bộ", "Tài khoản", "Nhập dữ liệu", "Nhật ký"}
+REGISTRY = {"Chứng thư số", "Thiết bị ký số", "Hạn chứng thư"}
+CUSTODY = {"Sổ theo dõi thiết bị"}
+NAVIGATION = ADMINISTRATION | REGISTRY | CUSTODY | {"Đề nghị", "Tiếp nhận", "Đợt tổng hợp"}
 EXPECTED_NAV = {
-    "quantri": NAVIGATION,
-    "kiemtra": {"Tổ chức", "Cán bộ", "Tài khoản", "Nhật ký"},
-    "daumoi": {"Tổ chức", "Cán bộ"},
-    "thutruong": {"Cán bộ"},
-    "canbo": set(),
+    "quantri": ADMINISTRATION,
+    "kiemtra": {"Tổ chức", "Cán bộ", "Tài khoản", "Nhật ký", "Đề nghị"} | REGISTRY | CUSTODY,
+    "daumoi": {"Tổ chức", "Cán bộ", "Đề nghị", "Tiếp nhận", "Đợt tổng hợp"} | REGISTRY | CUSTODY,
+    "thutruong": {"Cán bộ", "Đề nghị"} | REGISTRY | CUSTODY,
+    "canbo": {"Đề nghị"} | REGISTRY,
     "lanhdaophong": set(),
-    "vanthu": set(),
+    "vanthu": REGISTRY | CUSTODY,
+    "vanthucu": REGISTRY | CUSTODY,
 }
 
 

@@ -39,13 +39,13 @@ def list_tokens():
                            revoke_form=ActionForm()), status
 
 
-@bp.post("/<int:token_id>/revoke")
+@bp.post("/<int:api_token_id>/revoke")
 @login_required
-def revoke_token(token_id: int):
+def revoke_token(api_token_id: int):
     form = ActionForm()
     if not form.validate_on_submit():
         abort(400)
-    token = service.revoke_token(db.session, current_user, token_id)
+    token = service.revoke_token(db.session, current_user, api_token_id)
     db.session.commit()
     flash(f"Đã thu hồi khóa API «{token.name}». Chương trình dùng khóa này sẽ không truy cập được nữa.", "success")
     return redirect(url_for("api_tokens.list_tokens"))

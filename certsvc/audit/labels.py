@@ -29,17 +29,54 @@ ACTION_LABELS: dict[str, str] = {
     "import.people": "Nhập danh sách cán bộ",
     "system.bootstrap": "Khởi tạo hệ thống",
     "system.demo_loaded": "Nạp dữ liệu mẫu",
+    "api_token.created": "Tạo khóa API",
+    "api_token.revoked": "Thu hồi khóa API",
+    "batch.created": "Tạo đợt tổng hợp",
+    "batch.locked": "Khóa đợt tổng hợp",
+    "batch.sent": "Gửi văn bản đề nghị của đợt",
+    "certificate.registered": "Ghi sổ chứng thư số",
+    "certificate.revoked": "Thu hồi chứng thư số",
+    "certificate.expiry_reminders": "Ghi nhắc hạn chứng thư số",
+    "token.registered": "Ghi sổ thiết bị ký số",
+    "token.state_changed": "Chuyển trạng thái thiết bị",
+    "token.recovered": "Khôi phục thiết bị",
+    "custody.received": "Sổ theo dõi: nhận thiết bị từ tổ chức cung cấp dịch vụ",
+    "custody.inventory": "Sổ theo dõi: kiểm kê thiết bị",
+    "custody.found": "Sổ theo dõi: tìm thấy thiết bị",
+    "custody.damaged": "Sổ theo dõi: thiết bị hư hỏng",
+    "custody.returned": "Sổ theo dõi: nộp lại thiết bị (Mẫu 08)",
+    "custody.destroyed": "Sổ theo dõi: tiêu hủy thiết bị",
+    "custody.handover_started": "Lập biên bản bàn giao",
+    "custody.handover_approved": "Thủ trưởng đồng ý bàn giao",
+    "custody.handover_confirmed": "Xác nhận bàn giao",
+    "custody.handover_completed": "Hoàn tất bàn giao",
+    "custody.handover_viewed": "Xem biên bản bàn giao",
+    "custody.lost": "Báo mất thiết bị",
+    "custody.minutes_viewed": "Xem biên bản",
+    "custody.minutes_downloaded": "Tải biên bản",
+    "custody.book_downloaded": "Tải sổ theo dõi",
 }
 
 OBJECT_TYPE_LABELS: dict[str, str] = {
     "account": "Tài khoản",
     "organisation": "Tổ chức",
     "person": "Cán bộ",
+    "api_token": "Khóa API",
+    "certificate": "Chứng thư số",
+    "token": "Thiết bị ký số",
+    "certificate_request": "Đề nghị chứng thư số",
+    "request_batch": "Đợt tổng hợp",
 }
 
 
 def action_label(code: str) -> str:
     """The Vietnamese name of an action, or the code itself when it has none."""
+    if code.startswith("request."):
+        from certsvc.requests.transitions import ACTION_LABELS as REQUEST_ACTIONS
+
+        step = REQUEST_ACTIONS.get(code.removeprefix("request."))
+        if step is not None:
+            return f"Đề nghị chứng thư số: {step.lower()}"
     return ACTION_LABELS.get(code, code)
 
 

@@ -12,4 +12,4 @@ ROUTES = {
 
 
 def targets(session, world) -> dict:
-    return {"anything": "khong-co", "token_id": 987654}
+    return {"anything": "khong-co", "api_token_id": 987654}
