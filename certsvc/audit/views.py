@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import ColumnElement, Select, func, select
 
 from certsvc.core.navigation import NavLink
+from certsvc.core.paging import page_from, paginate
 from certsvc.audit.labels import ACTION_LABELS, OBJECT_TYPE_LABELS, action_label, object_type_label
 from certsvc.audit.models import AuditEntry
 from certsvc.core.validation import FieldCollector, FieldError, clean_text
@@ -32,7 +32,6 @@ from certsvc.timeutil import VIETNAM_TZ, format_vietnam, to_vietnam, utcnow
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 NAV_LINKS = (NavLink("Nhật ký", "audit.list_entries", Permission.VIEW_AUDIT, "Nhật ký hệ thống"),)
 
-PER_PAGE = 50
 FILTER_LABELS = {
     "date_from": "Từ ngày",
     "date_to": "Đến ngày",
@@ -146,16 +145,6 @@ def _select(filters: AuditFilters) -> Select:
     return select(AuditEntry).where(*filters.conditions())
 
 
-def _parse_page(raw: str | None) -> int:
-    try:
-        page = int(raw or "1")
-    except ValueError:
-        raise FieldError("Số trang phải là số nguyên dương, ví dụ 1, 2, 3.") from None
-    if page < 1:
-        raise FieldError("Số trang phải là số nguyên dương, ví dụ 1, 2, 3.")
-    return page
-
-
 def _layout(value: object, indent: int = 0, lead: int = 0) -> str:
     """JSON with one member a line, except where a nested value fits on one short line.
 
@@ -217,22 +206,11 @@ def _invalid(errors: dict[str, str]) -> tuple[str, int]:
 def list_entries():
     ensure(db.session, current_user, Permission.VIEW_AUDIT)
     filters, errors = AuditFilters.parse(request.args)
-    try:
-        page = _parse_page(request.args.get("page"))
-    except FieldError as error:
-        errors["page"] = str(error)
+    number = page_from(request.args, errors)
     if errors:
         return _invalid(errors)
-    total = db.session.scalar(select(func.count()).select_from(_select(filters).subquery()))
-    pages = max(1, math.ceil(total / PER_PAGE))
-    entries = []
-    if page <= pages:
-        entries = db.session.scalars(
-            _select(filters).order_by(AuditEntry.seq.desc()).limit(PER_PAGE).offset((page - 1) * PER_PAGE)
-        ).all()
-    return _render_list(
-        errors={}, entries=entries, filters=filters, total=total, page=page, pages=pages, per_page=PER_PAGE
-    )
+    page = paginate(db.session, _select(filters).order_by(AuditEntry.seq.desc()), number)
+    return _render_list(errors={}, entries=page.items, filters=filters, page=page)
 
 
 def _csv_cell(value: object) -> object:

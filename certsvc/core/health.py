@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from alembic.config import Config
@@ -31,7 +32,9 @@ class Health:
         return self.database_ok and self.at_head
 
 
+@functools.cache
 def head_revisions() -> tuple[str, ...]:
+    """The newest revisions of the migrations shipped with this code (read once per process)."""
     config = Config()
     config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
     return tuple(ScriptDirectory.from_config(config).get_heads())

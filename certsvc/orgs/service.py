@@ -144,9 +144,19 @@ def get_organisation(session: Session, org_id: int) -> Organisation:
     return org
 
 
-def list_in_tree_order(session: Session, only: set[int] | None = None) -> list[tuple[Organisation, int]]:
-    """Organisations depth-first, each with its depth, restricted to ``only`` when given."""
-    orgs = list(session.scalars(select(Organisation).order_by(Organisation.name)))
+def list_in_tree_order(
+    session: Session, only: set[int] | None = None, *, names_only: bool = False
+) -> list[tuple[Organisation, int]]:
+    """Organisations depth-first, each with its depth, restricted to ``only`` when given.
+
+    ``names_only`` reads rows with just ``id``, ``name`` and ``parent_id`` instead of whole
+    organisations: enough for a drop-down, and much cheaper when there are hundreds.
+    """
+    if names_only:
+        columns = select(Organisation.id, Organisation.name, Organisation.parent_id).order_by(Organisation.name)
+        orgs = list(session.execute(columns))
+    else:
+        orgs = list(session.scalars(select(Organisation).order_by(Organisation.name)))
     children: dict[int | None, list[Organisation]] = {}
     ids = {o.id for o in orgs}
     for org in orgs:

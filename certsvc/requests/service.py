@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from typing import TypeVar
 from datetime import timedelta
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from certsvc.accounts.models import Account
+from certsvc.core.paging import PER_PAGE, Page, count_rows, paginate
 from certsvc.errors import CertsvcError, Conflict, NotFound, PermissionDenied, ValidationFailed
 from certsvc.orgs.models import Organisation
 from certsvc.orgs.service import to_id
@@ -50,6 +51,8 @@ __all__ = [
     "can_edit",
     "ensure_can_change",
     "find_requests",
+    "count_requests",
+    "page_requests",
     "review_scope",
     "bulk_review",
     "parse_type",
@@ -422,15 +425,11 @@ class RequestFilter:
         return cls(org_id, kind, status, age)
 
 
-def find_requests(
-    session: Session, scope: Iterable[int], filters: RequestFilter = RequestFilter(),
-    statuses: Sequence[RequestStatus] | None = None, limit: int = 500,
-) -> list[CertificateRequest]:
-    """Requests of the units in ``scope`` matching ``filters``, oldest submission first."""
+def _requests_query(scope: Iterable[int], filters: RequestFilter, statuses: Sequence[RequestStatus] | None) -> Select:
     units = set(scope)
     if filters.organisation_id is not None:
         units &= {filters.organisation_id}
-    query = select(CertificateRequest).where(CertificateRequest.organisation_id.in_(units))
+    query = select(CertificateRequest).where(CertificateRequest.organisation_id.in_(sorted(units)))
     if statuses is not None:
         query = query.where(CertificateRequest.status.in_(list(statuses)))
     if filters.request_type is not None:
@@ -440,9 +439,57 @@ def find_requests(
     if filters.min_age_days is not None:
         cutoff = utcnow() - timedelta(days=filters.min_age_days)
         query = query.where(CertificateRequest.submitted_at <= cutoff)
-    query = query.order_by(CertificateRequest.submitted_at.is_(None), CertificateRequest.submitted_at,
-                           CertificateRequest.id.desc()).limit(limit)
-    return list(session.scalars(query.options(selectinload(CertificateRequest.organisation))))
+    return query
+
+
+#: Oldest submission first; drafts (never submitted) last, the newest first. Served by the indexes.
+_LIST_ORDER = (CertificateRequest.submitted_at.asc().nulls_last(), CertificateRequest.id.desc())
+
+
+def _rows(session: Session, query: Select, limit: int, offset: int) -> list[CertificateRequest]:
+    """A slice of ``query`` in list order, with what the list rows show loaded.
+
+    The slice's ids come first, from the index alone (a deep OFFSET skips index entries, not rows);
+    then only those requests are read.
+    """
+    ids = query.with_only_columns(CertificateRequest.id).order_by(*_LIST_ORDER).limit(limit).offset(offset)
+    token = selectinload(CertificateRequest.token)
+    rows = select(CertificateRequest).where(CertificateRequest.id.in_(ids.scalar_subquery())).order_by(
+        *_LIST_ORDER
+    ).options(
+        selectinload(CertificateRequest.organisation), selectinload(CertificateRequest.certificate),
+        token.selectinload(Token.holder), token.selectinload(Token.organisation),
+    )
+    return list(session.scalars(rows))
+
+
+def find_requests(
+    session: Session, scope: Iterable[int], filters: RequestFilter = RequestFilter(),
+    statuses: Sequence[RequestStatus] | None = None, limit: int = 500, offset: int = 0,
+) -> list[CertificateRequest]:
+    """Requests of the units in ``scope`` matching ``filters``, oldest submission first.
+
+    ``limit`` and ``offset`` select a slice; :func:`count_requests` says how many there are in all,
+    :func:`page_requests` gives both for a numbered page.
+    """
+    return _rows(session, _requests_query(scope, filters, statuses), limit, offset)
+
+
+def count_requests(
+    session: Session, scope: Iterable[int], filters: RequestFilter = RequestFilter(),
+    statuses: Sequence[RequestStatus] | None = None,
+) -> int:
+    """How many requests :func:`find_requests` would list with no limit."""
+    return count_rows(session, _requests_query(scope, filters, statuses))
+
+
+def page_requests(
+    session: Session, scope: Iterable[int], filters: RequestFilter = RequestFilter(),
+    statuses: Sequence[RequestStatus] | None = None, page: int = 1, per_page: int = PER_PAGE,
+) -> Page[CertificateRequest]:
+    """Page ``page`` (from 1) of the requests :func:`find_requests` lists, with their total count."""
+    query = _requests_query(scope, filters, statuses)
+    return paginate(session, query, page, per_page, lambda limit, offset: _rows(session, query, limit, offset))
 
 
 def review_scope(session: Session, by: Account) -> set[int]:

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from markupsafe import Markup, escape
 
 from certsvc.core.navigation import NavLink
+from certsvc.core.paging import Page, page_from
 from certsvc.errors import CertsvcError, NotFound, PermissionDenied, ValidationFailed
 from certsvc.extensions import db
 from certsvc.orgs.service import list_in_tree_order
@@ -42,7 +44,8 @@ def _scope(permission: Permission) -> set[int]:
 
 
 def _units(scope: set[int]):
-    return [(org, depth) for org, depth in list_in_tree_order(db.session, only=scope)]
+    """The units of ``scope`` in tree order, with their depth: the filter's and the form's drop-down."""
+    return list_in_tree_order(db.session, only=scope, names_only=True)
 
 
 def _errors_of(error: CertsvcError) -> dict[str, str]:
@@ -53,13 +56,42 @@ def _errors_of(error: CertsvcError) -> dict[str, str]:
     return {"_": error.message}
 
 
+#: The query-string arguments of the request filters: page links keep them.
+FILTER_ARGS = ("organisation_id", "request_type", "status", "min_age_days")
+
+
 def _filtered(scope: set[int], default_status: RequestStatus | None, statuses=None):
-    """The requests the query string asks for, or (empty list, errors, 400) when it is not valid."""
+    """The page of requests the query string asks for, or (empty page, errors, 400) when it is not valid."""
+    errors: dict[str, str] = {}
+    number = page_from(request.args, errors)
     try:
         filters = RequestFilter.parse(request.args, scope, default_status)
     except ValidationFailed as failure:
-        return [], failure.field_errors, 400
-    return service.find_requests(db.session, scope, filters, statuses), {}, 200
+        errors.update(failure.field_errors)
+    if errors:
+        return Page(items=[], number=number, total=0), errors, 400
+    return service.page_requests(db.session, scope, filters, statuses, page=number), {}, 200
+
+
+def _unit_options(scope: set[int]) -> Markup:
+    """The ``<option>``s of the unit filter, the chosen one selected.
+
+    Built here rather than in a template loop: a focal office serves hundreds of units, and this is
+    most of the cost of rendering its queue.
+    """
+    chosen = request.args.get("organisation_id", "")
+    return Markup("".join(
+        f'<option value="{org.id}"{" selected" if str(org.id) == chosen else ""}>{"— " * depth}{escape(org.name)}</option>'
+        for org, depth in _units(scope)
+    ))
+
+
+def _list_context(scope: set[int], endpoint: str) -> dict:
+    """What both list templates need besides the rows: the filter choices and the pager's link."""
+    return dict(
+        unit_options=_unit_options(scope), types=RequestType, filter_endpoint=endpoint,
+        filter_args={name: request.args[name] for name in FILTER_ARGS if name in request.args},
+    )
 
 
 # --- the unit's pages -----------------------------------------------------------------------------
@@ -72,9 +104,9 @@ def list_requests():
         raise PermissionDenied()
     rows, errors, status = _filtered(scope, None)
     return render_template(
-        "requests/list.html", rows=rows, errors=errors, units=_units(scope), types=RequestType,
-        statuses=RequestStatus, can_draft=can(db.session, current_user, Permission.DRAFT_REQUESTS),
-        filter_endpoint="requests.list_requests",
+        "requests/list.html", rows=rows, errors=errors, statuses=RequestStatus,
+        can_draft=can(db.session, current_user, Permission.DRAFT_REQUESTS),
+        **_list_context(scope, "requests.list_requests"),
     ), status
 
 
@@ -202,9 +234,9 @@ def _queue_page(errors: dict | None = None, status: int = 200):
     scope = service.review_scope(db.session, current_user)
     rows, filter_errors, filter_status = _filtered(scope, RequestStatus.SUBMITTED, QUEUE_STATUSES)
     return render_template(
-        "requests/queue.html", rows=rows, errors={**filter_errors, **(errors or {})}, units=_units(scope),
-        types=RequestType, statuses=QUEUE_STATUSES, filter_endpoint="requests.queue",
+        "requests/queue.html", rows=rows, errors={**filter_errors, **(errors or {})}, statuses=QUEUE_STATUSES,
         selected=set(request.form.getlist("request_ids")), reason=request.form.get("reason", ""),
+        **_list_context(scope, "requests.queue"),
     ), max(status, filter_status)
 
 
