@@ -1,14 +1,18 @@
 """API tokens and the /api/v1 basics: authentication, JSON errors, the OpenAPI document."""
 
+import json
 import re
 
 import jsonschema
 import pytest
 from sqlalchemy import func, select
 
+from certsvc.accounts.models import Role
 from certsvc.api.models import ApiToken
 from certsvc.api.openapi import openapi_document
 from certsvc.audit.models import AuditEntry
+from tests.test_api_support import Api, check_response
+from tests.test_requests_support import counts, draft, open_batch
 
 
 def _secret(response) -> str:
@@ -42,7 +46,7 @@ def test_bearer_token_acts_as_its_account(app, clerk_secret):
     response = app.test_client().get("/api/v1/me", headers={"Authorization": f"Bearer {clerk_secret}"})
     assert response.status_code == 200
     body = response.get_json()
-    jsonschema.validate(body, _schema("Me"))
+    check_response("GET", "/me", 200, body)
     assert body["username"] == "clerk"
     assert body["roles"] == [{"role": "clerk", "organisation_id": body["organisation"]["id"]}]
 
@@ -112,3 +116,44 @@ def test_openapi_document_is_public_valid_and_covers_every_api_route(app):
         if rule.endpoint.startswith("api.") and rule.endpoint != "api.unknown"
     }
     assert routes == documented
+
+
+def test_every_reference_resolves_and_every_path_parameter_is_described():
+    document = openapi_document()
+    referenced = set(re.findall(r'"#/components/schemas/(\w+)"', json.dumps(document)))
+    assert referenced <= document["components"]["schemas"].keys()
+    for path, item in document["paths"].items():
+        placeholders = set(re.findall(r"\{(\w+)\}", path))
+        for method, operation in item.items():
+            described = {p["name"] for p in operation.get("parameters", []) if p["in"] == "path"}
+            assert described == placeholders, (method, path)
+            if path != "/openapi.json":
+                assert {"200", "201"} & operation["responses"].keys() and "401" in operation["responses"]
+
+
+_JUNK = [None, "{", "[]", "null", "0", '"x"', '{"x": 1}', json.dumps({
+    "organisation_id": [1], "type": {"a": 1}, "fields": "x", "action": 12, "comment": {}, "request_ids": "1",
+    "focal_office_id": 1.5, "title": None, "document_number": [], "document_date": 10**30}),
+    json.dumps({"organisation_id": 10**30, "type": "new_individual", "fields": {"cccd": [None]},
+                "action": "approve", "request_ids": [10**30, -1, 0], "document_date": "31/02/2026"})]
+
+
+@pytest.mark.parametrize("role", [Role.UNIT_OFFICER, Role.UNIT_HEAD, Role.FOCAL_OFFICER, Role.AUDITOR], ids=str)
+def test_junk_on_every_api_route_is_a_documented_json_error_and_writes_nothing(app, session, world, role):
+    ids = {"api_request_id": draft(session, world).id, "api_batch_id": open_batch(session, world).id,
+           "api_certificate_id": 10**25, "api_registry_token_id": 1, "anything": "x/y"}
+    client = Api(app, session, world.account(role))
+    before = counts(session)
+    for rule in app.url_map.iter_rules():
+        if not rule.endpoint.startswith("api.") or rule.endpoint == "api.openapi":
+            continue
+        path = rule.rule.removeprefix("/api/v1")
+        for name in rule.arguments:
+            path = re.sub(rf"<(?:\w+:)?{name}>", str(ids[name]), path)
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            for junk in _JUNK if method != "GET" else [None]:
+                response = client.raw(method, path, data=junk, content_type="application/json")
+                assert response.status_code < 500, (method, path, junk)
+                if response.status_code >= 400 and rule.endpoint != "api.unknown":
+                    check_response(method, path, response.status_code, response.get_json())
+    assert counts(session) == before

@@ -75,3 +75,7 @@ def me():
 def unknown(anything: str):
     """Unknown API paths answer in JSON like the rest of the API."""
     abort(404)
+
+
+# The endpoints of requests, batches and the registries attach themselves to ``bp``.
+from certsvc.api import batches, registry, requests  # noqa: E402,F401  (imported for their routes)

@@ -1,0 +1,89 @@
+"""API of batches ("đợt tổng hợp"), checked as the batch pages check (certsvc.requests.views).
+
+The letter and annexes are downloaded from the pages; the API creates, fills, locks and marks sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import Response, jsonify, url_for
+
+from certsvc.api.common import Body, committed, json_body
+from certsvc.api.serializers import batch_detail_json, batch_json
+from certsvc.api.views import api_account, bp
+from certsvc.errors import PermissionDenied
+from certsvc.extensions import db
+from certsvc.policy import Permission, ensure
+from certsvc.requests import batches
+from certsvc.requests.models import Batch
+
+_NEW_BATCH = ("focal_office_id", "title", "signer_title", "signer_name")
+_SENT = ("document_number", "document_date")
+
+
+def _batch_of(batch_id: int, permission: Permission) -> Batch:
+    batch = batches.get_batch(db.session, batch_id)
+    ensure(db.session, api_account(), permission, batch.focal_office_id)
+    return batch
+
+
+def _change(batch_id: int, change: Callable[[Batch], object]) -> Response:
+    batch = _batch_of(batch_id, Permission.MANAGE_BATCHES)
+    change(batch)
+    return committed(lambda: batch_detail_json(batch))
+
+
+@bp.get("/batches")
+def list_batches() -> Response:
+    account = api_account()
+    if not batches.focal_offices_of(db.session, account, Permission.VIEW_REQUESTS):
+        raise PermissionDenied()
+    rows = batches.batches_in_scope(db.session, account)
+    return jsonify(items=[batch_json(batch) for batch in rows], total=len(rows))
+
+
+@bp.post("/batches")
+def create_batch() -> Response:
+    account = api_account()
+    ensure(db.session, account, Permission.MANAGE_BATCHES)
+    body = Body(json_body(), _NEW_BATCH)
+    raw = {"focal_office_id": body.integer("focal_office_id"),
+           **{name: body.text(name, required=True) for name in _NEW_BATCH[1:]}}
+    body.check()
+    batch = batches.create_batch(db.session, account, raw)
+    return committed(lambda: batch_detail_json(batch), 201, url_for("api.get_batch", api_batch_id=batch.id))
+
+
+@bp.get("/batches/<int:api_batch_id>")
+def get_batch(api_batch_id: int) -> Response:
+    return jsonify(batch_detail_json(_batch_of(api_batch_id, Permission.VIEW_REQUESTS)))
+
+
+@bp.post("/batches/<int:api_batch_id>/requests")
+def add_batch_requests(api_batch_id: int) -> Response:
+    """Put accepted requests into the open batch: all of them or, on any refusal, none."""
+    def add(batch: Batch) -> None:
+        body = Body(json_body(), ("request_ids",))
+        ids = body.integers("request_ids")
+        body.check()
+        batches.add_requests(db.session, api_account(), batch, ids)
+
+    return _change(api_batch_id, add)
+
+
+@bp.post("/batches/<int:api_batch_id>/lock")
+def lock_batch(api_batch_id: int) -> Response:
+    return _change(api_batch_id, lambda batch: batches.lock_batch(db.session, api_account(), batch))
+
+
+@bp.post("/batches/<int:api_batch_id>/sent")
+def mark_batch_sent(api_batch_id: int) -> Response:
+    """Record the proposal letter's number and date (``YYYY-MM-DD``): the batch and its requests are sent."""
+    def mark(batch: Batch) -> None:
+        body = Body(json_body(), _SENT)
+        raw = {name: body.text(name, required=True) for name in _SENT}
+        body.check()
+        batches.mark_sent(db.session, api_account(), batch, raw)
+
+    return _change(api_batch_id, mark)

@@ -1,0 +1,180 @@
+"""Records as the API shows them: plain JSON values, times in ISO 8601 with their offset (UTC).
+
+The shapes are those of the components in :mod:`certsvc.api.openapi`; the tests check each
+real response against them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime
+
+from certsvc.orgs.models import Organisation
+from certsvc.people.models import Person
+from certsvc.registry.models import Certificate, Token, TokenEvent
+from certsvc.registry.service import CertificateStatus
+from certsvc.requests.fields import TypeSpec
+from certsvc.requests.models import Batch, CertificateRequest, RequestEvent
+from certsvc.requests.service import PolicyProblem
+from certsvc.requests.transitions import ACTION_LABELS, Transition
+
+__all__ = [
+    "request_type_json", "request_json", "request_detail_json", "batch_json", "batch_detail_json",
+    "certificate_json", "token_json", "token_detail_json",
+]
+
+
+def _time(moment: datetime | date | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+def _org(org: Organisation) -> dict:
+    return {"id": org.id, "name": org.name}
+
+
+def _person(person: Person | None) -> dict | None:
+    return {"id": person.id, "full_name": person.full_name} if person is not None else None
+
+
+def _labelled(value) -> dict:
+    return {"value": value.value, "label": value.label}
+
+
+def request_type_json(spec: TypeSpec) -> dict:
+    return {
+        "type": spec.type.value,
+        "label": spec.type.label,
+        "form_no": spec.form_no,
+        "fields": [
+            {"name": f.name, "label": f.label, "widget": f.widget, "required": f.required,
+             "choices": [{"value": value, "label": label} for value, label in f.choices],
+             "hint": f.hint, "max_length": f.max_length}
+            for f in spec.fields
+        ],
+    }
+
+
+def request_json(req: CertificateRequest) -> dict:
+    return {
+        "id": req.id,
+        "type": _labelled(req.request_type),
+        "status": _labelled(req.status),
+        "organisation": _org(req.organisation),
+        "fields": dict(req.data or {}),
+        "certificate_id": req.certificate_id,
+        "token_id": req.token_id,
+        "batch_id": req.batch_id,
+        "issued_certificate_id": req.issued_certificate_id,
+        "created_by_id": req.created_by_id,
+        "approved_by_id": req.approved_by_id,
+        "created_at": _time(req.created_at),
+        "submitted_at": _time(req.submitted_at),
+        "updated_at": _time(req.updated_at),
+    }
+
+
+def _event_json(event: RequestEvent) -> dict:
+    return {
+        "action": event.action,
+        "label": ACTION_LABELS.get(event.action, event.action),
+        "from_status": event.from_status.value if event.from_status is not None else None,
+        "to_status": event.to_status.value,
+        "comment": event.comment,
+        "actor": {"id": event.actor_id, "label": event.actor_label},
+        "occurred_at": _time(event.occurred_at),
+    }
+
+
+def request_detail_json(
+    req: CertificateRequest, transitions: Iterable[Transition], editable: bool, problems: Iterable[PolicyProblem],
+) -> dict:
+    return {
+        **request_json(req),
+        "events": [_event_json(event) for event in req.events],
+        "transitions": [{"action": t.action, "label": t.label, "comment_required": t.comment_required}
+                        for t in transitions],
+        "editable": editable,
+        "problems": [{"code": p.code, "message": p.message} for p in problems],
+    }
+
+
+def batch_json(batch: Batch) -> dict:
+    return {
+        "id": batch.id,
+        "focal_office": _org(batch.focal_office),
+        "title": batch.title,
+        "signer_title": batch.signer_title,
+        "signer_name": batch.signer_name,
+        "status": _labelled(batch.status),
+        "request_count": len(batch.requests),
+        "created_at": _time(batch.created_at),
+        "locked_at": _time(batch.locked_at),
+        "document_number": batch.document_number,
+        "document_date": _time(batch.document_date),
+        "sent_at": _time(batch.sent_at),
+    }
+
+
+def batch_detail_json(batch: Batch) -> dict:
+    return {**batch_json(batch), "requests": [request_json(req) for req in batch.requests]}
+
+
+def certificate_json(cert: Certificate, status: CertificateStatus) -> dict:
+    return {
+        "id": cert.id,
+        "serial_hex": cert.serial_hex,
+        "subject_dn": cert.subject_dn,
+        "subject_cn": cert.subject_cn,
+        "subject_uid": cert.subject_uid,
+        "issuer_dn": cert.issuer_dn,
+        "not_before": _time(cert.not_before),
+        "not_after": _time(cert.not_after),
+        "key_usage": cert.key_usage,
+        "sha1": cert.sha1,
+        "sha256": cert.sha256,
+        "kind": _labelled(cert.kind),
+        "status": _labelled(status),
+        "organisation": _org(cert.organisation),
+        "holder": _person(cert.holder),
+        "token_id": cert.token_id,
+        "predecessor_id": cert.predecessor_id,
+        "successor_id": cert.successor.id if cert.successor is not None else None,
+        "revoked_at": _time(cert.revoked_at),
+        "revocation_reason": cert.revocation_reason,
+        "created_at": _time(cert.created_at),
+    }
+
+
+def token_json(token: Token) -> dict:
+    return {
+        "id": token.id,
+        "serial": token.serial,
+        "model": token.model,
+        "kind": _labelled(token.kind),
+        "state": _labelled(token.state),
+        "organisation": _org(token.organisation),
+        "holder": _person(token.holder),
+        "is_secret": token.is_secret,
+        "recoveries": token.recoveries,
+        "replacements": token.replacements,
+        "replaces_id": token.replaces_id,
+        "created_at": _time(token.created_at),
+    }
+
+
+def _token_event_json(event: TokenEvent) -> dict:
+    return {
+        "from_state": event.from_state.value if event.from_state is not None else None,
+        "to_state": event.to_state.value,
+        "reason": event.reason,
+        "actor": {"id": event.actor_id, "label": event.actor_label},
+        "occurred_at": _time(event.occurred_at),
+    }
+
+
+def token_detail_json(token: Token, certificates: Iterable[Certificate]) -> dict:
+    return {
+        **token_json(token),
+        "events": [_token_event_json(event) for event in token.events],
+        "certificate_ids": [cert.id for cert in certificates],
+    }
