@@ -5,10 +5,10 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from sqlalchemy import Enum, ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from certsvc.core.enums import LabelledEnum
+from certsvc.core.enums import LabelledEnum, enum_column
 from certsvc.extensions import db
 from certsvc.orgs.models import Organisation
 from certsvc.people.models import Person
@@ -85,9 +85,7 @@ class RoleAssignment(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("account.id"), index=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
-    role: Mapped[Role] = mapped_column(
-        Enum(Role, native_enum=False, length=32, values_callable=lambda e: [m.value for m in e])
-    )
+    role: Mapped[Role] = mapped_column(enum_column(Role))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     account: Mapped[Account] = relationship(back_populates="roles")

@@ -42,6 +42,7 @@ __all__ = [
     "record",
     "snapshot",
     "changed_fields",
+    "record_update",
     "verify_chain",
 ]
 
@@ -139,6 +140,21 @@ def snapshot(obj: object, fields: Iterable[str]) -> dict:
 def changed_fields(before: dict, after: dict) -> dict:
     """``{field: [old, new]}`` for each field whose value changed."""
     return {name: [before[name], after[name]] for name in before if before[name] != after.get(name)}
+
+
+def record_update(
+    session: Session, actor: Actor, obj, values: dict, fields: Iterable[str], action: str, object_type: str
+) -> dict:
+    """Set ``values`` on ``obj`` and record one entry of what changed; no entry when nothing did."""
+    fields = tuple(fields)
+    before = snapshot(obj, fields)
+    for name, value in values.items():
+        setattr(obj, name, value)
+    changes = changed_fields(before, snapshot(obj, fields))
+    if changes:
+        session.flush()
+        record(session, actor, action, object_type, obj.id, {"changes": changes})
+    return changes
 
 
 def _all_entries(session: Session) -> Iterator[AuditEntry]:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import enum
 
-__all__ = ["LabelledEnum"]
+from sqlalchemy import Enum
+
+__all__ = ["LabelledEnum", "enum_column"]
 
 
 class LabelledEnum(enum.StrEnum):
@@ -20,3 +22,9 @@ class LabelledEnum(enum.StrEnum):
         member._value_ = value
         member.label = label
         return member
+
+
+def enum_column(cls: type[enum.Enum]) -> Enum:
+    """The column type of a string enum: its values stored as plain strings (no database enum type),
+    so adding a member needs no ALTER TYPE on PostgreSQL."""
+    return Enum(cls, native_enum=False, length=32, values_callable=lambda members: [m.value for m in members])

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from certsvc.core.enums import LabelledEnum
+from certsvc.core.enums import LabelledEnum, enum_column
 from certsvc.extensions import db
 from certsvc.orgs.models import Organisation
 from certsvc.people.models import Person
@@ -31,9 +31,6 @@ __all__ = [
     "Handover",
 ]
 
-
-def _enum(cls) -> Enum:
-    return Enum(cls, native_enum=False, length=32, values_callable=lambda e: [m.value for m in e])
 
 
 class CustodyEventKind(LabelledEnum):
@@ -70,7 +67,7 @@ class CustodyEvent(db.Model):
     token_id: Mapped[int] = mapped_column(ForeignKey("token.id"), index=True)
     #: The unit whose item the token is, as at the time of the event.
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
-    kind: Mapped[CustodyEventKind] = mapped_column(_enum(CustodyEventKind))
+    kind: Mapped[CustodyEventKind] = mapped_column(enum_column(CustodyEventKind))
     #: Who keeps the token after this event; none while it is lost, returned or destroyed.
     keeper_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
     actor_id: Mapped[int | None]
@@ -116,7 +113,7 @@ class Handover(db.Model):
     receiver_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
     witness_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
     certificate_id: Mapped[int | None] = mapped_column(ForeignKey("certificate.id"))
-    permission_kind: Mapped[PermissionKind] = mapped_column(_enum(PermissionKind))
+    permission_kind: Mapped[PermissionKind] = mapped_column(enum_column(PermissionKind))
     decision_number: Mapped[str | None] = mapped_column(String(64))
     decision_date: Mapped[date | None]
     approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
@@ -127,7 +124,7 @@ class Handover(db.Model):
     accessories: Mapped[str | None] = mapped_column(String(500))
     seal_numbers: Mapped[str | None] = mapped_column(String(255))
     reason: Mapped[str] = mapped_column(String(500))
-    status: Mapped[HandoverStatus] = mapped_column(_enum(HandoverStatus), default=HandoverStatus.PENDING)
+    status: Mapped[HandoverStatus] = mapped_column(enum_column(HandoverStatus), default=HandoverStatus.PENDING)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("account.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Enum, ForeignKey, String
+from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from certsvc.core.enums import LabelledEnum
+from certsvc.core.enums import LabelledEnum, enum_column
 from certsvc.extensions import db
 from certsvc.timeutil import UTCDateTime, utcnow
 
@@ -42,9 +42,7 @@ class Organisation(db.Model):
     symbol: Mapped[str] = mapped_column(String(20))
     #: "Mã định danh" of the agency: 13 characters in four dot-separated groups.
     agency_code: Mapped[str | None] = mapped_column(String(13), unique=True)
-    kind: Mapped[OrgKind] = mapped_column(
-        Enum(OrgKind, native_enum=False, length=32, values_callable=lambda e: [m.value for m in e])
-    )
+    kind: Mapped[OrgKind] = mapped_column(enum_column(OrgKind))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"), index=True)
     #: The office that consolidates this organisation's certificate requests, when set
     #: here; otherwise the nearest ancestor's focal office applies.

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from certsvc.accounts.models import Account
-from certsvc.audit.service import Actor, changed_fields, record, snapshot
+from certsvc.audit.service import Actor, record, record_update, snapshot
 from certsvc.core.validation import (
     FieldCollector,
     FieldError,
@@ -126,13 +126,7 @@ def update_organisation(
     values = clean_organisation(session, raw, current=org)
     if values["parent_id"] is not None and values["parent_id"] != org.parent_id:
         ensure(session, by, Permission.MANAGE_ORGS, values["parent_id"])
-    before = snapshot(org, AUDITED_FIELDS)
-    for name, value in values.items():
-        setattr(org, name, value)
-    changes = changed_fields(before, snapshot(org, AUDITED_FIELDS))
-    if changes:
-        session.flush()
-        record(session, Actor.of(by), "org.updated", "organisation", org.id, {"changes": changes})
+    record_update(session, Actor.of(by), org, values, AUDITED_FIELDS, "org.updated", "organisation")
     return org
 
 

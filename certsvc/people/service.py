@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from certsvc.accounts.models import Account
-from certsvc.audit.service import Actor, changed_fields, record, snapshot
+from certsvc.audit.service import Actor, record, record_update, snapshot
 from certsvc.core.validation import (
     FieldCollector,
     FieldError,
@@ -85,13 +85,7 @@ def update_person(session: Session, by: Account, person: Person, raw: Mapping[st
     ensure(session, by, Permission.MANAGE_PEOPLE, person.organisation_id)
     values = clean_person(session, raw, current=person)
     ensure(session, by, Permission.MANAGE_PEOPLE, values["organisation_id"])
-    before = snapshot(person, AUDITED_FIELDS)
-    for name, value in values.items():
-        setattr(person, name, value)
-    changes = changed_fields(before, snapshot(person, AUDITED_FIELDS))
-    if changes:
-        session.flush()
-        record(session, Actor.of(by), "person.updated", "person", person.id, {"changes": changes})
+    record_update(session, Actor.of(by), person, values, AUDITED_FIELDS, "person.updated", "person")
     return person
 
 

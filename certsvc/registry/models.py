@@ -11,10 +11,10 @@ from datetime import datetime
 
 from datetime import date
 
-from sqlalchemy import Date, Enum, ForeignKey, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from certsvc.core.enums import LabelledEnum
+from certsvc.core.enums import LabelledEnum, enum_column
 from certsvc.extensions import db
 from certsvc.orgs.models import Organisation
 from certsvc.people.models import Person
@@ -22,9 +22,6 @@ from certsvc.timeutil import UTCDateTime, utcnow
 
 __all__ = ["TokenKind", "TokenState", "Token", "TokenEvent", "Certificate", "TokenReturn", "ExpiryReminder"]
 
-
-def _enum(cls) -> Enum:
-    return Enum(cls, native_enum=False, length=32, values_callable=lambda e: [m.value for m in e])
 
 
 class TokenKind(LabelledEnum):
@@ -52,12 +49,12 @@ class Token(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     serial: Mapped[str] = mapped_column(String(64), unique=True)
     model: Mapped[str | None] = mapped_column(String(100))
-    kind: Mapped[TokenKind] = mapped_column(_enum(TokenKind))
+    kind: Mapped[TokenKind] = mapped_column(enum_column(TokenKind))
     #: The unit that manages the token (and, for an organisation token, whose seal it is).
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
     #: The person a personal token belongs to; none for organisation and device tokens.
     holder_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), index=True)
-    state: Mapped[TokenState] = mapped_column(_enum(TokenState), default=TokenState.IN_STOCK)
+    state: Mapped[TokenState] = mapped_column(enum_column(TokenState), default=TokenState.IN_STOCK)
     #: Managed as a state-secret item at level "MẬT" (always so for organisation tokens).
     is_secret: Mapped[bool] = mapped_column(default=False)
     #: Times a PIN-locked or damaged token was put back in service.
@@ -84,8 +81,8 @@ class TokenEvent(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     token_id: Mapped[int] = mapped_column(ForeignKey("token.id"), index=True)
-    from_state: Mapped[TokenState | None] = mapped_column(_enum(TokenState))
-    to_state: Mapped[TokenState] = mapped_column(_enum(TokenState))
+    from_state: Mapped[TokenState | None] = mapped_column(enum_column(TokenState))
+    to_state: Mapped[TokenState] = mapped_column(enum_column(TokenState))
     reason: Mapped[str] = mapped_column(Text)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
     actor_label: Mapped[str] = mapped_column(String(120))
@@ -113,7 +110,7 @@ class Certificate(db.Model):
     sha1: Mapped[str] = mapped_column(String(40))
     sha256: Mapped[str] = mapped_column(String(64), unique=True)
     der: Mapped[bytes] = mapped_column(LargeBinary)
-    kind: Mapped[TokenKind] = mapped_column(_enum(TokenKind))
+    kind: Mapped[TokenKind] = mapped_column(enum_column(TokenKind))
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
     holder_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), index=True)
     token_id: Mapped[int | None] = mapped_column(ForeignKey("token.id"), index=True)

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Date, Enum, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from certsvc.core.enums import LabelledEnum
+from certsvc.core.enums import LabelledEnum, enum_column
 from certsvc.extensions import db
 from certsvc.orgs.models import Organisation
 from certsvc.registry.models import Certificate, Token
@@ -19,9 +19,6 @@ from certsvc.timeutil import UTCDateTime, utcnow
 
 __all__ = ["RequestType", "RequestStatus", "BatchStatus", "CertificateRequest", "RequestEvent", "Batch"]
 
-
-def _enum(cls) -> Enum:
-    return Enum(cls, native_enum=False, length=32, values_callable=lambda e: [m.value for m in e])
 
 
 class RequestType(LabelledEnum):
@@ -68,7 +65,7 @@ class Batch(db.Model):
     #: Who signs the proposal letter: the position lines ("KT. CHỦ TỊCH\nPHÓ CHỦ TỊCH") and the name.
     signer_title: Mapped[str] = mapped_column(String(200))
     signer_name: Mapped[str] = mapped_column(String(200))
-    status: Mapped[BatchStatus] = mapped_column(_enum(BatchStatus), default=BatchStatus.OPEN)
+    status: Mapped[BatchStatus] = mapped_column(enum_column(BatchStatus), default=BatchStatus.OPEN)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     locked_by_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
@@ -91,8 +88,8 @@ class CertificateRequest(db.Model):
     __tablename__ = "certificate_request"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    request_type: Mapped[RequestType] = mapped_column(_enum(RequestType), index=True)
-    status: Mapped[RequestStatus] = mapped_column(_enum(RequestStatus), default=RequestStatus.DRAFT, index=True)
+    request_type: Mapped[RequestType] = mapped_column(enum_column(RequestType), index=True)
+    status: Mapped[RequestStatus] = mapped_column(enum_column(RequestStatus), default=RequestStatus.DRAFT, index=True)
     #: The unit that makes the request (and manages the subscriber).
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
     #: The type's fields, cleaned by :mod:`certsvc.requests.fields`.
@@ -146,8 +143,8 @@ class RequestEvent(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     request_id: Mapped[int] = mapped_column(ForeignKey("certificate_request.id"), index=True)
     action: Mapped[str] = mapped_column(String(32))
-    from_status: Mapped[RequestStatus | None] = mapped_column(_enum(RequestStatus))
-    to_status: Mapped[RequestStatus] = mapped_column(_enum(RequestStatus))
+    from_status: Mapped[RequestStatus | None] = mapped_column(enum_column(RequestStatus))
+    to_status: Mapped[RequestStatus] = mapped_column(enum_column(RequestStatus))
     comment: Mapped[str | None] = mapped_column(Text)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
     actor_label: Mapped[str] = mapped_column(String(120))
