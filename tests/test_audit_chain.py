@@ -11,13 +11,13 @@ import threading
 import unicodedata
 
 import pytest
-from sqlalchemy import create_engine, delete, insert, select, text, update
+from sqlalchemy import create_engine, delete, insert, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from certsvc.audit.models import GENESIS_HASH, AuditEntry, AuditHead
 from certsvc.audit.service import Actor, entry_hash, record, verify_chain
-from certsvc.db_guard import drop_append_only_statements
+from tests import chain_support
 
 CHAIN_LENGTH = 8
 CLERK = Actor(label="clerk", account_id=7)
@@ -41,22 +41,15 @@ def build_chain(session: Session, length: int = CHAIN_LENGTH) -> list[AuditEntry
 
 
 def entries(session: Session) -> list[AuditEntry]:
-    session.expire_all()
-    return list(session.scalars(select(AuditEntry).order_by(AuditEntry.seq)))
+    return chain_support.entries(session, AuditEntry)
 
 
 def unguard(session: Session) -> None:
-    """Drop the append-only triggers, as someone with the owner's rights could."""
-    for statement in drop_append_only_statements(session.get_bind().dialect.name, "audit_log"):
-        session.execute(text(statement))
-    session.commit()
+    chain_support.unguard(session, "audit_log")
 
 
 def fault_of(session: Session) -> tuple[str, int]:
-    session.expire_all()
-    report = verify_chain(session)
-    assert not report.ok, "tampering went unnoticed"
-    return report.fault.kind, report.fault.seq
+    return chain_support.fault_of(session, verify_chain)
 
 
 def forged_row(*, seq: int, prev_hash: str, occurred_at) -> dict:

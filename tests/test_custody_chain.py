@@ -18,10 +18,10 @@ from certsvc.custody import service
 from certsvc.custody.chain import HASHED_COLUMNS, append_event, check_entry, entry_hash, verify_register
 from certsvc.custody.cli import custody_group
 from certsvc.custody.models import CustodyEvent, CustodyEventKind, CustodyHead, Handover
-from certsvc.db_guard import drop_append_only_statements
 from certsvc.errors import Conflict
 from certsvc.registry.models import Token
 from tests.test_custody_fixtures import SETTINGS, handover_form, seal  # noqa: F401
+from tests import chain_support
 
 LENGTH = 8
 CLERK = Actor(label="vanthuxa", account_id=1)
@@ -37,21 +37,15 @@ def build_register(session: Session, seal) -> list[CustodyEvent]:
 
 
 def entries(session: Session) -> list[CustodyEvent]:
-    session.expire_all()
-    return list(session.scalars(select(CustodyEvent).order_by(CustodyEvent.seq)))
+    return chain_support.entries(session, CustodyEvent)
 
 
 def unguard(session: Session) -> None:
-    for statement in drop_append_only_statements(session.get_bind().dialect.name, "custody_event"):
-        session.execute(text(statement))
-    session.commit()
+    chain_support.unguard(session, "custody_event")
 
 
 def fault_of(session: Session) -> tuple[str, int]:
-    session.expire_all()
-    report = verify_register(session)
-    assert not report.ok, "tampering went unnoticed"
-    return report.fault.kind, report.fault.seq
+    return chain_support.fault_of(session, verify_register)
 
 
 def _row(entry: CustodyEvent, **changes) -> dict:

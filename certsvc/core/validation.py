@@ -23,6 +23,7 @@ __all__ = [
     "clean_tax_code",
     "clean_symbol",
     "clean_flag",
+    "non_empty",
 ]
 
 
@@ -114,6 +115,18 @@ def clean_flag(value: object) -> bool:
     if isinstance(value, bool):
         return value
     return str(value or "").strip().lower() in {"1", "true", "y", "yes", "on", "có", "x"}
+
+
+def non_empty(cleaner: Callable[[object], object | None]) -> Callable[[object], object]:
+    """``cleaner``, refusing an empty value (one it cleans to None)."""
+
+    def clean(value: object) -> object:
+        cleaned = cleaner(value)
+        if cleaned is None:
+            raise FieldError("Bắt buộc nhập.")
+        return cleaned
+
+    return clean
 
 
 class FieldCollector:

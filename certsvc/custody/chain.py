@@ -31,7 +31,7 @@ from certsvc.registry.models import Token
 from certsvc.timeutil import utcnow
 
 __all__ = ["HASHED_COLUMNS", "EntryCheck", "append_event", "check_entry", "entry_hash", "keeper_ids",
-           "raw_register_select", "verify_register"]
+           "verify_register"]
 
 #: The columns an entry's hash covers, in order (the hash itself excepted).
 HASHED_COLUMNS = ("seq", "occurred_at", "token_id", "organisation_id", "kind", "keeper_id", "actor_id",

@@ -20,7 +20,13 @@ from sqlalchemy.orm import Session
 
 from certsvc.accounts.models import Account, Role, RoleAssignment
 from certsvc.audit.service import Actor, record
-from certsvc.core.validation import FieldCollector, FieldError, clean_flag, clean_text
+from certsvc.core.validation import (
+    FieldCollector,
+    FieldError,
+    clean_flag,
+    clean_text,
+    non_empty,
+)
 from certsvc.custody.chain import append_event, keeper_ids
 from certsvc.custody.models import (
     CustodyEvent,
@@ -182,15 +188,6 @@ def _clean_time(value: object) -> time | None:
     return time(int(match.group(1)), int(match.group(2)))
 
 
-def _required(cleaner):
-    def clean(value: object) -> object:
-        result = cleaner(value)
-        if result is None:
-            raise FieldError("Bắt buộc nhập.")
-        return result
-    return clean
-
-
 def _text(max_length: int, required: bool = False):
     return lambda value: clean_text(str(value or ""), required=required, max_length=max_length)
 
@@ -294,7 +291,7 @@ def _event_details(session: Session, token: Token, fields: FieldCollector, **ext
 def receive(session: Session, account: Account, token: Token, raw: Mapping) -> CustodyEvent:
     """The first entry of a token: received from the CA by the person who will keep it."""
     fields = _common_fields(raw)
-    fields.take("keeper_id", _required(_person_id))
+    fields.take("keeper_id", non_empty(_person_id))
     fields.take("accessories", _text(500))
     keeper = _person(session, fields, "keeper_id")
     if _in_register(session, token):
@@ -325,7 +322,7 @@ def record_event(session: Session, account: Account, token: Token, raw: Mapping)
     if kind is None:
         fields.fail("kind", "Chọn loại sự kiện.")
     if kind is E.FOUND:
-        fields.take("keeper_id", _required(_person_id))
+        fields.take("keeper_id", non_empty(_person_id))
     if kind is E.RETURNED:
         fields.take("ca_name", _text(255, required=True))
         fields.take("ca_representative", _text(200, required=True))
@@ -411,10 +408,10 @@ def report_loss(session: Session, account: Account, token: Token, raw: Mapping) 
 def _handover_fields(session: Session, token: Token, raw: Mapping, settings: CustodySettings) -> FieldCollector:
     fields = FieldCollector(raw)
     for name in ("giver_id", "receiver_id"):
-        fields.take(name, _required(_person_id))
+        fields.take(name, non_empty(_person_id))
     fields.take("witness_id", _person_id)
-    fields.take("handed_date", _required(_clean_day))
-    fields.take("handed_time", _required(_clean_time))
+    fields.take("handed_date", non_empty(_clean_day))
+    fields.take("handed_time", non_empty(_clean_time))
     fields.take("place", _text(255, required=True))
     fields.take("condition", _text(500, required=True))
     fields.take("accessories", _text(500))

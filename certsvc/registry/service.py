@@ -41,7 +41,7 @@ __all__ = [
     "get_certificate", "get_token", "get_or_create_token", "register_certificate", "revoke_certificate",
     "recover_token", "transition_token", "certificate_status", "status_clause", "Page", "find_certificates",
     "find_tokens", "BoardRow", "ReturnRow", "ExpiryBoard", "expiry_board", "record_expiry_reminders",
-    "open_returns", "register_upload", "revocation_moment", "holder_choices", "predecessor_choices",
+    "open_returns", "register_upload", "record_past_revocation", "holder_choices", "predecessor_choices",
     "certificates_on", "replacements_of", "pending_returns",
 ]
 
@@ -337,13 +337,18 @@ def register_upload(session: Session, by: Account, raw: Mapping[str, object], da
     )
 
 
-def revocation_moment(day: date | None, now: datetime) -> datetime | None:
-    """When a revocation dated ``day`` (Vietnam calendar) took effect: now for today, else the day's start."""
-    if day is None:
-        return None
-    if day == _vietnam_day(now):
-        return now
-    return datetime.combine(day, time(0), VIETNAM_TZ).astimezone(UTC)
+def record_past_revocation(
+    session: Session, by: Account | Actor, certificate: Certificate, *, revoked_on: date | None, reason: str,
+    now: datetime | None = None,
+) -> None:
+    """Record a revocation the CA has already made, dated ``revoked_on`` (Vietnam calendar, today or
+    earlier): it took effect now when dated today, else at the start of that day."""
+    now = now or utcnow()
+    if revoked_on is None or revoked_on > _vietnam_day(now):
+        raise ValidationFailed({"revoked_on": "Ghi ngày thu hồi, không muộn hơn hôm nay."})
+    moment = now if revoked_on == _vietnam_day(now) else (
+        datetime.combine(revoked_on, time(0), VIETNAM_TZ).astimezone(UTC))
+    revoke_certificate(session, by, certificate, revoked_at=moment, reason=reason)
 
 
 def certificates_on(session: Session, token: Token) -> list[Certificate]:

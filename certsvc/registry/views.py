@@ -183,11 +183,8 @@ def revoke_certificate(certificate_id: int):
     form = RevokeForm()
 
     def revoke() -> None:
-        now = utcnow()
-        moment = service.revocation_moment(form.revoked_on.data, now)
-        if moment is None or moment > now:
-            raise ValidationFailed({"revoked_on": "Ghi ngày thu hồi, không muộn hơn hôm nay."})
-        service.revoke_certificate(db.session, current_user, cert, revoked_at=moment, reason=form.reason.data)
+        service.record_past_revocation(db.session, current_user, cert, revoked_on=form.revoked_on.data,
+                                       reason=form.reason.data)
 
     valid = form.validate_on_submit()
     if valid and _attempt(form, revoke):

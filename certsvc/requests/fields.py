@@ -26,6 +26,7 @@ from certsvc.core.validation import (
     clean_phone,
     clean_tax_code,
     clean_text,
+    non_empty,
 )
 from certsvc.requests.models import RequestType
 
@@ -116,16 +117,6 @@ BUDGET_CODE = re.compile(r"^\d{7}$")
 SERIAL = re.compile(r"^[0-9a-f]{1,64}$")
 
 
-def _required(cleaner: Callable[[object], object | None]) -> Callable[[object], object]:
-    def clean(value: object) -> object:
-        cleaned = cleaner(value)
-        if cleaned is None:
-            raise FieldError("Bắt buộc nhập.")
-        return cleaned
-
-    return clean
-
-
 def _text(value: object, max_length: int = 255) -> str | None:
     return clean_text(None if value is None else str(value), max_length=max_length)
 
@@ -212,7 +203,7 @@ def _choice(choices: tuple[tuple[str, str], ...]) -> Callable[[object], str | No
 
 def _field(name: str, label: str, clean: Callable[[object], object | None], *, required: bool = False,
            **options) -> FieldSpec:
-    return FieldSpec(name, label, _required(clean) if required else clean, required=required, **options)
+    return FieldSpec(name, label, non_empty(clean) if required else clean, required=required, **options)
 
 
 def _free(name: str, label: str, *, required: bool = False, max_length: int = 255, **options) -> FieldSpec:
