@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Install what certsvc and token_agent need on a Debian machine: the Debian packages
-# (SoftHSM, OpenSC, poppler, NSS tools, qpdf, Liberation fonts, Python 3.11) and the
-# Python environment in .venv. Safe to run again: it installs only what is missing.
+# (SoftHSM, OpenSC, poppler, NSS tools, qpdf, Liberation fonts, Python 3.11, headless Chromium
+# and its driver for the browser walk-through test) and the Python environment in .venv.
+# Safe to run again: it installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DEBIAN_PACKAGES=(
   python3 python3-venv python3-dev build-essential
   softhsm2 opensc poppler-utils libnss3-tools qpdf fonts-liberation2
+  chromium chromium-driver
 )
 
 missing=()

@@ -1,0 +1,254 @@
+"""The demo walk-through of issue 3 in a real browser, from the demo accounts, as README.md tells it.
+
+Vi Văn Tùng (``canbo``, UBND xã Tân Đoàn) drafts a new certificate (Mẫu 01) for a newcomer and the
+revocation (Mẫu 05) of his own certificate, read off the certificate registry; Nông Văn Khánh
+(``thutruong``) approves and sends both; Lương Thị Hằng (``daumoi``, Phòng Văn hóa và Thông tin)
+returns the new one with a reason; the unit fixes it and sends it again; the focal office accepts
+both, batches them, locks the batch, downloads the letter and the annexes, marks it sent and records
+the CA's outcomes with a real certificate file. The registries and the expiry board show the result.
+
+Everything is done by clicking and typing what a person sees; screenshots of the key pages go to
+the test's folder and, when ``CERTSVC_SCREENSHOTS_DIR`` is set, there too.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import subprocess
+
+from openpyxl import load_workbook
+
+from certsvc.timeutil import to_vietnam, utcnow
+from tests.test_registry_support import make_cert, pem
+from tests.test_requests_support import individual
+
+NEWCOMER = "Lộc Thị Hoa"
+RETURN_REASON = "Ghi đủ chức danh theo quyết định tuyển dụng"
+FIXED_POSITION = "Công chức Văn hóa - Xã hội"
+#: Vi Văn Tùng's demo certificate and token (certsvc/registry/demo.py).
+TUNG, TUNG_TOKEN = "Vi Văn Tùng", "5401A7C30006"
+NEW_TOKEN = "TKHOA2026"
+
+
+def _status(chrome) -> str:
+    return chrome.find("//div[@class='page-head']//span[contains(@class, 'badge')]").text
+
+
+def _request_id(chrome) -> int:
+    found = re.search(r"/requests/(\d+)$", chrome.driver.current_url)
+    assert found, chrome.driver.current_url
+    return int(found.group(1))
+
+
+def _open_request(chrome, request_id: int) -> None:
+    """From the list of requests, open one by its number."""
+    chrome.menu("Đề nghị")
+    chrome.follow(str(request_id), chrome.find("//table[contains(@class, 'requests')]"))
+    assert chrome.heading().startswith(f"Đề nghị số {request_id}:")
+
+
+def _act(chrome, request_id: int, button: str, status: str, comment: tuple[str, str] | None = None) -> None:
+    """Press a lifecycle button on the request page and check what the person is told."""
+    if comment:
+        chrome.fill(*comment)
+    chrome.press(button)
+    assert f"Đề nghị số {request_id}: đã thực hiện «{button}»." in chrome.flashes()
+    assert _status(chrome) == status
+
+
+def _timeline(chrome) -> str:
+    return chrome.section("Diễn biến").text
+
+
+def _hex(text: str) -> str:
+    """A serial as the service writes it everywhere: upper-case hex digits, no separators."""
+    return re.sub(r"[\s:]", "", text).upper()
+
+
+def _pdf_text(path) -> str:
+    return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True,
+                          check=True).stdout
+
+
+def test_demo_walk_through_in_the_browser(chrome, tmp_path):
+    fields = individual(full_name=NEWCOMER, position="Công chức", unit_name="UBND xã Tân Đoàn",
+                        email="hoalt.td@langson.gov.vn")
+
+    # --- canbo: finds Tùng's certificate in the registry, drafts the two requests ----------------
+    chrome.login("canbo")
+    chrome.menu("Chứng thư số")
+    serial = chrome.row(TUNG).find_element("css selector", "td.serial").text
+    assert re.fullmatch(r"[0-9A-Fa-f: ]+", serial), serial
+
+    chrome.menu("Đề nghị")
+    chrome.follow("Cấp mới chứng thư số cá nhân")
+    assert chrome.heading() == "Lập đề nghị: Cấp mới chứng thư số cá nhân"
+    assert chrome.by_label("Đơn vị đề nghị").get_attribute("value"), "the only unit is not chosen for the officer"
+    for label, name in (("Họ và tên", "full_name"), ("Số CCCD", "cccd"), ("Nơi cấp CCCD", "cccd_issued_by"),
+                        ("Chức vụ", "position"), ("Cơ quan, đơn vị công tác", "unit_name"),
+                        ("Thư điện tử công vụ", "email"), ("Số điện thoại di động", "phone"),
+                        ("Thời hạn đề nghị (năm)", "validity_years")):
+        chrome.fill(label, fields[name])
+    chrome.fill_date("Ngày cấp CCCD", fields["cccd_issued_on"])
+    chrome.screenshot("mau-01-form")
+    chrome.press("Lưu dự thảo")
+    new_id = _request_id(chrome)
+    assert f"Đã lưu dự thảo đề nghị số {new_id}." in chrome.flashes()
+    assert _status(chrome) == "Dự thảo"
+    chrome.sees(NEWCOMER, fields["cccd"], "Công chức")
+    # Four eyes: the drafter has no button to send it himself.
+    assert "Phê duyệt và gửi đầu mối" not in chrome.text()
+
+    chrome.menu("Đề nghị")
+    chrome.follow("Thu hồi chứng thư số")
+    chrome.fill("Số hiệu (serial) chứng thư số", serial)
+    chrome.choose("Lý do thu hồi", "Thôi việc, chuyển ra ngoài khu vực nhà nước")
+    chrome.press("Lưu dự thảo")
+    revoke_id = _request_id(chrome)
+    assert f"Đã lưu dự thảo đề nghị số {revoke_id}." in chrome.flashes()
+    assert chrome.heading() == f"Đề nghị số {revoke_id}: Thu hồi chứng thư số"
+    chrome.sees("Mẫu 05", "Thôi việc, chuyển ra ngoài khu vực nhà nước")
+    chrome.logout()
+
+    # --- thutruong: approves and sends both -------------------------------------------------------
+    chrome.login("thutruong")
+    for request_id in (new_id, revoke_id):
+        _open_request(chrome, request_id)
+        _act(chrome, request_id, "Phê duyệt và gửi đầu mối", "Đã gửi đầu mối")
+    chrome.screenshot("revocation-submitted")
+    chrome.logout()
+
+    # --- daumoi: both in the queue; returns the new one with a reason ------------------------------
+    chrome.login("daumoi")
+    chrome.menu("Tiếp nhận")
+    chrome.sees(NEWCOMER, TUNG, "Thu hồi chứng thư số")
+    chrome.screenshot("queue")
+    chrome.follow(str(new_id), chrome.find("//table[contains(@class, 'requests')]"))
+    _act(chrome, new_id, "Trả lại", "Bị trả lại", ("Lý do trả lại", RETURN_REASON))
+    chrome.logout()
+
+    # --- canbo: reads the reason, fixes the position ----------------------------------------------
+    chrome.login("canbo")
+    _open_request(chrome, new_id)
+    assert _status(chrome) == "Bị trả lại"
+    assert RETURN_REASON in chrome.section("Bị trả lại").text
+    chrome.screenshot("returned")
+    chrome.follow("Sửa nội dung")
+    assert chrome.heading() == f"Sửa đề nghị số {new_id}"
+    assert chrome.by_label("Họ và tên").get_attribute("value") == NEWCOMER
+    chrome.fill("Chức vụ", FIXED_POSITION)
+    chrome.press("Lưu thay đổi")
+    assert "Đã lưu nội dung đề nghị." in chrome.flashes()
+    assert _status(chrome) == "Bị trả lại"
+    chrome.sees(FIXED_POSITION)
+    chrome.logout()
+
+    # --- thutruong: sends it again ----------------------------------------------------------------
+    chrome.login("thutruong")
+    _open_request(chrome, new_id)
+    _act(chrome, new_id, "Gửi lại đầu mối", "Đã gửi đầu mối")
+    chrome.logout()
+
+    # --- daumoi: accepts both at once, batches them, locks the batch ------------------------------
+    chrome.login("daumoi")
+    chrome.menu("Tiếp nhận")
+    for request_id in (new_id, revoke_id):
+        chrome.tick(f"Chọn đề nghị số {request_id}")
+    chrome.press("Tiếp nhận các đề nghị đã chọn")
+    assert "Đã tiếp nhận 2 đề nghị." in chrome.flashes()
+
+    chrome.menu("Đợt tổng hợp")
+    title = "Đợt 1 tháng 11/2026"
+    chrome.fill("Tên đợt", title)
+    assert chrome.by_label("Chức vụ người ký công văn").get_attribute("value") == "KT. CHỦ TỊCH\nPHÓ CHỦ TỊCH"
+    chrome.fill("Họ tên người ký", "Lương Văn Bình")
+    chrome.press("Tạo đợt tổng hợp")
+    assert f"Đã tạo đợt tổng hợp «{title}»." in chrome.flashes()
+    assert chrome.heading() == title
+    waiting = chrome.section("Đề nghị đã tiếp nhận, chưa vào đợt")
+    for request_id in (new_id, revoke_id):
+        chrome.tick(f"Chọn đề nghị số {request_id}")
+    chrome.press("Đưa các đề nghị đã chọn vào đợt", waiting)
+    assert "Đã đưa đề nghị vào đợt tổng hợp." in chrome.flashes()
+    chrome.sees("Đề nghị trong đợt (2)", NEWCOMER, TUNG)
+    chrome.press("Chốt danh sách đợt tổng hợp")
+    assert "Đã chốt đợt tổng hợp. Có thể tạo công văn và phụ lục." in chrome.flashes()
+    assert _status(chrome) == "Đã chốt"
+    chrome.screenshot("batch-locked")
+
+    # --- the letter and the annexes, downloaded by the browser ------------------------------------
+    letter = chrome.download("Công văn (PDF)", "cong-van-de-nghi.pdf")
+    text = _pdf_text(letter)
+    assert "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in text and "Độc lập - Tự do - Hạnh phúc" in text
+    assert "Kính gửi" in text and "Nơi nhận" in text and "Lương Văn Bình" in text
+    annex_text = _pdf_text(chrome.download("Phụ lục (PDF)", "phu-luc.pdf"))
+    # Table cells wrap in the PDF: check the tables and the one-word values.
+    assert "Bảng 1. Đề nghị cấp mới chứng thư số cá nhân (Mẫu 01)" in annex_text
+    assert "Bảng 2. Đề nghị thu hồi chứng thư số (Mẫu 05)" in annex_text
+    assert fields["cccd"] in annex_text and _hex(serial) in annex_text and TUNG in annex_text
+    workbook = load_workbook(chrome.download("Phụ lục (XLSX)", "phu-luc.xlsx"), read_only=True)
+    cells = {str(value) for sheet in workbook for row in sheet.iter_rows(values_only=True) for value in row}
+    assert NEWCOMER in cells and fields["cccd"] in cells
+    assert _hex(serial) in {_hex(cell) for cell in cells}, cells
+    with chrome.download("Phụ lục (CSV)", "phu-luc.csv").open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert any(NEWCOMER in row for row in rows), rows
+
+    # --- the letter goes out: number and date -----------------------------------------------------
+    today = to_vietnam(utcnow()).date()
+    chrome.fill("Số, ký hiệu công văn", "12/UBND-VHTT")
+    chrome.fill_date("Ngày công văn", today.isoformat())
+    chrome.press("Đánh dấu đã gửi")
+    assert "Đã ghi nhận công văn đã gửi." in chrome.flashes()
+    assert _status(chrome) == "Đã gửi"
+    chrome.sees(f"Số 12/UBND-VHTT ngày {today:%d/%m/%Y}", "Đã gửi cơ quan cấp")
+    chrome.screenshot("batch-sent")
+
+    # --- the CA's answers: the issued certificate file, the revocation done -----------------------
+    issued = tmp_path / "loc-thi-hoa.cer"
+    issued.write_bytes(pem(make_cert(NEWCOMER, f"CCCD:{fields['cccd']}", "UBND xã Tân Đoàn")))
+    chrome.follow(str(new_id), chrome.section("Đề nghị trong đợt"))
+    assert _status(chrome) == "Đã gửi cơ quan cấp"
+    chrome.choose("Kết quả", "Hoàn thành")
+    chrome.by_label("Tệp chứng thư số được cấp").send_keys(str(issued))
+    chrome.fill("Số hiệu thiết bị lưu khóa", NEW_TOKEN)
+    chrome.screenshot("outcome-form")
+    chrome.press("Ghi kết quả")
+    assert f"Đã ghi kết quả đề nghị số {new_id}." in chrome.flashes()
+    assert _status(chrome) == "Hoàn thành"
+    chrome.sees("Chứng thư số được cấp", f"({NEWCOMER})")
+    timeline = _timeline(chrome)
+    for entry in ("Tạo dự thảo", "Phê duyệt và gửi đầu mối", "Trả lại", RETURN_REASON, "Sửa nội dung",
+                  "Gửi lại đầu mối", "Tiếp nhận", "Đưa vào đợt tổng hợp", "Gửi cơ quan cấp chứng thư số",
+                  "Ghi nhận hoàn thành"):
+        assert entry in timeline, (entry, timeline)
+    chrome.screenshot("new-request-done")
+
+    chrome.follow(chrome.find("//dt[.='Đợt tổng hợp']/following-sibling::dd[1]//a").text)
+    chrome.follow(str(revoke_id), chrome.section("Đề nghị trong đợt"))
+    assert "Tệp chứng thư số được cấp" not in chrome.text()
+    chrome.press("Ghi kết quả")
+    assert f"Đã ghi kết quả đề nghị số {revoke_id}." in chrome.flashes()
+    assert _status(chrome) == "Hoàn thành"
+    assert "Ghi nhận hoàn thành" in _timeline(chrome)
+
+    # --- the registries and the expiry board show the result --------------------------------------
+    chrome.menu("Chứng thư số")
+    new_row = chrome.row(NEWCOMER).text
+    assert "Còn hiệu lực" in new_row and NEW_TOKEN in new_row, new_row
+    revoked_row = chrome.row(serial).text
+    assert "Đã thu hồi" in revoked_row, revoked_row
+    chrome.screenshot("certificate-registry")
+
+    chrome.menu("Thiết bị ký số")
+    assert NEWCOMER in chrome.row(NEW_TOKEN).text
+    chrome.screenshot("token-registry")
+
+    chrome.menu("Hạn chứng thư")
+    returns = chrome.section("Thời hạn nộp lại thiết bị cho CA")
+    due_back = chrome.row(TUNG_TOKEN).text
+    assert TUNG in due_back and "ngày làm việc" in due_back, due_back
+    assert TUNG_TOKEN in returns.text
+    chrome.screenshot("expiry-board")
+    chrome.logout()
