@@ -1,9 +1,12 @@
-"""Configuration read from the environment.
+"""Configuration read from the environment — the only module of certsvc that reads it.
 
 Every setting has one name in the environment (``CERTSVC_*``); README documents
-them as a table. Production must set ``CERTSVC_SECRET_KEY``: there is no default
-for it, and the app refuses to start without one unless the caller (the demo
-command, the tests) supplies its own.
+them as a table. :func:`load_config` parses each once, refuses a bad value at
+start-up with :class:`ConfigError` naming the variable, and stores typed values
+(ints, flags, tuples, a :class:`WorkCalendar`) in the Flask config; the rest of the
+code reads ``app.config`` and never ``os.environ``. Production must set
+``CERTSVC_SECRET_KEY``: there is no default for it, and the app refuses to start
+without one unless the caller (the demo command, the tests) supplies its own.
 """
 
 from __future__ import annotations
@@ -12,21 +15,34 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["ConfigError", "PROJECT_ROOT", "SETTINGS", "instance_path", "load_config"]
+from certsvc.core.workdays import HOLIDAY_SETTINGS, WorkCalendar, calendar_from_settings
+
+__all__ = ["ConfigError", "PROJECT_ROOT", "SETTINGS", "HOLIDAY_SETTINGS", "WORK_CALENDAR", "instance_path",
+           "load_config"]
 
 #: The repository root: templates, migrations and the instance folder live here.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+#: The Flask config key of the :class:`WorkCalendar` built from :data:`HOLIDAY_SETTINGS`.
+WORK_CALENDAR = "CERTSVC_WORK_CALENDAR"
 
 
 class ConfigError(RuntimeError):
     """The environment does not describe a configuration the service can run with."""
 
 
-def _flag(name: str, default: bool) -> bool:
-    raw = os.environ.get(name)
-    if raw is None or raw.strip() == "":
+# Each parser takes the raw value — a string from the environment, or a string or an already typed
+# value from the overrides — and returns the typed value, the default when unset or empty.
+
+def _is_unset(raw: object) -> bool:
+    return raw is None or (isinstance(raw, str) and raw.strip() == "")
+
+
+def _flag(name: str, raw: object, default: bool) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    if _is_unset(raw):
         return default
-    value = raw.strip().lower()
+    value = str(raw).strip().lower()
     if value in {"1", "true", "yes", "on"}:
         return True
     if value in {"0", "false", "no", "off"}:
@@ -34,12 +50,13 @@ def _flag(name: str, default: bool) -> bool:
     raise ConfigError(f"{name} must be true or false, not {raw!r}")
 
 
-def _positive_int(name: str, default: int) -> int:
-    raw = os.environ.get(name)
-    if raw is None or raw.strip() == "":
+def _positive_int(name: str, raw: object, default: int) -> int:
+    if _is_unset(raw):
         return default
     try:
-        value = int(raw)
+        if isinstance(raw, bool):
+            raise ValueError
+        value = raw if isinstance(raw, int) else int(str(raw).strip())
     except ValueError:
         raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
     if value <= 0:
@@ -47,15 +64,36 @@ def _positive_int(name: str, default: int) -> int:
     return value
 
 
+def _day_list(name: str, raw: object, default: tuple[int, ...]) -> tuple[int, ...]:
+    """Positive whole numbers of days (separated by commas or spaces), each once, largest first."""
+    if _is_unset(raw):
+        return default
+    if isinstance(raw, str | int):
+        items = str(raw).replace(",", " ").split()
+    else:
+        items = [str(item) for item in raw]
+    if not items or any(not item.isdigit() or int(item) <= 0 for item in items):
+        raise ConfigError(f"{name} must list positive whole numbers of days, not {raw!r}")
+    return tuple(sorted({int(item) for item in items}, reverse=True))
+
+
+def _text(name: str, raw: object, default: str) -> str:
+    return default if _is_unset(raw) else str(raw).strip()
+
+
+_PARSERS = {"str": _text, "flag": _flag, "int": _positive_int, "days": _day_list}
+
+
 @dataclass(frozen=True)
 class _Setting:
     env: str
     key: str
     default: object
-    kind: str  # "str", "flag" or "int"
+    kind: str  # a key of _PARSERS: "str", "flag", "int" or "days"
 
 
-#: Settings other than the database URL and the secret key, as (environment name, Flask key, default).
+#: Settings other than the database URL, the secret key and the holidays, as (environment name, Flask key,
+#: default, kind).
 SETTINGS: tuple[_Setting, ...] = (
     _Setting("CERTSVC_SECURE_COOKIES", "SESSION_COOKIE_SECURE", True, "flag"),
     _Setting("CERTSVC_BEHIND_PROXY", "CERTSVC_BEHIND_PROXY", False, "flag"),
@@ -70,24 +108,26 @@ SETTINGS: tuple[_Setting, ...] = (
     _Setting("CERTSVC_RENEWAL_GRACE_DAYS", "CERTSVC_RENEWAL_GRACE_DAYS", 30, "int"),
     # Registries
     _Setting("CERTSVC_EXPIRY_WARNING_DAYS", "CERTSVC_EXPIRY_WARNING_DAYS", 30, "int"),
+    _Setting("CERTSVC_REMINDER_DAYS", "CERTSVC_REMINDER_DAYS", (90, 60, 30), "days"),
     # Custody register
     _Setting("CERTSVC_CUSTODY_WITNESS_REQUIRED", "CERTSVC_CUSTODY_WITNESS_REQUIRED", True, "flag"),
     _Setting("CERTSVC_CUSTODY_PENDING_HOURS", "CERTSVC_CUSTODY_PENDING_HOURS", 48, "int"),
 )
 
 
-def _check_calendar() -> None:
-    """Holiday and reminder settings are read where they are used; refuse bad ones at start-up."""
-    from certsvc.core.workdays import calendar_from_settings
-
+def _work_calendar(overrides: dict) -> WorkCalendar:
+    """The calendar of :data:`HOLIDAY_SETTINGS` (an override of one wins over the environment), or the
+    :class:`WorkCalendar` given as the ``CERTSVC_WORK_CALENDAR`` override; the used overrides are removed."""
+    raw = {name: overrides.pop(name) if name in overrides else os.environ.get(name) for name in HOLIDAY_SETTINGS}
+    if WORK_CALENDAR in overrides:
+        calendar = overrides.pop(WORK_CALENDAR)
+        if not isinstance(calendar, WorkCalendar):
+            raise ConfigError(f"{WORK_CALENDAR} must be a WorkCalendar, not {calendar!r}")
+        return calendar
     try:
-        calendar_from_settings()
-    except (ValueError, OSError) as error:
-        raise ConfigError(f"holiday settings: {error}") from None
-    raw = os.environ.get("CERTSVC_REMINDER_DAYS", "")
-    items = raw.replace(",", " ").split()
-    if any(not item.isdigit() or int(item) <= 0 for item in items):
-        raise ConfigError(f"CERTSVC_REMINDER_DAYS must list positive whole numbers of days, not {raw!r}")
+        return calendar_from_settings({name: value for name, value in raw.items() if value is not None})
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
 
 
 def instance_path() -> Path:
@@ -102,8 +142,10 @@ def default_database_url(instance_path: Path) -> str:
 def load_config(instance_path: Path, overrides: dict | None = None) -> dict:
     """Build the Flask config from the environment, then apply ``overrides``.
 
-    ``overrides`` is how the demo command and the tests give their own secret key
-    and database; production passes none.
+    ``overrides`` is how the demo command and the tests give their own secret key,
+    database or settings; production passes none. An override of a setting (by its
+    Flask key, which is its environment name except for ``SESSION_COOKIE_SECURE``)
+    wins over the environment and is checked and typed the same way.
     """
     overrides = dict(overrides or {})
     config: dict = {
@@ -119,13 +161,9 @@ def load_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
     }
     for setting in SETTINGS:
-        if setting.kind == "flag":
-            config[setting.key] = _flag(setting.env, setting.default)
-        elif setting.kind == "int":
-            config[setting.key] = _positive_int(setting.env, setting.default)
-        else:
-            config[setting.key] = os.environ.get(setting.env) or setting.default
-    _check_calendar()
+        raw = overrides.pop(setting.key) if setting.key in overrides else os.environ.get(setting.env)
+        config[setting.key] = _PARSERS[setting.kind](setting.env, raw, setting.default)
+    config[WORK_CALENDAR] = _work_calendar(overrides)
     config["REMEMBER_COOKIE_SECURE"] = config["SESSION_COOKIE_SECURE"]
     config.update(overrides)
     if not config.get("SECRET_KEY"):

@@ -107,6 +107,22 @@ def app(database_url, tmp_path):
 
 
 @pytest.fixture
+def make_app(database_url, tmp_path):
+    """Build another app on the test's database with config ``overrides``; the environment counts as it is
+    when called (``monkeypatch.setenv`` first). For settings the default ``app`` does not have."""
+    apps = []
+
+    def make(**overrides):
+        apps.append(_make_app(database_url, tmp_path / "instance", **overrides))
+        return apps[-1]
+
+    yield make
+    for built in apps:
+        with built.app_context():
+            db.engine.dispose()
+
+
+@pytest.fixture
 def session(database_url):
     """A session of the test's own, on its own connection, to arrange data and check results."""
     engine = create_engine(database_url)

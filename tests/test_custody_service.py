@@ -149,6 +149,15 @@ def test_expiry_hours_come_from_the_setting(session, seal):
         service.CustodySettings(witness_required=False, pending_hours=6)
 
 
+def test_custody_settings_come_from_the_config_only(monkeypatch):
+    typed = {"CERTSVC_CUSTODY_PENDING_HOURS": 12, "CERTSVC_CUSTODY_WITNESS_REQUIRED": False}  # as load_config stores
+    assert service.CustodySettings.from_config(typed) == \
+        service.CustodySettings(witness_required=False, pending_hours=12)
+    monkeypatch.setenv("CERTSVC_CUSTODY_PENDING_HOURS", "6")
+    monkeypatch.setenv("CERTSVC_CUSTODY_WITNESS_REQUIRED", "no")
+    assert service.CustodySettings.from_config({}) == service.CustodySettings()
+
+
 def test_second_handover_while_one_is_pending_is_refused(session, seal):
     service.start_handover(session, seal.keeper, seal.token, handover_form(seal), SETTINGS)
     session.commit()

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from certsvc.accounts.models import Role
 from certsvc.audit.models import AuditEntry
-from certsvc.core.workdays import WorkCalendar, add_working_days, calendar_from_settings, working_days_between
+from certsvc.core.workdays import WorkCalendar, calendar_from_settings
 from certsvc.errors import Conflict, PermissionDenied, ValidationFailed
 from certsvc.registry import service
 from certsvc.registry.models import Certificate, ExpiryReminder, Token, TokenKind, TokenReturn, TokenState
@@ -244,13 +244,17 @@ def test_status_at_boundaries_in_python_and_in_sql(session, world, not_after, re
         assert (found is not None) == (status is expected), status
 
 
-def test_the_expiring_threshold_is_configurable(session, world, monkeypatch):
+def test_the_expiring_threshold_is_a_parameter_defaulting_to_the_app_setting(session, world, make_app, monkeypatch):
     cert = add_certificate(session, world.orgs["commune"])
     cert.not_after = NOW + timedelta(days=45)
-    assert certificate_status(cert, NOW) is CertificateStatus.VALID
-    monkeypatch.setenv("CERTSVC_EXPIRY_WARNING_DAYS", "60")
-    assert certificate_status(cert, NOW) is CertificateStatus.EXPIRING
+    monkeypatch.setenv("CERTSVC_EXPIRY_WARNING_DAYS", "60")  # the environment counts only when an app is built
+    assert certificate_status(cert, NOW) is CertificateStatus.VALID  # outside an app: the default 30 days
+    assert certificate_status(cert, NOW, warn_days=60) is CertificateStatus.EXPIRING
     assert certificate_status(cert, NOW, warn_days=10) is CertificateStatus.VALID
+    with make_app().app_context():
+        assert service.configured_settings().warning_days == 60
+        assert certificate_status(cert, NOW) is CertificateStatus.EXPIRING
+        assert certificate_status(cert, NOW, warn_days=10) is CertificateStatus.VALID
 
 
 # --- working days ----------------------------------------------------------------------------------------------
@@ -264,17 +268,20 @@ def test_working_days_skip_the_weekend_and_holidays(monkeypatch, tmp_path):
     assert calendar.add_working_days(date(2026, 4, 29), 5) == date(2026, 5, 8)
     assert calendar.working_days_between(date(2026, 4, 29), date(2026, 5, 8)) == 5
     assert calendar.working_days_between(date(2026, 5, 8), date(2026, 4, 29)) == -5
-    monkeypatch.setenv("CERTSVC_HOLIDAYS", "2026-11-23, 2026-11-24")
-    assert add_working_days(date(2026, 11, 20), 1) == date(2026, 11, 25)
+    assert calendar_from_settings({}) == calendar
+    listed = calendar_from_settings({"CERTSVC_HOLIDAYS": "2026-11-23, 2026-11-24"})
+    assert listed.add_working_days(date(2026, 11, 20), 1) == date(2026, 11, 25)
     holidays = tmp_path / "holidays.txt"
     holidays.write_text("# Tết Bính Ngọ\n2026-02-16\n2026-02-17  # mùng 1\n")
-    monkeypatch.setenv("CERTSVC_HOLIDAYS_FILE", str(holidays))
-    monkeypatch.setenv("CERTSVC_FIXED_HOLIDAYS", "")
-    assert add_working_days(date(2026, 2, 13), 1) == date(2026, 2, 18)
-    assert working_days_between(date(2026, 4, 29), date(2026, 4, 30)) == 1  # no fixed holidays any more
-    monkeypatch.setenv("CERTSVC_HOLIDAYS", "23/11/2026")
-    with pytest.raises(ValueError):
-        calendar_from_settings()
+    from_file = calendar_from_settings({"CERTSVC_HOLIDAYS_FILE": str(holidays), "CERTSVC_FIXED_HOLIDAYS": ""})
+    assert from_file.add_working_days(date(2026, 2, 13), 1) == date(2026, 2, 18)
+    assert from_file.working_days_between(date(2026, 4, 29), date(2026, 4, 30)) == 1  # no fixed holidays any more
+    monkeypatch.setenv("CERTSVC_HOLIDAYS", "2026-04-29")  # the environment is config.py's business, not read here
+    assert calendar_from_settings({}) == calendar
+    with pytest.raises(ValueError, match="CERTSVC_HOLIDAYS"):
+        calendar_from_settings({"CERTSVC_HOLIDAYS": "23/11/2026"})
+    with pytest.raises(ValueError, match="CERTSVC_HOLIDAYS_FILE"):
+        calendar_from_settings({"CERTSVC_HOLIDAYS_FILE": str(tmp_path / "missing.txt")})
 
 
 # --- expiry reminders ------------------------------------------------------------------------------------------

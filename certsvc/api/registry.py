@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Response, jsonify
+from flask import Response, current_app, jsonify
 
 from certsvc.api.common import Query, page_json
 from certsvc.api.serializers import certificate_json, token_detail_json, token_json
@@ -22,8 +22,12 @@ def _visible() -> set[int]:
     return visible
 
 
+def _warn_days() -> int:
+    return service.RegistrySettings.from_config(current_app.config).warning_days
+
+
 def _certificate(cert: Certificate) -> dict:
-    return certificate_json(cert, service.certificate_status(cert, utcnow()))
+    return certificate_json(cert, service.certificate_status(cert, utcnow(), _warn_days()))
 
 
 @bp.get("/certificates")
@@ -34,7 +38,7 @@ def list_certificates() -> Response:
     page, per_page = query.paging()
     query.check()
     result = service.find_certificates(db.session, units, now=utcnow(), status=status, query=query.text("q"),
-                                       page=page, per_page=per_page)
+                                       page=page, per_page=per_page, warn_days=_warn_days())
     return jsonify(page_json(result.items, result.page, result.total, per_page, _certificate))
 
 

@@ -10,21 +10,24 @@ configuration, not code:
   days the government announces each year;
 * ``CERTSVC_HOLIDAYS_FILE`` names a text file with one ISO date a line (``#`` starts a comment);
 * ``CERTSVC_FIXED_HOLIDAYS`` replaces the default fixed dates (``MM-DD`` items; empty for none).
+
+:mod:`certsvc.config` builds the calendar once at start-up (``CERTSVC_WORK_CALENDAR`` in the
+app's config); code here never reads the environment.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
-__all__ = ["DEFAULT_FIXED_HOLIDAYS", "WorkCalendar", "calendar_from_settings", "add_working_days",
-           "working_days_between"]
+__all__ = ["DEFAULT_FIXED_HOLIDAYS", "HOLIDAY_SETTINGS", "WorkCalendar", "calendar_from_settings"]
 
 #: (month, day) of the public holidays that fall on the same solar date every year.
 DEFAULT_FIXED_HOLIDAYS: frozenset[tuple[int, int]] = frozenset({(1, 1), (4, 30), (5, 1), (9, 2)})
+#: The settings :func:`calendar_from_settings` reads.
+HOLIDAY_SETTINGS = ("CERTSVC_HOLIDAYS", "CERTSVC_HOLIDAYS_FILE", "CERTSVC_FIXED_HOLIDAYS")
 
 
 def _split(raw: str) -> list[str]:
@@ -82,23 +85,19 @@ class WorkCalendar:
                    if self.is_working_day(start + timedelta(days=offset)))
 
 
-def calendar_from_settings(settings: Mapping[str, str] | None = None) -> WorkCalendar:
-    """The calendar the settings describe (the process environment by default); see the module text."""
-    settings = os.environ if settings is None else settings
-    holidays = _parse_dates(_split(settings.get("CERTSVC_HOLIDAYS", "")), "CERTSVC_HOLIDAYS")
-    path = settings.get("CERTSVC_HOLIDAYS_FILE", "").strip()
+def calendar_from_settings(settings: Mapping[str, str]) -> WorkCalendar:
+    """The calendar ``settings`` (the environment, for :mod:`certsvc.config`) describe; see the module text.
+
+    A bad date or an unreadable holidays file is a :class:`ValueError` naming the setting."""
+    holidays = _parse_dates(_split(settings.get("CERTSVC_HOLIDAYS") or ""), "CERTSVC_HOLIDAYS")
+    path = (settings.get("CERTSVC_HOLIDAYS_FILE") or "").strip()
     if path:
-        lines = (line.split("#", 1)[0].strip() for line in Path(path).read_text(encoding="utf-8").splitlines())
-        holidays |= _parse_dates((line for line in lines if line), path)
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            raise ValueError(f"CERTSVC_HOLIDAYS_FILE: cannot read {path!r} ({error})") from None
+        lines = (line.split("#", 1)[0].strip() for line in text.splitlines())
+        holidays |= _parse_dates((line for line in lines if line), f"CERTSVC_HOLIDAYS_FILE {path!r}")
     raw_fixed = settings.get("CERTSVC_FIXED_HOLIDAYS")
     fixed = DEFAULT_FIXED_HOLIDAYS if raw_fixed is None else _parse_fixed(raw_fixed)
     return WorkCalendar(holidays=frozenset(holidays), fixed=fixed)
-
-
-def add_working_days(day: date, n: int, calendar: WorkCalendar | None = None) -> date:
-    """The ``n``-th working day after ``day`` on ``calendar`` (the configured one by default)."""
-    return (calendar or calendar_from_settings()).add_working_days(day, n)
-
-
-def working_days_between(start: date, end: date, calendar: WorkCalendar | None = None) -> int:
-    return (calendar or calendar_from_settings()).working_days_between(start, end)

@@ -9,7 +9,6 @@ write exactly one audit entry per action in the caller's transaction.
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -73,13 +72,12 @@ class CustodySettings:
 
     @classmethod
     def from_config(cls, config: Mapping) -> CustodySettings:
-        def setting(name: str, default: object) -> object:
-            value = config.get(name)
-            return os.environ.get(name, default) if value is None else value
-
-        hours = int(setting("CERTSVC_CUSTODY_PENDING_HOURS", cls.pending_hours))
-        return cls(witness_required=clean_flag(setting("CERTSVC_CUSTODY_WITNESS_REQUIRED", "yes")),
-                   pending_hours=max(1, hours))
+        """From the app's config (typed by :func:`certsvc.config.load_config`; strings are accepted too);
+        the defaults for missing keys."""
+        witness = config.get("CERTSVC_CUSTODY_WITNESS_REQUIRED")
+        hours = config.get("CERTSVC_CUSTODY_PENDING_HOURS")
+        return cls(witness_required=cls.witness_required if witness is None else clean_flag(witness),
+                   pending_hours=cls.pending_hours if hours is None else max(1, int(hours)))
 
 
 # -- finding things -------------------------------------------------------------------------------

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 
 from certsvc.audit.service import Actor
 from certsvc.extensions import db
-from certsvc.registry.service import record_expiry_reminders
+from certsvc.registry.service import RegistrySettings, record_expiry_reminders
 from certsvc.timeutil import utcnow
 
 __all__ = ["registry"]
@@ -24,7 +25,9 @@ def remind() -> None:
     """Record today's expiry reminders (each certificate and threshold once); run it daily."""
     from certsvc.cli import cli_actor_label
 
-    recorded = record_expiry_reminders(db.session, utcnow(), actor=Actor(label=cli_actor_label()))
+    thresholds = RegistrySettings.from_config(current_app.config).reminder_thresholds
+    recorded = record_expiry_reminders(db.session, utcnow(), actor=Actor(label=cli_actor_label()),
+                                       thresholds=thresholds)
     db.session.commit()
     click.echo(f"Đã ghi {len(recorded)} nhắc hạn chứng thư số.")
     for reminder in recorded:

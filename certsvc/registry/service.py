@@ -1,20 +1,24 @@
-"""Rules of the certificate and token registries (no Flask).
+"""Rules of the certificate and token registries.
 
 Every function that changes something writes exactly one audit entry in the caller's
 transaction; the caller commits, or rolls back on an error. Functions taking ``by`` check
 :data:`Permission.MANAGE_REGISTRY` at the organisation concerned when ``by`` is an
 account; a system :class:`Actor` (demo, command line) is trusted.
+
+Settings (warning days, reminder thresholds, the work calendar) are parameters; the pages
+and commands pass them from :class:`RegistrySettings`. A caller that passes none gets
+:func:`configured_settings`: the running app's, or the defaults outside an app.
 """
 
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Generic, TypeVar
 
+from flask import current_app, has_app_context
 from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased, selectinload
@@ -22,9 +26,10 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from certsvc.accounts.models import Account
 from certsvc.audit.service import SYSTEM, Actor, record
+from certsvc.config import WORK_CALENDAR
 from certsvc.core.enums import LabelledEnum
 from certsvc.core.validation import FieldCollector, FieldError, clean_text
-from certsvc.core.workdays import WorkCalendar, calendar_from_settings
+from certsvc.core.workdays import WorkCalendar
 from certsvc.errors import Conflict, NotFound, ValidationFailed
 from certsvc.orgs.models import Organisation
 from certsvc.orgs.service import to_id
@@ -37,7 +42,7 @@ from certsvc.registry.tokens import change_state, first_event, move
 from certsvc.timeutil import VIETNAM_TZ, to_vietnam, utcnow
 
 __all__ = [
-    "CertificateStatus", "RETURN_WORKING_DAYS", "RECOVERABLE", "warning_days", "reminder_thresholds",
+    "CertificateStatus", "RETURN_WORKING_DAYS", "RECOVERABLE", "RegistrySettings", "configured_settings",
     "get_certificate", "get_token", "get_or_create_token", "register_certificate", "revoke_certificate",
     "recover_token", "transition_token", "certificate_status", "status_clause", "Page", "find_certificates",
     "find_tokens", "BoardRow", "ReturnRow", "ExpiryBoard", "expiry_board", "record_expiry_reminders",
@@ -55,21 +60,28 @@ RECOVERABLE = frozenset({TokenState.PIN_LOCKED, TokenState.DAMAGED})
 _UNUSABLE = frozenset({TokenState.LOST, TokenState.RETURNED, TokenState.DESTROYED})
 
 
-def _int_setting(name: str, default: int) -> int:
-    raw = os.environ.get(name, "").strip()
-    return int(raw) if raw.isdigit() and int(raw) > 0 else default
+@dataclass(frozen=True)
+class RegistrySettings:
+    """``CERTSVC_EXPIRY_WARNING_DAYS``, ``CERTSVC_REMINDER_DAYS`` and the work calendar (holidays)."""
+
+    #: How close to its expiry a certificate counts as "expiring", in days.
+    warning_days: int = 30
+    #: Days before expiry at which a reminder is recorded, largest first.
+    reminder_thresholds: tuple[int, ...] = (90, 60, 30)
+    calendar: WorkCalendar = WorkCalendar()
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, object]) -> RegistrySettings:
+        """From an app config built by :func:`certsvc.config.load_config` (typed values); defaults for missing keys."""
+        return cls(warning_days=config.get("CERTSVC_EXPIRY_WARNING_DAYS", cls.warning_days),
+                   reminder_thresholds=tuple(config.get("CERTSVC_REMINDER_DAYS", cls.reminder_thresholds)),
+                   calendar=config.get(WORK_CALENDAR) or cls.calendar)
 
 
-def warning_days() -> int:
-    """How close to its expiry a certificate counts as "expiring": ``CERTSVC_EXPIRY_WARNING_DAYS``, 30 by default."""
-    return _int_setting("CERTSVC_EXPIRY_WARNING_DAYS", 30)
-
-
-def reminder_thresholds() -> tuple[int, ...]:
-    """Days before expiry at which a reminder is recorded: ``CERTSVC_REMINDER_DAYS`` ("90,60,30" by default)."""
-    raw = os.environ.get("CERTSVC_REMINDER_DAYS", "")
-    days = {int(item) for item in raw.replace(",", " ").split() if item.isdigit() and int(item) > 0}
-    return tuple(sorted(days or {90, 60, 30}, reverse=True))
+def configured_settings() -> RegistrySettings:
+    """The settings for a caller that passed none: the running app's inside an app context (requests,
+    commands, the demo), the defaults outside one (unit tests, scripts without an app)."""
+    return RegistrySettings.from_config(current_app.config) if has_app_context() else RegistrySettings()
 
 
 class CertificateStatus(LabelledEnum):
@@ -86,14 +98,18 @@ class CertificateStatus(LabelledEnum):
         return {"valid": "ok", "expiring": "warn"}.get(self.value, "bad")
 
 
+def _warn_days(warn_days: int | None) -> int:
+    return configured_settings().warning_days if warn_days is None else warn_days
+
+
 def certificate_status(cert: Certificate, now: datetime, warn_days: int | None = None) -> CertificateStatus:
     """Revoked once ``revoked_at`` has come; expired after ``not_after`` (the last valid moment);
-    expiring when ``not_after`` is at most ``warn_days`` (default :func:`warning_days`) ahead."""
+    expiring when ``not_after`` is at most ``warn_days`` (default: the configured warning days) ahead."""
     if cert.revoked_at is not None and cert.revoked_at <= now:
         return CertificateStatus.REVOKED
     if now > cert.not_after:
         return CertificateStatus.EXPIRED
-    if cert.not_after <= now + timedelta(days=warn_days or warning_days()):
+    if cert.not_after <= now + timedelta(days=_warn_days(warn_days)):
         return CertificateStatus.EXPIRING
     return CertificateStatus.VALID
 
@@ -104,7 +120,7 @@ def status_clause(status: CertificateStatus, now: datetime, warn_days: int | Non
     if status is CertificateStatus.REVOKED:
         return revoked
     live = or_(Certificate.revoked_at.is_(None), Certificate.revoked_at > now)
-    horizon = now + timedelta(days=warn_days or warning_days())
+    horizon = now + timedelta(days=_warn_days(warn_days))
     if status is CertificateStatus.EXPIRED:
         return and_(live, Certificate.not_after < now)
     if status is CertificateStatus.EXPIRING:
@@ -339,7 +355,7 @@ def register_upload(session: Session, by: Account, raw: Mapping[str, object], da
 
 def record_past_revocation(
     session: Session, by: Account | Actor, certificate: Certificate, *, revoked_on: date | None, reason: str,
-    now: datetime | None = None,
+    now: datetime | None = None, calendar: WorkCalendar | None = None,
 ) -> None:
     """Record a revocation the CA has already made, dated ``revoked_on`` (Vietnam calendar, today or
     earlier): it took effect now when dated today, else at the start of that day."""
@@ -348,7 +364,7 @@ def record_past_revocation(
         raise ValidationFailed({"revoked_on": "Ghi ngày thu hồi, không muộn hơn hôm nay."})
     moment = now if revoked_on == _vietnam_day(now) else (
         datetime.combine(revoked_on, time(0), VIETNAM_TZ).astimezone(UTC))
-    revoke_certificate(session, by, certificate, revoked_at=moment, reason=reason)
+    revoke_certificate(session, by, certificate, revoked_at=moment, reason=reason, calendar=calendar)
 
 
 def certificates_on(session: Session, token: Token) -> list[Certificate]:
@@ -375,7 +391,8 @@ def revoke_certificate(
     calendar: WorkCalendar | None = None,
 ) -> None:
     """Mark the certificate revoked (one audit entry) and, if its token is still out, open the token's
-    return to the CA, due :data:`RETURN_WORKING_DAYS` working days after the revocation date."""
+    return to the CA, due :data:`RETURN_WORKING_DAYS` working days (on ``calendar``, the configured one by
+    default) after the revocation date."""
     actor = _authorise(session, by, certificate.organisation_id)
     fields = FieldCollector({"reason": reason})
     reason = fields.take("reason", lambda v: clean_text(v, required=True, max_length=255))
@@ -389,7 +406,8 @@ def revoke_certificate(
     token = certificate.token
     if token is not None and token.state not in {TokenState.RETURNED, TokenState.DESTROYED} \
             and not open_returns(session, [token.id]):
-        due = (calendar or calendar_from_settings()).add_working_days(_vietnam_day(revoked_at), RETURN_WORKING_DAYS)
+        calendar = calendar or configured_settings().calendar
+        due = calendar.add_working_days(_vietnam_day(revoked_at), RETURN_WORKING_DAYS)
         token_return = TokenReturn(token=token, certificate=certificate, due_on=due)
         session.add(token_return)
     session.flush()
@@ -449,16 +467,16 @@ def _text_matches(query: str, *values: str | None) -> bool:
 
 def find_certificates(
     session: Session, org_ids: Collection[int], *, now: datetime, status: CertificateStatus | None = None,
-    query: str = "", page: int = 1, per_page: int = 50,
+    query: str = "", page: int = 1, per_page: int = 50, warn_days: int | None = None,
 ) -> Page[Certificate]:
-    """Certificates of ``org_ids`` in ``status``, whose holder name, CN, serial or UID contains ``query``;
-    soonest expiry first."""
+    """Certificates of ``org_ids`` in ``status`` (see :func:`certificate_status` for ``warn_days``), whose
+    holder name, CN, serial or UID contains ``query``; soonest expiry first."""
     statement = (select(Certificate).where(Certificate.organisation_id.in_(set(org_ids)))
                  .options(selectinload(Certificate.holder), selectinload(Certificate.organisation),
-                          selectinload(Certificate.token))
+                          selectinload(Certificate.token), selectinload(Certificate.successor))
                  .order_by(Certificate.not_after, Certificate.id))
     if status is not None:
-        statement = statement.where(status_clause(status, now))
+        statement = statement.where(status_clause(status, now, warn_days))
     rows = list(session.scalars(statement))
     if query.strip():
         rows = [c for c in rows if _text_matches(query, c.holder.full_name if c.holder else None, c.subject_cn,
@@ -524,7 +542,7 @@ def pending_returns(
     session: Session, now: datetime, token_ids: Collection[int] | None = None, calendar: WorkCalendar | None = None,
 ) -> list[ReturnRow]:
     """The open token returns (of ``token_ids`` when given), with working days left and whether overdue."""
-    calendar = calendar or calendar_from_settings()
+    calendar = calendar or configured_settings().calendar
     today = _vietnam_day(now)
     return [ReturnRow(r, calendar.working_days_between(today, r.due_on), today > r.due_on)
             for r in open_returns(session, token_ids)]
@@ -536,7 +554,7 @@ def expiry_board(
 ) -> ExpiryBoard:
     """Certificates of ``org_ids`` that are neither revoked nor renewed, expiring within the largest
     window or already expired; and the open token returns of those units."""
-    calendar = calendar or calendar_from_settings()
+    calendar = calendar or configured_settings().calendar
     windows = sorted(windows)
     certs = list(session.scalars(
         select(Certificate)
@@ -570,13 +588,13 @@ def record_expiry_reminders(
     session: Session, now: datetime, actor: Actor = SYSTEM, thresholds: Sequence[int] | None = None,
 ) -> list[ExpiryReminder]:
     """Record, once per certificate and threshold, that a certificate came within a threshold
-    (default :func:`reminder_thresholds`) of its expiry; one audit entry for the run when any is new.
+    (default: the configured ones) of its expiry; one audit entry for the run when any is new.
 
     Only the tightest threshold reached counts (a certificate first seen 20 days before expiry gets
     the 30-day reminder, not also the 60- and 90-day ones). Revoked, expired and renewed certificates
     (those with a successor) get none.
     """
-    thresholds = sorted(thresholds or reminder_thresholds())
+    thresholds = sorted(thresholds or configured_settings().reminder_thresholds)
     candidates = list(session.scalars(
         select(Certificate)
         .where(_live(now), _not_renewed(), Certificate.not_after >= now,

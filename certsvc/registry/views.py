@@ -6,6 +6,8 @@ rules from :mod:`certsvc.registry.service`.
 
 from __future__ import annotations
 
+from functools import partial
+
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
@@ -47,6 +49,10 @@ STATE_TONES = {
 @bp.app_template_filter("state_tone")
 def _state_tone(state: TokenState) -> str:
     return STATE_TONES.get(state, "")
+
+
+def _settings() -> service.RegistrySettings:
+    return service.RegistrySettings.from_config(current_app.config)
 
 
 def _scope(permission: Permission = Permission.VIEW_REGISTRY) -> set[int]:
@@ -129,11 +135,12 @@ def _list_filters(form_class, **enums):
 @login_required
 def list_certificates():
     form, units, selected, filters, status = _list_filters(CertificateFilterForm, status=service.CertificateStatus)
-    now = utcnow()
+    now, warn_days = utcnow(), _settings().warning_days
     result = service.find_certificates(db.session, units, now=now, query=_query_text(form), page=_page_number(),
-                                       per_page=PER_PAGE, **filters)
+                                       per_page=PER_PAGE, warn_days=warn_days, **filters)
     return render_template(
-        "registry/certificates.html", form=form, result=result, now=now, status_of=service.certificate_status,
+        "registry/certificates.html", form=form, result=result, now=now,
+        status_of=partial(service.certificate_status, warn_days=warn_days),
         selected=selected, can_upload=can(db.session, current_user, Permission.MANAGE_REGISTRY),
     ), status
 
@@ -156,11 +163,13 @@ def _walk(cert, link: str, limit: int = 50) -> list:
 
 def _certificate_page(cert, revoke_form: RevokeForm, status: int):
     visible = orgs_in_scope(db.session, current_user, Permission.VIEW_REGISTRY)
+    settings, now = _settings(), utcnow()
     return render_template(
-        "registry/certificate.html", cert=cert, now=utcnow(), status=service.certificate_status(cert, utcnow()),
+        "registry/certificate.html", cert=cert, now=now,
+        status=service.certificate_status(cert, now, settings.warning_days),
         earlier=_walk(cert, "predecessor"), later=_walk(cert, "successor"), visible=visible, revoke_form=revoke_form,
         can_manage=can(db.session, current_user, Permission.MANAGE_REGISTRY, cert.organisation_id),
-        returns=service.pending_returns(db.session, utcnow(), [cert.token_id]) if cert.token_id else [],
+        returns=service.pending_returns(db.session, now, [cert.token_id], settings.calendar) if cert.token_id else [],
     ), status
 
 
@@ -184,7 +193,7 @@ def revoke_certificate(certificate_id: int):
 
     def revoke() -> None:
         service.record_past_revocation(db.session, current_user, cert, revoked_on=form.revoked_on.data,
-                                       reason=form.reason.data)
+                                       reason=form.reason.data, calendar=_settings().calendar)
 
     valid = form.validate_on_submit()
     if valid and _attempt(form, revoke):
@@ -241,10 +250,12 @@ def view_token(registry_token_id: int):
 
 def _token_page(token, form: TokenTransitionForm, status: int):
     form.to_state.choices = [("", "— Chọn trạng thái —")] + [(s.value, s.label) for s in allowed_next(token.state)]
+    settings, now = _settings(), utcnow()
     return render_template(
         "registry/token.html", token=token, form=form, certificates=service.certificates_on(db.session, token),
-        replaced_by=service.replacements_of(db.session, token),
-        now=utcnow(), status_of=service.certificate_status, returns=service.pending_returns(db.session, utcnow(), [token.id]),
+        replaced_by=service.replacements_of(db.session, token), now=now,
+        status_of=partial(service.certificate_status, warn_days=settings.warning_days),
+        returns=service.pending_returns(db.session, now, [token.id], settings.calendar),
         can_manage=can(db.session, current_user, Permission.MANAGE_REGISTRY, token.organisation_id),
         can_return=TokenState.RETURNED in allowed_next(token.state),
     ), status
@@ -273,11 +284,12 @@ def transition_token(registry_token_id: int):
 @login_required
 def expiry_board():
     form, units, selected, _, status = _list_filters(BoardFilterForm)
-    now = utcnow()
+    now, settings = utcnow(), _settings()
     installed = _requests() is not None
     return render_template(
-        "registry/board.html", form=form, board=service.expiry_board(db.session, units, now), selected=selected,
-        ca_deadlines=ca_deadlines(db.session, units, now), ca_days=CA_WORKING_DAYS,
+        "registry/board.html", form=form, selected=selected, reminder_days=settings.reminder_thresholds,
+        board=service.expiry_board(db.session, units, now, calendar=settings.calendar),
+        ca_deadlines=ca_deadlines(db.session, units, now, settings.calendar), ca_days=CA_WORKING_DAYS,
         drafting=orgs_in_scope(db.session, current_user, Permission.DRAFT_REQUESTS) if installed else set(),
         request_readers=orgs_in_scope(db.session, current_user, Permission.VIEW_REQUESTS) if installed else set(),
     ), status
