@@ -46,6 +46,7 @@ def edit_form(org: Organisation, **changes) -> dict:
         "parent_id": "" if org.parent_id is None else str(org.parent_id),
         "focal_office_id": "" if org.focal_office_id is None else str(org.focal_office_id),
         "address": org.address or "", "email": org.email or "", "tax_code": org.tax_code or "",
+        "letter_recipient": org.letter_recipient or "",
     }
     if org.is_active:
         data["is_active"] = "y"

@@ -8,6 +8,7 @@ from wtforms import BooleanField, SelectChoice, StringField
 
 from certsvc.core.forms import ServiceForm, open_select
 from certsvc.orgs.models import Organisation, OrgKind
+from certsvc.requests.letters import DEFAULT_RECIPIENT
 
 __all__ = ["OrganisationForm", "org_choices"]
 
@@ -33,6 +34,12 @@ class OrganisationForm(ServiceForm):
     address = StringField("Địa chỉ")
     email = StringField("Thư điện tử công vụ")
     tax_code = StringField("Mã số thuế")
+    letter_recipient = StringField(
+        "Nơi nhận công văn đề nghị (Kính gửi)",
+        description=("Chỉ dùng khi tổ chức là cơ quan đầu mối tổng hợp: công văn đề nghị cấp chứng thư số "
+                     "của các đợt tổng hợp gửi tới nơi này, ví dụ «Sở Khoa học và Công nghệ tỉnh Lạng Sơn». "
+                     f"Để trống thì gửi {DEFAULT_RECIPIENT}. Đợt đã chốt giữ nơi nhận lúc chốt."),
+    )
     is_active = BooleanField("Đang hoạt động", default=True)
 
     def __init__(self, *args, **kwargs):

@@ -50,6 +50,11 @@ class Organisation(db.Model):
     address: Mapped[str | None] = mapped_column(String(500))
     email: Mapped[str | None] = mapped_column(String(254))
     tax_code: Mapped[str | None] = mapped_column(String(14))
+    #: Whom this organisation's consolidated proposal letters are addressed to ("Kính gửi") when it
+    #: acts as a focal office, e.g. the provincial Sở that forwards them; unset means the national
+    #: default, the CA of the government-specialised signature service
+    #: (:data:`certsvc.requests.letters.DEFAULT_RECIPIENT`). A batch keeps the value it was locked with.
+    letter_recipient: Mapped[str | None] = mapped_column(String(255))
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 

@@ -44,7 +44,7 @@ MAX_ID = 2**31 - 1
 
 AUDITED_FIELDS = (
     "name", "symbol", "agency_code", "kind", "parent_id", "focal_office_id",
-    "address", "email", "tax_code", "is_active",
+    "address", "email", "tax_code", "letter_recipient", "is_active",
 )
 
 
@@ -89,6 +89,8 @@ def clean_organisation(
     fields.take("address", partial(clean_text, max_length=500))
     fields.take("email", clean_email)
     fields.take("tax_code", clean_tax_code)
+    # Empty: the focal office's letters go to the default recipient.
+    fields.take("letter_recipient", partial(clean_text, max_length=255))
     fields.values["is_active"] = clean_flag(raw.get("is_active", True))
 
     if code:

@@ -16,6 +16,7 @@ from certsvc.core.forms import RecordEditor
 from certsvc.orgs.forms import OrganisationForm, org_choices
 from certsvc.orgs.models import Organisation
 from certsvc.people.service import accounts_of, people_of
+from certsvc.requests.letters import DEFAULT_RECIPIENT
 from certsvc.policy import OrgTree, Permission, can, ensure, orgs_in_scope
 
 bp = Blueprint("orgs", __name__, url_prefix="/admin/orgs")
@@ -57,6 +58,7 @@ def view_org(org_id: int):
         served=[o for o in service.served_organisations(db.session, org.id) if o.id in visible],
         people=people,
         accounts=accounts_of(db.session, people or []),
+        default_recipient=DEFAULT_RECIPIENT,
         can_edit=can(db.session, current_user, Permission.MANAGE_ORGS, org.id),
         can_add_person=can(db.session, current_user, Permission.MANAGE_PEOPLE, org.id),
     )

@@ -24,6 +24,7 @@ from certsvc.orgs.models import Organisation
 from certsvc.orgs.service import to_id
 from certsvc.policy import OrgTree, Permission, ensure, orgs_in_scope
 from certsvc.requests.fields import clean_date
+from certsvc.requests.letters import office_recipient
 from certsvc.requests.models import Batch, BatchStatus, CertificateRequest, RequestStatus, RequestType
 from certsvc.requests.outcomes import apply_to_registry
 from certsvc.requests.service import BulkFailed, get_record
@@ -155,16 +156,18 @@ def remove_request(session: Session, by: Account, batch: Batch, request_id: obje
 
 
 def lock_batch(session: Session, by: Account, batch: Batch) -> None:
-    """Close the batch's list. Atomic: of two officers locking at once exactly one succeeds."""
+    """Close the batch's list and freeze whom its letter goes to (the focal office's setting now).
+    Atomic: of two officers locking at once exactly one succeeds."""
     ensure(session, by, Permission.MANAGE_BATCHES, batch.focal_office_id)
     _ensure_open(batch)
     if not batch.requests:
         raise ValidationFailed({"batch": "Đợt tổng hợp chưa có đề nghị nào."})
     now = utcnow()
+    recipient = office_recipient(batch.focal_office)
     result = session.execute(
         update(Batch)
         .where(Batch.id == batch.id, Batch.status == BatchStatus.OPEN)
-        .values(status=BatchStatus.LOCKED, locked_at=now, locked_by_id=by.id)
+        .values(status=BatchStatus.LOCKED, locked_at=now, locked_by_id=by.id, letter_recipient=recipient)
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:
@@ -172,7 +175,7 @@ def lock_batch(session: Session, by: Account, batch: Batch) -> None:
                        code="batch_lock_lost")
     session.refresh(batch)
     record(session, Actor.of(by), "batch.locked", "request_batch", batch.id,
-           {"requests": [r.id for r in batch.requests]})
+           {"requests": [r.id for r in batch.requests], "letter_recipient": recipient})
 
 
 def _clean_number(value: object) -> str:

@@ -7,6 +7,7 @@ one annex table per request type, with the type's fields (labels from :mod:`cert
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -19,13 +20,27 @@ from certsvc.consolidation.documents import (
     build_letter_pdf,
 )
 from certsvc.errors import Conflict, NotFound
+from certsvc.orgs.models import Organisation
 from certsvc.requests.fields import display_value, spec_of
 from certsvc.requests.models import Batch, BatchStatus, CertificateRequest, RequestType
 
-__all__ = ["DOCUMENTS", "BatchDocument", "annex_tables", "letter_data", "build_document"]
+__all__ = [
+    "DEFAULT_RECIPIENT",
+    "DOCUMENTS",
+    "BatchDocument",
+    "annex_tables",
+    "batch_recipient",
+    "form_of_address",
+    "letter_data",
+    "office_recipient",
+    "build_document",
+]
 
-#: Who the letter goes to; the CA of the government-specialised (công vụ) signature service.
-RECIPIENT = "Cục Chứng thực số và Bảo mật thông tin - Ban Cơ yếu Chính phủ"
+#: Whom a focal office's letters go to unless it names another recipient
+#: (:attr:`Organisation.letter_recipient`): the CA of the government-specialised (công vụ) signature service.
+DEFAULT_RECIPIENT = "Cục Chứng thực số và Bảo mật thông tin - Ban Cơ yếu Chính phủ"
+#: How the body addresses the recipient, by the first word of its name; anything else is "Quý cơ quan".
+_ADDRESS_BY_KIND = {"cục": "Quý Cục", "sở": "Quý Sở", "ban": "Quý Ban"}
 _COMMON_COLUMNS = ("Đơn vị đề nghị", "Số đề nghị")
 _PREFIX = re.compile(r"^(UBND|Ủy ban nhân dân)\s+", re.IGNORECASE)
 _LEVEL = re.compile(r"^(tỉnh|thành phố|huyện|quận|thị xã|xã|phường|thị trấn)\s+", re.IGNORECASE)
@@ -66,14 +81,7 @@ _SUBJECT_COLUMN = {
 
 
 def _subject(request: CertificateRequest) -> list[str]:
-    if request.request_type not in _SUBJECT_COLUMN:
-        return []
-    if request.certificate is not None:
-        return [request.certificate.subject_cn]
-    token = request.token
-    if token is not None:
-        return [token.holder.full_name if token.holder else token.organisation.name]
-    return [""]
+    return [request.subject_line.name] if request.request_type in _SUBJECT_COLUMN else []
 
 
 def _row(request: CertificateRequest) -> list[str]:
@@ -91,8 +99,27 @@ def _issuing_body(batch: Batch) -> tuple[str, str, str, str]:
     return "ỦY BAN NHÂN DÂN", body, f"{parent.symbol}-{office.symbol}", place
 
 
+def office_recipient(office: Organisation) -> str:
+    """Whom ``office``'s proposal letters go to now: its own setting, or the default."""
+    return office.letter_recipient or DEFAULT_RECIPIENT
+
+
+def batch_recipient(batch: Batch) -> str:
+    """The batch's "Kính gửi": as frozen when it was locked; the office's current one before that
+    (and for batches locked before the recipient was kept)."""
+    return batch.letter_recipient or office_recipient(batch.focal_office)
+
+
+def form_of_address(recipient: str) -> str:
+    """How the letter's body addresses ``recipient``: "Quý Cục", "Quý Sở", "Quý Ban" or "Quý cơ quan"."""
+    words = unicodedata.normalize("NFC", recipient).split(maxsplit=1)
+    return _ADDRESS_BY_KIND.get(words[0].casefold(), "Quý cơ quan") if words else "Quý cơ quan"
+
+
 def letter_data(batch: Batch) -> LetterData:
     parent_line, body, symbol, place = _issuing_body(batch)
+    recipient = batch_recipient(batch)
+    address = form_of_address(recipient)
     counts = [(kind.label, sum(1 for r in batch.requests if r.request_type is kind)) for kind in RequestType]
     return LetterData(
         issuing_body_parent=parent_line,
@@ -100,15 +127,15 @@ def letter_data(batch: Batch) -> LetterData:
         symbol=symbol,
         place=place,
         summary="V/v đề nghị cấp, gia hạn, thay đổi thông tin, thu hồi chứng thư số chuyên dùng công vụ",
-        recipients=[RECIPIENT],
+        recipients=[recipient],
         opening=(
             "Căn cứ Nghị định số 68/2024/NĐ-CP ngày 25/6/2024 của Chính phủ quy định về chữ ký số chuyên dùng "
             f"công vụ; trên cơ sở đề nghị của các cơ quan, đơn vị, Ủy ban nhân dân {body} "
-            "đề nghị Quý Cục xem xét, cấp, gia hạn, thay đổi thông tin, thu hồi chứng thư số chuyên dùng công vụ "
+            f"đề nghị {address} xem xét, cấp, gia hạn, thay đổi thông tin, thu hồi chứng thư số chuyên dùng công vụ "
             "như sau:"
         ),
         counts=[(label, count) for label, count in counts if count],
-        closing="Trân trọng đề nghị Quý Cục quan tâm, giải quyết./.",
+        closing=f"Trân trọng đề nghị {address} quan tâm, giải quyết./.",
         copies_to=["- Như trên;", f"- Lưu: VT, {batch.focal_office.symbol}."],
         signer_authority="TM. ỦY BAN NHÂN DÂN",
         signer_title=batch.signer_title,
