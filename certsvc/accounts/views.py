@@ -1,4 +1,4 @@
-"""Signing in and out, and changing one's own password."""
+"""Signing in and out, changing one's own password, and the pages' helper that names who acted."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_login import current_user, login_required, login_user, logout_user
 
 from certsvc.accounts import service
+from certsvc.accounts.actors import ActorNames, actor_names
 from certsvc.accounts.forms import ChangePasswordForm, LoginForm
 from certsvc.audit.service import Actor, record
 from certsvc.core.forms import apply_field_errors
@@ -23,6 +24,12 @@ _OUTCOME_STATUS = {
     service.LoginOutcome.LOCKED: 429,
     service.LoginOutcome.DISABLED: 403,
 }
+
+
+@bp.app_template_global("actor_names")
+def _actor_names(rows) -> ActorNames:
+    """For templates: ``{% set actors = actor_names(events) %}``, then ``actors.of(event)``."""
+    return actor_names(db.session, rows)
 
 
 def _login_policy() -> service.LoginPolicy:

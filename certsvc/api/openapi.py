@@ -86,16 +86,25 @@ _ERROR = {
 _ORG = _object({"id": _INTEGER, "name": _STRING})
 _PERSON = _nullable(_object({"id": _INTEGER, "full_name": _STRING}))
 _ACTOR = _object({"id": _nullable(_INTEGER), "label": _STRING})
+#: How the API writes a certificate's serial number, in the registry and in requests alike.
+_SERIAL_FORMAT = ("Upper-case hexadecimal digits without separators, an even number of them, "
+                  "as the registry and CA portals write it (e.g. 5401010A3F).")
 _FIELD_VALUES = {"type": "object", "additionalProperties": {"type": ["string", "integer", "null"]},
                  "description": "Values by field name, as GET /request-types lists them. A certificate may be "
-                                "named by certificate_id instead of certificate_serial, a token by token_id."}
+                                "named by certificate_id instead of certificate_serial, a token by token_id. "
+                                "certificate_serial is matched against the registry whatever its case; colons "
+                                "and spaces are ignored."}
 
 _REQUEST = _object({
     "id": _INTEGER,
     "type": _labelled(RequestType),
     "status": _labelled(RequestStatus),
     "organisation": _ORG,
-    "fields": {"type": "object", "additionalProperties": {"type": ["string", "integer"]}},
+    "fields": {"type": "object", "additionalProperties": {"type": ["string", "integer"]},
+               "properties": {"certificate_serial": {"type": "string", "pattern": "^[0-9A-F]{1,64}$"}},
+               "description": "Values by field name as stored, except certificate_serial, written like "
+                             "Certificate.serial_hex (as typed, it may have an odd number of digits): "
+                             + _SERIAL_FORMAT},
     "certificate_id": _nullable(_INTEGER),
     "token_id": _nullable(_INTEGER),
     "batch_id": _nullable(_INTEGER),
@@ -141,7 +150,8 @@ _BATCH = _object({
 _BATCH_DETAIL = _extended(_BATCH, {"requests": {"type": "array", "items": _ref("Request")}})
 
 _CERTIFICATE = _object({
-    "id": _INTEGER, "serial_hex": _STRING, "subject_dn": _STRING, "subject_cn": _STRING,
+    "id": _INTEGER, "serial_hex": {"type": "string", "pattern": "^(?:[0-9A-F]{2})+$", "description": _SERIAL_FORMAT},
+    "subject_dn": _STRING, "subject_cn": _STRING,
     "subject_uid": _nullable(_STRING), "issuer_dn": _STRING, "not_before": _TIME, "not_after": _TIME,
     "key_usage": _nullable(_STRING), "sha1": _STRING, "sha256": _STRING, "kind": _labelled(TokenKind),
     "status": _labelled(CertificateStatus), "organisation": _ORG, "holder": _PERSON,

@@ -13,7 +13,7 @@ from certsvc.orgs.models import Organisation
 from certsvc.people.models import Person
 from certsvc.registry.models import Certificate, Token, TokenEvent
 from certsvc.registry.service import CertificateStatus
-from certsvc.requests.fields import TypeSpec
+from certsvc.requests.fields import TypeSpec, written_fields
 from certsvc.requests.models import Batch, CertificateRequest, RequestEvent
 from certsvc.requests.service import PolicyProblem
 from certsvc.requests.transitions import ACTION_LABELS, Transition
@@ -60,7 +60,7 @@ def request_json(req: CertificateRequest) -> dict:
         "type": _labelled(req.request_type),
         "status": _labelled(req.status),
         "organisation": _org(req.organisation),
-        "fields": dict(req.data or {}),
+        "fields": written_fields(req.request_type, req.data or {}),
         "certificate_id": req.certificate_id,
         "token_id": req.token_id,
         "batch_id": req.batch_id,

@@ -43,6 +43,7 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import BaseDocTemplate, Flowable, Frame, PageTemplate, Paragraph, Spacer, Table, TableStyle
 
+from certsvc.core.numbers import format_count
 from token_agent import appearance
 from token_agent.placement import BASELINE_DEPTH, Box
 
@@ -139,11 +140,6 @@ class LetterData:
     """A line after the counts, e.g. ``(Chi tiết tại Phụ lục kèm theo)``; None prints nothing."""
     count_unit: str = "trường hợp"
     """The word after each count and the total: ``- Cấp mới …: 12 trường hợp;``."""
-
-
-def format_count(count: int) -> str:
-    """``10000`` → ``10.000``: Vietnamese thousands separator."""
-    return f"{count:,}".replace(",", ".")
 
 
 # --- validation ----------------------------------------------------------------------------------------
@@ -495,6 +491,22 @@ def build_letter_pdf(letter: LetterData) -> bytes:
 
 # --- the annex as PDF ----------------------------------------------------------------------------------
 
+def _fair_shares(wanted: Sequence[float], extra: float) -> list[float]:
+    """``extra`` shared out among ``wanted``: whoever wants no more than an equal share of what is left
+    gets all of it, smallest first; the others split the rest in proportion to what they want."""
+    given = [0.0] * len(wanted)
+    waiting = sorted(range(len(wanted)), key=wanted.__getitem__)
+    left = extra
+    while waiting and wanted[waiting[0]] <= left / len(waiting):
+        index = waiting.pop(0)
+        given[index] = wanted[index]
+        left -= wanted[index]
+    still = sum(wanted[index] for index in waiting)
+    for index in waiting:
+        given[index] = wanted[index] * left / still
+    return given
+
+
 class _AnnexTableLayout:
     """Column widths and wrapped cells of one table, in the annex's font and size."""
 
@@ -507,21 +519,29 @@ class _AnnexTableLayout:
 
     def _column_widths(self, available: float, regular: _Measure, bold: _Measure) -> list[float]:
         """Each column at least its header on two lines and (up to 1/4 of the width) its longest word,
-        the rest shared out toward each column's natural width, then in proportion to it."""
+        then its longest word whole if that fits in half the width while the other columns keep theirs
+        (a serial number or an address is cut only when the page has no room for it: a word that could
+        never fit gets nothing more), the rest shared out toward each column's natural width (short cells
+        first, so that names and dates stay on one line while long text wraps), then in proportion to it."""
         columns = list(zip(*self.table.rows, strict=True)) if self.table.rows else [()] * len(self.table.columns)
-        natural, least = [], []
+        natural, least, whole = [], [], []
         for header, cells in zip(self.table.columns, columns, strict=True):
             widest = max((max(map(regular.line, cell.split("\n"))) for cell in cells), default=0.0)
             longest = max((regular.longest_word(cell) for cell in cells), default=0.0)
             header_floor = min(bold.line(header), max(bold.longest_word(header), bold.line(header) / 2))
             floor = max(header_floor, min(longest, available / 4)) + 2 * _CELL_PAD
             least.append(floor)
+            whole.append(longest + 2 * _CELL_PAD)
             natural.append(max(widest + 2 * _CELL_PAD, floor))
+        for index, wanted_whole in enumerate(whole):
+            if least[index] < wanted_whole <= min(available / 2, available - sum(least) + least[index]):
+                least[index] = wanted_whole
+                natural[index] = max(natural[index], wanted_whole)
         if sum(least) >= available:
             return [w * available / sum(least) for w in least]
         extra, wanted = available - sum(least), [n - m for n, m in zip(natural, least, strict=True)]
         if sum(wanted) > extra:
-            return [m + w * extra / sum(wanted) for m, w in zip(least, wanted, strict=True)]
+            return [m + given for m, given in zip(least, _fair_shares(wanted, extra), strict=True)]
         spare = extra - sum(wanted)
         return [n + spare * n / sum(natural) for n in natural]
 

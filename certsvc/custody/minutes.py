@@ -1,7 +1,8 @@
 """Printed documents of the custody register: minutes (handover, Mẫu 08 return, Mẫu 09 loss) and the yearly book.
 
 Every document is made from the register entry alone (its details are what was hashed),
-so the paper says exactly what the register holds. Each minute carries the entry number,
+so the paper says exactly what the register holds; the yearly book only adds, beside the login
+name an entry holds, the name of that account's person. Each minute carries the entry number,
 its SHA-256 hash and a QR code of the hash, which the verify page accepts. Text is set in
 Liberation Serif (Times New Roman metrics, full Vietnamese), as token_agent does.
 """
@@ -24,6 +25,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 from xml.sax.saxutils import escape
 
+from certsvc.accounts.actors import ActorNames
 from certsvc.custody.models import CustodyEvent, CustodyEventKind
 from certsvc.custody.service import details_of, happened_at, summary
 from certsvc.orgs.models import Organisation
@@ -248,10 +250,11 @@ def minutes_filename(event: CustodyEvent) -> str:
     return f"bien-ban-so-theo-doi-{event.seq}.pdf"
 
 
-def _book_row(event: CustodyEvent, keepers: dict[int, str]) -> list[str]:
+def _book_row(event: CustodyEvent, keepers: dict[int, str], actors: ActorNames) -> list[str]:
+    # Who recorded it: the person's name, then the login name the entry holds (and its hash covers).
     return [str(event.seq), format_vietnam(event.occurred_at), format_vietnam(happened_at(event)), event.token.serial,
             event.kind.label, keepers.get(event.keeper_id, "") if event.keeper_id else "", summary(event),
-            event.actor_label, event.hash]
+            str(actors.of(event)), event.hash]
 
 
 _BOOK_HEADER = ["Số", "Ghi sổ lúc", "Thời điểm sự việc", "Thiết bị", "Sự việc", "Người giữ sau sự việc", "Nội dung",
@@ -262,25 +265,29 @@ def _keeper_names(events: Sequence[CustodyEvent]) -> dict[int, str]:
     return {e.keeper_id: e.keeper.full_name for e in events if e.keeper is not None}
 
 
-def book_csv(events: Sequence[CustodyEvent]) -> str:
+def book_csv(events: Sequence[CustodyEvent], actors: ActorNames | None = None) -> str:
+    """The book as CSV; ``actors`` names who recorded each entry (else its login name)."""
     buffer = io.StringIO()
     buffer.write("\ufeff")  # Excel reads UTF-8 only with the byte order mark
     writer = csv.writer(buffer)
     writer.writerow(_BOOK_HEADER)
     keepers = _keeper_names(events)
     for event in events:
-        writer.writerow(["'" + c if c[:1] in ("=", "+", "-", "@") else c for c in _book_row(event, keepers)])
+        writer.writerow(["'" + c if c[:1] in ("=", "+", "-", "@") else c
+                         for c in _book_row(event, keepers, actors or ActorNames({}))])
     return buffer.getvalue()
 
 
-def book_pdf(org: Organisation, year: int, events: Sequence[CustodyEvent], printed_at: datetime) -> bytes:
+def book_pdf(org: Organisation, year: int, events: Sequence[CustodyEvent], printed_at: datetime,
+             actors: ActorNames | None = None) -> bytes:
+    """The book as a landscape PDF; ``actors`` names who recorded each entry (else its login name)."""
     keepers = _keeper_names(events)
     rows = [[_p(h, _CELL_BOLD) for h in _BOOK_HEADER[:-1]] + [_p("Mã băm", _CELL_BOLD)]]
     for event in events:
-        cells = _book_row(event, keepers)
+        cells = _book_row(event, keepers, actors or ActorNames({}))
         cells[-1] = f"{cells[-1][:16]}…"
         rows.append([_p(c, _style("book", size=9.5)) for c in cells])
-    widths = [m * MM for m in (10, 22, 22, 26, 28, 30, 64, 20, 25)]
+    widths = [m * MM for m in (10, 22, 22, 26, 28, 30, 56, 28, 25)]
     table = Table(rows, colWidths=widths, repeatRows=1)
     table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.4, colors.grey), ("VALIGN", (0, 0), (-1, -1), "TOP"),
                                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eef1f6"))]))

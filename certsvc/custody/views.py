@@ -14,6 +14,7 @@ from flask import Blueprint, Response, current_app, flash, redirect, render_temp
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from certsvc.accounts.actors import actor_names
 from certsvc.accounts.models import Account
 from certsvc.audit.service import Actor, record
 from certsvc.core.forms import ServiceForm, apply_field_errors
@@ -281,15 +282,16 @@ def _download(content: bytes, mimetype: str, filename: str, org_id: int, year: i
 @login_required
 def book_as_pdf(org_id: int, year: int):
     org, events = _book(org_id, year)
-    return _download(book_pdf(org, year, events, utcnow()), "application/pdf", f"so-theo-doi-{year}.pdf",
-                     org_id, year)
+    return _download(book_pdf(org, year, events, utcnow(), actor_names(db.session, events)), "application/pdf",
+                     f"so-theo-doi-{year}.pdf", org_id, year)
 
 
 @bp.get("/units/<int:org_id>/book-<int:year>.csv")
 @login_required
 def book_as_csv(org_id: int, year: int):
     _, events = _book(org_id, year)
-    return _download(book_csv(events).encode("utf-8"), "text/csv", f"so-theo-doi-{year}.csv", org_id, year)
+    return _download(book_csv(events, actor_names(db.session, events)).encode("utf-8"), "text/csv",
+                     f"so-theo-doi-{year}.csv", org_id, year)
 
 
 @bp.get("/verify")

@@ -11,7 +11,6 @@ certificate may still be renewed) are in :class:`RequestPolicy`.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -41,6 +40,8 @@ __all__ = [
     "spec_of",
     "clean_fields",
     "display_value",
+    "written_fields",
+    "written_serial",
 ]
 
 
@@ -55,12 +56,12 @@ class RequestPolicy:
 
     @classmethod
     def from_config(cls, config: Mapping[str, object]) -> RequestPolicy:
-        """From the app's config or, when it has no such key, the environment (``CERTSVC_MAX_NEW_YEARS``,
-        ``CERTSVC_MAX_EXTENSION_YEARS``, ``CERTSVC_RENEWAL_GRACE_DAYS``); a value that is not a positive
-        whole number keeps the default."""
+        """From the app's config (``CERTSVC_MAX_NEW_YEARS``, ``CERTSVC_MAX_EXTENSION_YEARS``,
+        ``CERTSVC_RENEWAL_GRACE_DAYS``, ints after :func:`certsvc.config.load_config`; strings are accepted
+        too); a missing value, or one that is not a positive whole number, keeps the default."""
 
         def setting(name: str, default: int) -> int:
-            raw = str(config.get(name, os.environ.get(name, "")) or "").strip()
+            raw = str(config.get(name) or "").strip()
             return int(raw) if raw.isdigit() and int(raw) > 0 else default
 
         return cls(
@@ -86,6 +87,14 @@ class FieldSpec:
     choices: tuple[tuple[str, str], ...] = ()
     hint: str | None = None
     max_length: int = 255
+    #: How a stored text value is written wherever people or programs read it (pages, annexes, the API),
+    #: when that differs from how it is stored: certificate serials are stored lower-case, to be matched
+    #: against the registry, and written upper-case, as the registry and CA portals write them.
+    written: Callable[[str], str] | None = None
+
+    def form_value(self, value: object) -> object:
+        """``value`` as the form's field shows it: written like everywhere else, as typed otherwise."""
+        return self.written(value) if self.written is not None and isinstance(value, str) else value
 
 
 @dataclass(frozen=True)
@@ -169,13 +178,21 @@ def _budget_code(value: object) -> str | None:
 
 
 def clean_serial(value: object) -> str | None:
-    """A certificate or token serial as typed: hex digits, colons and spaces ignored, lower case."""
+    """A certificate serial as typed, in any case, colons and spaces ignored: stored as lower-case hex
+    digits (the requests service matches it against the registry's serial lower-cased); shown by
+    :func:`written_serial`."""
     serial = re.sub(r"[\s:]", "", str(value or "")).lower()
     if not serial:
         return None
     if not SERIAL.match(serial):
         raise FieldError("Số hiệu (serial) gồm các chữ số hệ 16 (0-9, a-f).")
     return serial
+
+
+def written_serial(serial: str) -> str:
+    """A certificate serial as the service writes it everywhere: upper-case hex digits, like the registry
+    (``54010A3F``). Stored requests keep it lower-case (see :func:`clean_serial`)."""
+    return serial.upper()
 
 
 def _token_serial(value: object) -> str | None:
@@ -217,7 +234,9 @@ _PHONE = partial(_field, clean=clean_phone, widget="tel", max_length=20)
 _VALIDITY = _field("validity_years", "Thời hạn đề nghị (năm)", _years, required=True, widget="number",
                    hint="Tối đa 5 năm.")
 _CERTIFICATE = _field("certificate_serial", "Số hiệu (serial) chứng thư số", clean_serial, required=True,
-                      max_length=100, hint="Xem trong sổ chứng thư số, ví dụ 54 01 01 0a 3f …")
+                      max_length=100, written=written_serial,
+                      hint="Xem trong sổ chứng thư số, ví dụ 5401010A3F (không phân biệt chữ hoa, chữ thường; "
+                           "dấu cách, dấu hai chấm được bỏ qua).")
 
 REQUEST_TYPES: dict[RequestType, TypeSpec] = {
     spec.type: spec
@@ -311,4 +330,15 @@ def display_value(spec: FieldSpec, value: object) -> str:
         return dict(spec.choices).get(str(value), str(value))
     if spec.widget == "date":
         return date.fromisoformat(str(value)).strftime("%d/%m/%Y")
-    return str(value)
+    return spec.written(str(value)) if spec.written is not None else str(value)
+
+
+def written_fields(request_type: RequestType, data: Mapping[str, object]) -> dict:
+    """A request's stored values as the API gives them: each written as pages write it (serials
+    upper-case), but not turned into labels or dd/mm/yyyy dates."""
+    spec = spec_of(request_type)
+    written = {}
+    for name, value in data.items():
+        field = spec.field(name)
+        written[name] = field.form_value(value) if field is not None else value
+    return written
