@@ -16,17 +16,23 @@ Views and services ask :func:`can` or :func:`ensure`; nothing else decides.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
-from dataclasses import dataclass
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass, field
+from typing import NamedTuple, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from certsvc.accounts.models import Account, Role
 from certsvc.errors import PermissionDenied
 from certsvc.orgs.models import Organisation
 
-__all__ = ["Permission", "OrgTree", "can", "ensure", "orgs_in_scope", "nav_permissions"]
+__all__ = ["Permission", "OrgTree", "TreePlace", "can", "ensure", "orgs_in_scope", "nav_permissions"]
+
+T = TypeVar("T")
 
 
 class Permission(enum.StrEnum):
@@ -80,22 +86,72 @@ GRANTS: dict[Role, frozenset[Permission]] = {
 _SUBTREE_ROLES = {Role.ADMINISTRATOR, Role.AUDITOR}
 
 
-@dataclass(frozen=True)
+class TreePlace(NamedTuple):
+    """An organisation as a drop-down lists it: indented ``depth`` levels."""
+
+    id: int
+    name: str
+    depth: int
+
+
+#: Where a session keeps the tree it read (see :func:`_forget_tree`).
+_SESSION_TREE = "certsvc.policy.org_tree"
+#: Trees built lately, by the rows they were read from; bounded, since tests open many databases.
+_TREES: OrderedDict[tuple, OrgTree] = OrderedDict()
+_TREES_KEPT = 8
+_TREES_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True, eq=False)
 class OrgTree:
-    """Parent and focal-office links of every organisation, loaded in one query."""
+    """Every organisation's name, parent and focal-office link, read in one query.
+
+    Loading the same rows again gives back the same tree, so what is derived from it (whom an
+    office serves, a subtree, the tree order of a drop-down) is worked out once per change of the
+    organisations rather than on every page. Derived sets are frozen: callers cannot spoil them.
+    """
 
     parent: dict[int, int | None]
     focal_office: dict[int, int | None]
+    name: dict[int, str] = field(default_factory=dict)
+    _derived: dict[tuple, object] = field(default_factory=dict, repr=False)
 
     @classmethod
     def load(cls, session: Session) -> OrgTree:
-        rows = session.execute(
-            select(Organisation.id, Organisation.parent_id, Organisation.focal_office_id)
-        ).all()
-        return cls(
-            parent={row.id: row.parent_id for row in rows},
-            focal_office={row.id: row.focal_office_id for row in rows},
+        """The tree as ``session`` sees it; read once per transaction unless organisations change."""
+        tree = session.info.get(_SESSION_TREE)
+        if tree is None:
+            tree = session.info[_SESSION_TREE] = cls._read(session)
+        return tree
+
+    @classmethod
+    def _read(cls, session: Session) -> OrgTree:
+        rows = tuple(map(tuple, session.execute(
+            select(Organisation.id, Organisation.parent_id, Organisation.focal_office_id, Organisation.name)
+            .order_by(Organisation.id)
+        )))
+        with _TREES_LOCK:
+            tree = _TREES.get(rows)
+            if tree is not None:
+                _TREES.move_to_end(rows)
+                return tree
+        tree = cls(
+            parent={org_id: parent for org_id, parent, _, _ in rows},
+            focal_office={org_id: focal for org_id, _, focal, _ in rows},
+            name={org_id: name for org_id, _, _, name in rows},
         )
+        with _TREES_LOCK:
+            _TREES[rows] = tree
+            while len(_TREES) > _TREES_KEPT:
+                _TREES.popitem(last=False)
+        return tree
+
+    def memo(self, key: tuple, compute: Callable[[], T]) -> T:
+        """A value derived from this tree alone, computed once per tree; ``key`` names it (its first
+        item says whose it is, so that keys of different callers never meet)."""
+        if key not in self._derived:
+            self._derived[key] = compute()
+        return self._derived[key]  # type: ignore[return-value]
 
     def ancestors_and_self(self, org_id: int) -> Iterable[int]:
         seen: set[int] = set()
@@ -105,8 +161,9 @@ class OrgTree:
             yield current
             current = self.parent.get(current)
 
-    def subtree(self, root_id: int) -> set[int]:
-        return {org for org in self.parent if root_id in self.ancestors_and_self(org)}
+    def subtree(self, root_id: int) -> frozenset[int]:
+        return self.memo(("subtree", root_id), lambda: frozenset(
+            org for org in self.parent if root_id in self.ancestors_and_self(org)))
 
     def effective_focal_office(self, org_id: int) -> int | None:
         for org in self.ancestors_and_self(org_id):
@@ -114,11 +171,45 @@ class OrgTree:
                 return self.focal_office[org]
         return None
 
-    def served_by(self, focal_id: int) -> set[int]:
-        return {org for org in self.parent if self.effective_focal_office(org) == focal_id}
+    def served_by(self, focal_id: int) -> frozenset[int]:
+        return self.memo(("served_by", focal_id), lambda: frozenset(
+            org for org in self.parent if self.effective_focal_office(org) == focal_id))
+
+    def in_tree_order(self, only: Iterable[int]) -> tuple[TreePlace, ...]:
+        """The organisations in ``only`` depth-first, by name among siblings; one whose parent is
+        left out takes the parent's place."""
+        only = frozenset(only)
+        return self.memo(("tree_order", only), lambda: tuple(self._walk(only)))
+
+    def _walk(self, only: frozenset[int]) -> Iterator[TreePlace]:
+        children: dict[int | None, list[int]] = {}
+        for org_id, parent in self.parent.items():
+            children.setdefault(parent if parent in self.parent else None, []).append(org_id)
+        for siblings in children.values():
+            siblings.sort(key=lambda org_id: self.name[org_id])
+        stack: list[tuple[int, int]] = [(org_id, 0) for org_id in reversed(children.get(None, []))]
+        while stack:
+            org_id, depth = stack.pop()
+            shown = org_id in only
+            if shown:
+                yield TreePlace(org_id, self.name[org_id], depth)
+            stack.extend((child, depth + shown) for child in reversed(children.get(org_id, [])))
 
 
-def _reach(tree: OrgTree, role: Role, org_id: int) -> set[int]:
+@event.listens_for(Session, "after_flush")
+def _forget_tree_if_orgs_changed(session: Session, _flush_context) -> None:
+    if any(isinstance(obj, Organisation) for obj in (*session.new, *session.dirty, *session.deleted)):
+        session.info.pop(_SESSION_TREE, None)
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_tree(session: Session, *_args) -> None:
+    """A new transaction may see organisations that others changed: it reads the tree again."""
+    session.info.pop(_SESSION_TREE, None)
+
+
+def _reach(tree: OrgTree, role: Role, org_id: int) -> AbstractSet[int]:
     if role in _SUBTREE_ROLES:
         return tree.subtree(org_id)
     if role is Role.FOCAL_OFFICER:

@@ -8,10 +8,14 @@ from datetime import timedelta
 from flask import Flask, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from markupsafe import Markup, escape
+from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import HTTPException
 
 from certsvc.accounts.models import Account, Role
+from certsvc.core.enums import LabelledEnum
 from certsvc.core.navigation import NavLink
+from certsvc.core.numbers import format_count
 from certsvc.errors import CertsvcError
 from certsvc.extensions import db, login_manager
 from certsvc.orgs.models import OrgKind
@@ -53,7 +57,9 @@ def _load_account(session_id: str) -> Account | None:
     account_id, _, token = session_id.partition(":")
     if not account_id.isdigit():
         return None
-    account = db.session.get(Account, int(account_id))
+    # Every page shows the account's name and asks its roles: read them with it.
+    account = db.session.get(Account, int(account_id),
+                             options=[joinedload(Account.person), joinedload(Account.roles)])
     if account is None or account.is_disabled:
         return None
     if not hmac.compare_digest(account.session_token, token):
@@ -82,6 +88,12 @@ def _error_response(status: int, message: str | None = None, code: str | None = 
         ),
         status,
     )
+
+
+def badge(status: LabelledEnum) -> Markup:
+    """A status as a coloured badge; its ``tone`` (ok, warn, bad or none) picks the colour."""
+    # Plain escaping: Markup.format costs several times more, and lists show a badge a row.
+    return Markup(f'<span class="badge {escape(getattr(status, "tone", ""))}">{escape(status.label)}</span>')
 
 
 def register_web(app: Flask) -> None:
@@ -140,7 +152,10 @@ def register_web(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException):
-        return _error_response(error.code or 500)
+        body, status = _error_response(error.code or 500)
+        # Keep what the protocol asks for, such as the Allow header of a 405.
+        headers = {name: value for name, value in error.get_headers() if name.lower() != "content-type"}
+        return body, status, headers
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):
@@ -159,6 +174,8 @@ def register_web(app: Flask) -> None:
         }
 
     app.jinja_env.filters["vntime"] = format_vietnam
+    app.jinja_env.filters["vnnumber"] = format_count
+    app.jinja_env.filters["badge"] = badge
     app.jinja_env.filters["vntime_s"] = lambda moment: format_vietnam(moment, with_seconds=True)
 
 

@@ -155,3 +155,57 @@ def test_service_pages_and_slices_agree(session, world):
     assert [r.id for r in sliced] == ids[25:50]
     assert count_requests(session, scope=scope, filters=filters, statuses=QUEUE_STATUSES) == 60
     assert [r.id for r in find_requests(session, scope, filters)] == ids
+
+
+def test_a_queue_longer_than_the_count_limit_says_more_than_and_pages_on(focal_page, session, world):
+    """Past 1,000 rows the list is not counted to its end: "hơn 1.000", no last page, but every
+    page is still reachable one after another; the API's total stays exact."""
+    from sqlalchemy import insert
+
+    from certsvc.core.paging import COUNT_LIMIT
+
+    org = world.orgs["commune"]
+    extra = 30
+    session.execute(insert(CertificateRequest), [
+        dict(request_type=RequestType.NEW_INDIVIDUAL, status=RequestStatus.SUBMITTED, organisation_id=org.id,
+             subject_key=f"many:{n}", data={"full_name": f"Người số {n:05d}"}, created_at=START,
+             updated_at=START, submitted_at=START + timedelta(seconds=n))
+        for n in range(COUNT_LIMIT + extra)
+    ])
+    session.commit()
+
+    first = focal_page.get("/requests/queue")
+    assert "Đề nghị 1–50 trong hơn 1.000, 50 đề nghị một trang" in text(first)
+    assert "Trang 1</span>" in text(first) and "Trang cuối" not in text(first)
+    assert {"page": ["2"]} in page_links(first)
+    last_counted = COUNT_LIMIT // 50
+    beyond_count = focal_page.get(f"/requests/queue?page={last_counted + 1}")
+    assert len(listed(beyond_count)) == extra and f"Trang {last_counted + 1}</span>" in text(beyond_count)
+    assert "Trang sau" not in text(beyond_count)  # a page not full is the last one
+    past = focal_page.get(f"/requests/queue?page={last_counted + 5}")
+    assert listed(past) == [] and "không có mục nào" in text(past) and {} in page_links(past)
+    assert page_requests(session, {org.id}, RequestFilter(status=RequestStatus.SUBMITTED)).total == COUNT_LIMIT + extra
+
+
+def test_the_list_names_the_certificate_holder_and_the_token_user_of_registry_requests(focal_page, make_browser,
+                                                                                       session, world):
+    """A revocation names the certificate's holder and its serial, a recovery the token's user and serial;
+    a new certificate the person on its form; each on the queue and on the unit's list."""
+    from tests.test_registry_support import add_certificate
+    from tests.test_requests_support import bring_to, draft, individual
+
+    commune = world.orgs["commune"]
+    revoked = add_certificate(session, commune, cn="Vi Văn Tùng")
+    locked = add_certificate(session, commune, cn="Hoàng Thị Mai")
+    for request in (
+        draft(session, world, "revocation", {"certificate_serial": revoked.serial_hex.lower(), "reason": "retirement"}),
+        draft(session, world, "recovery", {"token_serial": locked.token.serial, "problem": "pin_locked"}),
+        draft(session, world, fields=individual(full_name="Lộc Thị Hoa")),
+    ):
+        bring_to(session, world, request, RequestStatus.SUBMITTED)
+    user = locked.token.holder.full_name
+    for page in (focal_page.get("/requests/queue"), signed_in(make_browser, "unitofficer").get("/requests/")):
+        shown = text(page)
+        assert f"Vi Văn Tùng <span class=\"muted\">(chứng thư {revoked.serial_hex[-8:]})</span>" in shown
+        assert f"{user} <span class=\"muted\">(thiết bị {locked.token.serial})</span>" in shown
+        assert "<td>Lộc Thị Hoa</td>" in shown

@@ -7,7 +7,7 @@ accepted there, so the API needs no CSRF token. Errors are JSON with a stable
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, g, jsonify, request
+from flask import Blueprint, g, jsonify, request
 
 from certsvc.api import service
 from certsvc.api.openapi import openapi_document
@@ -69,12 +69,6 @@ def me():
         roles=[{"role": a.role.value, "organisation_id": a.organisation_id} for a in account.roles],
         permissions=sorted(p.value for p in nav_permissions(account)),
     )
-
-
-@bp.route("/<path:anything>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
-def unknown(anything: str):
-    """Unknown API paths answer in JSON like the rest of the API."""
-    abort(404)
 
 
 # The endpoints of requests, batches and the registries attach themselves to ``bp``.

@@ -2,6 +2,10 @@
 
 A page number that is not a positive integer is refused (the page answers 400 with the message);
 one past the last page is an empty page, and the template offers a link to the last one.
+
+The pages count at most :data:`COUNT_LIMIT` rows: past that the exact number tells a reader nothing
+("more than 1,000": narrow the filter) and counting every row of a long list is most of what its page
+costs. Such a list still pages on, one page after another, without a last page.
 """
 
 from __future__ import annotations
@@ -11,15 +15,17 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from certsvc.core.validation import FieldError
 
-__all__ = ["PER_PAGE", "Page", "count_rows", "page_from", "paginate", "parse_page"]
+__all__ = ["COUNT_LIMIT", "PER_PAGE", "Page", "count_rows", "page_from", "paginate", "parse_page"]
 
 T = TypeVar("T")
 PER_PAGE = 50
+#: The pages count this many rows at most; a longer list says "more than" that.
+COUNT_LIMIT = 1_000
 _BAD_PAGE = "Số trang phải là số nguyên dương, ví dụ 1, 2, 3."
 
 
@@ -47,11 +53,15 @@ class Page(Generic[T]):
 
     items: Sequence[T]
     number: int
+    #: The rows of the whole list or, when ``more`` is set, how many were counted before stopping.
     total: int
     per_page: int = PER_PAGE
+    #: The list has more rows than ``total``: it was not counted to its end.
+    more: bool = False
 
     @property
     def pages(self) -> int:
+        """The pages known to exist: all of them unless ``more``."""
         return max(1, math.ceil(self.total / self.per_page))
 
     @property
@@ -60,12 +70,12 @@ class Page(Generic[T]):
 
     @property
     def has_next(self) -> bool:
-        return self.number < self.pages
+        return self.number < self.pages or (self.more and len(self.items) == self.per_page)
 
     @property
     def past_the_end(self) -> bool:
         """Asked for a page after the last one of a list that has rows."""
-        return self.total > 0 and self.number > self.pages
+        return self.total > 0 and self.number > self.pages and not self.items
 
     @property
     def first_index(self) -> int:
@@ -86,22 +96,29 @@ class Page(Generic[T]):
         return bool(self.items)
 
 
-def count_rows(session: Session, query: Select) -> int:
-    """How many rows ``query`` selects, counted by the database."""
-    return session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+def count_rows(session: Session, query: Select, limit: int | None = None) -> int:
+    """How many rows ``query`` selects, counted by the database; at most ``limit`` + 1 when given."""
+    # Only a constant per row: a limited subquery is read row by row, and whole rows would be copied.
+    counted = query.order_by(None).with_only_columns(literal_column("1"), maintain_column_froms=True)
+    if limit is not None:
+        counted = counted.limit(limit + 1)
+    return session.scalar(select(func.count()).select_from(counted.subquery())) or 0
 
 
 def paginate(
     session: Session, query: Select, number: int = 1, per_page: int = PER_PAGE,
-    fetch: Callable[[int, int], Sequence[T]] | None = None,
+    fetch: Callable[[int, int], Sequence[T]] | None = None, count_limit: int | None = COUNT_LIMIT,
 ) -> Page[T]:
     """Page ``number`` of ``query`` (ordered by the caller): a COUNT, then the page's rows, if any.
 
     ``fetch(limit, offset)`` reads the rows when ``query`` itself is not the cheapest way to.
+    The count stops after ``count_limit`` rows (None: counts them all); the page then says ``more``.
     """
-    total = count_rows(session, query)
+    counted = count_rows(session, query, count_limit)
+    more = count_limit is not None and counted > count_limit
+    total = count_limit if more else counted
     items: Sequence[T] = []
-    if total and number <= max(1, math.ceil(total / per_page)):
+    if total and (more or number <= max(1, math.ceil(total / per_page))):
         offset = (number - 1) * per_page
         items = fetch(per_page, offset) if fetch else session.scalars(query.limit(per_page).offset(offset)).all()
-    return Page(items=items, number=number, total=total, per_page=per_page)
+    return Page(items=items, number=number, total=total, per_page=per_page, more=more)

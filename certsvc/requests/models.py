@@ -6,8 +6,11 @@ what queries need has typed columns: type, status, unit, and the subject it conc
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
+from typing import NamedTuple
 
+from markupsafe import Markup, escape
 from sqlalchemy import JSON, Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -17,8 +20,8 @@ from certsvc.orgs.models import Organisation
 from certsvc.registry.models import Certificate, Token
 from certsvc.timeutil import UTCDateTime, utcnow
 
-__all__ = ["RequestType", "RequestStatus", "BatchStatus", "CertificateRequest", "RequestEvent", "Batch"]
-
+__all__ = ["RequestType", "RequestStatus", "BatchStatus", "CertificateRequest", "RequestEvent", "Batch",
+           "SubjectLine", "subject_line"]
 
 
 class RequestType(LabelledEnum):
@@ -43,9 +46,48 @@ class RequestStatus(LabelledEnum):
     REJECTED = "rejected", "Bị từ chối"
     CANCELLED = "cancelled", "Đã hủy"
 
+    @property
+    def tone(self) -> str:
+        """The badge colour: ok (moving on or done), warn (waiting for someone), bad (ended without a
+        certificate), or none for a draft."""
+        return _STATUS_TONES.get(self.value, "")
+
+
+_STATUS_TONES = {"done": "ok", "accepted": "ok", "in_batch": "ok", "sent": "ok", "returned": "warn",
+                 "approved": "warn", "submitted": "warn", "rejected": "bad", "cancelled": "bad"}
 
 #: A request in one of these statuses is closed: it no longer blocks a new one for the same subject.
 CLOSED_STATUSES = frozenset({RequestStatus.DONE, RequestStatus.REJECTED, RequestStatus.CANCELLED})
+
+
+class SubjectLine(NamedTuple):
+    """Whom or what a request concerns, as lists and annexes name it."""
+
+    name: str
+    #: Which registry record, when the request names one: ``chứng thư 1A2B3C4D``, ``thiết bị 0123``.
+    record: str | None = None
+
+    def __html__(self) -> str:
+        """How a page shows it: the name, then the record in muted text."""
+        if self.record is None:
+            return escape(self.name)
+        return Markup(f'{escape(self.name)} <span class="muted">({escape(self.record)})</span>')
+
+
+def subject_line(
+    data: Mapping[str, object], *, certificate_cn: str | None = None, certificate_serial: str | None = None,
+    token_serial: str | None = None, token_user: str | None = None,
+) -> SubjectLine:
+    """The subject of a request: the certificate's holder or the token's user when it names a registry
+    record, else the person, organisation or device its form describes."""
+    if certificate_cn is not None:
+        return SubjectLine(certificate_cn, f"chứng thư {(certificate_serial or '')[-8:]}")
+    if token_serial is not None:
+        return SubjectLine(token_user or "", f"thiết bị {token_serial}")
+    serial = data.get("certificate_serial")
+    named = (data.get("full_name"), data.get("org_name"), data.get("device_name"),
+             serial.upper() if isinstance(serial, str) else serial, data.get("token_serial"))
+    return SubjectLine(str(next((value for value in named if value), "—")))
 
 
 class BatchStatus(LabelledEnum):
@@ -65,6 +107,10 @@ class Batch(db.Model):
     #: Who signs the proposal letter: the position lines ("KT. CHỦ TỊCH\nPHÓ CHỦ TỊCH") and the name.
     signer_title: Mapped[str] = mapped_column(String(200))
     signer_name: Mapped[str] = mapped_column(String(200))
+    #: The letter's "Kính gửi", frozen from the focal office's setting when the batch is locked, so the
+    #: letter reads the same after the office changes it. NULL for batches locked before it was kept
+    #: (and while open): the office's current setting applies.
+    letter_recipient: Mapped[str | None] = mapped_column(String(255))
     status: Mapped[BatchStatus] = mapped_column(enum_column(BatchStatus), default=BatchStatus.OPEN)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -120,6 +166,21 @@ class CertificateRequest(db.Model):
     @property
     def is_open(self) -> bool:
         return self.status not in CLOSED_STATUSES
+
+    @property
+    def unit_name(self) -> str:
+        return self.organisation.name
+
+    @property
+    def subject_line(self) -> SubjectLine:
+        certificate, token = self.certificate, self.token
+        if certificate is not None:
+            return subject_line(self.data, certificate_cn=certificate.subject_cn,
+                                certificate_serial=certificate.serial_hex)
+        if token is not None:
+            user = token.holder.full_name if token.holder else token.organisation.name
+            return subject_line(self.data, token_serial=token.serial, token_user=user)
+        return subject_line(self.data)
 
     def __repr__(self) -> str:
         return f"<CertificateRequest {self.id} {self.request_type.value} {self.status.value}>"

@@ -15,11 +15,11 @@ from certsvc.core.navigation import NavLink
 from certsvc.core.paging import Page, page_from
 from certsvc.errors import CertsvcError, NotFound, PermissionDenied, ValidationFailed
 from certsvc.extensions import db
-from certsvc.orgs.service import list_in_tree_order
-from certsvc.policy import Permission, can, ensure, orgs_in_scope
+from certsvc.orgs.service import to_id
+from certsvc.policy import OrgTree, Permission, TreePlace, can, ensure, orgs_in_scope
 from certsvc.requests import batches, service
 from certsvc.requests.fields import RequestPolicy, display_value, spec_of
-from certsvc.requests.letters import DOCUMENTS, build_document
+from certsvc.requests.letters import DOCUMENTS, batch_recipient, build_document
 from certsvc.requests.models import Batch, BatchStatus, CertificateRequest, RequestStatus, RequestType
 from certsvc.requests.service import QUEUE_STATUSES, RequestFilter
 from certsvc.requests.transitions import ACTION_LABELS, PAGE_ACTIONS, action_permissions
@@ -43,9 +43,9 @@ def _scope(permission: Permission) -> set[int]:
     return orgs_in_scope(db.session, current_user, permission)
 
 
-def _units(scope: set[int]):
-    """The units of ``scope`` in tree order, with their depth: the filter's and the form's drop-down."""
-    return list_in_tree_order(db.session, only=scope, names_only=True)
+def _units(scope: set[int]) -> tuple[TreePlace, ...]:
+    """The units of ``scope`` in tree order: the filter's and the form's drop-down."""
+    return OrgTree.load(db.session).in_tree_order(scope)
 
 
 def _errors_of(error: CertsvcError) -> dict[str, str]:
@@ -70,26 +70,29 @@ def _filtered(scope: set[int], default_status: RequestStatus | None, statuses=No
         errors.update(failure.field_errors)
     if errors:
         return Page(items=[], number=number, total=0), errors, 400
-    return service.page_requests(db.session, scope, filters, statuses, page=number), {}, 200
+    return service.page_listed(db.session, scope, filters, statuses, page=number), {}, 200
 
 
-def _unit_options(scope: set[int]) -> Markup:
+def _unit_options(tree: OrgTree, scope: set[int]) -> Markup:
     """The ``<option>``s of the unit filter, the chosen one selected.
 
-    Built here rather than in a template loop: a focal office serves hundreds of units, and this is
-    most of the cost of rendering its queue.
+    A focal office serves hundreds of units: the options are built once per tree and scope, and
+    only the chosen one is marked per page.
     """
-    chosen = request.args.get("organisation_id", "")
-    return Markup("".join(
-        f'<option value="{org.id}"{" selected" if str(org.id) == chosen else ""}>{"— " * depth}{escape(org.name)}</option>'
-        for org, depth in _units(scope)
+    options = tree.memo(("requests.unit_options", frozenset(scope)), lambda: "".join(
+        f'<option value="{unit.id}">{"— " * unit.depth}{escape(unit.name)}</option>'
+        for unit in tree.in_tree_order(scope)
     ))
+    chosen = to_id(request.args.get("organisation_id"))
+    if chosen in scope:
+        options = options.replace(f'<option value="{chosen}">', f'<option value="{chosen}" selected>', 1)
+    return Markup(options)
 
 
 def _list_context(scope: set[int], endpoint: str) -> dict:
     """What both list templates need besides the rows: the filter choices and the pager's link."""
     return dict(
-        unit_options=_unit_options(scope), types=RequestType, filter_endpoint=endpoint,
+        unit_options=_unit_options(OrgTree.load(db.session), scope), types=RequestType, filter_endpoint=endpoint,
         filter_args={name: request.args[name] for name in FILTER_ARGS if name in request.args},
     )
 
@@ -124,7 +127,7 @@ def new_request(request_type: str):
     kind = service.parse_type(request_type)
     if request.method == "GET":
         units = _units(_scope(Permission.DRAFT_REQUESTS))
-        only = units[0][0] if len(units) == 1 else None
+        only = units[0] if len(units) == 1 else None
         defaults = {"organisation_id": only.id, "unit_name": only.name} if only else {}
         return _form_page(kind, None, defaults, {}, 200)
     values = request.form.to_dict()
@@ -306,6 +309,7 @@ def _batch_page(batch: Batch, errors: dict | None = None, status: int = 200):
     manage = can(db.session, current_user, Permission.MANAGE_BATCHES, batch.focal_office_id)
     return render_template(
         "requests/batch.html", batch=batch, errors=errors or {}, manage=manage, documents=DOCUMENTS,
+        recipient=batch_recipient(batch),
         candidates=batches.candidates(db.session, batch) if manage and batch.status is BatchStatus.OPEN else [],
         values=request.form if request.method == "POST" else {},
     ), status

@@ -19,7 +19,6 @@ O, H, F = Role.UNIT_OFFICER, Role.UNIT_HEAD, Role.FOCAL_OFFICER
 ROUTES = {
     "api.openapi": EVERYONE,
     "api.me": EVERYONE,
-    "api.unknown": EVERYONE,
     "api_tokens.list_tokens": EVERYONE,
     "api_tokens.revoke_token": EVERYONE,
     "api.list_request_types": UNIT_READERS,
