@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from certsvc.accounts.models import Account, Role
 from certsvc.errors import PermissionDenied
-from certsvc.orgs.models import Organisation
+from certsvc.orgs.models import Organisation, OrganisationTreeVersion
 
 __all__ = ["Permission", "OrgTree", "TreePlace", "can", "ensure", "orgs_in_scope", "nav_permissions"]
 
@@ -96,8 +96,8 @@ class TreePlace(NamedTuple):
 
 #: Where a session keeps the tree it read (see :func:`_forget_tree`).
 _SESSION_TREE = "certsvc.policy.org_tree"
-#: Trees built lately, by the rows they were read from; bounded, since tests open many databases.
-_TREES: OrderedDict[tuple, OrgTree] = OrderedDict()
+#: Trees read lately, by the tree version they were read with; bounded, since tests open many databases.
+_TREES: OrderedDict[str, OrgTree] = OrderedDict()
 _TREES_KEPT = 8
 _TREES_LOCK = threading.Lock()
 
@@ -106,9 +106,10 @@ _TREES_LOCK = threading.Lock()
 class OrgTree:
     """Every organisation's name, parent and focal-office link, read in one query.
 
-    Loading the same rows again gives back the same tree, so what is derived from it (whom an
-    office serves, a subtree, the tree order of a drop-down) is worked out once per change of the
-    organisations rather than on every page. Derived sets are frozen: callers cannot spoil them.
+    A process keeps the trees it read by the database's tree version (renewed by triggers on any
+    change of the organisations), so each transaction reads one value rather than every
+    organisation, and what is derived from a tree (whom an office serves, a subtree, the tree order
+    of a drop-down) is worked out once per change. Derived sets are frozen: callers cannot spoil them.
     """
 
     parent: dict[int, int | None]
@@ -118,32 +119,36 @@ class OrgTree:
 
     @classmethod
     def load(cls, session: Session) -> OrgTree:
-        """The tree as ``session`` sees it; read once per transaction unless organisations change."""
+        """The tree as ``session`` sees it; looked up once per transaction unless organisations change."""
         tree = session.info.get(_SESSION_TREE)
         if tree is None:
-            tree = session.info[_SESSION_TREE] = cls._read(session)
+            tree = session.info[_SESSION_TREE] = cls._current(session)
         return tree
 
     @classmethod
-    def _read(cls, session: Session) -> OrgTree:
-        rows = tuple(map(tuple, session.execute(
-            select(Organisation.id, Organisation.parent_id, Organisation.focal_office_id, Organisation.name)
-            .order_by(Organisation.id)
-        )))
+    def _current(cls, session: Session) -> OrgTree:
+        version = session.scalar(select(OrganisationTreeVersion.version))
         with _TREES_LOCK:
-            tree = _TREES.get(rows)
+            tree = _TREES.get(version)
             if tree is not None:
-                _TREES.move_to_end(rows)
+                _TREES.move_to_end(version)
                 return tree
+        # The version is read again with the rows, in one statement: a tree is kept only under the
+        # version of the very rows it was built from.
+        rows = session.execute(select(
+            Organisation.id, Organisation.parent_id, Organisation.focal_office_id, Organisation.name,
+            select(OrganisationTreeVersion.version).scalar_subquery(),
+        ).order_by(Organisation.id)).all()
         tree = cls(
-            parent={org_id: parent for org_id, parent, _, _ in rows},
-            focal_office={org_id: focal for org_id, _, focal, _ in rows},
-            name={org_id: name for org_id, _, _, name in rows},
+            parent={org_id: parent for org_id, parent, *_ in rows},
+            focal_office={org_id: focal for org_id, _, focal, *_ in rows},
+            name={org_id: name for org_id, _, _, name, _ in rows},
         )
-        with _TREES_LOCK:
-            _TREES[rows] = tree
-            while len(_TREES) > _TREES_KEPT:
-                _TREES.popitem(last=False)
+        if rows and rows[0][4] is not None:
+            with _TREES_LOCK:
+                _TREES[rows[0][4]] = tree
+                while len(_TREES) > _TREES_KEPT:
+                    _TREES.popitem(last=False)
         return tree
 
     def memo(self, key: tuple, compute: Callable[[], T]) -> T:
@@ -205,7 +210,7 @@ def _forget_tree_if_orgs_changed(session: Session, _flush_context) -> None:
 @event.listens_for(Session, "after_commit")
 @event.listens_for(Session, "after_soft_rollback")
 def _forget_tree(session: Session, *_args) -> None:
-    """A new transaction may see organisations that others changed: it reads the tree again."""
+    """A new transaction may see organisations that others changed: it looks the tree up again."""
     session.info.pop(_SESSION_TREE, None)
 
 

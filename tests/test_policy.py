@@ -1,5 +1,7 @@
 """Who reaches which organisation: the scope rules of certsvc.policy."""
 
+from sqlalchemy import text
+
 from certsvc.accounts.models import Role
 from certsvc.orgs.models import OrgKind
 from certsvc.policy import OrgTree, Permission, can, orgs_in_scope
@@ -64,3 +66,47 @@ def test_disabled_account_can_do_nothing(session, world):
     admin.is_disabled = True
     assert not can(session, admin, Permission.VIEW_ORGS)
     assert orgs_in_scope(session, admin, Permission.VIEW_ORGS) == set()
+
+
+def tree_version(session) -> str:
+    return session.scalar(text("SELECT version FROM organisation_tree_version"))
+
+
+def test_every_kind_of_change_to_the_organisations_renews_the_tree_version(session, world):
+    # Triggers, not the service, renew it: these statements bypass the service entirely.
+    seen = {tree_version(session)}
+    district = world.orgs["district"].id
+    for statement in (
+        "INSERT INTO organisation (name, symbol, kind, parent_id, is_active, created_at) "
+        "VALUES ('UBND xã Thử Nghiệm Phiên Bản', 'UBND', 'commune_committee', :district, true, CURRENT_TIMESTAMP)",
+        "UPDATE organisation SET name = 'UBND xã Thử Nghiệm Phiên Bản mới' WHERE name = 'UBND xã Thử Nghiệm Phiên Bản'",
+        "DELETE FROM organisation WHERE name = 'UBND xã Thử Nghiệm Phiên Bản mới'",
+    ):
+        session.execute(text(statement), {"district": district} if ":district" in statement else {})
+        session.commit()
+        seen.add(tree_version(session))
+    assert len(seen) == 4
+
+
+def test_a_change_made_outside_the_service_reaches_the_next_transaction(session, world):
+    commune = world.orgs["commune"].id
+    before = OrgTree.load(session)
+    session.rollback()
+    assert OrgTree.load(session) is before  # kept by the process: the same tree, not read again
+    session.rollback()
+    engine = session.get_bind()
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE organisation SET name = 'UBND xã Đồng Giáp' WHERE id = :id"), {"id": commune})
+    after = OrgTree.load(session)
+    assert after.name[commune] == "UBND xã Đồng Giáp"
+    assert before.name[commune] != after.name[commune]
+
+
+def test_a_transaction_sees_its_own_change_to_the_tree_and_a_rollback_forgets_it(session, world):
+    commune, office = world.orgs["commune"], world.orgs["office"]
+    assert OrgTree.load(session).effective_focal_office(commune.id) == world.orgs["focal"].id
+    commune.focal_office_id = office.id
+    session.flush()
+    assert OrgTree.load(session).effective_focal_office(commune.id) == office.id
+    session.rollback()
+    assert OrgTree.load(session).effective_focal_office(commune.id) == world.orgs["focal"].id

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from certsvc.core.enums import LabelledEnum, enum_column
 from certsvc.extensions import db
 from certsvc.timeutil import UTCDateTime, utcnow
 
-__all__ = ["OrgKind", "Organisation"]
+__all__ = ["OrgKind", "Organisation", "OrganisationTreeVersion"]
 
 
 class OrgKind(LabelledEnum):
@@ -70,3 +70,18 @@ class Organisation(db.Model):
 
     def __repr__(self) -> str:
         return f"<Organisation {self.id} {self.symbol} {self.name!r}>"
+
+
+class OrganisationTreeVersion(db.Model):
+    """One row whose value names the current state of the organisation tree.
+
+    Database triggers (migration 0008) give it a new random value in the same transaction as any
+    insert, update or delete of ``organisation``, whoever makes it; a server process keeps the trees
+    it read by this value (:class:`certsvc.policy.OrgTree`).
+    """
+
+    __tablename__ = "organisation_tree_version"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    version: Mapped[str] = mapped_column(String(36))
