@@ -159,7 +159,8 @@ def test_service_pages_and_slices_agree(session, world):
 
 def test_a_queue_longer_than_the_count_limit_says_more_than_and_pages_on(focal_page, session, world):
     """Past 1,000 rows the list is not counted to its end: "hơn 1.000", no last page, but every
-    page is still reachable one after another; the API's total stays exact."""
+    page is still reachable one after another, and the page that is not full tells the whole length;
+    the API's total stays exact."""
     from sqlalchemy import insert
 
     from certsvc.core.paging import COUNT_LIMIT
@@ -180,8 +181,12 @@ def test_a_queue_longer_than_the_count_limit_says_more_than_and_pages_on(focal_p
     assert {"page": ["2"]} in page_links(first)
     last_counted = COUNT_LIMIT // 50
     beyond_count = focal_page.get(f"/requests/queue?page={last_counted + 1}")
-    assert len(listed(beyond_count)) == extra and f"Trang {last_counted + 1}</span>" in text(beyond_count)
+    assert len(listed(beyond_count)) == extra and f"Trang {last_counted + 1}/{last_counted + 1}</span>" in text(
+        beyond_count)
+    assert "Đề nghị 1.001–1.030 trong 1.030" in text(beyond_count)
     assert "Trang sau" not in text(beyond_count)  # a page not full is the last one
+    deep = focal_page.get(f"/requests/queue?page={last_counted}")
+    assert "Đề nghị 951–1.000 trong hơn 1.000" in text(deep) and {"page": [str(last_counted + 1)]} in page_links(deep)
     past = focal_page.get(f"/requests/queue?page={last_counted + 5}")
     assert listed(past) == [] and "không có mục nào" in text(past) and {} in page_links(past)
     assert page_requests(session, {org.id}, RequestFilter(status=RequestStatus.SUBMITTED)).total == COUNT_LIMIT + extra

@@ -5,7 +5,8 @@ one past the last page is an empty page, and the template offers a link to the l
 
 The pages count at most :data:`COUNT_LIMIT` rows: past that the exact number tells a reader nothing
 ("more than 1,000": narrow the filter) and counting every row of a long list is most of what its page
-costs. Such a list still pages on, one page after another, without a last page.
+costs. Such a list still pages on, one page after another, without a last page until a page that is
+not full shows where it ends.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ T = TypeVar("T")
 PER_PAGE = 50
 #: The pages count this many rows at most; a longer list says "more than" that.
 COUNT_LIMIT = 1_000
+#: No list has a row past a BIGINT's range: a page beyond it is empty without asking the database.
+_LAST_POSITION = 2**63 - 1
 _BAD_PAGE = "Số trang phải là số nguyên dương, ví dụ 1, 2, 3."
 
 
@@ -109,16 +112,22 @@ def paginate(
     session: Session, query: Select, number: int = 1, per_page: int = PER_PAGE,
     fetch: Callable[[int, int], Sequence[T]] | None = None, count_limit: int | None = COUNT_LIMIT,
 ) -> Page[T]:
-    """Page ``number`` of ``query`` (ordered by the caller): a COUNT, then the page's rows, if any.
+    """Page ``number`` of ``query`` (ordered by the caller), and how long the whole list is.
 
-    ``fetch(limit, offset)`` reads the rows when ``query`` itself is not the cheapest way to.
-    The count stops after ``count_limit`` rows (None: counts them all); the page then says ``more``.
+    ``fetch(limit, offset)`` reads the rows when ``query`` itself is not the cheapest way to. The
+    length is counted by the database (at most ``count_limit`` + 1 rows; None counts them all; the
+    page then says ``more``) only when the page cannot tell it: a page not full is the last one,
+    and a full page past the counting limit says "more" by itself.
     """
+    offset = (number - 1) * per_page
+    items: Sequence[T] = []
+    if offset + per_page <= _LAST_POSITION:
+        items = fetch(per_page, offset) if fetch else session.scalars(query.limit(per_page).offset(offset)).all()
+    reached = offset + len(items)
+    if items and len(items) < per_page or not items and offset == 0:
+        return Page(items=items, number=number, total=reached, per_page=per_page)
+    if items and count_limit is not None and reached > count_limit:
+        return Page(items=items, number=number, total=count_limit, per_page=per_page, more=True)
     counted = count_rows(session, query, count_limit)
     more = count_limit is not None and counted > count_limit
-    total = count_limit if more else counted
-    items: Sequence[T] = []
-    if total and (more or number <= max(1, math.ceil(total / per_page))):
-        offset = (number - 1) * per_page
-        items = fetch(per_page, offset) if fetch else session.scalars(query.limit(per_page).offset(offset)).all()
-    return Page(items=items, number=number, total=total, per_page=per_page, more=more)
+    return Page(items=items, number=number, total=count_limit if more else counted, per_page=per_page, more=more)
