@@ -214,3 +214,41 @@ def test_the_list_names_the_certificate_holder_and_the_token_user_of_registry_re
         assert f"Vi Văn Tùng <span class=\"muted\">(chứng thư {revoked.serial_hex[-8:]})</span>" in shown
         assert f"{user} <span class=\"muted\">(thiết bị {locked.token.serial})</span>" in shown
         assert "<td>Lộc Thị Hoa</td>" in shown
+
+
+def test_the_queue_statements_carry_no_parameters_so_their_plans_are_kept(app, focal_page, session, world):
+    """Scope, status, type and slice are written into the SQL: PostgreSQL plans such a statement once
+    when the driver prepares it, where a parameter for OFFSET made it plan again on every page."""
+    from sqlalchemy import event
+
+    from certsvc.extensions import db
+
+    ids = add_requests(session, world.orgs["commune"], 60)
+    statements = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany):
+        if "FROM certificate_request" in statement:
+            statements.append((statement, parameters))
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        page = focal_page.get("/requests/queue?page=2&request_type=new_individual")
+        everything = focal_page.get("/requests/queue?status=")
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert listed(page) == ids[50:] and listed(everything) == ids[:50]
+    assert len(statements) == 3  # the second page ends the list: no count; the first page is counted
+    # SQLite's dialect binds the OFFSET 0 it adds after a LIMIT alone; its statements keep no plans anyway.
+    quirk = [(0,)] if engine.dialect.name == "sqlite" else []
+    assert [parameters for _, parameters in statements if parameters] == quirk
+    assert "LIMIT 50 OFFSET 50" in statements[0][0] and "'new_individual'" in statements[0][0]
+
+
+def test_only_whole_numbers_and_enum_members_are_written_into_sql():
+    from certsvc.core.sql import written
+
+    for value in ("1 OR 1=1", 1.5, True, None):
+        with pytest.raises(TypeError):
+            written(value)

@@ -19,6 +19,7 @@ from typing import Generic, TypeVar
 from sqlalchemy import Select, func, literal_column, select
 from sqlalchemy.orm import Session
 
+from certsvc.core.sql import written
 from certsvc.core.validation import FieldError
 
 __all__ = ["COUNT_LIMIT", "PER_PAGE", "Page", "count_rows", "page_from", "paginate", "parse_page"]
@@ -104,7 +105,7 @@ def count_rows(session: Session, query: Select, limit: int | None = None) -> int
     # Only a constant per row: a limited subquery is read row by row, and whole rows would be copied.
     counted = query.order_by(None).with_only_columns(literal_column("1"), maintain_column_froms=True)
     if limit is not None:
-        counted = counted.limit(limit + 1)
+        counted = counted.limit(written(limit + 1))
     return session.scalar(select(func.count()).select_from(counted.subquery())) or 0
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterable
 
-from sqlalchemy import ColumnElement, literal_column
+from sqlalchemy import BindParameter, ColumnElement, literal, literal_column
+from sqlalchemy.types import TypeEngine
 
-__all__ = ["one_of_ids"]
+__all__ = ["one_of_ids", "written"]
 
 
 def one_of_ids(column: ColumnElement[int], ids: Iterable[int]) -> ColumnElement[bool]:
@@ -20,3 +22,17 @@ def one_of_ids(column: ColumnElement[int], ids: Iterable[int]) -> ColumnElement[
     """
     values = sorted({int(value) for value in ids})
     return column.op("IN", is_comparison=True)(literal_column(f"({', '.join(map(str, values)) or 'NULL'})"))
+
+
+def written(value: int | enum.Enum, type_: TypeEngine | None = None) -> BindParameter:
+    """``value`` written into the statement when it runs, rather than sent as a parameter.
+
+    For the values that decide a list's plan: its status, its slice (LIMIT, OFFSET). PostgreSQL plans a
+    prepared statement with such parameters again on every run, since a plan kept for any OFFSET
+    would be wrong for most; a statement without parameters is planned once when the driver prepares
+    it (after a few runs of the same text). SQLAlchemy still compiles one statement per shape and
+    writes the value in at execution. Only whole numbers and enum members: nothing that can carry SQL.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | enum.Enum):
+        raise TypeError(f"only integers and enum members are written into SQL, not {type(value).__name__}")
+    return literal(value, type_, literal_execute=True)

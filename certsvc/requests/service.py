@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from certsvc.accounts.models import Account
 from certsvc.core.paging import PER_PAGE, Page, count_rows, paginate
-from certsvc.core.sql import one_of_ids
+from certsvc.core.sql import one_of_ids, written
 from certsvc.errors import CertsvcError, Conflict, NotFound, PermissionDenied, ValidationFailed
 from certsvc.orgs.models import Organisation
 from certsvc.orgs.service import to_id
@@ -440,18 +440,20 @@ def _requests_query(scope: Iterable[int], filters: RequestFilter, statuses: Sequ
     units = set(scope)
     if filters.organisation_id is not None:
         units &= {filters.organisation_id}
-    query = select(CertificateRequest).where(one_of_ids(CertificateRequest.organisation_id, units))
+    # The type and status are written into the SQL, like the slice (see ``written``).
+    r = CertificateRequest
+    query = select(r).where(one_of_ids(r.organisation_id, units))
     if filters.request_type is not None:
-        query = query.where(CertificateRequest.request_type == filters.request_type)
+        query = query.where(r.request_type == written(filters.request_type, r.request_type.type))
     if filters.status is not None:
         # A status the list does not show selects nothing; one it shows needs no other condition.
         shown = statuses is None or filters.status in statuses
-        query = query.where(CertificateRequest.status == filters.status if shown else false())
+        query = query.where(r.status == written(filters.status, r.status.type) if shown else false())
     elif statuses is not None:
-        query = query.where(CertificateRequest.status.in_(list(statuses)))
+        query = query.where(r.status.in_([written(status, r.status.type) for status in statuses]))
     if filters.min_age_days is not None:
         cutoff = utcnow() - timedelta(days=filters.min_age_days)
-        query = query.where(CertificateRequest.submitted_at <= cutoff)
+        query = query.where(r.submitted_at <= cutoff)
     return query
 
 
@@ -462,7 +464,8 @@ _LIST_ORDER = (CertificateRequest.submitted_at.asc().nulls_last(), CertificateRe
 def _slice_ids(query: Select, limit: int, offset: int) -> Select:
     """The ids of a slice of ``query`` in list order, read from the index alone: a deep OFFSET skips
     index entries, not rows, and only the slice's requests are read afterwards."""
-    return query.with_only_columns(CertificateRequest.id).order_by(*_LIST_ORDER).limit(limit).offset(offset)
+    return query.with_only_columns(CertificateRequest.id).order_by(*_LIST_ORDER).limit(written(limit)).offset(
+        written(offset))
 
 
 def _rows(session: Session, query: Select, limit: int, offset: int) -> list[CertificateRequest]:
