@@ -42,9 +42,11 @@ def create_app(overrides: dict | None = None) -> Flask:
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
 
+    from certsvc.core.transactions import end_reading_transactions_with_commit
     from certsvc.extensions import csrf, db, login_manager, migrate
 
     db.init_app(app)
+    end_reading_transactions_with_commit(app, db)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     csrf.init_app(app)
     login_manager.init_app(app)
