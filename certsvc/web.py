@@ -14,6 +14,7 @@ from werkzeug.exceptions import HTTPException
 
 from certsvc.accounts.models import Account, Role
 from certsvc.core.enums import LabelledEnum
+from certsvc.core.links import links_by_id
 from certsvc.core.navigation import NavLink
 from certsvc.core.numbers import format_count
 from certsvc.errors import CertsvcError
@@ -173,6 +174,7 @@ def register_web(app: Flask) -> None:
             "OrgKind": OrgKind,
         }
 
+    app.jinja_env.globals["links_by_id"] = links_by_id
     app.jinja_env.filters["vntime"] = format_vietnam
     app.jinja_env.filters["vnnumber"] = format_count
     app.jinja_env.filters["badge"] = badge

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Iterable
 
 from sqlalchemy import BindParameter, ColumnElement, literal, literal_column
@@ -20,8 +21,13 @@ def one_of_ids(column: ColumnElement[int], ids: Iterable[int]) -> ColumnElement[
     numbers only, so nothing can be injected) the list is a constant: PostgreSQL hashes it, and the
     statement of a given scope is compiled and prepared once, then reused.
     """
-    values = sorted({int(value) for value in ids})
-    return column.op("IN", is_comparison=True)(literal_column(f"({', '.join(map(str, values)) or 'NULL'})"))
+    return column.op("IN", is_comparison=True)(literal_column(_id_list(frozenset(map(int, ids)))))
+
+
+@functools.lru_cache(maxsize=64)
+def _id_list(ids: frozenset[int]) -> str:
+    """``(1, 2, …)``: written once per scope, since pages of one office ask for the same scope again."""
+    return f"({', '.join(map(str, sorted(ids))) or 'NULL'})"
 
 
 def written(value: int | enum.Enum, type_: TypeEngine | None = None) -> BindParameter:

@@ -518,13 +518,13 @@ def _listed(session: Session, query: Select, limit: int, offset: int) -> list[Li
     unit_names = OrgTree.load(session).name
 
     def line(row) -> ListedRequest:
-        cn, serial_hex = certificates.get(row.certificate_id, (None, None))
-        token_serial, token_user = tokens.get(row.token_id, (None, None))
+        request_id, kind, status, unit_id, data, certificate_id, token_id, submitted_at, updated_at = row
+        cn, serial_hex = certificates.get(certificate_id, (None, None))
+        token_serial, token_user = tokens.get(token_id, (None, None))
         return ListedRequest(
-            id=row.id, request_type=row.request_type, status=row.status,
-            unit_name=unit_names.get(row.organisation_id, ""), submitted_at=row.submitted_at,
-            updated_at=row.updated_at, subject_line=subject_line(
-                row.data, certificate_cn=cn, certificate_serial=serial_hex, token_serial=token_serial,
+            id=request_id, request_type=kind, status=status, unit_name=unit_names.get(unit_id, ""),
+            submitted_at=submitted_at, updated_at=updated_at, subject_line=subject_line(
+                data, certificate_cn=cn, certificate_serial=serial_hex, token_serial=token_serial,
                 token_user=token_user),
         )
 
