@@ -46,6 +46,9 @@ def check_health(engine: Engine) -> Health:
         with engine.connect() as connection:
             connection.execute(text("SELECT 1"))
             current = tuple(MigrationContext.configure(connection).get_current_heads())
+            # A COMMIT, not the ROLLBACK of closing: psycopg would forget the statements the
+            # pooled connection prepared for the pages (see certsvc.core.transactions).
+            connection.commit()
     except Exception as error:  # any failure to reach the database is the finding itself
         return Health(False, (), head, f"{type(error).__name__}")
     return Health(True, current, head)
