@@ -25,6 +25,7 @@ from certsvc.extensions import db
 from certsvc.orgs.models import Organisation, OrgKind
 from certsvc.people.models import Person
 from certsvc.registry.demo import load_demo as load_registry_demo
+from certsvc.registry.service import RegistrySettings
 from certsvc.requests.demo import load_demo as load_requests_demo
 
 __all__ = ["demo_command", "load_demo_data", "DEMO_PASSWORD", "DEMO_ACCOUNTS"]
@@ -90,8 +91,9 @@ DEMO_ACCOUNTS = (
 )
 
 
-def load_demo_data() -> bool:
-    """Insert the example district unless an organisation already exists; True if inserted."""
+def load_demo_data(registry_settings: RegistrySettings) -> bool:
+    """Insert the example district unless an organisation already exists; True if inserted. The registry's
+    deadlines and reminders follow ``registry_settings`` (the serving app's)."""
     session = db.session
     if session.scalar(select(func.count()).select_from(Organisation)):
         return False
@@ -118,8 +120,9 @@ def load_demo_data() -> bool:
     session.flush()
     record(session, Actor(label="demo"), "system.demo_loaded", "organisation", orgs["huyen"].id,
            {"organisations": len(orgs), "accounts": [a.username for a in DEMO_ACCOUNTS]})
-    for load_extension in (load_registry_demo, load_requests_demo, load_custody_demo):
-        load_extension(session, orgs, people)
+    load_registry_demo(session, orgs, people, registry_settings)
+    load_requests_demo(session, orgs, people)
+    load_custody_demo(session, orgs, people)
     session.commit()
     return True
 
@@ -146,7 +149,7 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
                       "REMEMBER_COOKIE_SECURE": False})
     with app.app_context():
         upgrade()
-        inserted = load_demo_data()
+        inserted = load_demo_data(RegistrySettings.from_config(app.config))
         click.echo("Đã nạp dữ liệu mẫu huyện Văn Quan." if inserted else "Dữ liệu mẫu đã có sẵn; giữ nguyên.")
         click.echo(f"Cơ sở dữ liệu: {db.engine.url.render_as_string(hide_password=True)}")
     click.echo("Tài khoản mẫu (mật khẩu chung: %s):" % DEMO_PASSWORD)

@@ -71,6 +71,28 @@ def test_a_holiday_configured_at_start_up_moves_the_token_return_deadline(app, m
                     second.token.serial: later_due.strftime("%d/%m/%Y")}
 
 
+def test_a_configured_holiday_moves_the_return_deadline_of_a_revocation_the_ca_completed(make_app, session, world,
+                                                                                         monkeypatch):
+    pytest.importorskip("certsvc.requests.models")
+    from certsvc.registry.service import open_returns
+    from certsvc.requests.models import RequestStatus
+    from tests.test_requests_support import bring_to, draft
+
+    cert = add_certificate(session, world.orgs["commune"], cn="Nông Văn Khánh")
+    revocation = bring_to(session, world, draft(session, world, "revocation", {
+        "certificate_serial": cert.serial_hex, "reason": "retirement"}), RequestStatus.SENT)
+    today = to_vietnam(utcnow()).date()
+    holiday = WorkCalendar().add_working_days(today, 1)
+    monkeypatch.setenv("CERTSVC_HOLIDAYS", holiday.isoformat())
+    focal = signed_in(make_app(), Role.FOCAL_OFFICER)
+
+    assert focal.post(f"/requests/{revocation.id}/outcome", {"outcome": "done"}).status_code == 302
+    session.expire_all()
+    (token_return,) = open_returns(session, [cert.token_id])
+    assert token_return.due_on == WorkCalendar(holidays=frozenset({holiday})).add_working_days(today, 5)
+    assert token_return.due_on > WorkCalendar().add_working_days(today, 5)
+
+
 def test_the_board_names_the_configured_reminder_marks(make_app, session, world):
     add_certificate(session, world.orgs["commune"], ends=timedelta(days=10))
     page = signed_in(make_app(CERTSVC_REMINDER_DAYS="45, 15"), Role.UNIT_HEAD).get("/registry/board")

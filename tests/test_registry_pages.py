@@ -14,6 +14,9 @@ from certsvc.registry.models import Certificate, ExpiryReminder, TokenKind
 from certsvc.timeutil import utcnow
 from tests.test_registry_support import TESTER, add_certificate, der, make_cert, p7, pem, registry_counts
 
+#: The settings of an app configured with nothing, as the pages of the default ``app`` use them.
+DEFAULTS = service.RegistrySettings()
+
 
 @pytest.fixture
 def records(session, world):
@@ -186,7 +189,7 @@ def test_revoke_form_then_board_shows_the_return(make_browser, session, records)
 
 
 def test_board_shows_when_each_reminder_was_recorded(make_browser, session, records):
-    service.record_expiry_reminders(session, utcnow(), actor=TESTER)
+    service.record_expiry_reminders(session, utcnow(), thresholds=DEFAULTS.reminder_thresholds, actor=TESTER)
     session.commit()
     reminder = session.scalar(select(ExpiryReminder))
     page = signed_in(make_browser, Role.UNIT_HEAD).get("/registry/board").get_data(as_text=True)
@@ -226,17 +229,18 @@ def test_board_shows_the_ca_processing_deadline_of_sent_new_certificate_requests
                                  subject_key="cccd:001234567899", batch=batch)
     session.add_all([batch, request])
     session.commit()
-    (deadline,) = ca_deadlines(session, {commune.id}, sent_at)
+    (deadline,) = ca_deadlines(session, {commune.id}, sent_at, calendar=DEFAULTS.calendar)
     assert (deadline.sent_on, deadline.due_on, deadline.working_days_left) == (date(2026, 11, 20), date(2026, 11, 25), 3)
-    assert ca_deadlines(session, {commune.id}, sent_at + timedelta(days=6))[0].overdue
-    assert ca_deadlines(session, {world.orgs["other_commune"].id}, sent_at) == []
+    assert ca_deadlines(session, {commune.id}, sent_at + timedelta(days=6), calendar=DEFAULTS.calendar)[0].overdue
+    assert ca_deadlines(session, {world.orgs["other_commune"].id}, sent_at, calendar=DEFAULTS.calendar) == []
     page = signed_in(make_browser, Role.UNIT_HEAD).get("/registry/board").get_data(as_text=True)
     assert "Lò Văn Chiến" in page and "25/11/2026" in page
 
 
 def test_marking_a_revoked_token_returned_closes_the_deadline(make_browser, session, records):
     cert = records["commune"]
-    service.revoke_certificate(session, TESTER, cert, revoked_at=utcnow(), reason="Nghỉ hưu")
+    service.revoke_certificate(session, TESTER, cert, revoked_at=utcnow(), reason="Nghỉ hưu",
+                               calendar=DEFAULTS.calendar)
     session.commit()
     focal = signed_in(make_browser, Role.FOCAL_OFFICER)
     page = focal.get(f"/registry/tokens/{cert.token_id}").get_data(as_text=True)

@@ -19,6 +19,9 @@ from certsvc.registry.service import CertificateStatus, certificate_status, stat
 from certsvc.registry.tokens import TRANSITIONS
 from tests.test_registry_support import TESTER, add_certificate, next_serial, parsed, registry_counts
 
+#: The settings of an app configured with nothing: 30 warning days, reminders at 90, 60 and 30 days, the usual holidays.
+DEFAULTS = service.RegistrySettings()
+
 
 def last_entries(session, n: int) -> list[AuditEntry]:
     return list(session.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(n)))[::-1]
@@ -201,9 +204,10 @@ def test_revocation_opens_the_return_and_returning_closes_it(session, world):
     assert (cert.revoked_at, cert.revocation_reason) == (friday, "Nghỉ hưu")
     (pending,) = service.open_returns(session, [cert.token_id])
     assert pending.due_on == date(2026, 11, 27)  # five working days: Mon 23 … Fri 27
-    assert certificate_status(cert, friday) is CertificateStatus.REVOKED
+    assert certificate_status(cert, friday, warn_days=DEFAULTS.warning_days) is CertificateStatus.REVOKED
     with pytest.raises(Conflict):
-        service.revoke_certificate(session, TESTER, cert, revoked_at=friday, reason="Lần hai")
+        service.revoke_certificate(session, TESTER, cert, revoked_at=friday, reason="Lần hai",
+                                   calendar=DEFAULTS.calendar)
     session.rollback()
     service.transition_token(session, TESTER, cert.token, TokenState.RETURNED, "Đã nộp lại theo biên bản Mẫu 08")
     session.commit()
@@ -215,7 +219,8 @@ def test_revocation_needs_a_reason_and_writes_nothing_without(session, world):
     cert = add_certificate(session, world.orgs["commune"])
     before = registry_counts(session)
     with pytest.raises(ValidationFailed):
-        service.revoke_certificate(session, TESTER, cert, revoked_at=datetime.now(UTC), reason="")
+        service.revoke_certificate(session, TESTER, cert, revoked_at=datetime.now(UTC), reason="",
+                                   calendar=DEFAULTS.calendar)
     session.rollback()
     assert registry_counts(session) == before and session.get(Certificate, cert.id).revoked_at is None
 
@@ -238,23 +243,26 @@ def test_status_at_boundaries_in_python_and_in_sql(session, world, not_after, re
     cert = add_certificate(session, world.orgs["commune"])
     cert.not_after, cert.revoked_at = not_after, revoked_at
     session.commit()
-    assert certificate_status(cert, NOW) is expected
+    assert certificate_status(cert, NOW, warn_days=30) is expected
     for status in CertificateStatus:
-        found = session.scalar(select(Certificate.id).where(Certificate.id == cert.id, status_clause(status, NOW)))
+        found = session.scalar(select(Certificate.id).where(Certificate.id == cert.id,
+                                                            status_clause(status, NOW, warn_days=30)))
         assert (found is not None) == (status is expected), status
 
 
-def test_the_expiring_threshold_is_a_parameter_defaulting_to_the_app_setting(session, world, make_app, monkeypatch):
+def test_the_expiring_threshold_is_the_callers_value_read_from_the_app_config(session, world, make_app,
+                                                                               monkeypatch):
     cert = add_certificate(session, world.orgs["commune"])
     cert.not_after = NOW + timedelta(days=45)
-    monkeypatch.setenv("CERTSVC_EXPIRY_WARNING_DAYS", "60")  # the environment counts only when an app is built
-    assert certificate_status(cert, NOW) is CertificateStatus.VALID  # outside an app: the default 30 days
     assert certificate_status(cert, NOW, warn_days=60) is CertificateStatus.EXPIRING
     assert certificate_status(cert, NOW, warn_days=10) is CertificateStatus.VALID
-    with make_app().app_context():
-        assert service.configured_settings().warning_days == 60
-        assert certificate_status(cert, NOW) is CertificateStatus.EXPIRING
-        assert certificate_status(cert, NOW, warn_days=10) is CertificateStatus.VALID
+    with pytest.raises(TypeError):
+        certificate_status(cert, NOW)  # no hidden default: a caller that forgets the setting fails at once
+    monkeypatch.setenv("CERTSVC_EXPIRY_WARNING_DAYS", "60")  # the environment counts only when an app is built
+    configured = service.RegistrySettings.from_config(make_app().config)
+    assert configured.warning_days == 60
+    assert certificate_status(cert, NOW, warn_days=configured.warning_days) is CertificateStatus.EXPIRING
+    assert DEFAULTS.warning_days == 30
 
 
 # --- working days ----------------------------------------------------------------------------------------------
@@ -293,20 +301,23 @@ def test_reminders_are_recorded_once_per_threshold_and_never_for_renewed_certifi
     renewed = add_certificate(session, commune, ends=timedelta(days=10), now=NOW)
     add_certificate(session, commune, holder=renewed.holder, serial=None, predecessor=renewed, now=NOW)
     revoked = add_certificate(session, commune, ends=timedelta(days=10), now=NOW)
-    service.revoke_certificate(session, TESTER, revoked, revoked_at=NOW - timedelta(days=1), reason="Nghỉ hưu")
+    service.revoke_certificate(session, TESTER, revoked, revoked_at=NOW - timedelta(days=1), reason="Nghỉ hưu",
+                               calendar=DEFAULTS.calendar)
     add_certificate(session, commune, ends=timedelta(days=-3), now=NOW)  # expired: no reminder
     session.commit()
     before = registry_counts(session)
-    recorded = service.record_expiry_reminders(session, NOW)
+    recorded = service.record_expiry_reminders(session, NOW, thresholds=DEFAULTS.reminder_thresholds)
     session.commit()
     assert {(r.certificate_id, r.threshold_days) for r in recorded} == {(soon.id, 30), (later.id, 60)}
     assert registry_counts(session)["AuditEntry"] - before["AuditEntry"] == 1
     assert last_entries(session, 1)[0].action == "certificate.expiry_reminders"
     again = registry_counts(session)
-    assert service.record_expiry_reminders(session, NOW + timedelta(hours=1)) == []
+    assert service.record_expiry_reminders(session, NOW + timedelta(hours=1),
+                                           thresholds=DEFAULTS.reminder_thresholds) == []
     session.commit()
     assert registry_counts(session) == again  # nothing new, not even an audit entry
-    recorded = service.record_expiry_reminders(session, NOW + timedelta(days=20))
+    recorded = service.record_expiry_reminders(session, NOW + timedelta(days=20),
+                                               thresholds=DEFAULTS.reminder_thresholds)
     session.commit()
     assert {(r.certificate_id, r.threshold_days) for r in recorded} == {(later.id, 30)}
     stored = session.scalars(select(ExpiryReminder.certificate_id, ExpiryReminder.threshold_days)).all()
@@ -334,12 +345,14 @@ def test_board_windows_and_overdue_returns(session, world):
     gone = add_certificate(session, commune, ends=timedelta(days=-2), now=NOW)
     add_certificate(session, commune, ends=timedelta(days=200), now=NOW)
     revoked = add_certificate(session, commune, now=NOW)
-    service.revoke_certificate(session, TESTER, revoked, revoked_at=NOW - timedelta(days=14), reason="Nghỉ hưu")
+    service.revoke_certificate(session, TESTER, revoked, revoked_at=NOW - timedelta(days=14), reason="Nghỉ hưu",
+                               calendar=DEFAULTS.calendar)
     session.commit()
-    board = service.expiry_board(session, {commune.id}, NOW)
+    board = service.expiry_board(session, {commune.id}, NOW, calendar=DEFAULTS.calendar)
     assert [(days, [r.certificate.id for r in rows]) for days, rows in board.windows] == [
         (30, [in_10.id]), (60, [in_50.id]), (90, [in_80.id])]
     assert [r.certificate.id for r in board.expired] == [gone.id] and board.expired[0].days_left == -2
     (pending,) = board.returns
     assert pending.overdue and pending.working_days_left < 0
-    assert service.expiry_board(session, {world.orgs["other_commune"].id}, NOW).returns == []
+    assert service.expiry_board(session, {world.orgs["other_commune"].id}, NOW,
+                                calendar=DEFAULTS.calendar).returns == []

@@ -11,6 +11,7 @@ from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
 from certsvc.audit.models import AuditEntry
+from certsvc.core.workdays import WorkCalendar
 from certsvc.errors import Conflict, ValidationFailed
 from certsvc.people.models import Person
 from certsvc.registry.models import Certificate, TokenState
@@ -28,6 +29,9 @@ from tests.test_requests_support import (
     individual,
     open_batch,
 )
+
+#: The work calendar of an app configured with nothing (counts a revoked token's return deadline).
+CALENDAR = WorkCalendar()
 
 
 def _accepted(session, world, kind="new_individual", fields=None, org="commune"):
@@ -174,17 +178,18 @@ def test_new_certificate_outcome_registers_the_issued_certificate(session, world
     wrong = pem(make_cert("Người Khác", f"CCCD:{'9' * 12}"))
     before = counts(session)
     with pytest.raises(ValidationFailed) as refused:
-        batches.record_outcome(session, focal(world), request, {"outcome": "done"}, wrong)
+        batches.record_outcome(session, focal(world), request, {"outcome": "done"}, wrong, calendar=CALENDAR)
     assert "không khớp" in refused.value.field_errors["certificate_file"]
     with pytest.raises(ValidationFailed):
-        batches.record_outcome(session, focal(world), request, {"outcome": "done"}, b"khong phai chung thu")
+        batches.record_outcome(session, focal(world), request, {"outcome": "done"}, b"khong phai chung thu",
+                               calendar=CALENDAR)
     with pytest.raises(ValidationFailed):
-        batches.record_outcome(session, focal(world), request, {"outcome": "done"}, None)
+        batches.record_outcome(session, focal(world), request, {"outcome": "done"}, None, calendar=CALENDAR)
     session.rollback()
     assert counts(session) == before
     issued = pem(make_cert("Lộc Thị Hoa", f"CCCD:{request.data['cccd']}"))
     result = batches.record_outcome(session, focal(world), request, {"outcome": "done", "token_serial": "TKHOA01"},
-                                    issued)
+                                    issued, calendar=CALENDAR)
     session.commit()
     assert result.status is RequestStatus.DONE and request.status is RequestStatus.DONE
     cert = session.get(Certificate, result.certificate_id)
@@ -197,7 +202,7 @@ def test_renewal_outcome_links_the_successor(session, world):
     old = add_certificate(session, world.orgs["commune"])
     request = _sent(session, world, "renewal", {"certificate_serial": old.serial_hex, "extension_years": "2"})
     new = pem(make_cert("Nguyễn Văn An", old.subject_uid, ends=timedelta(days=1500)))
-    result = batches.record_outcome(session, focal(world), request, {"outcome": "done"}, new)
+    result = batches.record_outcome(session, focal(world), request, {"outcome": "done"}, new, calendar=CALENDAR)
     session.commit()
     assert session.get(Certificate, result.certificate_id).predecessor_id == old.id
 
@@ -205,7 +210,7 @@ def test_renewal_outcome_links_the_successor(session, world):
 def test_revocation_and_recovery_outcomes(session, world):
     cert = add_certificate(session, world.orgs["commune"])
     revocation = _sent(session, world, "revocation", {"certificate_serial": cert.serial_hex, "reason": "lost_token"})
-    batches.record_outcome(session, focal(world), revocation, {"outcome": "done"})
+    batches.record_outcome(session, focal(world), revocation, {"outcome": "done"}, calendar=CALENDAR)
     session.commit()
     assert cert.revoked_at is not None and "Mất thiết bị" in cert.revocation_reason
 
@@ -213,7 +218,7 @@ def test_revocation_and_recovery_outcomes(session, world):
     change_state(session, TESTER, other.token, TokenState.PIN_LOCKED, "Nhập sai PIN")
     session.commit()
     recovery = _sent(session, world, "recovery", {"token_serial": other.token.serial, "problem": "pin_locked"})
-    batches.record_outcome(session, focal(world), recovery, {"outcome": "done"})
+    batches.record_outcome(session, focal(world), recovery, {"outcome": "done"}, calendar=CALENDAR)
     session.commit()
     assert other.token.state is TokenState.ACTIVE and other.token.recoveries == 1
 
@@ -221,11 +226,14 @@ def test_revocation_and_recovery_outcomes(session, world):
 def test_rejected_outcome_needs_a_reason(session, world):
     request = _sent(session, world)
     with pytest.raises(ValidationFailed):
-        batches.record_outcome(session, focal(world), request, {"outcome": "rejected", "comment": " "})
+        batches.record_outcome(session, focal(world), request, {"outcome": "rejected", "comment": " "},
+                               calendar=CALENDAR)
     with pytest.raises(ValidationFailed):
-        batches.record_outcome(session, focal(world), request, {"outcome": "maybe"})
-    batches.record_outcome(session, focal(world), request, {"outcome": "rejected", "comment": "Sai số CCCD"})
+        batches.record_outcome(session, focal(world), request, {"outcome": "maybe"}, calendar=CALENDAR)
+    batches.record_outcome(session, focal(world), request, {"outcome": "rejected", "comment": "Sai số CCCD"},
+                           calendar=CALENDAR)
     session.commit()
     assert request.status is RequestStatus.REJECTED and request.events[-1].comment == "Sai số CCCD"
     with pytest.raises(Conflict):
-        batches.record_outcome(session, focal(world), request, {"outcome": "rejected", "comment": "lần nữa"})
+        batches.record_outcome(session, focal(world), request, {"outcome": "rejected", "comment": "lần nữa"},
+                               calendar=CALENDAR)

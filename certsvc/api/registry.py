@@ -27,7 +27,7 @@ def _warn_days() -> int:
 
 
 def _certificate(cert: Certificate) -> dict:
-    return certificate_json(cert, service.certificate_status(cert, utcnow(), _warn_days()))
+    return certificate_json(cert, service.certificate_status(cert, utcnow(), warn_days=_warn_days()))
 
 
 @bp.get("/certificates")

@@ -12,7 +12,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from certsvc.core.workdays import WorkCalendar
-from certsvc.registry.service import configured_settings
 from certsvc.timeutil import to_vietnam
 
 __all__ = ["CA_WORKING_DAYS", "CaDeadline", "ca_deadlines"]
@@ -33,17 +32,16 @@ class CaDeadline:
     overdue: bool
 
 
-def ca_deadlines(session: Session, org_ids: Collection[int], now: datetime,
-                 calendar: WorkCalendar | None = None) -> list[CaDeadline]:
+def ca_deadlines(session: Session, org_ids: Collection[int], now: datetime, *,
+                 calendar: WorkCalendar) -> list[CaDeadline]:
     """New-certificate requests of ``org_ids`` sent to the CA and still open, earliest due first; working days
-    counted on ``calendar`` (the configured one by default)."""
+    counted on ``calendar``."""
     try:
         from certsvc.requests.models import Batch, CertificateRequest, RequestStatus, RequestType
     except ModuleNotFoundError as error:
         if error.name is None or not "certsvc.requests.models".startswith(error.name):
             raise
         return []
-    calendar = calendar or configured_settings().calendar
     new_types = [RequestType.NEW_INDIVIDUAL, RequestType.NEW_ORGANISATION, RequestType.NEW_DEVICE]
     rows = session.execute(
         select(CertificateRequest, Batch.sent_at).join(Batch, CertificateRequest.batch_id == Batch.id)

@@ -71,10 +71,11 @@ _SPECS = (
 )
 
 
-def load_demo(session: Session, orgs: dict[str, Organisation], people: dict[str, Person]) -> None:
+def load_demo(session: Session, orgs: dict[str, Organisation], people: dict[str, Person],
+              settings: service.RegistrySettings) -> None:
     """One organisation token per the district and a commune, personal tokens (one expiring within 30
     days, one within 60, one expired, one renewed), a revoked certificate with its token return open,
-    a PIN-locked token, and the expiry reminders of today."""
+    a PIN-locked token, and the expiry reminders of today; deadlines and reminders as ``settings`` say."""
     issuer = throwaway_issuer()
     now = utcnow()
     registered: dict[str, Certificate] = {}
@@ -100,7 +101,8 @@ def load_demo(session: Session, orgs: dict[str, Organisation], people: dict[str,
                              "Nộp lại thiết bị cũ cho CA sau khi gia hạn, biên bản bàn giao Mẫu 08.")
     # The commune's organisation certificate was revoked yesterday: its token is due back at the CA.
     service.revoke_certificate(session, DEMO_ACTOR, registered["tandoan_seal"], revoked_at=now - timedelta(days=1),
-                               reason="Sắp xếp đơn vị hành chính cấp xã, thu hồi chứng thư của tổ chức")
+                               reason="Sắp xếp đơn vị hành chính cấp xã, thu hồi chứng thư của tổ chức",
+                               calendar=settings.calendar)
     service.transition_token(session, DEMO_ACTOR, registered["tung"].token, TokenState.PIN_LOCKED,
                              "Nhập sai mã PIN quá số lần cho phép.")
-    service.record_expiry_reminders(session, now, actor=DEMO_ACTOR)
+    service.record_expiry_reminders(session, now, thresholds=settings.reminder_thresholds, actor=DEMO_ACTOR)

@@ -5,9 +5,9 @@ transaction; the caller commits, or rolls back on an error. Functions taking ``b
 :data:`Permission.MANAGE_REGISTRY` at the organisation concerned when ``by`` is an
 account; a system :class:`Actor` (demo, command line) is trusted.
 
-Settings (warning days, reminder thresholds, the work calendar) are parameters; the pages
-and commands pass them from :class:`RegistrySettings`. A caller that passes none gets
-:func:`configured_settings`: the running app's, or the defaults outside an app.
+Settings (warning days, reminder thresholds, the work calendar) are required parameters: this
+module never reads the app config. The edges (pages, API, commands, the demo) build a
+:class:`RegistrySettings` from their app's config and pass the values the rules need.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Generic, TypeVar
 
-from flask import current_app, has_app_context
 from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased, selectinload
@@ -42,7 +41,7 @@ from certsvc.registry.tokens import change_state, first_event, move
 from certsvc.timeutil import VIETNAM_TZ, to_vietnam, utcnow
 
 __all__ = [
-    "CertificateStatus", "RETURN_WORKING_DAYS", "RECOVERABLE", "RegistrySettings", "configured_settings",
+    "CertificateStatus", "RETURN_WORKING_DAYS", "RECOVERABLE", "RegistrySettings",
     "get_certificate", "get_token", "get_or_create_token", "register_certificate", "revoke_certificate",
     "recover_token", "transition_token", "certificate_status", "status_clause", "Page", "find_certificates",
     "find_tokens", "BoardRow", "ReturnRow", "ExpiryBoard", "expiry_board", "record_expiry_reminders",
@@ -78,12 +77,6 @@ class RegistrySettings:
                    calendar=config.get(WORK_CALENDAR) or cls.calendar)
 
 
-def configured_settings() -> RegistrySettings:
-    """The settings for a caller that passed none: the running app's inside an app context (requests,
-    commands, the demo), the defaults outside one (unit tests, scripts without an app)."""
-    return RegistrySettings.from_config(current_app.config) if has_app_context() else RegistrySettings()
-
-
 class CertificateStatus(LabelledEnum):
     """Where a certificate stands at a given moment."""
 
@@ -98,29 +91,25 @@ class CertificateStatus(LabelledEnum):
         return {"valid": "ok", "expiring": "warn"}.get(self.value, "bad")
 
 
-def _warn_days(warn_days: int | None) -> int:
-    return configured_settings().warning_days if warn_days is None else warn_days
-
-
-def certificate_status(cert: Certificate, now: datetime, warn_days: int | None = None) -> CertificateStatus:
+def certificate_status(cert: Certificate, now: datetime, *, warn_days: int) -> CertificateStatus:
     """Revoked once ``revoked_at`` has come; expired after ``not_after`` (the last valid moment);
-    expiring when ``not_after`` is at most ``warn_days`` (default: the configured warning days) ahead."""
+    expiring when ``not_after`` is at most ``warn_days`` (:attr:`RegistrySettings.warning_days`) ahead."""
     if cert.revoked_at is not None and cert.revoked_at <= now:
         return CertificateStatus.REVOKED
     if now > cert.not_after:
         return CertificateStatus.EXPIRED
-    if cert.not_after <= now + timedelta(days=_warn_days(warn_days)):
+    if cert.not_after <= now + timedelta(days=warn_days):
         return CertificateStatus.EXPIRING
     return CertificateStatus.VALID
 
 
-def status_clause(status: CertificateStatus, now: datetime, warn_days: int | None = None) -> ColumnElement[bool]:
+def status_clause(status: CertificateStatus, now: datetime, *, warn_days: int) -> ColumnElement[bool]:
     """The SQL condition equivalent to ``certificate_status(...) == status``."""
     revoked = and_(Certificate.revoked_at.is_not(None), Certificate.revoked_at <= now)
     if status is CertificateStatus.REVOKED:
         return revoked
     live = or_(Certificate.revoked_at.is_(None), Certificate.revoked_at > now)
-    horizon = now + timedelta(days=_warn_days(warn_days))
+    horizon = now + timedelta(days=warn_days)
     if status is CertificateStatus.EXPIRED:
         return and_(live, Certificate.not_after < now)
     if status is CertificateStatus.EXPIRING:
@@ -355,10 +344,11 @@ def register_upload(session: Session, by: Account, raw: Mapping[str, object], da
 
 def record_past_revocation(
     session: Session, by: Account | Actor, certificate: Certificate, *, revoked_on: date | None, reason: str,
-    now: datetime | None = None, calendar: WorkCalendar | None = None,
+    calendar: WorkCalendar, now: datetime | None = None,
 ) -> None:
     """Record a revocation the CA has already made, dated ``revoked_on`` (Vietnam calendar, today or
-    earlier): it took effect now when dated today, else at the start of that day."""
+    earlier): it took effect now when dated today, else at the start of that day. ``calendar`` as for
+    :func:`revoke_certificate`."""
     now = now or utcnow()
     if revoked_on is None or revoked_on > _vietnam_day(now):
         raise ValidationFailed({"revoked_on": "Ghi ngày thu hồi, không muộn hơn hôm nay."})
@@ -388,11 +378,10 @@ def open_returns(session: Session, token_ids: Collection[int] | None = None) -> 
 
 def revoke_certificate(
     session: Session, by: Account | Actor, certificate: Certificate, *, revoked_at: datetime, reason: str,
-    calendar: WorkCalendar | None = None,
+    calendar: WorkCalendar,
 ) -> None:
     """Mark the certificate revoked (one audit entry) and, if its token is still out, open the token's
-    return to the CA, due :data:`RETURN_WORKING_DAYS` working days (on ``calendar``, the configured one by
-    default) after the revocation date."""
+    return to the CA, due :data:`RETURN_WORKING_DAYS` working days (on ``calendar``) after the revocation date."""
     actor = _authorise(session, by, certificate.organisation_id)
     fields = FieldCollector({"reason": reason})
     reason = fields.take("reason", lambda v: clean_text(v, required=True, max_length=255))
@@ -406,7 +395,6 @@ def revoke_certificate(
     token = certificate.token
     if token is not None and token.state not in {TokenState.RETURNED, TokenState.DESTROYED} \
             and not open_returns(session, [token.id]):
-        calendar = calendar or configured_settings().calendar
         due = calendar.add_working_days(_vietnam_day(revoked_at), RETURN_WORKING_DAYS)
         token_return = TokenReturn(token=token, certificate=certificate, due_on=due)
         session.add(token_return)
@@ -466,8 +454,8 @@ def _text_matches(query: str, *values: str | None) -> bool:
 
 
 def find_certificates(
-    session: Session, org_ids: Collection[int], *, now: datetime, status: CertificateStatus | None = None,
-    query: str = "", page: int = 1, per_page: int = 50, warn_days: int | None = None,
+    session: Session, org_ids: Collection[int], *, now: datetime, warn_days: int,
+    status: CertificateStatus | None = None, query: str = "", page: int = 1, per_page: int = 50,
 ) -> Page[Certificate]:
     """Certificates of ``org_ids`` in ``status`` (see :func:`certificate_status` for ``warn_days``), whose
     holder name, CN, serial or UID contains ``query``; soonest expiry first."""
@@ -476,7 +464,7 @@ def find_certificates(
                           selectinload(Certificate.token), selectinload(Certificate.successor))
                  .order_by(Certificate.not_after, Certificate.id))
     if status is not None:
-        statement = statement.where(status_clause(status, now, warn_days))
+        statement = statement.where(status_clause(status, now, warn_days=warn_days))
     rows = list(session.scalars(statement))
     if query.strip():
         rows = [c for c in rows if _text_matches(query, c.holder.full_name if c.holder else None, c.subject_cn,
@@ -539,22 +527,21 @@ def _live(now: datetime) -> ColumnElement[bool]:
 
 
 def pending_returns(
-    session: Session, now: datetime, token_ids: Collection[int] | None = None, calendar: WorkCalendar | None = None,
+    session: Session, now: datetime, token_ids: Collection[int] | None = None, *, calendar: WorkCalendar,
 ) -> list[ReturnRow]:
-    """The open token returns (of ``token_ids`` when given), with working days left and whether overdue."""
-    calendar = calendar or configured_settings().calendar
+    """The open token returns (of ``token_ids`` when given), with working days left on ``calendar`` and
+    whether overdue."""
     today = _vietnam_day(now)
     return [ReturnRow(r, calendar.working_days_between(today, r.due_on), today > r.due_on)
             for r in open_returns(session, token_ids)]
 
 
 def expiry_board(
-    session: Session, org_ids: Collection[int], now: datetime, windows: Sequence[int] = (30, 60, 90),
-    calendar: WorkCalendar | None = None,
+    session: Session, org_ids: Collection[int], now: datetime, windows: Sequence[int] = (30, 60, 90), *,
+    calendar: WorkCalendar,
 ) -> ExpiryBoard:
     """Certificates of ``org_ids`` that are neither revoked nor renewed, expiring within the largest
-    window or already expired; and the open token returns of those units."""
-    calendar = calendar or configured_settings().calendar
+    window or already expired; and the open token returns of those units (working days on ``calendar``)."""
     windows = sorted(windows)
     certs = list(session.scalars(
         select(Certificate)
@@ -585,16 +572,17 @@ def expiry_board(
 
 
 def record_expiry_reminders(
-    session: Session, now: datetime, actor: Actor = SYSTEM, thresholds: Sequence[int] | None = None,
+    session: Session, now: datetime, *, thresholds: Sequence[int], actor: Actor = SYSTEM,
 ) -> list[ExpiryReminder]:
-    """Record, once per certificate and threshold, that a certificate came within a threshold
-    (default: the configured ones) of its expiry; one audit entry for the run when any is new.
+    """Record, once per certificate and threshold, that a certificate came within one of ``thresholds``
+    (days, :attr:`RegistrySettings.reminder_thresholds`) of its expiry; one audit entry for the run when
+    any is new.
 
     Only the tightest threshold reached counts (a certificate first seen 20 days before expiry gets
     the 30-day reminder, not also the 60- and 90-day ones). Revoked, expired and renewed certificates
     (those with a successor) get none.
     """
-    thresholds = sorted(thresholds or configured_settings().reminder_thresholds)
+    thresholds = sorted(thresholds)
     candidates = list(session.scalars(
         select(Certificate)
         .where(_live(now), _not_renewed(), Certificate.not_after >= now,

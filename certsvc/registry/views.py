@@ -166,10 +166,11 @@ def _certificate_page(cert, revoke_form: RevokeForm, status: int):
     settings, now = _settings(), utcnow()
     return render_template(
         "registry/certificate.html", cert=cert, now=now,
-        status=service.certificate_status(cert, now, settings.warning_days),
+        status=service.certificate_status(cert, now, warn_days=settings.warning_days),
         earlier=_walk(cert, "predecessor"), later=_walk(cert, "successor"), visible=visible, revoke_form=revoke_form,
         can_manage=can(db.session, current_user, Permission.MANAGE_REGISTRY, cert.organisation_id),
-        returns=service.pending_returns(db.session, now, [cert.token_id], settings.calendar) if cert.token_id else [],
+        returns=(service.pending_returns(db.session, now, [cert.token_id], calendar=settings.calendar)
+                 if cert.token_id else []),
     ), status
 
 
@@ -255,7 +256,7 @@ def _token_page(token, form: TokenTransitionForm, status: int):
         "registry/token.html", token=token, form=form, certificates=service.certificates_on(db.session, token),
         replaced_by=service.replacements_of(db.session, token), now=now,
         status_of=partial(service.certificate_status, warn_days=settings.warning_days),
-        returns=service.pending_returns(db.session, now, [token.id], settings.calendar),
+        returns=service.pending_returns(db.session, now, [token.id], calendar=settings.calendar),
         can_manage=can(db.session, current_user, Permission.MANAGE_REGISTRY, token.organisation_id),
         can_return=TokenState.RETURNED in allowed_next(token.state),
     ), status
@@ -289,7 +290,7 @@ def expiry_board():
     return render_template(
         "registry/board.html", form=form, selected=selected, reminder_days=settings.reminder_thresholds,
         board=service.expiry_board(db.session, units, now, calendar=settings.calendar),
-        ca_deadlines=ca_deadlines(db.session, units, now, settings.calendar), ca_days=CA_WORKING_DAYS,
+        ca_deadlines=ca_deadlines(db.session, units, now, calendar=settings.calendar), ca_days=CA_WORKING_DAYS,
         drafting=orgs_in_scope(db.session, current_user, Permission.DRAFT_REQUESTS) if installed else set(),
         request_readers=orgs_in_scope(db.session, current_user, Permission.VIEW_REQUESTS) if installed else set(),
     ), status

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from certsvc.accounts.models import Account
 from certsvc.audit.service import Actor, record
 from certsvc.core.validation import FieldCollector, FieldError, clean_text
+from certsvc.core.workdays import WorkCalendar
 from certsvc.errors import CertsvcError, Conflict, ValidationFailed
 from certsvc.orgs.models import Organisation
 from certsvc.orgs.service import to_id
@@ -244,10 +245,11 @@ _ISSUING = {RequestType.NEW_INDIVIDUAL, RequestType.NEW_ORGANISATION, RequestTyp
 
 def record_outcome(
     session: Session, by: Account, request: CertificateRequest, raw: Mapping[str, object],
-    certificate_file: bytes | None = None,
+    certificate_file: bytes | None = None, *, calendar: WorkCalendar,
 ) -> OutcomeResult:
     """The CA's answer to a sent request: ``done`` (with the issued certificate for new, renewal and
-    change requests; the registry is updated) or ``rejected`` with a reason."""
+    change requests; the registry is updated, a revoked token's return due on ``calendar``) or
+    ``rejected`` with a reason."""
     ensure(session, by, Permission.MANAGE_BATCHES, request.organisation_id)
     if request.status is not RequestStatus.SENT:
         raise Conflict(f"Chỉ ghi kết quả cho đề nghị đã gửi; đề nghị đang «{request.status.label}».",
@@ -261,7 +263,7 @@ def record_outcome(
         return OutcomeResult(request.id, request.status)
     if outcome != Outcome.DONE:
         raise ValidationFailed({"outcome": "Chọn kết quả: hoàn thành hoặc bị từ chối."})
-    certificate = apply_to_registry(session, by, request, raw, certificate_file)
+    certificate = apply_to_registry(session, by, request, raw, certificate_file, calendar=calendar)
     if certificate is not None:
         request.issued_certificate_id = certificate.id
     apply_transition(session, by, request, Action.COMPLETE, comment,

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from certsvc.accounts.models import Account
 from certsvc.audit.service import Actor, record
+from certsvc.core.workdays import WorkCalendar
 from certsvc.errors import ValidationFailed
 from certsvc.people.models import Person
 from certsvc.registry.certificates import ParsedCertificate, parse_certificate
@@ -93,9 +94,10 @@ def _issue(session: Session, by: Account, request: CertificateRequest, raw: Mapp
 
 def apply_to_registry(
     session: Session, by: Account, request: CertificateRequest, raw: Mapping[str, object],
-    certificate_file: bytes | None,
+    certificate_file: bytes | None, *, calendar: WorkCalendar,
 ) -> Certificate | None:
-    """Update the registries for a request the CA completed; the new certificate when one was issued."""
+    """Update the registries for a request the CA completed; the new certificate when one was issued.
+    A revocation counts the token's return deadline in working days on ``calendar``."""
     kind = request.request_type
     if kind is RequestType.REVOCATION:
         data = request.data
@@ -104,7 +106,8 @@ def apply_to_registry(
         reason = dict(REVOCATION_REASONS).get(data.get("reason", ""), "Thu hồi")
         if data.get("reason_detail"):
             reason = f"{reason}: {data['reason_detail']}"
-        revoke_certificate(session, by, request.certificate, revoked_at=revoked_at, reason=reason[:255])
+        revoke_certificate(session, by, request.certificate, revoked_at=revoked_at, reason=reason[:255],
+                           calendar=calendar)
         return None
     if kind is RequestType.RECOVERY:
         problem = dict(RECOVERY_PROBLEMS).get(request.data.get("problem", ""), "")

@@ -17,6 +17,7 @@ from certsvc.errors import CertsvcError, NotFound, PermissionDenied, ValidationF
 from certsvc.extensions import db
 from certsvc.orgs.service import to_id
 from certsvc.policy import OrgTree, Permission, TreePlace, can, ensure, orgs_in_scope
+from certsvc.registry.service import RegistrySettings
 from certsvc.requests import batches, service
 from certsvc.requests.fields import RequestPolicy, display_value, spec_of
 from certsvc.requests.letters import DOCUMENTS, batch_recipient, build_document
@@ -226,7 +227,9 @@ def record_outcome(request_id: int):
     ensure(db.session, current_user, Permission.MANAGE_BATCHES, req.organisation_id)
     upload = request.files.get("certificate_file")
     content = upload.read() if upload else None
-    return _attempt(lambda: batches.record_outcome(db.session, current_user, req, request.form, content),
+    calendar = RegistrySettings.from_config(current_app.config).calendar
+    return _attempt(lambda: batches.record_outcome(db.session, current_user, req, request.form, content,
+                                                   calendar=calendar),
                     _on_request_page(request_id), f"Đã ghi kết quả đề nghị số {req.id}.",
                     url_for("requests.view_request", request_id=req.id))
 

@@ -19,6 +19,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from certsvc.demo import DEMO_PASSWORD, load_demo_data
+from certsvc.registry.service import RegistrySettings
 
 try:
     from selenium import webdriver
@@ -64,7 +65,8 @@ class LiveServer:
 def live_server(app):
     """The test's app with the demo district loaded, served by Werkzeug on 127.0.0.1 and a free port."""
     with app.app_context():
-        assert load_demo_data(), "the test database already had organisations"
+        inserted = load_demo_data(RegistrySettings.from_config(app.config))
+    assert inserted, "the test database already had organisations"
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="certsvc-live-server", daemon=True)
     thread.start()
