@@ -68,6 +68,37 @@ def test_second_open_request_for_the_same_token(session, world, cert):
     _refused(session, world, second, "duplicate_open")
 
 
+def test_no_recovery_of_a_token_whose_certificate_is_being_revoked(session, world, cert):
+    revocation = draft(session, world, "revocation", {"certificate_id": cert.id, "reason": "retirement"})
+    recovery = draft(session, world, "recovery", {"token_id": cert.token_id, "problem": "pin_locked"})
+    _sent(session, world, revocation)
+    refused = _refused(session, world, recovery, "token_being_revoked")
+    assert f"Đề nghị thu hồi số {revocation.id}" in refused.message and cert.token.serial in refused.message
+    apply_transition(session, officer(world), revocation, Action.CANCEL, "Không thu hồi nữa")
+    session.commit()
+    _sent(session, world, recovery)
+
+
+def test_no_recovery_of_a_token_whose_certificate_was_revoked(session, world, cert):
+    from certsvc.core.workdays import WorkCalendar
+    from certsvc.registry.service import revoke_certificate
+    from tests.test_registry_support import TESTER
+
+    revoke_certificate(session, TESTER, cert, revoked_at=utcnow(), reason="Nghỉ hưu", calendar=WorkCalendar())
+    session.commit()
+    recovery = draft(session, world, "recovery", {"token_id": cert.token_id, "problem": "pin_locked"})
+    refused = _refused(session, world, recovery, "token_being_revoked")
+    assert "phải nộp lại cơ quan cấp" in refused.message
+
+
+def test_an_open_recovery_does_not_hold_back_a_revocation(session, world, cert):
+    """A lost token or a compromised key is revoked at once, whatever else is open for the token."""
+    recovery = draft(session, world, "recovery", {"token_id": cert.token_id, "problem": "pin_locked"})
+    _sent(session, world, recovery)
+    revocation = draft(session, world, "revocation", {"certificate_id": cert.id, "reason": "key_compromise"})
+    assert policy_problems(session, revocation) == []
+
+
 def test_renewal_of_a_certificate_not_in_the_registry(session, world):
     request = draft(session, world, "renewal", {"certificate_serial": "0A:1B:2C", "extension_years": "1"})
     refused = _refused(session, world, request, "certificate_not_registered")

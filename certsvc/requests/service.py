@@ -23,6 +23,7 @@ from certsvc.orgs.service import to_id
 from certsvc.people.models import Person
 from certsvc.policy import OrgTree, Permission, can, ensure, orgs_in_scope
 from certsvc.registry.models import Certificate, Token, TokenState
+from certsvc.registry.service import open_returns
 from certsvc.requests.fields import DEFAULT_POLICY, RequestPolicy, clean_fields, written_serial
 from certsvc.requests.models import (
     CLOSED_STATUSES,
@@ -288,16 +289,7 @@ def policy_problems(
     problems: list[PolicyProblem] = []
     data = request.data or {}
     kind = request.request_type
-    other = session.scalars(
-        select(CertificateRequest).where(
-            CertificateRequest.subject_key == request.subject_key,
-            CertificateRequest.id != request.id,
-            CertificateRequest.status.not_in(list(CLOSED_STATUSES)),
-            # A later draft does not block an earlier request; anything already sent does.
-            or_(CertificateRequest.id < request.id,
-                CertificateRequest.status.not_in([S.DRAFT, S.APPROVED])),
-        ).order_by(CertificateRequest.id)
-    ).first()
+    other = _open_other(session, request, CertificateRequest.subject_key == request.subject_key)
     if other is not None:
         problems.append(PolicyProblem(
             "duplicate_open",
@@ -330,7 +322,38 @@ def policy_problems(
             problems.append(PolicyProblem(
                 "token_not_recoverable",
                 f"Thiết bị «{request.token.serial}» đang ở trạng thái «{request.token.state.label}», không thể khôi phục."))
+        else:
+            problems.extend(_token_going_back(session, request))
     return problems
+
+
+def _open_other(session: Session, request: CertificateRequest, *conditions) -> CertificateRequest | None:
+    """The first other open request that meets ``conditions`` and goes before ``request``: a later
+    draft does not block an earlier request; anything already sent does."""
+    return session.scalars(select(CertificateRequest).where(
+        *conditions,
+        CertificateRequest.id != request.id,
+        CertificateRequest.status.not_in(list(CLOSED_STATUSES)),
+        or_(CertificateRequest.id < request.id, CertificateRequest.status.not_in([S.DRAFT, S.APPROVED])),
+    ).order_by(CertificateRequest.id)).first()
+
+
+def _token_going_back(session: Session, request: CertificateRequest) -> list[PolicyProblem]:
+    """A token whose certificate is revoked, or is being revoked, goes back to the CA: it is not recovered."""
+    token = request.token
+    if open_returns(session, [token.id]):
+        return [PolicyProblem(
+            "token_being_revoked",
+            f"Chứng thư số trên thiết bị «{token.serial}» đã bị thu hồi: thiết bị phải nộp lại cơ quan cấp, "
+            "không khôi phục.")]
+    revocation = _open_other(session, request, CertificateRequest.request_type == RequestType.REVOCATION,
+                             CertificateRequest.token_id == token.id)
+    if revocation is not None:
+        return [PolicyProblem(
+            "token_being_revoked",
+            f"Đề nghị thu hồi số {revocation.id} đang mở cho chứng thư số trên thiết bị «{token.serial}»: "
+            "thiết bị sẽ nộp lại cơ quan cấp, không khôi phục.")]
+    return []
 
 
 def _certificate_problems(request: CertificateRequest, policy: RequestPolicy) -> list[PolicyProblem]:
