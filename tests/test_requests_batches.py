@@ -223,6 +223,52 @@ def test_revocation_and_recovery_outcomes(session, world):
     assert other.token.state is TokenState.ACTIVE and other.token.recoveries == 1
 
 
+def _pin_locked_certificate(session, world):
+    cert = add_certificate(session, world.orgs["commune"])
+    change_state(session, TESTER, cert.token, TokenState.PIN_LOCKED, "Nhập sai PIN")
+    session.commit()
+    return cert
+
+
+def test_a_completed_revocation_cancels_the_token_s_recovery_not_yet_in_a_batch(session, world):
+    cert = _pin_locked_certificate(session, world)
+    recovery = bring_to(session, world, draft(session, world, "recovery", {"token_id": cert.token_id,
+                                                                           "problem": "pin_locked"}),
+                        RequestStatus.SUBMITTED)
+    revocation = _sent(session, world, "revocation", {"certificate_id": cert.id, "reason": "lost_token"})
+    batches.record_outcome(session, focal(world), revocation, {"outcome": "done"}, calendar=CALENDAR)
+    session.commit()
+    assert revocation.status is RequestStatus.DONE and recovery.status is RequestStatus.CANCELLED
+    cancelled = recovery.events[-1]
+    assert f"thu hồi theo đề nghị số {revocation.id}" in cancelled.comment
+    assert cancelled.actor_id == focal(world).id
+    entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "request.cancel")
+                            .order_by(AuditEntry.seq.desc())).first()
+    assert entry.object_id == str(recovery.id) and entry.actor_id == focal(world).id
+    assert f"\"revocation_request_id\":{revocation.id}" in entry.details
+    assert cert.token.state is TokenState.PIN_LOCKED  # going back to the CA, not recovered
+
+
+def test_a_recovery_already_sent_cannot_complete_once_the_certificate_is_revoked(session, world):
+    cert = _pin_locked_certificate(session, world)
+    recovery = _sent(session, world, "recovery", {"token_id": cert.token_id, "problem": "pin_locked"})
+    revocation = _sent(session, world, "revocation", {"certificate_id": cert.id, "reason": "key_compromise"})
+    batches.record_outcome(session, focal(world), revocation, {"outcome": "done"}, calendar=CALENDAR)
+    session.commit()
+    assert recovery.status is RequestStatus.SENT  # its batch went to the CA: the CA's answer closes it
+    before = counts(session)
+    with pytest.raises(Conflict) as refused:
+        batches.record_outcome(session, focal(world), recovery, {"outcome": "done"}, calendar=CALENDAR)
+    session.rollback()
+    assert refused.value.code == "token_being_returned" and "phải nộp lại" in refused.value.message
+    assert counts(session) == before and cert.token.state is TokenState.PIN_LOCKED
+    batches.record_outcome(session, focal(world), recovery,
+                           {"outcome": "rejected", "comment": "Thiết bị đã nộp lại do thu hồi chứng thư"},
+                           calendar=CALENDAR)
+    session.commit()
+    assert recovery.status is RequestStatus.REJECTED
+
+
 def test_rejected_outcome_needs_a_reason(session, world):
     request = _sent(session, world)
     with pytest.raises(ValidationFailed):

@@ -412,6 +412,9 @@ def recover_token(session: Session, by: Account | Actor, token: Token, reason: s
         raise Conflict(f"Chỉ khôi phục được thiết bị đang «{TokenState.PIN_LOCKED.label}» hoặc "
                        f"«{TokenState.DAMAGED.label}»; thiết bị {token.serial} đang «{token.state.label}».",
                        code="token_not_recoverable")
+    if open_returns(session, [token.id]):
+        raise Conflict(f"Chứng thư số trên thiết bị {token.serial} đã bị thu hồi: thiết bị phải nộp lại cơ quan "
+                       "cấp, không khôi phục.", code="token_being_returned")
     token.recoveries += 1
     change_state(session, actor, token, TokenState.ACTIVE, reason, action="token.recovered",
                  details={"recoveries": token.recoveries})

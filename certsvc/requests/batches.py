@@ -29,7 +29,7 @@ from certsvc.requests.letters import office_recipient
 from certsvc.requests.models import Batch, BatchStatus, CertificateRequest, RequestStatus, RequestType
 from certsvc.requests.outcomes import apply_to_registry
 from certsvc.requests.service import BulkFailed, get_record
-from certsvc.requests.transitions import Action, apply_transition
+from certsvc.requests.transitions import TRANSITIONS, Action, apply_transition
 from certsvc.timeutil import VIETNAM_TZ, utcnow
 
 __all__ = [
@@ -268,5 +268,29 @@ def record_outcome(
         request.issued_certificate_id = certificate.id
     apply_transition(session, by, request, Action.COMPLETE, comment,
                      details={"certificate_id": certificate.id if certificate else None})
+    if request.request_type is RequestType.REVOCATION and request.token_id is not None:
+        _cancel_recoveries_of_revoked_token(session, by, request)
     return OutcomeResult(request.id, request.status, certificate.id if certificate else None)
+
+
+#: Where a request can still be cancelled: before it goes into a batch.
+_CANCELLABLE = frozenset(t.source for t in TRANSITIONS if t.action == Action.CANCEL)
+
+
+def _cancel_recoveries_of_revoked_token(session: Session, by: Account, revocation: CertificateRequest) -> None:
+    """A token whose certificate was revoked goes back to the CA: its open recovery requests lose their
+    purpose. Those still before a batch are cancelled, in the name of the officer who recorded the
+    revocation (a consequence of that act, whatever their own permissions at the unit), each with a note
+    on its timeline. One already in a batch stays for the batch's officer; the registry refuses to
+    recover the token when its answer comes."""
+    recoveries = session.scalars(select(CertificateRequest).where(
+        CertificateRequest.request_type == RequestType.RECOVERY,
+        CertificateRequest.token_id == revocation.token_id,
+        CertificateRequest.status.in_(list(_CANCELLABLE)),
+    ).order_by(CertificateRequest.id))
+    note = (f"Tự động hủy: chứng thư số trên thiết bị đã bị thu hồi theo đề nghị số {revocation.id}; "
+            "thiết bị phải nộp lại cơ quan cấp.")
+    for recovery in recoveries:
+        apply_transition(session, Actor.of(by), recovery, Action.CANCEL, note,
+                         details={"revocation_request_id": revocation.id})
 
