@@ -50,9 +50,9 @@ PER_CLIENT = 40  # requests each client sends per scenario
 TIME_CAP = 60.0  # seconds per scenario, whatever is left
 TARGET_MS = 100.0
 USERNAME, PASSWORD = "daumoi", "Mat-khau-bench-2026"
-#: Workers and threads per worker: README's deployment (three sync workers) unless overridden, e.g.
-#: CERTSVC_BENCH_WORKERS="2 4". On 2 cores, sync workers measured better than threads for these pages.
-WORKERS, THREADS = os.environ.get("CERTSVC_BENCH_WORKERS", "3 1").split()
+#: Workers and threads per worker: README's deployment (one sync worker per core) unless overridden, e.g.
+#: CERTSVC_BENCH_WORKERS="3 1". On 2 cores, a third worker and threads both measured slower for these pages.
+WORKERS, THREADS = os.environ.get("CERTSVC_BENCH_WORKERS", f"{os.cpu_count() or 2} 1").split()
 GUNICORN = [str(ROOT / ".venv/bin/gunicorn"), "--workers", WORKERS, "--threads", THREADS, "--log-level", "warning"]
 
 #: The share of each status among the requests (the rest of 100 are done).
