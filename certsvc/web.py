@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import hmac
 from datetime import timedelta
 
@@ -91,9 +93,9 @@ def _error_response(status: int, message: str | None = None, code: str | None = 
     )
 
 
+@functools.cache  # statuses are enum members, few and fixed: a list of fifty rows builds each badge once
 def badge(status: LabelledEnum) -> Markup:
     """A status as a coloured badge; its ``tone`` (ok, warn, bad or none) picks the colour."""
-    # Plain escaping: Markup.format costs several times more, and lists show a badge a row.
     return Markup(f'<span class="badge {escape(getattr(status, "tone", ""))}">{escape(status.label)}</span>')
 
 
