@@ -16,13 +16,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from sqlalchemy import Select, func, literal_column, select
+from sqlalchemy import ColumnElement, Select, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from certsvc.core.sql import written
 from certsvc.core.validation import FieldError
 
-__all__ = ["COUNT_LIMIT", "PER_PAGE", "Page", "count_rows", "page_from", "paginate", "parse_page"]
+__all__ = ["COUNT_LIMIT", "PER_PAGE", "Fetch", "Page", "count_rows", "page_from", "paginate", "parse_page"]
 
 T = TypeVar("T")
 PER_PAGE = 50
@@ -100,35 +100,61 @@ class Page(Generic[T]):
         return bool(self.items)
 
 
-def count_rows(session: Session, query: Select, limit: int | None = None) -> int:
-    """How many rows ``query`` selects, counted by the database; at most ``limit`` + 1 when given."""
+def _counted(query: Select, limit: int | None) -> Select:
+    """``SELECT count(*)`` of the rows ``query`` selects, at most ``limit`` + 1 of them when given."""
     # Only a constant per row: a limited subquery is read row by row, and whole rows would be copied.
     counted = query.order_by(None).with_only_columns(literal_column("1"), maintain_column_froms=True)
     if limit is not None:
         counted = counted.limit(written(limit + 1))
-    return session.scalar(select(func.count()).select_from(counted.subquery())) or 0
+    return select(func.count()).select_from(counted.subquery())
+
+
+def count_rows(session: Session, query: Select, limit: int | None = None) -> int:
+    """How many rows ``query`` selects, counted by the database; at most ``limit`` + 1 when given."""
+    return session.scalar(_counted(query, limit)) or 0
+
+
+#: Reads a page: ``fetch(limit, offset, total)`` gives the page's rows, each with the value of the
+#: column ``total`` selected along with it (None when ``total`` is None).
+Fetch = Callable[[int, int, ColumnElement[int] | None], Sequence[tuple[T, int | None]]]
 
 
 def paginate(
     session: Session, query: Select, number: int = 1, per_page: int = PER_PAGE,
-    fetch: Callable[[int, int], Sequence[T]] | None = None, count_limit: int | None = COUNT_LIMIT,
+    fetch: Fetch | None = None, count_limit: int | None = COUNT_LIMIT,
 ) -> Page[T]:
     """Page ``number`` of ``query`` (ordered by the caller), and how long the whole list is.
 
-    ``fetch(limit, offset)`` reads the rows when ``query`` itself is not the cheapest way to. The
-    length is counted by the database (at most ``count_limit`` + 1 rows; None counts them all; the
-    page then says ``more``) only when the page cannot tell it: a page not full is the last one,
-    and a full page past the counting limit says "more" by itself.
+    ``fetch`` reads the rows when ``query`` itself is not the cheapest way to. The length is counted
+    by the database, at most ``count_limit`` + 1 rows (None counts them all; past the limit the page
+    says ``more``), in the same statement as a page that lies within the counted rows. A page beyond
+    them tells the length by itself: one not full is the last, a full one says "more"; only a page
+    that comes back empty is counted on its own, to tell "past the end" from an empty list.
     """
     offset = (number - 1) * per_page
-    items: Sequence[T] = []
+    within = count_limit is None or offset + per_page <= count_limit
+    total_column = _counted(query, count_limit).scalar_subquery() if within else None
+    rows: Sequence[tuple[T, int | None]] = []
     if offset + per_page <= _LAST_POSITION:
-        items = fetch(per_page, offset) if fetch else session.scalars(query.limit(per_page).offset(offset)).all()
+        rows = (fetch or _plain_fetch(session, query))(per_page, offset, total_column)
+    items = [item for item, _ in rows]
     reached = offset + len(items)
-    if items and len(items) < per_page or not items and offset == 0:
+    if rows and rows[0][1] is not None:
+        counted = rows[0][1]
+    elif items and len(items) < per_page or not items and offset == 0:
         return Page(items=items, number=number, total=reached, per_page=per_page)
-    if items and count_limit is not None and reached > count_limit:
+    elif items:  # a full page past the counted rows
         return Page(items=items, number=number, total=count_limit, per_page=per_page, more=True)
-    counted = count_rows(session, query, count_limit)
+    else:
+        counted = count_rows(session, query, count_limit)
     more = count_limit is not None and counted > count_limit
     return Page(items=items, number=number, total=count_limit if more else counted, per_page=per_page, more=more)
+
+
+def _plain_fetch(session: Session, query: Select) -> Fetch:
+    def fetch(limit: int, offset: int, total: ColumnElement[int] | None):
+        page = query.limit(limit).offset(offset)
+        if total is None:
+            return [(item, None) for item in session.scalars(page)]
+        return [(item, counted) for item, counted in session.execute(page.add_columns(total))]
+    return fetch

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from sqlalchemy import Select, false, func, or_, select
+from sqlalchemy import ColumnElement, Select, false, func, null, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from certsvc.accounts.models import Account
@@ -491,16 +492,18 @@ def _slice_ids(query: Select, limit: int, offset: int) -> Select:
         written(offset))
 
 
-def _rows(session: Session, query: Select, limit: int, offset: int) -> list[CertificateRequest]:
-    """A slice of ``query`` in list order, whole requests with their unit, certificate and token."""
+def _rows(session: Session, query: Select, limit: int, offset: int,
+          total: ColumnElement[int] | None = None) -> list[tuple[CertificateRequest, int | None]]:
+    """A slice of ``query`` in list order, whole requests with their unit, certificate and token; each
+    with the value of ``total`` when given (see :data:`certsvc.core.paging.Fetch`)."""
     token = selectinload(CertificateRequest.token)
-    rows = select(CertificateRequest).where(
+    rows = select(CertificateRequest, total if total is not None else null()).where(
         CertificateRequest.id.in_(_slice_ids(query, limit, offset).scalar_subquery())
     ).order_by(*_LIST_ORDER).options(
         selectinload(CertificateRequest.organisation), selectinload(CertificateRequest.certificate),
         token.selectinload(Token.holder), token.selectinload(Token.organisation),
     )
-    return list(session.scalars(rows))
+    return [(request, counted) for request, counted in session.execute(rows)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -516,8 +519,9 @@ class ListedRequest:
     updated_at: datetime
 
 
-def _listed(session: Session, query: Select, limit: int, offset: int) -> list[ListedRequest]:
-    """The lines of a slice of ``query`` in list order.
+def _listed(session: Session, query: Select, limit: int, offset: int,
+            total: ColumnElement[int] | None = None) -> list[tuple[ListedRequest, int | None]]:
+    """The lines of a slice of ``query`` in list order, each with the value of ``total`` when given.
 
     One plain query for the requests; the units' names come from the organisation tree, and the
     registry records that some requests name are read afterwards, only when there are any. A single
@@ -526,7 +530,7 @@ def _listed(session: Session, query: Select, limit: int, offset: int) -> list[Li
     r = CertificateRequest
     rows = session.execute(select(
         r.id, r.request_type, r.status, r.organisation_id, r.data, r.certificate_id, r.token_id, r.submitted_at,
-        r.updated_at,
+        r.updated_at, total if total is not None else null(),
     ).where(r.id.in_(_slice_ids(query, limit, offset).scalar_subquery())).order_by(*_LIST_ORDER)).all()
     certificate_ids = {row.certificate_id for row in rows if row.certificate_id is not None}
     token_ids = {row.token_id for row in rows if row.token_id is not None}
@@ -541,7 +545,7 @@ def _listed(session: Session, query: Select, limit: int, offset: int) -> list[Li
     unit_names = OrgTree.load(session).name
 
     def line(row) -> ListedRequest:
-        request_id, kind, status, unit_id, data, certificate_id, token_id, submitted_at, updated_at = row
+        request_id, kind, status, unit_id, data, certificate_id, token_id, submitted_at, updated_at, _ = row
         cn, serial_hex = certificates.get(certificate_id, (None, None))
         token_serial, token_user = tokens.get(token_id, (None, None))
         return ListedRequest(
@@ -551,7 +555,7 @@ def _listed(session: Session, query: Select, limit: int, offset: int) -> list[Li
                 token_user=token_user),
         )
 
-    return [line(row) for row in rows]
+    return [(line(row), row[-1]) for row in rows]
 
 
 def find_requests(
@@ -563,7 +567,7 @@ def find_requests(
     ``limit`` and ``offset`` select a slice; :func:`count_requests` says how many there are in all,
     :func:`page_requests` gives both for a numbered page.
     """
-    return _rows(session, _requests_query(scope, filters, statuses), limit, offset)
+    return [request for request, _ in _rows(session, _requests_query(scope, filters, statuses), limit, offset)]
 
 
 def count_requests(
@@ -580,8 +584,7 @@ def page_requests(
 ) -> Page[CertificateRequest]:
     """Page ``page`` (from 1) of the requests :func:`find_requests` lists, with their total count."""
     query = _requests_query(scope, filters, statuses)
-    return paginate(session, query, page, per_page, lambda limit, offset: _rows(session, query, limit, offset),
-                    count_limit=None)
+    return paginate(session, query, page, per_page, partial(_rows, session, query), count_limit=None)
 
 
 def page_listed(
@@ -591,7 +594,7 @@ def page_listed(
     """Page ``page`` of the lines a request list shows, with their total count (the pages' lists;
     :func:`page_requests` gives whole requests)."""
     query = _requests_query(scope, filters, statuses)
-    return paginate(session, query, page, per_page, lambda limit, offset: _listed(session, query, limit, offset))
+    return paginate(session, query, page, per_page, partial(_listed, session, query))
 
 
 def review_scope(session: Session, by: Account) -> set[int]:
