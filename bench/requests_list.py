@@ -119,16 +119,19 @@ def fill(url: str) -> list[int]:
         unit_ids = [unit.id for unit in units]
         statuses, kinds, now, rows = _statuses(), list(RequestType), utcnow(), []
         for n in range(REQUESTS):
-            status = statuses[n % len(statuses)]
+            # Units take turns and each unit's requests go through every status, so that filtering by
+            # unit and by status are independent (a unit's queue is not all of one status).
+            unit = n % UNITS
+            status = statuses[(n // UNITS) % len(statuses)]
             created = now - timedelta(days=365) + timedelta(seconds=n * 300)
             sent = status not in (RequestStatus.DRAFT, RequestStatus.APPROVED)
             cccd = f"0201{n:08d}"
             rows.append(dict(
                 request_type=RequestType.NEW_INDIVIDUAL if n % 3 else kinds[n % len(kinds)], status=status,
-                organisation_id=unit_ids[(n * 7) % UNITS], subject_key=f"cccd:{cccd}",
+                organisation_id=unit_ids[unit], subject_key=f"cccd:{cccd}",
                 data={"full_name": f"Nguyễn Văn Số {n}", "cccd": cccd, "cccd_issued_on": "2021-05-10",
                       "cccd_issued_by": "Cục Cảnh sát QLHC về TTXH", "position": "Công chức",
-                      "unit_name": f"UBND xã số {(n * 7) % UNITS + 1:03d}", "email": f"canbo{n}@langson.gov.vn",
+                      "unit_name": f"UBND xã số {unit + 1:03d}", "email": f"canbo{n}@langson.gov.vn",
                       "phone": "0912345678", "validity_years": 5},
                 created_at=created, updated_at=created + timedelta(hours=2),
                 submitted_at=created + timedelta(hours=1) if sent else None,
