@@ -4,7 +4,7 @@ prepared; whatever a request changed and did not commit itself is still thrown a
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event, select, text
+from sqlalchemy import event, select, text, update
 
 from certsvc.extensions import db
 from certsvc.orgs.models import Organisation
@@ -33,17 +33,23 @@ def test_a_page_that_only_reads_ends_with_commit(app, make_browser, world):
     assert ends == ["commit"]
 
 
-@pytest.mark.parametrize("flush", [True, False], ids=["flushed", "pending"])
-def test_a_change_a_request_did_not_commit_is_rolled_back(make_app, session, world, flush):
+@pytest.mark.parametrize("way", ["flushed", "pending", "core", "connection"])
+def test_a_change_a_request_did_not_commit_is_rolled_back(make_app, session, world, way):
     app = make_app()
     commune_id = world.orgs["commune"].id
 
     @app.get("/test-only/rename")
     def rename():
-        org = db.session.get(Organisation, commune_id)
-        org.name = "Tên chưa lưu"
-        if flush:
-            db.session.flush()
+        if way == "core":
+            db.session.execute(update(Organisation).where(Organisation.id == commune_id).values(name="Tên chưa lưu"))
+        elif way == "connection":
+            db.session.connection().execute(text("UPDATE organisation SET name = 'Tên chưa lưu' WHERE id = :id"),
+                                            {"id": commune_id})
+        else:
+            org = db.session.get(Organisation, commune_id)
+            org.name = "Tên chưa lưu"
+            if way == "flushed":
+                db.session.flush()
         return "ok"
 
     ends = ends_of_transactions(app, lambda: app.test_client().get("/test-only/rename"))

@@ -6,8 +6,9 @@ rolls back at the end of each request therefore never keeps a prepared statement
 parses and plans the lists' queries again on every page. Ending reading transactions with COMMIT
 lets a connection prepare a statement it has run a few times and keep its plan.
 
-Only a transaction that never flushed is committed, and only when nothing is pending: whatever a
-request changed and did not commit itself is still rolled back when the session is removed.
+Only a transaction that sent nothing but SELECTs is committed, and only when nothing is pending in
+the session: whatever a request wrote and did not commit itself, through the ORM, a Core statement or
+the connection, is still rolled back when the session is removed.
 """
 
 from __future__ import annotations
@@ -16,25 +17,33 @@ import logging
 
 from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import event
+from sqlalchemy import Connection, Engine, event
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.pool import ConnectionPoolEntry, Pool
 
 __all__ = ["end_reading_transactions_with_commit"]
 
+#: Set in a pooled connection's ``info`` by any statement that is not a SELECT, until its transaction ends.
 _WROTE = "certsvc.core.transactions.wrote"
 log = logging.getLogger("certsvc")
 
 
-@event.listens_for(Session, "after_flush")
-def _note_write(session: Session, _flush_context) -> None:
-    session.info[_WROTE] = True
+@event.listens_for(Engine, "before_cursor_execute")
+def _note_write(conn: Connection, _cursor, statement: str, _parameters, _context, _executemany) -> None:
+    if not statement.lstrip()[:6].upper() == "SELECT":
+        conn.info[_WROTE] = True
 
 
-@event.listens_for(Session, "after_transaction_end")
-def _forget_write(session: Session, transaction: SessionTransaction) -> None:
-    if transaction.parent is None:
-        session.info.pop(_WROTE, None)
+@event.listens_for(Engine, "commit")
+@event.listens_for(Engine, "rollback")
+def _forget_write(conn: Connection) -> None:
+    conn.info.pop(_WROTE, None)
+
+
+@event.listens_for(Pool, "checkin")
+def _forget_write_on_return(_dbapi_connection, record: ConnectionPoolEntry | None) -> None:
+    if record is not None:
+        record.info.pop(_WROTE, None)
 
 
 def end_reading_transactions_with_commit(app: Flask, db: SQLAlchemy) -> None:
@@ -44,9 +53,9 @@ def end_reading_transactions_with_commit(app: Flask, db: SQLAlchemy) -> None:
     @app.teardown_appcontext
     def _commit_if_only_read(error: BaseException | None) -> None:
         session = db.session()
-        if error is not None or not session.in_transaction() or session.info.get(_WROTE):
+        if error is not None or not session.in_transaction():
             return
-        if session.new or session.dirty or session.deleted:
+        if session.new or session.dirty or session.deleted or session.connection().info.get(_WROTE):
             return
         try:
             session.commit()
