@@ -87,7 +87,7 @@ def test_no_recovery_of_a_token_whose_certificate_was_revoked(session, world, ce
     revoke_certificate(session, TESTER, cert, revoked_at=utcnow(), reason="Nghỉ hưu", calendar=WorkCalendar())
     session.commit()
     recovery = draft(session, world, "recovery", {"token_id": cert.token_id, "problem": "pin_locked"})
-    refused = _refused(session, world, recovery, "token_being_revoked")
+    refused = _refused(session, world, recovery, "token_being_returned")
     assert "phải nộp lại cơ quan cấp" in refused.message
 
 

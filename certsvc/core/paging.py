@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Select, func, literal_column, select
+from sqlalchemy import ColumnElement, Select, func, literal_column, null, select
 from sqlalchemy.orm import Session
 
 from certsvc.core.sql import written
@@ -115,8 +115,8 @@ def count_rows(session: Session, query: Select, limit: int | None = None) -> int
 
 
 #: Reads a page: ``fetch(limit, offset, total)`` gives the page's rows, each with the value of the
-#: column ``total`` selected along with it (None when ``total`` is None).
-Fetch = Callable[[int, int, ColumnElement[int] | None], Sequence[tuple[T, int | None]]]
+#: column ``total`` selected along with it (a NULL column when the page is not counted along).
+Fetch = Callable[[int, int, ColumnElement[int | None]], Sequence[tuple[T, int | None]]]
 
 
 def paginate(
@@ -133,7 +133,7 @@ def paginate(
     """
     offset = (number - 1) * per_page
     within = count_limit is None or offset + per_page <= count_limit
-    total_column = _counted(query, count_limit).scalar_subquery() if within else None
+    total_column = _counted(query, count_limit).scalar_subquery() if within else null()
     rows: Sequence[tuple[T, int | None]] = []
     if offset + per_page <= _LAST_POSITION:
         rows = (fetch or _plain_fetch(session, query))(per_page, offset, total_column)
@@ -152,9 +152,7 @@ def paginate(
 
 
 def _plain_fetch(session: Session, query: Select) -> Fetch:
-    def fetch(limit: int, offset: int, total: ColumnElement[int] | None):
-        page = query.limit(limit).offset(offset)
-        if total is None:
-            return [(item, None) for item in session.scalars(page)]
-        return [(item, counted) for item, counted in session.execute(page.add_columns(total))]
+    def fetch(limit: int, offset: int, total: ColumnElement[int | None]):
+        return [(item, counted) for item, counted in session.execute(
+            query.limit(limit).offset(offset).add_columns(total))]
     return fetch

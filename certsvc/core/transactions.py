@@ -30,7 +30,7 @@ log = logging.getLogger("certsvc")
 
 @event.listens_for(Engine, "before_cursor_execute")
 def _note_write(conn: Connection, _cursor, statement: str, _parameters, _context, _executemany) -> None:
-    if not statement.lstrip()[:6].upper() == "SELECT":
+    if statement.lstrip()[:6].upper() != "SELECT":
         conn.info[_WROTE] = True
 
 

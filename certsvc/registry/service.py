@@ -43,6 +43,7 @@ from certsvc.timeutil import VIETNAM_TZ, to_vietnam, utcnow
 __all__ = [
     "CertificateStatus", "RETURN_WORKING_DAYS", "RECOVERABLE", "RegistrySettings",
     "get_certificate", "get_token", "get_or_create_token", "register_certificate", "revoke_certificate",
+    "due_back_message",
     "recover_token", "transition_token", "certificate_status", "status_clause", "Page", "find_certificates",
     "find_tokens", "BoardRow", "ReturnRow", "ExpiryBoard", "expiry_board", "record_expiry_reminders",
     "open_returns", "register_upload", "record_past_revocation", "holder_choices", "predecessor_choices",
@@ -376,6 +377,12 @@ def open_returns(session: Session, token_ids: Collection[int] | None = None) -> 
     return list(session.scalars(query.order_by(TokenReturn.due_on, TokenReturn.id)))
 
 
+def due_back_message(token: Token) -> str:
+    """Why a token with an open return to the CA (its certificate revoked) is not recovered."""
+    return (f"Chứng thư số trên thiết bị «{token.serial}» đã bị thu hồi: thiết bị phải nộp lại cơ quan cấp, "
+            "không khôi phục.")
+
+
 def revoke_certificate(
     session: Session, by: Account | Actor, certificate: Certificate, *, revoked_at: datetime, reason: str,
     calendar: WorkCalendar,
@@ -413,8 +420,7 @@ def recover_token(session: Session, by: Account | Actor, token: Token, reason: s
                        f"«{TokenState.DAMAGED.label}»; thiết bị {token.serial} đang «{token.state.label}».",
                        code="token_not_recoverable")
     if open_returns(session, [token.id]):
-        raise Conflict(f"Chứng thư số trên thiết bị {token.serial} đã bị thu hồi: thiết bị phải nộp lại cơ quan "
-                       "cấp, không khôi phục.", code="token_being_returned")
+        raise Conflict(due_back_message(token), code="token_being_returned")
     token.recoveries += 1
     change_state(session, actor, token, TokenState.ACTIVE, reason, action="token.recovered",
                  details={"recoveries": token.recoveries})

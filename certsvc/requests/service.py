@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import partial
 from datetime import datetime, timedelta
+from functools import partial
 from typing import TypeVar
 
 from sqlalchemy import ColumnElement, Select, false, func, null, or_, select
@@ -24,7 +24,7 @@ from certsvc.orgs.service import to_id
 from certsvc.people.models import Person
 from certsvc.policy import OrgTree, Permission, can, ensure, orgs_in_scope
 from certsvc.registry.models import Certificate, Token, TokenState
-from certsvc.registry.service import open_returns
+from certsvc.registry.service import due_back_message, open_returns
 from certsvc.requests.fields import DEFAULT_POLICY, RequestPolicy, clean_fields, written_serial
 from certsvc.requests.models import (
     CLOSED_STATUSES,
@@ -343,10 +343,7 @@ def _token_going_back(session: Session, request: CertificateRequest) -> list[Pol
     """A token whose certificate is revoked, or is being revoked, goes back to the CA: it is not recovered."""
     token = request.token
     if open_returns(session, [token.id]):
-        return [PolicyProblem(
-            "token_being_revoked",
-            f"Chứng thư số trên thiết bị «{token.serial}» đã bị thu hồi: thiết bị phải nộp lại cơ quan cấp, "
-            "không khôi phục.")]
+        return [PolicyProblem("token_being_returned", due_back_message(token))]
     revocation = _open_other(session, request, CertificateRequest.request_type == RequestType.REVOCATION,
                              CertificateRequest.token_id == token.id)
     if revocation is not None:
@@ -493,11 +490,11 @@ def _slice_ids(query: Select, limit: int, offset: int) -> Select:
 
 
 def _rows(session: Session, query: Select, limit: int, offset: int,
-          total: ColumnElement[int] | None = None) -> list[tuple[CertificateRequest, int | None]]:
+          total: ColumnElement[int | None] = null()) -> list[tuple[CertificateRequest, int | None]]:
     """A slice of ``query`` in list order, whole requests with their unit, certificate and token; each
-    with the value of ``total`` when given (see :data:`certsvc.core.paging.Fetch`)."""
+    with the value of ``total`` (see :data:`certsvc.core.paging.Fetch`)."""
     token = selectinload(CertificateRequest.token)
-    rows = select(CertificateRequest, total if total is not None else null()).where(
+    rows = select(CertificateRequest, total).where(
         CertificateRequest.id.in_(_slice_ids(query, limit, offset).scalar_subquery())
     ).order_by(*_LIST_ORDER).options(
         selectinload(CertificateRequest.organisation), selectinload(CertificateRequest.certificate),
@@ -520,8 +517,8 @@ class ListedRequest:
 
 
 def _listed(session: Session, query: Select, limit: int, offset: int,
-            total: ColumnElement[int] | None = None) -> list[tuple[ListedRequest, int | None]]:
-    """The lines of a slice of ``query`` in list order, each with the value of ``total`` when given.
+            total: ColumnElement[int | None]) -> list[tuple[ListedRequest, int | None]]:
+    """The lines of a slice of ``query`` in list order, each with the value of ``total``.
 
     One plain query for the requests; the units' names come from the organisation tree, and the
     registry records that some requests name are read afterwards, only when there are any. A single
@@ -530,7 +527,7 @@ def _listed(session: Session, query: Select, limit: int, offset: int,
     r = CertificateRequest
     rows = session.execute(select(
         r.id, r.request_type, r.status, r.organisation_id, r.data, r.certificate_id, r.token_id, r.submitted_at,
-        r.updated_at, total if total is not None else null(),
+        r.updated_at, total,
     ).where(r.id.in_(_slice_ids(query, limit, offset).scalar_subquery())).order_by(*_LIST_ORDER)).all()
     certificate_ids = {row.certificate_id for row in rows if row.certificate_id is not None}
     token_ids = {row.token_id for row in rows if row.token_id is not None}
