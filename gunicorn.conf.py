@@ -5,6 +5,18 @@ Only what the service needs whatever the machine: workers and the bind address s
 """
 
 import gc
+import sys
+
+
+def on_starting(server) -> None:
+    """Refuse to start on a bad configuration (no CERTSVC_SECRET_KEY, ...) with one line naming the variable,
+    before each worker fails to load the app with a traceback."""
+    from certsvc.config import ConfigError, instance_path, load_config
+
+    try:
+        load_config(instance_path())
+    except ConfigError as error:
+        sys.exit(f"certsvc: {error}")
 
 
 def post_worker_init(worker) -> None:

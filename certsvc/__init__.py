@@ -24,8 +24,9 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
         cursor.close()
 
 
-def create_app(overrides: dict | None = None) -> Flask:
-    """Build the application. ``overrides`` replace environment settings (demo, tests)."""
+def create_app(overrides: dict | None = None, *, require_secret: bool = True) -> Flask:
+    """Build the application. ``overrides`` replace environment settings (demo, tests); commands that do not
+    serve pages build it without ``require_secret``."""
     overrides = dict(overrides or {})
     instance_path = Path(overrides.pop("INSTANCE_PATH", None) or default_instance_path())
     app = Flask(
@@ -34,7 +35,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         template_folder=str(PROJECT_ROOT / "templates"),
     )
     instance_path.mkdir(parents=True, exist_ok=True)
-    app.config.update(load_config(instance_path, overrides))
+    app.config.update(load_config(instance_path, overrides, require_secret=require_secret))
     logging.getLogger("certsvc").setLevel(app.config["CERTSVC_LOG_LEVEL"])
 
     if app.config["CERTSVC_BEHIND_PROXY"]:

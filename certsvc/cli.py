@@ -9,15 +9,24 @@ import click
 from flask.cli import FlaskGroup, with_appcontext
 
 from certsvc.audit.service import verify_chain
+from certsvc.config import ConfigError
 from certsvc.extensions import db
 
 __all__ = ["main", "cli"]
+
+#: Commands that serve pages, and so sign session cookies: only they need CERTSVC_SECRET_KEY.
+_SERVING = frozenset({"run"})
 
 
 def _create_app():
     from certsvc import create_app
 
-    return create_app()
+    command = click.get_current_context().find_root().invoked_subcommand
+    try:
+        return create_app(require_secret=command in _SERVING)
+    except ConfigError as error:
+        # One line naming the variable, not a traceback.
+        raise click.ClickException(str(error)) from None
 
 
 @click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False)

@@ -5,8 +5,9 @@ them as a table. :func:`load_config` parses each once, refuses a bad value at
 start-up with :class:`ConfigError` naming the variable, and stores typed values
 (ints, flags, tuples, a :class:`WorkCalendar`) in the Flask config; the rest of the
 code reads ``app.config`` and never ``os.environ``. Production must set
-``CERTSVC_SECRET_KEY``: there is no default for it, and the app refuses to start
-without one unless the caller (the demo command, the tests) supplies its own.
+``CERTSVC_SECRET_KEY``: there is no default for it, and the app refuses to serve
+without one unless the caller (the demo command, the tests) supplies its own. The
+commands that only work on the database (``require_secret=False``) run without it.
 """
 
 from __future__ import annotations
@@ -98,7 +99,7 @@ SETTINGS: tuple[_Setting, ...] = (
     _Setting("CERTSVC_SECURE_COOKIES", "SESSION_COOKIE_SECURE", True, "flag"),
     _Setting("CERTSVC_BEHIND_PROXY", "CERTSVC_BEHIND_PROXY", False, "flag"),
     _Setting("CERTSVC_LOGIN_THROTTLE_AFTER", "CERTSVC_LOGIN_THROTTLE_AFTER", 3, "int"),
-    _Setting("CERTSVC_LOGIN_LOCK_AFTER", "CERTSVC_LOGIN_LOCK_AFTER", 10, "int"),
+    _Setting("CERTSVC_LOGIN_LOCK_AFTER", "CERTSVC_LOGIN_LOCK_AFTER", 30, "int"),
     _Setting("CERTSVC_LOGIN_LOCK_MINUTES", "CERTSVC_LOGIN_LOCK_MINUTES", 15, "int"),
     _Setting("CERTSVC_SESSION_HOURS", "CERTSVC_SESSION_HOURS", 8, "int"),
     _Setting("CERTSVC_LOG_LEVEL", "CERTSVC_LOG_LEVEL", "INFO", "str"),
@@ -139,13 +140,14 @@ def default_database_url(instance_path: Path) -> str:
     return f"sqlite:///{instance_path / 'certsvc.sqlite'}"
 
 
-def load_config(instance_path: Path, overrides: dict | None = None) -> dict:
+def load_config(instance_path: Path, overrides: dict | None = None, *, require_secret: bool = True) -> dict:
     """Build the Flask config from the environment, then apply ``overrides``.
 
     ``overrides`` is how the demo command and the tests give their own secret key,
     database or settings; production passes none. An override of a setting (by its
     Flask key, which is its environment name except for ``SESSION_COOKIE_SECURE``)
-    wins over the environment and is checked and typed the same way.
+    wins over the environment and is checked and typed the same way. Without
+    ``require_secret`` a missing secret key is allowed (the app then cannot sign cookies).
     """
     overrides = dict(overrides or {})
     config: dict = {
@@ -166,7 +168,7 @@ def load_config(instance_path: Path, overrides: dict | None = None) -> dict:
     config[WORK_CALENDAR] = _work_calendar(overrides)
     config["REMEMBER_COOKIE_SECURE"] = config["SESSION_COOKIE_SECURE"]
     config.update(overrides)
-    if not config.get("SECRET_KEY"):
+    if require_secret and not config.get("SECRET_KEY"):
         raise ConfigError(
             "CERTSVC_SECRET_KEY is not set. Generate one with "
             "`python -c 'import secrets; print(secrets.token_hex(32))'` and keep it secret."

@@ -30,7 +30,8 @@ from certsvc.accounts.models import Account, Role
 from certsvc.errors import PermissionDenied
 from certsvc.orgs.models import Organisation, OrganisationTreeVersion
 
-__all__ = ["Permission", "OrgTree", "TreePlace", "can", "ensure", "orgs_in_scope", "nav_permissions"]
+__all__ = ["Permission", "OrgTree", "TreePlace", "can", "ensure", "orgs_in_scope", "request_subject_units",
+           "may_act_on_token", "may_witness", "nav_permissions"]
 
 T = TypeVar("T")
 
@@ -50,12 +51,16 @@ class Permission(enum.StrEnum):
     APPROVE_REQUESTS = "requests.approve"
     REVIEW_REQUESTS = "requests.review"
     MANAGE_BATCHES = "batches.manage"
+    #: A batch's page, letter and annexes hold the requests of every unit it serves: not for the unit's officers.
+    VIEW_BATCHES = "batches.view"
     # Certificate and token registries
     VIEW_REGISTRY = "registry.view"
     MANAGE_REGISTRY = "registry.manage"
     # Custody register of "MẬT" tokens
     VIEW_CUSTODY = "custody.view"
     RECORD_CUSTODY = "custody.record"
+    #: The unit head's written permission for a handover, given in the application.
+    APPROVE_HANDOVER = "custody.approve_handover"
 
 
 _ADMINISTRATION = {
@@ -64,7 +69,7 @@ _ADMINISTRATION = {
 }
 _READ_ALL = {
     Permission.VIEW_ORGS, Permission.VIEW_PEOPLE, Permission.VIEW_ACCOUNTS, Permission.VIEW_AUDIT,
-    Permission.VIEW_REQUESTS, Permission.VIEW_REGISTRY, Permission.VIEW_CUSTODY,
+    Permission.VIEW_REQUESTS, Permission.VIEW_BATCHES, Permission.VIEW_REGISTRY, Permission.VIEW_CUSTODY,
 }
 
 GRANTS: dict[Role, frozenset[Permission]] = {
@@ -72,11 +77,12 @@ GRANTS: dict[Role, frozenset[Permission]] = {
     Role.AUDITOR: frozenset(_READ_ALL),
     Role.FOCAL_OFFICER: frozenset({
         Permission.VIEW_ORGS, Permission.VIEW_PEOPLE, Permission.VIEW_REQUESTS, Permission.REVIEW_REQUESTS,
-        Permission.MANAGE_BATCHES, Permission.VIEW_REGISTRY, Permission.MANAGE_REGISTRY, Permission.VIEW_CUSTODY,
+        Permission.MANAGE_BATCHES, Permission.VIEW_BATCHES, Permission.VIEW_REGISTRY, Permission.MANAGE_REGISTRY,
+        Permission.VIEW_CUSTODY,
     }),
     Role.UNIT_HEAD: frozenset({
         Permission.VIEW_PEOPLE, Permission.VIEW_REQUESTS, Permission.APPROVE_REQUESTS, Permission.VIEW_REGISTRY,
-        Permission.VIEW_CUSTODY, Permission.RECORD_CUSTODY,
+        Permission.VIEW_CUSTODY, Permission.RECORD_CUSTODY, Permission.APPROVE_HANDOVER,
     }),
     Role.UNIT_OFFICER: frozenset({Permission.VIEW_REQUESTS, Permission.DRAFT_REQUESTS, Permission.VIEW_REGISTRY}),
     Role.REVIEWER: frozenset(),
@@ -246,6 +252,36 @@ def can(session: Session, account: Account | None, permission: Permission, org_i
 def ensure(session: Session, account: Account | None, permission: Permission, org_id: int | None = None) -> None:
     if not can(session, account, permission, org_id):
         raise PermissionDenied()
+
+
+def request_subject_units(session: Session, org_id: int) -> frozenset[int]:
+    """The units whose certificates and tokens a request of ``org_id`` may name: the unit itself and
+    the units it manages (its subtree). A unit files requests about its own registry records only."""
+    return OrgTree.load(session).subtree(org_id)
+
+
+def may_act_on_token(session: Session, account: Account | None, org_id: int, keeper_id: int | None) -> bool:
+    """The keeper rule of the custody register: who records events of a unit's token and hands it over.
+
+    The person who keeps it (by the register) and the unit head; while nobody keeps it (not yet
+    received, lost, returned) any recorder of the unit. A clerk who handed the token over no longer acts on it.
+    """
+    if not can(session, account, Permission.RECORD_CUSTODY, org_id):
+        return False
+    return keeper_id is None or account.person_id == keeper_id \
+        or can(session, account, Permission.APPROVE_HANDOVER, org_id)
+
+
+def may_witness(session: Session, witness: Account | None, org_id: int, named_by: Account) -> bool:
+    """Whether ``witness`` may witness a handover of a token of ``org_id`` opened by ``named_by``.
+
+    The witness confirms the handover himself, so he signs in and sees the unit's custody register; he is
+    of the token's body (a member or holding a role there), unless the unit head opens the handover and names him.
+    """
+    if witness is None or not can(session, witness, Permission.VIEW_CUSTODY, org_id):
+        return False
+    of_body = witness.person.organisation_id == org_id or any(a.organisation_id == org_id for a in witness.roles)
+    return of_body or can(session, named_by, Permission.APPROVE_HANDOVER, org_id)
 
 
 def nav_permissions(account: Account | None) -> frozenset[Permission]:

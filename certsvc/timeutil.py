@@ -16,9 +16,17 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+#: The last moment Python can write in Vietnam time.
+_LAST_VIETNAM = datetime.max.replace(tzinfo=VIETNAM_TZ)
+
+
 def to_vietnam(moment: datetime) -> datetime:
+    """``moment`` in Vietnam time; a moment past :data:`_LAST_VIETNAM` (a certificate's notAfter
+    99991231235959Z, RFC 5280's "no expiry") is shown as that last moment, since year 10000 cannot be."""
     if moment.tzinfo is None:
         raise ValueError("naive datetimes are ambiguous; store and pass UTC-aware ones")
+    if moment >= _LAST_VIETNAM:
+        return _LAST_VIETNAM
     return moment.astimezone(VIETNAM_TZ)
 
 

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import functools
-
-import hmac
+import logging
 from datetime import timedelta
 
 from flask import Flask, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup, escape
-from sqlalchemy.orm import joinedload
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
+from certsvc.accounts import service as accounts
 from certsvc.accounts.models import Account, Role
+from certsvc.accounts.views import clock
+from certsvc.core.converters import IdConverter
 from certsvc.core.enums import LabelledEnum
 from certsvc.core.links import links_by_id
 from certsvc.core.navigation import NavLink
@@ -55,19 +57,24 @@ ERROR_TEXTS = {
 _PASSWORD_CHANGE_ALLOWED = {"auth.change_password", "auth.logout", "static", "core.healthz"}
 
 
+log = logging.getLogger("certsvc")
+# How stale a session's "last seen" may get: writing it on every request would make every page a write.
+_SEEN_EVERY = timedelta(minutes=1)
+
+
 @login_manager.user_loader
-def _load_account(session_id: str) -> Account | None:
-    account_id, _, token = session_id.partition(":")
-    if not account_id.isdigit():
+def _load_account(session_secret: str) -> Account | None:
+    """The account of the cookie's login session, with the person and roles every page needs: one query."""
+    now = clock()
+    login = accounts.login_session_for(db.session, session_secret, now)
+    if login is None:
         return None
-    # Every page shows the account's name and asks its roles: read them with it.
-    account = db.session.get(Account, int(account_id),
-                             options=[joinedload(Account.person), joinedload(Account.roles)])
-    if account is None or account.is_disabled:
-        return None
-    if not hmac.compare_digest(account.session_token, token):
-        return None
-    return account
+    if now - login.last_seen_at >= _SEEN_EVERY:
+        try:
+            accounts.note_seen(db.engine, login, now)
+        except SQLAlchemyError:  # only a hint for administrators: never worth refusing the page
+            log.warning("could not record when a session was last seen", exc_info=True)
+    return login.account
 
 
 def _wants_json() -> bool:
@@ -103,6 +110,8 @@ def register_web(app: Flask) -> None:
     from certsvc.accounts.views import bp as auth_bp
     from certsvc.core.views import bp as core_bp
 
+    # Before any route is added: every ``<int:...>`` of every blueprint is a bounded id.
+    app.url_map.converters["int"] = IdConverter
     app.register_blueprint(core_bp)
     app.register_blueprint(auth_bp)
     nav_links: list[NavLink] = []

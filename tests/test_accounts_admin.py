@@ -268,7 +268,7 @@ def test_admin_cannot_disable_themself_nor_revoke_own_administrator_role(admin, 
 
     response = admin.post(f"{BASE}/{me.id}/roles/{own_admin.id}/revoke")
     assert response.status_code == 302
-    assert "Không thể tự thu hồi quyền quản trị của chính mình." in _text(admin.get(response.headers["Location"]))
+    assert "Không thể tự giao hoặc thu hồi vai trò của chính mình." in _text(admin.get(response.headers["Location"]))
 
     me = _fresh(session, me)
     assert not me.is_disabled and [r.role for r in me.roles] == [Role.ADMINISTRATOR]

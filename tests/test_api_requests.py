@@ -300,7 +300,7 @@ def test_marking_sent_checks_number_and_date(session, world, api):
     focal.post(f"/batches/{bid}/lock")
     before = counts(session)
     fields = focal.refused("POST", f"/batches/{bid}/sent",
-                           {"document_number": "mười hai", "document_date": "2999-01-01"},
+                           {"document_number": "mười hai", "document_date": "2099-01-01"},
                            status=400, code="validation_failed")
     assert fields == {"document_number": "Số, ký hiệu văn bản có dạng số/ký hiệu, ví dụ 12/UBND-VHTT.",
                       "document_date": "Ngày văn bản không thể sau hôm nay."}

@@ -9,11 +9,21 @@ from datetime import UTC, datetime
 
 import pytest
 
+from certsvc.accounts.models import Account, Role, RoleAssignment
 from certsvc.audit import service as audit_service
 from certsvc.audit.service import Actor, record
 
 ADMIN = Actor(label="administrator", account_id=1)
 BOM = "\ufeff"
+
+
+@pytest.fixture(autouse=True)
+def auditor_of_the_whole_tree(session, world):
+    """Most entries here are about objects that do not exist, so of no organisation: only a viewer of the
+    whole tree sees them. The auditor is made one (the scope itself: tests/test_audit_scope.py)."""
+    auditor = session.get(Account, world.account(Role.AUDITOR).id)
+    auditor.roles.append(RoleAssignment(role=Role.AUDITOR, organisation_id=world.orgs["province"].id))
+    session.commit()
 
 
 @pytest.fixture

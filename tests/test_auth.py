@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from certsvc.audit.models import AuditEntry
 from tests.conftest import PASSWORD
+from tests.test_accounts_support import clock  # noqa: F401  (fixture)
 
 
 def _actions(session):
@@ -41,13 +42,13 @@ def test_post_without_csrf_token_is_refused(browser, world, session):
     assert _actions(session) == before
 
 
-def test_wrong_password_then_throttle_then_lock(browser, world, session, app):
+def test_wrong_password_then_throttle_then_lock(browser, world, session, clock):
     account = world.account("clerk")
     for attempt in range(3):
         response = browser.login("clerk", "sai-mat-khau-roi")
         assert response.status_code == 401
         assert "không đúng" in response.get_data(as_text=True)
-    # The fourth attempt comes too soon: refused without checking the password.
+    # The fourth attempt comes too soon (the clock stands still): refused without checking the password.
     response = browser.login("clerk", PASSWORD)
     assert response.status_code == 429
     assert "thử lại sau" in response.get_data(as_text=True)
@@ -56,6 +57,9 @@ def test_wrong_password_then_throttle_then_lock(browser, world, session, app):
     actions = _actions(session)
     assert actions.count("auth.login_failed") == 3
     assert actions[-1] == "auth.login_refused"
+    # Once the wait (1 s after the third failure) is over, the right password gets in.
+    clock.advance(seconds=1)
+    assert browser.login("clerk", PASSWORD).status_code == 302
 
 
 def test_lock_after_repeated_failures(browser, world, session, app):

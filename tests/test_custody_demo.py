@@ -24,7 +24,7 @@ def test_demo_register_is_filled_and_intact(database_url, session, tmp_path, mon
                                         CustodyEventKind.HANDED_OVER]
     handover = events[-1]
     details = service.details_of(handover)
-    assert details["giver_name"] == "Hoàng Thị Mai" and details["witness_name"] == "Đinh Thị Lan"
+    assert details["giver_name"] == "Hoàng Thị Mai" and details["witness_name"] == "Lộc Văn Sơn"
     assert details["giver_confirmed_at"] and details["receiver_confirmed_at"]
     keeper = service.current_keeper(session, handover.token)
     assert keeper == session.scalar(select(Person).where(Person.full_name == "Hà Thị Ngọc"))

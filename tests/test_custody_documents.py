@@ -32,6 +32,7 @@ def _text(pdf: bytes, tmp_path: Path, name: str) -> str:
 def _handed_over(session, seal):
     handover = service.start_handover(session, seal.keeper, seal.token, handover_form(seal), SETTINGS)
     service.confirm_handover(session, seal.keeper, handover)
+    service.confirm_handover(session, seal.witness_account, handover)
     event = service.confirm_handover(session, seal.other, handover)
     session.commit()
     return event

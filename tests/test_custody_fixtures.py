@@ -23,7 +23,8 @@ SETTINGS = service.CustodySettings(witness_required=True, pending_hours=48)
 
 @dataclass
 class Seal:
-    """The commune's seal token in the register, kept by ``keeper``; ``other`` is a second clerk."""
+    """The commune's seal token in the register, kept by ``keeper``; ``other`` is a second clerk; ``witness``
+    signs in as ``witness_account`` (an inspector of the commune: he sees the register, keeps nothing)."""
 
     token: Token
     keeper: Account
@@ -31,6 +32,7 @@ class Seal:
     head: Account
     witness: Person
     received: CustodyEvent
+    witness_account: Account
 
 
 def make_seal(session: Session, world, prefix: str = "") -> Seal:
@@ -38,10 +40,13 @@ def make_seal(session: Session, world, prefix: str = "") -> Seal:
     keeper = add_account(session, f"{prefix}vanthuxa", commune, (Role.CLERK, commune), full_name="Hoàng Thị Thu")
     other = add_account(session, f"{prefix}vanthuxa2", commune, (Role.CLERK, commune), full_name="Nông Văn Đức")
     head = add_account(session, f"{prefix}chutichxa", commune, (Role.UNIT_HEAD, commune), full_name="Lành Văn Hải")
-    witness = Person(full_name="Triệu Thị Hương", position="Công chức Tư pháp - Hộ tịch", organisation=commune)
+    witness_account = add_account(session, f"{prefix}chungkienxa", commune, (Role.AUDITOR, commune),
+                                  full_name="Triệu Thị Hương")
+    witness = witness_account.person
+    witness.position = "Công chức Tư pháp - Hộ tịch"
     token = Token(serial=f"{prefix}540101A1B2C3", model="SafeNet eToken 5110", kind=TokenKind.ORGANISATION,
                   organisation=commune, is_secret=True, state=TokenState.IN_STOCK)
-    session.add_all([witness, token])
+    session.add(token)
     session.flush()
     session.add(Certificate(
         serial_hex=f"{prefix}5401010a3f", subject_dn="CN=UBND xã Tân Đoàn", subject_cn="UBND xã Tân Đoàn",
@@ -52,7 +57,7 @@ def make_seal(session: Session, world, prefix: str = "") -> Seal:
         "keeper_id": str(keeper.person_id), "place": "Bưu điện huyện Văn Quan", "condition": "Nguyên vẹn",
         "seal_numbers": "NP-0001", "event_date": "2026-01-05", "event_time": "09:00"})
     session.commit()
-    return Seal(token, keeper, other, head, witness, received)
+    return Seal(token, keeper, other, head, witness, received, witness_account)
 
 
 def handover_form(seal: Seal, **changes) -> dict:

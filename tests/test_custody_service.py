@@ -26,6 +26,7 @@ def _complete(session, seal, **changes):
     handover = service.start_handover(session, seal.keeper, seal.token, handover_form(seal, **changes), SETTINGS)
     session.commit()
     service.confirm_handover(session, seal.keeper, handover)
+    service.confirm_handover(session, seal.witness_account, handover)
     session.commit()
     event = service.confirm_handover(session, seal.other, handover)
     session.commit()
@@ -115,6 +116,7 @@ def test_in_app_approval_by_the_unit_head(session, seal):
                                       handover_form(seal, decision_number="", decision_date="", ask_approval="y"),
                                       SETTINGS)
     service.confirm_handover(session, seal.keeper, handover)
+    service.confirm_handover(session, seal.witness_account, handover)
     assert service.confirm_handover(session, seal.other, handover) is None  # still waits for the head
     with pytest.raises(PermissionDenied):
         service.approve_handover(session, seal.other, handover)

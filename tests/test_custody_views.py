@@ -36,6 +36,7 @@ def _hand_over(make_browser, seal) -> int:
     assert response.status_code == 302, response.get_data(as_text=True)
     handover_url = response.headers["Location"]
     assert giver.post(f"{handover_url}/confirm").status_code == 302
+    assert _signed_in(make_browser, seal.witness_account.username).post(f"{handover_url}/confirm").status_code == 302
     receiver = _signed_in(make_browser, seal.other.username)
     assert receiver.post(f"{handover_url}/confirm").status_code == 302
     return int(handover_url.rstrip("/").rsplit("/", 1)[1])

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required, login_user
+from flask_login import current_user, login_required
 from sqlalchemy.exc import IntegrityError
 
 from certsvc.core.navigation import NavLink
@@ -22,6 +22,7 @@ from certsvc.accounts.admin_forms import (
     person_choices,
 )
 from certsvc.accounts.models import Account
+from certsvc.accounts.views import sign_in
 from certsvc.core.forms import apply_field_errors
 from certsvc.errors import Conflict, ValidationFailed
 from certsvc.extensions import db
@@ -153,9 +154,9 @@ def new_account():
 def reset_password(account_id: int):
     account = _account_for(Permission.MANAGE_ACCOUNTS, account_id)
     password = service.reset_password(db.session, _me(), account)
-    db.session.commit()
     if account.id == _me().id:
-        login_user(account)  # the session token rotated: keep this session, which must now change the password
+        sign_in(account)  # every session ended: this browser gets a new one, which must change the password
+    db.session.commit()
     return _one_time_password_page(account, password, created=False)
 
 
@@ -164,7 +165,8 @@ def _set_disabled(account_id: int, disabled: bool):
     if account.is_disabled == disabled:
         done, category = "Tài khoản đã ở trạng thái này từ trước; không có gì thay đổi.", "info"
     elif disabled:
-        done = f"Đã vô hiệu hóa tài khoản {account.username}. Mọi phiên đăng nhập của tài khoản đã kết thúc."
+        done = (f"Đã vô hiệu hóa tài khoản {account.username}. "
+                "Mọi phiên đăng nhập và khóa API của tài khoản đã kết thúc.")
         category = "success"
     else:
         done, category = f"Đã kích hoạt lại tài khoản {account.username}.", "success"

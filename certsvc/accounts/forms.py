@@ -2,13 +2,21 @@
 
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, StringField
-from wtforms.validators import DataRequired, EqualTo, Length
+from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
+
+from certsvc.core.validation import CONTROL_MESSAGE, has_control
 
 REQUIRED = "Bắt buộc nhập."
 
 
+def _no_control(form, field) -> None:
+    # Refused before the name is looked up or counted: PostgreSQL refuses NUL in text.
+    if field.data and has_control(field.data):
+        raise ValidationError(CONTROL_MESSAGE)
+
+
 class LoginForm(FlaskForm):
-    username = StringField("Tên đăng nhập", validators=[DataRequired(REQUIRED), Length(max=64)])
+    username = StringField("Tên đăng nhập", validators=[DataRequired(REQUIRED), Length(max=64), _no_control])
     password = PasswordField("Mật khẩu", validators=[DataRequired(REQUIRED), Length(max=256)])
     next = HiddenField()
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, String, UniqueConstraint
@@ -14,7 +13,7 @@ from certsvc.orgs.models import Organisation
 from certsvc.people.models import Person
 from certsvc.timeutil import UTCDateTime, utcnow
 
-__all__ = ["Role", "Account", "RoleAssignment"]
+__all__ = ["Role", "Account", "RoleAssignment", "LoginSession", "LoginThrottle"]
 
 
 class Role(LabelledEnum):
@@ -29,10 +28,6 @@ class Role(LabelledEnum):
     AUDITOR = "auditor", "Kiểm tra, giám sát"
 
 
-def new_session_token() -> str:
-    return secrets.token_urlsafe(24)
-
-
 class Account(db.Model):
     """A login of one person. The person may exist without one."""
 
@@ -42,8 +37,6 @@ class Account(db.Model):
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), unique=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
-    #: Rotated on password change, reset and disabling: every older session stops working.
-    session_token: Mapped[str] = mapped_column(String(64), default=new_session_token)
     is_disabled: Mapped[bool] = mapped_column(default=False)
     must_change_password: Mapped[bool] = mapped_column(default=False)
     failed_login_count: Mapped[int] = mapped_column(default=0)
@@ -71,8 +64,12 @@ class Account(db.Model):
     def is_anonymous(self) -> bool:
         return False
 
-    def get_id(self) -> str:
-        return f"{self.id}:{self.session_token}"
+    #: The secret of the login session this object was loaded for (not stored; see :class:`LoginSession`).
+    session_secret = None
+
+    def get_id(self) -> str | None:
+        """What Flask-Login keeps in the cookie: the login session's secret, not the account id."""
+        return self.session_secret
 
     def __repr__(self) -> str:
         return f"<Account {self.id} {self.username!r}>"
@@ -90,3 +87,35 @@ class RoleAssignment(db.Model):
 
     account: Mapped[Account] = relationship(back_populates="roles")
     organisation: Mapped[Organisation] = relationship()
+
+
+class LoginSession(db.Model):
+    """One sign-in: the cookie carries its random secret, the database only that secret's SHA-256,
+    so ending a session here ends it for every worker and app server."""
+
+    __tablename__ = "login_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id"), index=True)
+    secret_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: Written at most once a minute, not on every request.
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    account: Mapped[Account] = relationship()
+
+
+class LoginThrottle(db.Model):
+    """Failed logins counted per client address, and per username that names no account (an account
+    keeps its own count), so that unknown names are throttled exactly like known ones."""
+
+    __tablename__ = "login_throttle"
+    __table_args__ = (UniqueConstraint("scope", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope: Mapped[str] = mapped_column(String(16))  # "address" or "username"
+    key: Mapped[str] = mapped_column(String(128))
+    failed_login_count: Mapped[int] = mapped_column(default=0)
+    last_failed_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())

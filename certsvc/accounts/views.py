@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from certsvc.accounts import service
 from certsvc.accounts.actors import ActorNames, actor_names
 from certsvc.accounts.forms import ChangePasswordForm, LoginForm
+from certsvc.accounts.models import Account
 from certsvc.audit.service import Actor, record
 from certsvc.core.forms import apply_field_errors
 from certsvc.errors import ValidationFailed
 from certsvc.extensions import db
-from certsvc.timeutil import format_vietnam
+from certsvc.timeutil import format_vietnam, utcnow
 
 bp = Blueprint("auth", __name__)
 
@@ -30,6 +32,18 @@ _OUTCOME_STATUS = {
 def _actor_names(rows) -> ActorNames:
     """For templates: ``{% set actors = actor_names(events) %}``, then ``actors.of(event)``."""
     return actor_names(db.session, rows)
+
+
+def clock() -> datetime:
+    """The time logins and sessions go by: a test sets ``CERTSVC_CLOCK`` (a function) to fix it."""
+    return current_app.config.get("CERTSVC_CLOCK", utcnow)()
+
+
+def sign_in(account: Account) -> None:
+    """Open a new login session for this browser (in the caller's transaction, which the caller commits
+    before answering) and give it the cookie."""
+    service.start_session(db.session, account, hours=current_app.config["CERTSVC_SESSION_HOURS"], now=clock())
+    login_user(account)
 
 
 def _login_policy() -> service.LoginPolicy:
@@ -75,14 +89,16 @@ def login():
         return render_template("auth/login.html", form=form), 400
     result = service.authenticate(
         db.session, form.username.data, form.password.data,
-        source=request.remote_addr or "", policy=_login_policy(),
+        source=request.remote_addr or "", policy=_login_policy(), now=clock(),
     )
-    db.session.commit()
     if not result.ok:
+        db.session.commit()
         return render_template("auth/login.html", form=form, error=_failure_message(result)), _OUTCOME_STATUS[
             result.outcome
         ]
-    login_user(result.account)
+    session.clear()  # nothing from before the login carries over, the CSRF token included
+    sign_in(result.account)
+    db.session.commit()
     if result.account.must_change_password:
         flash("Bạn cần đổi mật khẩu trước khi tiếp tục.", "info")
         return redirect(url_for("auth.change_password"))
@@ -93,6 +109,7 @@ def login():
 @login_required
 def logout():
     record(db.session, Actor.of(current_user), "auth.logout", "account", current_user.id)
+    service.end_session(db.session, current_user.session_secret)
     db.session.commit()
     logout_user()
     flash("Bạn đã đăng xuất.", "info")
@@ -112,8 +129,8 @@ def change_password():
             db.session.rollback()
             apply_field_errors(form, failure)
         else:
+            sign_in(current_user._get_current_object())  # every session ended: this browser gets a new one
             db.session.commit()
-            login_user(current_user._get_current_object())  # the session token rotated: re-issue this session's cookie
             flash("Đã đổi mật khẩu.", "success")
             return redirect(url_for("core.index"))
     status = 400 if request.method == "POST" else 200

@@ -12,8 +12,10 @@ from enum import Enum
 from collections.abc import Callable, Collection, Iterable
 from typing import Any, TypeVar
 
-from flask import Response, jsonify, request
+from flask import Response, request
 
+from certsvc.api import idempotency
+from certsvc.core.validation import FieldError, parse_count, text_problem
 from certsvc.errors import CertsvcError, ValidationFailed
 from certsvc.extensions import db
 from certsvc.orgs.service import to_id
@@ -46,13 +48,10 @@ def json_body() -> dict[str, Any]:
 
 
 def committed(show: Callable[[], dict], status: int = 200, location: str | None = None) -> Response:
-    """Commit the change, then answer with the record as it now is (``show``)."""
-    db.session.commit()
-    response = jsonify(show())
-    response.status_code = status
-    if location is not None:
-        response.headers["Location"] = location
-    return response
+    """Answer with the record as the change left it (``show``), built before the commit: once committed, the
+    change is never answered with an error that would make a retrying client do it twice."""
+    db.session.flush()
+    return idempotency.commit_answer(db.session, show(), status, location)
 
 
 class _Reader:
@@ -101,6 +100,9 @@ class Body(_Reader):
         if not isinstance(value, str):
             self.fail(name, "Phải là chuỗi ký tự.")
             return None
+        if problem := text_problem(value):
+            self.fail(name, problem)
+            return None
         return value
 
     def integers(self, name: str) -> list[int]:
@@ -142,13 +144,13 @@ class Query(_Reader):
         self.args = request.args
 
     def number(self, name: str, default: int, maximum: int) -> int:
-        raw = self.args.get(name, "").strip()
-        if not raw:
+        try:
+            number = parse_count(self.args.get(name), minimum=1, maximum=maximum,
+                                 message=f"Phải là số nguyên từ 1 đến {maximum}.")
+        except FieldError as error:
+            self.fail(name, str(error))
             return default
-        if not raw.isdigit() or not 1 <= int(raw) <= maximum:
-            self.fail(name, f"Phải là số nguyên từ 1 đến {maximum}.")
-            return default
-        return int(raw)
+        return default if number is None else number
 
     def paging(self) -> tuple[int, int]:
         return self.number("page", 1, MAX_PAGE), self.number("per_page", DEFAULT_PER_PAGE, MAX_PER_PAGE)
@@ -163,7 +165,11 @@ class Query(_Reader):
         return found
 
     def text(self, name: str, max_length: int = 200) -> str:
-        return self.args.get(name, "")[:max_length]
+        value = self.args.get(name, "")
+        if problem := text_problem(value):
+            self.fail(name, problem)
+            return ""
+        return value[:max_length]
 
     def organisations(self, visible: set[int]) -> set[int]:
         """The units a list shows: all ``visible``, or the one ``organisation_id`` names among them."""

@@ -8,8 +8,13 @@ from __future__ import annotations
 from enum import Enum
 from typing import Any
 
+from certsvc.api.common import DEFAULT_PER_PAGE, MAX_PAGE, MAX_PER_PAGE
+from certsvc.api.idempotency import HEADER, KEY_PATTERN
+from certsvc.core.validation import _CONTROL, _HIDDEN
 from certsvc.registry.models import TokenKind, TokenState
 from certsvc.registry.service import CertificateStatus
+from certsvc.requests.batches import DOCUMENT_NUMBER
+from certsvc.requests.fields import REQUEST_TYPES
 from certsvc.requests.models import BatchStatus, RequestStatus, RequestType
 from certsvc.requests.transitions import ACTION_LABELS, PAGE_ACTIONS
 
@@ -20,6 +25,12 @@ _INTEGER = {"type": "integer"}
 _BOOLEAN = {"type": "boolean"}
 _TIME = {"type": "string", "format": "date-time"}
 _DATE = {"type": "string", "format": "date"}
+#: An id of a record: the server refuses 0 and negative numbers as malformed.
+_ID = {"type": "integer", "minimum": 1}
+#: Characters the server refuses in any text (text_problem), as the ranges of its two character classes.
+_REFUSED = _CONTROL.pattern[1:-1] + _HIDDEN.pattern[1:-1]
+#: Text without refused characters.
+_PLAIN = {"type": "string", "pattern": f"^[^{_REFUSED}]*$"}
 
 
 def _nullable(schema: dict) -> dict:
@@ -27,6 +38,12 @@ def _nullable(schema: dict) -> dict:
     if "enum" in schema:
         nullable["enum"] = [*schema["enum"], None]
     return nullable
+
+
+def _text(max_length: int, **extra: Any) -> dict:
+    """Required text: something besides spaces, at most ``max_length`` characters, none refused."""
+    return {"type": "string", "minLength": 1, "maxLength": max_length,
+            "pattern": f"^[^{_REFUSED}]*[^\\s{_REFUSED}][^{_REFUSED}]*$", **extra}
 
 
 def _ref(name: str) -> dict:
@@ -72,9 +89,11 @@ _ERROR = {
             "required": ["code", "message"],
             "properties": {
                 "code": {"type": "string", "description": (
-                    "Stable code for programs: unauthenticated, forbidden, not_found, bad_request, "
-                    "validation_failed, policy_refused, conflict, transition_refused, not_editable, "
-                    "batch_not_open, batch_not_locked, batch_lock_lost, batch_changed, bulk_failed, http_<status>.")},
+                    "Stable code for programs: unauthenticated, forbidden, password_change_required, not_found, "
+                    "bad_request, validation_failed, policy_refused, conflict, transition_refused, already_changed, "
+                    "busy, not_editable, "
+                    "batch_not_open, batch_not_locked, batch_lock_lost, batch_changed, bulk_failed, "
+                    "idempotency_key_reused, http_<status>.")},
                 "message": {"type": "string", "description": "What went wrong, in Vietnamese, for people."},
                 "fields": {"type": "object", "additionalProperties": {"type": "string"},
                            "description": "Per-field messages when code is validation_failed."},
@@ -90,6 +109,8 @@ _ACTOR = _object({"id": _nullable(_INTEGER), "label": _STRING})
 _SERIAL_FORMAT = ("Upper-case hexadecimal digits without separators, an even number of them, "
                   "as the registry and CA portals write it (e.g. 5401010A3F).")
 _FIELD_VALUES = {"type": "object", "additionalProperties": {"type": ["string", "integer", "null"]},
+                 "propertyNames": {"enum": sorted({f.name for spec in REQUEST_TYPES.values() for f in spec.fields}
+                                                  | {"certificate_id", "token_id"})},
                  "description": "Values by field name, as GET /request-types lists them. A certificate may be "
                                 "named by certificate_id instead of certificate_serial, a token by token_id. "
                                 "certificate_serial is matched against the registry whatever its case; colons "
@@ -192,9 +213,12 @@ _SCHEMAS = {
 _ERRORS = {
     400: "Bad body or query (bad_request, validation_failed with per-field messages, policy_refused, ...).",
     401: "No valid API token.",
-    403: "The account may not do this (forbidden).",
+    403: "The account may not do this (forbidden), or must first change its password on the pages "
+         "(password_change_required).",
     404: "No such record or action (not_found).",
-    409: "The record's state does not allow it (conflict, transition_refused, batch_not_open, ...).",
+    409: "The record's state does not allow it (conflict, transition_refused, batch_not_open, ...), or someone "
+         "changed it meanwhile (already_changed; read it again before retrying).",
+    422: "The Idempotency-Key was already used with another request (idempotency_key_reused).",
 }
 
 
@@ -215,6 +239,13 @@ def _operation(summary: str, status: int, schema: str, errors: tuple[int, ...], 
     return operation
 
 
+def _post(summary: str, status: int, schema: str, errors: tuple[int, ...], *,
+          parameters: tuple[dict, ...] = (), body: dict | None = None) -> dict:
+    """A POST: it takes an Idempotency-Key."""
+    return _operation(summary, status, schema, (*errors, 422), parameters=(*parameters, _IDEMPOTENCY_KEY),
+                      body=body)
+
+
 def _path_id(name: str, what: str) -> dict:
     return {"name": name, "in": "path", "required": True, "description": f"Id of the {what}.",
             "schema": {"type": "integer", "minimum": 1}}
@@ -225,27 +256,37 @@ def _query(name: str, schema: dict, description: str) -> dict:
 
 
 _PAGING = (
-    _query("page", {"type": "integer", "minimum": 1, "default": 1},
+    _query("page", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1},
            "Page number; the answer's page and pages say where it is in the list."),
-    _query("per_page", {"type": "integer", "minimum": 1, "maximum": 100, "default": 50}, "Items per page."),
+    _query("per_page", {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE, "default": DEFAULT_PER_PAGE},
+           "Items per page."),
 )
-_UNIT = _query("organisation_id", _INTEGER, "Only this unit (one the caller may see).")
-_TEXT = _query("q", _STRING, "Text contained in the name, serial or similar.")
+_UNIT = _query("organisation_id", _ID, "Only this unit (one the caller may see).")
+_TEXT = _query("q", _PLAIN, "Text contained in the name, serial or similar.")
+_IDEMPOTENCY_KEY = {
+    "name": HEADER, "in": "header", "required": False,
+    "schema": {"type": "string", "pattern": KEY_PATTERN},
+    "description": "A key the client chooses for this change (e.g. a UUID). Sent again with the same request, it "
+                   "returns the first answer (header Idempotent-Replayed: true) instead of changing anything twice; "
+                   "sent with another request, it is refused (422). Only answers of changes made are kept.",
+}
 _REQUEST_ID = _path_id("api_request_id", "request")
 _BATCH_ID = _path_id("api_batch_id", "batch")
 
-_NEW_REQUEST = _object({"organisation_id": _INTEGER, "type": _values(RequestType), "fields": _FIELD_VALUES})
+_NEW_REQUEST = _object({"organisation_id": _ID, "type": _values(RequestType), "fields": _FIELD_VALUES})
 _EDIT_REQUEST = _object({"fields": {**_FIELD_VALUES, "description": "Fields to change; null empties one."}})
 _TRANSITION = _object({
     "action": {**_values(PAGE_ACTIONS), "description": "One of the transitions GET /requests/{id} offers."},
-    "comment": {"type": ["string", "null"], "maxLength": 2000,
+    "comment": {**_PLAIN, "type": ["string", "null"], "maxLength": 2000,
                 "description": "Required for return and cancel."},
 }, optional=("comment",))
-_NEW_BATCH = _object({"focal_office_id": _INTEGER, "title": _STRING,
-                      "signer_title": {"type": "string", "description": "Position lines, separated by newlines."},
-                      "signer_name": _STRING})
-_BATCH_REQUESTS = _object({"request_ids": {"type": "array", "minItems": 1, "items": _INTEGER}})
-_SENT = _object({"document_number": {"type": "string", "examples": ["12/UBND-VHTT"]}, "document_date": _DATE})
+_NEW_BATCH = _object({"focal_office_id": _ID, "title": _text(255),
+                      "signer_title": _text(200, description="Position lines, separated by newlines."),
+                      "signer_name": _text(200)})
+_BATCH_REQUESTS = _object({"request_ids": {"type": "array", "minItems": 1, "items": _ID}})
+_SENT = _object({"document_number": {"type": "string", "pattern": DOCUMENT_NUMBER.pattern,
+                                     "examples": ["12/UBND-VHTT"]},
+                 "document_date": {**_DATE, "description": "Not after today (Vietnam time)."}})
 
 _PATHS = {
     "/me": {"get": _operation("The account the token acts for, with its roles and permissions.", 200, "Me", ())},
@@ -257,11 +298,11 @@ _PATHS = {
             (400, 403), parameters=(
                 _UNIT, _query("type", _values(RequestType), "Request type."),
                 _query("status", _values(RequestStatus), "Status."),
-                _query("min_age_days", {"type": "integer", "minimum": 0},
+                _query("min_age_days", {"type": "integer", "minimum": 0, "maximum": 36500},
                        "Only requests that reached the focal office at least this many days ago."),
                 *_PAGING)),
-        "post": _operation("Draft a new request of a unit (unit officers).", 201, "RequestDetail", (400, 403),
-                           body=_NEW_REQUEST),
+        "post": _post("Draft a new request of a unit (unit officers).", 201, "RequestDetail", (400, 403),
+                      body=_NEW_REQUEST),
     },
     "/requests/{api_request_id}": {
         "get": _operation("A request with its timeline and what the caller may do now.", 200, "RequestDetail",
@@ -270,27 +311,27 @@ _PATHS = {
                             200, "RequestDetail", (400, 403, 404, 409), parameters=(_REQUEST_ID,), body=_EDIT_REQUEST),
     },
     "/requests/{api_request_id}/transitions": {
-        "post": _operation("Take an action of the request page: approve, submit, accept, return, cancel, ...", 200,
-                           "RequestDetail", (400, 403, 404, 409), parameters=(_REQUEST_ID,), body=_TRANSITION),
+        "post": _post("Take an action of the request page: approve, submit, accept, return, cancel, ...", 200,
+                      "RequestDetail", (400, 403, 404, 409), parameters=(_REQUEST_ID,), body=_TRANSITION),
     },
     "/batches": {
         "get": _operation("Batches of the focal offices the caller may see, newest first.", 200, "BatchList", (403,)),
-        "post": _operation("Open a new batch (focal officers).", 201, "BatchDetail", (400, 403), body=_NEW_BATCH),
+        "post": _post("Open a new batch (focal officers).", 201, "BatchDetail", (400, 403), body=_NEW_BATCH),
     },
     "/batches/{api_batch_id}": {
         "get": _operation("A batch with its requests.", 200, "BatchDetail", (403, 404), parameters=(_BATCH_ID,)),
     },
     "/batches/{api_batch_id}/requests": {
-        "post": _operation("Put accepted requests into an open batch: all or none.", 200, "BatchDetail",
-                           (400, 403, 404, 409), parameters=(_BATCH_ID,), body=_BATCH_REQUESTS),
+        "post": _post("Put accepted requests into an open batch: all or none.", 200, "BatchDetail",
+                      (400, 403, 404, 409), parameters=(_BATCH_ID,), body=_BATCH_REQUESTS),
     },
     "/batches/{api_batch_id}/lock": {
-        "post": _operation("Lock the batch's list (no body).", 200, "BatchDetail", (400, 403, 404, 409),
-                           parameters=(_BATCH_ID,)),
+        "post": _post("Lock the batch's list (no body).", 200, "BatchDetail", (400, 403, 404, 409),
+                      parameters=(_BATCH_ID,)),
     },
     "/batches/{api_batch_id}/sent": {
-        "post": _operation("Record the proposal letter's number and date: the batch and its requests are sent.",
-                           200, "BatchDetail", (400, 403, 404, 409), parameters=(_BATCH_ID,), body=_SENT),
+        "post": _post("Record the proposal letter's number and date: the batch and its requests are sent.",
+                      200, "BatchDetail", (400, 403, 404, 409), parameters=(_BATCH_ID,), body=_SENT),
     },
     "/certificates": {
         "get": _operation("Certificates of the units the caller may see, soonest expiry first.", 200,

@@ -36,8 +36,9 @@ def list_certificates() -> Response:
     units = query.organisations(_visible())
     status = query.choice("status", service.CertificateStatus)
     page, per_page = query.paging()
+    text = query.text("q")
     query.check()
-    result = service.find_certificates(db.session, units, now=utcnow(), status=status, query=query.text("q"),
+    result = service.find_certificates(db.session, units, now=utcnow(), status=status, query=text,
                                        page=page, per_page=per_page, warn_days=_warn_days())
     return jsonify(page_json(result.items, result.page, result.total, per_page, _certificate))
 
@@ -56,8 +57,9 @@ def list_tokens() -> Response:
     state = query.choice("state", TokenState)
     kind = query.choice("kind", TokenKind)
     page, per_page = query.paging()
+    text = query.text("q")
     query.check()
-    result = service.find_tokens(db.session, units, state=state, kind=kind, query=query.text("q"), page=page,
+    result = service.find_tokens(db.session, units, state=state, kind=kind, query=text, page=page,
                                  per_page=per_page)
     return jsonify(page_json(result.items, result.page, result.total, per_page, token_json))
 

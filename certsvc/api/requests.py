@@ -42,7 +42,7 @@ def _field_names(kind: RequestType) -> set[str]:
 
 def request_detail(req: CertificateRequest) -> dict:
     account = api_account()
-    problems = service.policy_problems(db.session, req, _policy()) if req.status in _CHECKED else []
+    problems = service.policy_problems(db.session, req, _policy(), account) if req.status in _CHECKED else []
     return request_detail_json(req, service.available_transitions(db.session, account, req),
                                service.can_edit(db.session, account, req), problems)
 

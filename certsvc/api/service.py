@@ -15,7 +15,8 @@ from certsvc.core.validation import FieldCollector, clean_text
 from certsvc.errors import Conflict, NotFound
 from certsvc.timeutil import utcnow
 
-__all__ = ["SECRET_PREFIX", "MAX_ACTIVE_TOKENS", "create_token", "revoke_token", "account_for_secret", "tokens_of"]
+__all__ = ["SECRET_PREFIX", "MAX_ACTIVE_TOKENS", "create_token", "revoke_token", "revoke_all_tokens",
+           "account_for_secret", "tokens_of"]
 
 #: Every secret starts with this, so leaked ones are easy to recognise in logs and code.
 SECRET_PREFIX = "csv1_"
@@ -62,6 +63,18 @@ def revoke_token(session: Session, account: Account, token_id: int) -> ApiToken:
         token.revoked_at = utcnow()
         record(session, Actor.of(account), "api_token.revoked", "api_token", token.id, {"prefix": token.prefix})
     return token
+
+
+def revoke_all_tokens(session: Session, by: Account, account: Account, reason: str) -> None:
+    """Revoke every token of ``account`` still in use (its password changed, was reset, or the account
+    was disabled): enabling it again later does not bring them back."""
+    now = utcnow()
+    for token in session.scalars(
+        select(ApiToken).where(ApiToken.account_id == account.id, ApiToken.revoked_at.is_(None)).order_by(ApiToken.id)
+    ):
+        token.revoked_at = now
+        record(session, Actor.of(by), "api_token.revoked", "api_token", token.id,
+               {"prefix": token.prefix, "reason": reason})
 
 
 def account_for_secret(session: Session, secret: str) -> Account | None:

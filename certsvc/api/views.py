@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from flask import Blueprint, g, jsonify, request
 
-from certsvc.api import service
+from certsvc.api import idempotency, service
 from certsvc.api.openapi import openapi_document
 from certsvc.errors import CertsvcError
 from certsvc.extensions import csrf, db
@@ -29,6 +29,11 @@ class Unauthenticated(CertsvcError):
     http_status = 401
 
 
+class PasswordChangeRequired(CertsvcError):
+    code = "password_change_required"
+    http_status = 403
+
+
 def api_account():
     """The account the current API request acts for."""
     return g.api_account
@@ -42,7 +47,13 @@ def _authenticate():
     account = service.account_for_secret(db.session, secret.strip()) if scheme.lower() == "bearer" else None
     if account is None:
         raise Unauthenticated("Thiếu khóa API hợp lệ (Authorization: Bearer ...), hoặc khóa đã bị thu hồi.")
+    # As on the pages: an account that must change its password does nothing else first.
+    if account.must_change_password:
+        raise PasswordChangeRequired("Tài khoản phải đổi mật khẩu trước khi dùng API. "
+                                     "Hãy đăng nhập trang web và đổi mật khẩu.")
     g.api_account = account
+    if request.method == "POST":
+        return idempotency.replay(db.session, account)
     return None
 
 

@@ -20,10 +20,12 @@ from flask import Blueprint, Response, render_template, request, stream_with_con
 from flask_login import current_user, login_required
 from sqlalchemy import ColumnElement, Select, func, select
 
+from certsvc.core.csvcells import neutralise
 from certsvc.core.navigation import NavLink
 from certsvc.core.paging import page_from, paginate
 from certsvc.audit.labels import ACTION_LABELS, OBJECT_TYPE_LABELS, action_label, object_type_label
 from certsvc.audit.models import AuditEntry
+from certsvc.audit.scope import visible_to
 from certsvc.core.validation import FieldCollector, FieldError, clean_text
 from certsvc.extensions import db
 from certsvc.policy import Permission, ensure
@@ -43,8 +45,6 @@ FILTER_LABELS = {
 
 _VN_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})", re.ASCII)
 _ISO_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})", re.ASCII)
-# Spreadsheets run a cell that starts with one of these as a formula.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 CSV_HEADER = (
     "Số thứ tự",
@@ -142,7 +142,8 @@ class AuditFilters:
 
 
 def _select(filters: AuditFilters) -> Select:
-    return select(AuditEntry).where(*filters.conditions())
+    """The entries that match ``filters`` among those the signed-in viewer may read."""
+    return select(AuditEntry).where(visible_to(db.session, current_user), *filters.conditions())
 
 
 def _layout(value: object, indent: int = 0, lead: int = 0) -> str:
@@ -213,16 +214,10 @@ def list_entries():
     return _render_list(errors={}, entries=page.items, filters=filters, page=page)
 
 
-def _csv_cell(value: object) -> object:
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
-
-
 def _csv_row(entry: AuditEntry) -> list[object]:
     occurred = entry.occurred_at.astimezone(UTC)
     return [
-        _csv_cell(cell)
+        neutralise(cell)
         for cell in (
             entry.seq,
             # The same text as the hash covers, so the chain can be re-checked from the file.

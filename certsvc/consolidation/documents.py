@@ -43,6 +43,7 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import BaseDocTemplate, Flowable, Frame, PageTemplate, Paragraph, Spacer, Table, TableStyle
 
+from certsvc.core.csvcells import neutralise
 from certsvc.core.numbers import format_count
 from token_agent import appearance
 from token_agent.placement import BASELINE_DEPTH, Box
@@ -768,11 +769,12 @@ def _text_cell(sheet: Any, value: str, cell_type: Callable[..., Any], wrap: Any)
 
 
 def _csv_bytes(header: list[str], rows: Iterator[list[str]], delimiter: str) -> bytes:
-    """UTF-8 with a byte-order mark (Excel then reads Vietnamese right), CRLF line ends (RFC 4180)."""
+    """UTF-8 with a byte-order mark (Excel then reads Vietnamese right), CRLF line ends (RFC 4180); a value a
+    spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@``…) gets a leading apostrophe."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
     writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerows([neutralise(cell) for cell in row] for row in rows)
     return b"\xef\xbb\xbf" + buffer.getvalue().encode("utf-8")
 
 

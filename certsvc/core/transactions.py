@@ -37,7 +37,10 @@ def _note_write(conn: Connection, _cursor, statement: str, _parameters, _context
 @event.listens_for(Engine, "commit")
 @event.listens_for(Engine, "rollback")
 def _forget_write(conn: Connection) -> None:
-    conn.info.pop(_WROTE, None)
+    # A connection the database dropped has no pooled record left to clean (reading ``info`` would
+    # raise, and turn the rollback of a failed request into a bare 500).
+    if not (conn.invalidated or conn.closed):
+        conn.info.pop(_WROTE, None)
 
 
 @event.listens_for(Pool, "checkin")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from datetime import date, datetime
 
 from certsvc.errors import ValidationFailed
 
@@ -16,6 +17,14 @@ __all__ = [
     "FieldError",
     "FieldCollector",
     "clean_text",
+    "text_problem",
+    "has_control",
+    "CONTROL_MESSAGE",
+    "parse_count",
+    "clean_day",
+    "bounded_day",
+    "FIRST_DAY",
+    "LAST_DAY",
     "clean_agency_code",
     "clean_cccd",
     "clean_email",
@@ -39,11 +48,33 @@ TAX_CODE = re.compile(r"^\d{10}(?:-\d{3})?$")
 SYMBOL = re.compile(r"^[A-ZĐ0-9][A-ZĐ0-9&-]{0,19}$")
 
 
-# Control characters: nobody types them, and PostgreSQL refuses NUL in text.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Control characters: nobody types them, and PostgreSQL refuses NUL in text. Tab and line breaks are
+# whitespace (text areas send them); C1 controls are as invisible as C0 ones.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# Bidirectional overrides and zero-width characters: invisible, they make one name look like another.
+_HIDDEN = re.compile(r"[\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+
+
+CONTROL_MESSAGE = "Có ký tự điều khiển không hợp lệ."
+
+
+def has_control(text: str) -> bool:
+    return _CONTROL.search(text) is not None
+
+
+def text_problem(text: str) -> str | None:
+    """Why ``text`` (a form field, a JSON string, a name read from a file) cannot be kept, or None."""
+    if has_control(text):
+        return CONTROL_MESSAGE
+    if _HIDDEN.search(text):
+        return "Có ký tự ẩn (đảo chiều chữ hoặc độ rộng bằng 0) không hợp lệ."
+    return None
 
 
 def clean_text(value: str | None, *, required: bool = False, max_length: int = 255) -> str | None:
+    problem = text_problem(value or "")
+    if problem:
+        raise FieldError(problem)
     text = " ".join((value or "").split())
     if not text:
         if required:
@@ -52,6 +83,55 @@ def clean_text(value: str | None, *, required: bool = False, max_length: int = 2
     if len(text) > max_length:
         raise FieldError(f"Dài quá {max_length} ký tự.")
     return text
+
+
+def parse_count(value: object, *, maximum: int, minimum: int = 0, message: str | None = None) -> int | None:
+    """A whole number from ``minimum`` to ``maximum`` typed in ASCII digits; None when empty.
+
+    ``str.isdigit`` also says yes to "²" or "٣", which ``int`` refuses or reads; only 0-9 count here.
+    """
+    text = str(value if value is not None else "").strip()
+    if not text:
+        return None
+    # Read no more digits than the maximum has (leading zeros aside): a million-digit number is not parsed.
+    digits = text.lstrip("0") or "0"
+    if not (text.isascii() and text.isdigit()) or len(digits) > len(str(maximum)) \
+            or not minimum <= int(digits) <= maximum:
+        raise FieldError(message or f"Nhập số nguyên từ {minimum} đến {maximum}.")
+    return int(digits)
+
+
+#: Dates people type: no office record is from before 1900 or after 2100, and arithmetic on them
+#: (a deadline, a time zone) stays far from the calendar's ends.
+FIRST_DAY = date(1900, 1, 1)
+LAST_DAY = date(2100, 12, 31)
+_DAY_FORMATS = ("%Y-%m-%d", "%d/%m/%Y")
+
+
+def bounded_day(day: date) -> date:
+    """``day`` when it lies from :data:`FIRST_DAY` to :data:`LAST_DAY`, else FieldError."""
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise FieldError(f"Ngày phải trong khoảng {FIRST_DAY:%d/%m/%Y} – {LAST_DAY:%d/%m/%Y}.")
+    return day
+
+
+def clean_day(value: object) -> date | None:
+    """A date typed as ``YYYY-MM-DD`` (the date input) or ``dd/mm/yyyy``, within the plausible range;
+    None when empty."""
+    if isinstance(value, datetime):
+        value = value.date()
+    if isinstance(value, date):
+        return bounded_day(value)
+    text = str(value or "").strip()
+    if not text:
+        return None
+    for pattern in _DAY_FORMATS:
+        try:
+            day = datetime.strptime(text, pattern).date()
+        except ValueError:
+            continue
+        return bounded_day(day)
+    raise FieldError("Ngày không hợp lệ; nhập theo dạng ngày/tháng/năm, ví dụ 21/11/2026.")
 
 
 def clean_agency_code(value: str | None) -> str | None:
@@ -140,8 +220,8 @@ class FieldCollector:
     def take(self, name: str, cleaner: Callable[[object], object]) -> object:
         raw = self.raw.get(name)
         try:
-            if isinstance(raw, str) and _CONTROL.search(raw):
-                raise FieldError("Có ký tự điều khiển không hợp lệ.")
+            if isinstance(raw, str) and (problem := text_problem(raw)):
+                raise FieldError(problem)
             value = cleaner(raw)
         except FieldError as error:
             self.errors[name] = str(error)

@@ -15,10 +15,12 @@ from certsvc.people.models import Person
 from certsvc.registry.models import Token, TokenKind
 from certsvc.timeutil import to_vietnam, utcnow
 
-__all__ = ["load_demo", "FORMER_CLERK"]
+__all__ = ["load_demo", "FORMER_CLERK", "WITNESS"]
 
 #: Demo login of the clerk who kept the seal token before ``vanthu``.
 FORMER_CLERK = "vanthucu"
+#: Demo login of the witness: the district's inspector, who sees the register and confirms like the parties.
+WITNESS = "kiemtra"
 
 
 def _seal_token(session: Session, org: Organisation) -> Token:
@@ -47,10 +49,12 @@ def load_demo(session: Session, orgs: dict[str, Organisation], people: dict[str,
         "condition": "Hoạt động bình thường", "seal_numbers": "VQ-0007", "note": "Kiểm kê định kỳ 6 tháng"})
     handover = service.start_handover(session, former, token, {
         "giver_id": str(former_person.id), "receiver_id": str(people["vanthu"].id),
-        "witness_id": str(people["lanhdaophong"].id), "decision_number": "125/QĐ-UBND",
+        "witness_id": str(people[WITNESS].id), "decision_number": "125/QĐ-UBND",
         "decision_date": _day(3), "handed_date": _day(2), "handed_time": "08:30",
         "place": "Văn phòng HĐND và UBND huyện Văn Quan", "condition": "Hoạt động bình thường, vỏ nguyên vẹn",
         "accessories": "Hộp đựng, phong bì mã PIN", "seal_numbers": "VQ-0012",
         "reason": "Văn thư cũ chuyển công tác; giao văn thư mới quản lý theo Điều 5 Quy chế"})
     service.confirm_handover(session, former, handover)
     service.confirm_handover(session, current, handover)
+    service.confirm_handover(session, session.scalar(select(Account).where(Account.person_id == people[WITNESS].id)),
+                             handover)

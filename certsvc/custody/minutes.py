@@ -26,6 +26,7 @@ from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Space
 from xml.sax.saxutils import escape
 
 from certsvc.accounts.actors import ActorNames
+from certsvc.core.csvcells import neutralise
 from certsvc.custody.models import CustodyEvent, CustodyEventKind
 from certsvc.custody.service import details_of, happened_at, summary
 from certsvc.orgs.models import Organisation
@@ -179,11 +180,10 @@ def _handover_body(event: CustodyEvent, d: dict) -> list:
               _p("Hai bên đã kiểm tra, đối chiếu; bên nhận đã nhận đủ và từ thời điểm bàn giao chịu trách nhiệm "
                  "quản lý, sử dụng thiết bị như đối với con dấu của đơn vị. Việc bàn giao đã được ghi vào sổ theo "
                  "dõi riêng. Biên bản lập thành 03 bản, bên giao, bên nhận và người chứng kiến mỗi bên giữ 01 bản.")]
-    confirmed = [f"bên giao lúc {format_vietnam(datetime.fromisoformat(d['giver_confirmed_at']))}"
-                 if d.get("giver_confirmed_at") else "",
-                 f"bên nhận lúc {format_vietnam(datetime.fromisoformat(d['receiver_confirmed_at']))}"
-                 if d.get("receiver_confirmed_at") else ""]
-    story.append(_p("Xác nhận trên hệ thống: " + "; ".join(c for c in confirmed if c) + ".", _SMALL))
+    confirmed = [f"{side} lúc {format_vietnam(datetime.fromisoformat(d[key]))}"
+                 for side, key in (("bên giao", "giver_confirmed_at"), ("bên nhận", "receiver_confirmed_at"),
+                                   ("người chứng kiến", "witness_confirmed_at")) if d.get(key)]
+    story.append(_p("Xác nhận trên hệ thống: " + "; ".join(confirmed) + ".", _SMALL))
     signers = [("BÊN GIAO", d.get("giver_name")), ("BÊN NHẬN", d.get("receiver_name"))]
     if d.get("witness_name"):
         signers.append(("NGƯỜI CHỨNG KIẾN", d.get("witness_name")))
@@ -273,8 +273,7 @@ def book_csv(events: Sequence[CustodyEvent], actors: ActorNames | None = None) -
     writer.writerow(_BOOK_HEADER)
     keepers = _keeper_names(events)
     for event in events:
-        writer.writerow(["'" + c if c[:1] in ("=", "+", "-", "@") else c
-                         for c in _book_row(event, keepers, actors or ActorNames({}))])
+        writer.writerow([neutralise(cell) for cell in _book_row(event, keepers, actors or ActorNames({}))])
     return buffer.getvalue()
 
 

@@ -130,6 +130,7 @@ class Handover(db.Model):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     giver_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     receiver_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    witness_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: The register entry the completed handover produced.
     event_seq: Mapped[int | None] = mapped_column(ForeignKey("custody_event.seq"))
 

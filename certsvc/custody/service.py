@@ -1,7 +1,11 @@
 """Rules of the custody register: receiving, handing over, checking, losing and returning MẬT tokens.
 
-No Flask here. Views check permissions with :mod:`certsvc.policy` first; these
-functions check the domain rules, raise :class:`ValidationFailed` (400, nothing
+No Flask here. Every function takes the acting account and asks :mod:`certsvc.policy`
+(the JSON API calls them directly): a token or handover of a unit where the account may not
+see the register is not found (MẬT), and only the keeper and the unit head act on a token
+(:func:`certsvc.policy.may_act_on_token`). Each change first takes the token's register row
+(:func:`_take`), so that of two changes at once one waits for the other and then sees what it
+did. The functions check the domain rules, raise :class:`ValidationFailed` (400, nothing
 written) for bad input and :class:`Conflict` (409) when the register moved on, and
 write exactly one audit entry per action in the caller's transaction.
 """
@@ -17,14 +21,16 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from certsvc.accounts.models import Account, Role, RoleAssignment
+from certsvc.accounts.models import Account, RoleAssignment
 from certsvc.audit.service import Actor, record
 from certsvc.core.validation import (
     FieldCollector,
     FieldError,
+    clean_day,
     clean_flag,
     clean_text,
     non_empty,
+    parse_count,
 )
 from certsvc.custody.chain import append_event, keeper_ids
 from certsvc.custody.models import (
@@ -36,17 +42,20 @@ from certsvc.custody.models import (
     PermissionKind,
 )
 from certsvc.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from certsvc.orgs.service import MAX_ID
 from certsvc.people.models import Person
-from certsvc.policy import Permission, can
+from certsvc.policy import Permission, can, may_act_on_token, may_witness, orgs_in_scope
 from certsvc.registry.models import Certificate, Token, TokenKind, TokenState
-from certsvc.registry.tokens import change_state
+from certsvc.registry.service import transition_token
+from certsvc.registry.tokens import custody_change
 from certsvc.requests.models import CertificateRequest
 from certsvc.requests.service import draft_lost_token_revocation
 from certsvc.timeutil import VIETNAM_TZ, format_vietnam, utcnow
 
 __all__ = [
     "CustodySettings", "EVENT_FORM_KINDS", "is_custody_item", "get_token", "get_handover", "custody_tokens",
-    "current_keeper", "events_of", "handovers_of", "unit_people", "is_unit_head", "certificate_of", "effective_status", "receive", "record_event",
+    "current_keeper", "in_register", "events_of", "handovers_of", "unit_people", "certificate_of",
+    "effective_status", "receive", "record_event",
     "report_loss", "start_handover", "confirm_handover", "approve_handover", "pending_for", "book_events",
     "details_of", "happened_at", "summary", "LossReport",
 ]
@@ -86,22 +95,35 @@ def is_custody_item(token: Token) -> bool:
     return token.kind is TokenKind.ORGANISATION or token.is_secret
 
 
-def get_token(session: Session, token_id: int) -> Token:
+def _visible(session: Session, by: Account, org_id: int, permission: Permission, missing: str) -> None:
+    """MẬT: whoever lacks the permission at the unit is told the item does not exist."""
+    if not can(session, by, permission, org_id):
+        raise NotFound(missing)
+
+
+def get_token(session: Session, by: Account, token_id: int, permission: Permission = Permission.VIEW_CUSTODY,
+              ) -> Token:
+    """The custody item, if ``by`` holds ``permission`` at its unit."""
     token = session.get(Token, token_id)
     if token is None or not is_custody_item(token):
         raise NotFound("Không tìm thấy thiết bị.")
+    _visible(session, by, token.organisation_id, permission, "Không tìm thấy thiết bị.")
     return token
 
 
-def get_handover(session: Session, handover_id: int) -> Handover:
+def get_handover(session: Session, by: Account, handover_id: int,
+                 permission: Permission = Permission.VIEW_CUSTODY) -> Handover:
+    """The handover, if ``by`` holds ``permission`` at its unit."""
     handover = session.get(Handover, handover_id)
     if handover is None:
         raise NotFound("Không tìm thấy biên bản bàn giao.")
+    _visible(session, by, handover.organisation_id, permission, "Không tìm thấy biên bản bàn giao.")
     return handover
 
 
-def custody_tokens(session: Session, org_ids: set[int]) -> list[Token]:
-    """The MẬT tokens (organisation tokens and tokens marked secret) of these units."""
+def custody_tokens(session: Session, by: Account) -> list[Token]:
+    """The MẬT tokens (organisation tokens and tokens marked secret) of the units where ``by`` sees the register."""
+    org_ids = orgs_in_scope(session, by, Permission.VIEW_CUSTODY)
     return list(session.scalars(
         select(Token)
         .where(Token.organisation_id.in_(org_ids), or_(Token.kind == TokenKind.ORGANISATION, Token.is_secret))
@@ -114,7 +136,8 @@ def current_keeper(session: Session, token: Token) -> Person | None:
     return None if keeper_id is None else session.get(Person, keeper_id)
 
 
-def _in_register(session: Session, token: Token) -> bool:
+def in_register(session: Session, token: Token) -> bool:
+    """Whether the token is in the custody register (then only the register changes its state)."""
     return session.get(CustodyToken, token.id) is not None
 
 
@@ -140,40 +163,23 @@ def effective_status(handover: Handover, now: datetime | None = None) -> Handove
     return handover.status
 
 
-def pending_for(session: Session, person_id: int | None, org_ids: set[int]) -> list[Handover]:
-    """Pending handovers in these units, or where the person is a party."""
+def pending_for(session: Session, by: Account) -> list[Handover]:
+    """Pending handovers that ``by`` sees: in the units where he records custody, or where he is a party."""
     now = utcnow()
-    parties = or_(Handover.giver_id == person_id, Handover.receiver_id == person_id,
-                  Handover.organisation_id.in_(org_ids))
+    person_id = by.person_id
+    concerned = or_(Handover.giver_id == person_id, Handover.receiver_id == person_id,
+                    Handover.witness_id == person_id,
+                    Handover.organisation_id.in_(orgs_in_scope(session, by, Permission.RECORD_CUSTODY)))
     return list(session.scalars(
-        select(Handover).where(Handover.status == HandoverStatus.PENDING, Handover.expires_at > now, parties)
+        select(Handover).where(Handover.status == HandoverStatus.PENDING, Handover.expires_at > now, concerned,
+                               Handover.organisation_id.in_(orgs_in_scope(session, by, Permission.VIEW_CUSTODY)))
         .order_by(Handover.created_at)
     ))
 
 
 # -- input ------------------------------------------------------------------------------------------
 
-_VN_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
-_ISO_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
 _TIME = re.compile(r"(\d{1,2}):(\d{2})")
-
-
-def _clean_day(value: object) -> date | None:
-    text = str(value or "").strip()
-    if not text:
-        return None
-    parts = None
-    if match := _ISO_DATE.fullmatch(text):
-        parts = tuple(int(p) for p in match.groups())
-    elif match := _VN_DATE.fullmatch(text):
-        day, month, year = (int(p) for p in match.groups())
-        parts = (year, month, day)
-    try:
-        if parts is None or not 1900 <= parts[0] <= 9000:
-            raise ValueError
-        return date(*parts)
-    except ValueError:
-        raise FieldError("Ngày không hợp lệ; nhập theo dạng ngày/tháng/năm, ví dụ 21/11/2026.") from None
 
 
 def _clean_time(value: object) -> time | None:
@@ -191,12 +197,7 @@ def _text(max_length: int, required: bool = False):
 
 
 def _person_id(value: object) -> int | None:
-    text = str(value or "").strip()
-    if not text:
-        return None
-    if not text.isdigit():
-        raise FieldError("Chọn một người trong danh sách.")
-    return int(text)
+    return parse_count(value, minimum=1, maximum=MAX_ID, message="Chọn một người trong danh sách.")
 
 
 def _moment(day: date | None, at: time | None) -> datetime | None:
@@ -223,10 +224,13 @@ def unit_people(session: Session, org_id: int) -> list[Person]:
         or_(Person.organisation_id == org_id, Person.id.in_(with_role)), Person.is_active).order_by(Person.full_name)))
 
 
+def _account_of(session: Session, person: Person) -> Account | None:
+    return session.scalar(select(Account).where(Account.person_id == person.id))
+
+
 def _may_keep(session: Session, person: Person, org_id: int) -> bool:
     """Whether the person signs in as clerk or head of the unit: who may keep its seal token."""
-    account = session.scalar(select(Account).where(Account.person_id == person.id))
-    return account is not None and can(session, account, Permission.RECORD_CUSTODY, org_id)
+    return can(session, _account_of(session, person), Permission.RECORD_CUSTODY, org_id)
 
 
 def _name(person: Person | None) -> str | None:
@@ -257,6 +261,37 @@ def _audit(session: Session, account: Account, action: str, event: CustodyEvent 
     record(session, _actor(account), action, "token", token.id, details)
 
 
+# -- who acts, one at a time -------------------------------------------------------------------------
+
+def _lock(session: Session, token_id: int) -> bool:
+    """Take the token's register row (False when it is not in the register). An UPDATE that changes
+    nothing locks the row on PostgreSQL and takes the write lock on SQLite: concurrent changes of one
+    token queue here, and each then reads what the one before did."""
+    return session.execute(
+        update(CustodyToken).where(CustodyToken.token_id == token_id)
+        .values(token_id=CustodyToken.token_id).execution_options(synchronize_session=False)
+    ).rowcount == 1
+
+
+def _take(session: Session, by: Account, token: Token, field: str = "kind") -> None:
+    """Before any change of a registered token: 404 to whoever may not record the unit's custody (MẬT);
+    the token's row locked and the token read afresh; then the keeper rule (403 to a recorder who neither
+    keeps the token nor heads the unit)."""
+    _visible(session, by, token.organisation_id, Permission.RECORD_CUSTODY, "Không tìm thấy thiết bị.")
+    if not _lock(session, token.id):
+        raise ValidationFailed({field: "Thiết bị chưa có trong sổ theo dõi: ghi việc nhận từ CA trước."})
+    session.refresh(token)
+    if not may_act_on_token(session, by, token.organisation_id, keeper_ids(session, [token.id]).get(token.id)):
+        raise PermissionDenied("Chỉ người đang giữ thiết bị theo sổ theo dõi hoặc thủ trưởng đơn vị ghi việc này.")
+
+
+def _set_state(session: Session, by: Account, token: Token, to: TokenState, reason: str) -> None:
+    """Through the registry's own transition (it closes an open return to the CA when the token goes back),
+    as the custody register: the registry refuses anyone else a change of a token in the register."""
+    with custody_change(session):
+        transition_token(session, _actor(by), token, to, reason)
+
+
 # -- simple events ------------------------------------------------------------------------------------
 
 def _cancel_pending(session: Session, token: Token) -> None:
@@ -268,12 +303,15 @@ def _cancel_pending(session: Session, token: Token) -> None:
 
 def _common_fields(raw: Mapping) -> FieldCollector:
     fields = FieldCollector(raw)
-    fields.take("event_date", _clean_day)
+    fields.take("event_date", clean_day)
     fields.take("event_time", _clean_time)
     fields.take("place", _text(255))
     fields.take("condition", _text(500))
     fields.take("seal_numbers", _text(255))
     fields.take("note", _text(1000))
+    if fields.values.get("event_time") and fields.values.get("event_date") is None \
+            and "event_date" not in fields.errors:
+        fields.fail("event_date", "Đã nhập giờ thì nhập cả ngày xảy ra.")
     return fields
 
 
@@ -288,11 +326,12 @@ def _event_details(session: Session, token: Token, fields: FieldCollector, **ext
 
 def receive(session: Session, account: Account, token: Token, raw: Mapping) -> CustodyEvent:
     """The first entry of a token: received from the CA by the person who will keep it."""
+    _visible(session, account, token.organisation_id, Permission.RECORD_CUSTODY, "Không tìm thấy thiết bị.")
     fields = _common_fields(raw)
     fields.take("keeper_id", non_empty(_person_id))
     fields.take("accessories", _text(500))
     keeper = _person(session, fields, "keeper_id")
-    if _in_register(session, token):
+    if in_register(session, token):
         fields.fail("keeper_id", "Thiết bị đã có trong sổ theo dõi; việc nhận từ CA chỉ ghi một lần.")
     if keeper is not None and not _may_keep(session, keeper, token.organisation_id):
         fields.fail("keeper_id", "Người giữ thiết bị phải là văn thư hoặc thủ trưởng đơn vị có tài khoản.")
@@ -301,19 +340,15 @@ def receive(session: Session, account: Account, token: Token, raw: Mapping) -> C
     details = _event_details(session, token, fields, keeper_name=keeper.full_name,
                              accessories=fields.values.get("accessories"))
     if token.state is TokenState.IN_STOCK:
-        change_state(session, account, token, TokenState.ACTIVE, "Nhận thiết bị từ tổ chức cung cấp dịch vụ")
+        _set_state(session, account, token, TokenState.ACTIVE, "Nhận thiết bị từ tổ chức cung cấp dịch vụ")
     event = append_event(session, _actor(account), token, E.RECEIVED, keeper.id, details)
     _audit(session, account, "custody.received", event, token)
     return event
 
 
-def _require_registered(session: Session, token: Token) -> None:
-    if not _in_register(session, token):
-        raise ValidationFailed({"kind": "Thiết bị chưa có trong sổ theo dõi: ghi việc nhận từ CA trước."})
-
-
 def record_event(session: Session, account: Account, token: Token, raw: Mapping) -> CustodyEvent:
     """Inventory check, damage, found, returned to the CA (Mẫu 08) or destroyed."""
+    _take(session, account, token)
     fields = _common_fields(raw)
     kind_text = str(raw.get("kind") or "")
     kind = next((k for k in EVENT_FORM_KINDS if k.value == kind_text), None)
@@ -331,7 +366,6 @@ def record_event(session: Session, account: Account, token: Token, raw: Mapping)
     if keeper is not None and not _may_keep(session, keeper, token.organisation_id):
         fields.fail("keeper_id", "Người giữ thiết bị phải là văn thư hoặc thủ trưởng đơn vị có tài khoản.")
     fields.raise_if_failed()
-    _require_registered(session, token)
     keepers = keeper_ids(session, [token.id])
     if token.state in (TokenState.RETURNED, TokenState.DESTROYED) and kind is not E.DESTROYED:
         raise ValidationFailed({"kind": f"Thiết bị đang ở trạng thái «{token.state.label}»."})
@@ -351,7 +385,7 @@ def record_event(session: Session, account: Account, token: Token, raw: Mapping)
         ca_representative=fields.values.get("ca_representative"), reason=fields.values.get("reason"),
     )
     if kind in _STATE_AFTER:
-        change_state(session, account, token, _STATE_AFTER[kind], f"Sổ theo dõi: {kind.label}")
+        _set_state(session, account, token, _STATE_AFTER[kind], f"Sổ theo dõi: {kind.label}")
     if kind in _CANCELS_HANDOVER:
         _cancel_pending(session, token)
     event = append_event(session, _actor(account), token, kind, new_keeper, details)
@@ -383,17 +417,17 @@ def _draft_revocation(session: Session, account: Account, token: Token, event: C
 
 def report_loss(session: Session, account: Account, token: Token, raw: Mapping) -> LossReport:
     """Mark the token lost at once, record it, draft the revocation request (Mẫu 05); minutes are Mẫu 09."""
+    _take(session, account, token, "circumstances")
     fields = _common_fields(raw)
     fields.take("circumstances", _text(1000, required=True))
     fields.raise_if_failed()
-    _require_registered(session, token)
     if token.state in (TokenState.LOST, TokenState.RETURNED, TokenState.DESTROYED):
         raise ValidationFailed({"circumstances": f"Thiết bị đang ở trạng thái «{token.state.label}»."})
     keeper_id = keeper_ids(session, [token.id]).get(token.id)
     keeper = session.get(Person, keeper_id) if keeper_id else None
     details = _event_details(session, token, fields, circumstances=fields.values["circumstances"],
                              previous_keeper_name=_name(keeper), reporter_name=account.person.full_name)
-    change_state(session, account, token, TokenState.LOST, f"Báo mất: {fields.values['circumstances']}")
+    _set_state(session, account, token, TokenState.LOST, f"Báo mất: {fields.values['circumstances']}")
     _cancel_pending(session, token)
     event = append_event(session, _actor(account), token, E.LOST, None, details)
     draft = _draft_revocation(session, account, token, event)
@@ -408,7 +442,7 @@ def _handover_fields(session: Session, token: Token, raw: Mapping, settings: Cus
     for name in ("giver_id", "receiver_id"):
         fields.take(name, non_empty(_person_id))
     fields.take("witness_id", _person_id)
-    fields.take("handed_date", non_empty(_clean_day))
+    fields.take("handed_date", non_empty(clean_day))
     fields.take("handed_time", non_empty(_clean_time))
     fields.take("place", _text(255, required=True))
     fields.take("condition", _text(500, required=True))
@@ -416,14 +450,14 @@ def _handover_fields(session: Session, token: Token, raw: Mapping, settings: Cus
     fields.take("seal_numbers", _text(255))
     fields.take("reason", _text(500, required=True))
     fields.take("decision_number", _text(64))
-    fields.take("decision_date", _clean_day)
+    fields.take("decision_date", clean_day)
     fields.take("ask_approval", clean_flag)
     if settings.witness_required and "witness_id" not in fields.errors and fields.values.get("witness_id") is None:
         fields.fail("witness_id", "Phải có người chứng kiến việc bàn giao.")
     return fields
 
 
-def _check_parties(session: Session, token: Token, fields: FieldCollector) -> tuple:
+def _check_parties(session: Session, by: Account, token: Token, fields: FieldCollector) -> tuple:
     org = token.organisation_id
     giver = _person(session, fields, "giver_id")
     receiver = _person(session, fields, "receiver_id")
@@ -435,6 +469,9 @@ def _check_parties(session: Session, token: Token, fields: FieldCollector) -> tu
         fields.fail("receiver_id", "Không thể tự bàn giao thiết bị cho chính mình.")
     if witness is not None and witness.id in {getattr(giver, "id", None), getattr(receiver, "id", None)}:
         fields.fail("witness_id", "Người chứng kiến không được là bên giao hoặc bên nhận.")
+    elif witness is not None and not may_witness(session, _account_of(session, witness), org, by):
+        fields.fail("witness_id", "Người chứng kiến phải thuộc đơn vị (hoặc do thủ trưởng đơn vị chỉ định) và có "
+                                  "tài khoản xem sổ theo dõi để tự xác nhận biên bản.")
     if receiver is not None and receiver.id != getattr(giver, "id", None) and not _may_keep(session, receiver, org):
         fields.fail("receiver_id", "Người nhận phải là văn thư hoặc thủ trưởng đơn vị có tài khoản để xác nhận.")
     return giver, receiver, witness
@@ -472,14 +509,13 @@ def _claim(session: Session, token: Token, handover: Handover, now: datetime) ->
 
 def start_handover(session: Session, account: Account, token: Token, raw: Mapping,
                    settings: CustodySettings = CustodySettings()) -> Handover:
-    """Open a handover: pending until permission is there and giver and receiver have both confirmed."""
+    """Open a handover: pending until permission is there and giver, receiver and witness have confirmed."""
+    _take(session, account, token, "giver_id")
     if token.state in _NOT_HANDED:
         raise ValidationFailed({"giver_id": f"Thiết bị đang ở trạng thái «{token.state.label}»: không bàn giao "
                                             "được."}, f"Thiết bị «{token.state.label}» không bàn giao được.")
-    if not _in_register(session, token):
-        raise ValidationFailed({"giver_id": "Thiết bị chưa có trong sổ theo dõi: ghi việc nhận từ CA trước."})
     fields = _handover_fields(session, token, raw, settings)
-    giver, receiver, witness = _check_parties(session, token, fields)
+    giver, receiver, witness = _check_parties(session, account, token, fields)
     permission = _check_permission(fields)
     fields.raise_if_failed()
     values = fields.values
@@ -531,6 +567,7 @@ def _handover_details(session: Session, handover: Handover) -> dict:
         "accessories": handover.accessories, "seal_numbers": handover.seal_numbers, "reason": handover.reason,
         "giver_confirmed_at": handover.giver_confirmed_at.isoformat(),
         "receiver_confirmed_at": handover.receiver_confirmed_at.isoformat(),
+        "witness_confirmed_at": handover.witness_confirmed_at.isoformat() if handover.witness_confirmed_at else None,
     })
     return {key: value for key, value in details.items() if value is not None}
 
@@ -542,6 +579,7 @@ def _approver_name(session: Session, handover: Handover) -> str | None:
 
 def _complete_if_ready(session: Session, account: Account, handover: Handover) -> CustodyEvent | None:
     ready = (handover.giver_confirmed_at and handover.receiver_confirmed_at
+             and (handover.witness_id is None or handover.witness_confirmed_at)
              and (handover.permission_kind is PermissionKind.DECISION or handover.approved_at))
     if not ready:
         return None
@@ -562,20 +600,33 @@ def _complete_if_ready(session: Session, account: Account, handover: Handover) -
     return event
 
 
-def confirm_handover(session: Session, account: Account, handover: Handover) -> CustodyEvent | None:
-    """The giver or the receiver confirms, signed in as themselves; the last confirmation writes the register."""
+def _take_handover(session: Session, by: Account, handover: Handover) -> None:
+    """Before any change of a handover: 404 to whoever may not see the unit's register (MẬT); the token's
+    register row locked (as every change of the token does, so that none deadlocks another), the handover
+    read afresh and still open."""
+    _visible(session, by, handover.organisation_id, Permission.VIEW_CUSTODY, "Không tìm thấy biên bản bàn giao.")
+    _lock(session, handover.token_id)
+    session.refresh(handover)
     _ensure_open(handover)
-    now = utcnow()
-    if account.person_id == handover.giver_id and handover.giver_confirmed_at is None:
-        handover.giver_confirmed_at = now
-        side = "giver"
-    elif account.person_id == handover.receiver_id and handover.receiver_confirmed_at is None:
-        handover.receiver_confirmed_at = now
-        side = "receiver"
-    elif account.person_id in (handover.giver_id, handover.receiver_id):
+
+
+#: The parties who confirm a handover, each with the column of the confirmation.
+_SIDES = (("giver", "giver_id", "giver_confirmed_at"), ("receiver", "receiver_id", "receiver_confirmed_at"),
+          ("witness", "witness_id", "witness_confirmed_at"))
+
+
+def confirm_handover(session: Session, account: Account, handover: Handover) -> CustodyEvent | None:
+    """The giver, the receiver and the witness confirm, each signed in as themselves; the last confirmation
+    writes the register."""
+    _take_handover(session, account, handover)
+    side, confirmed = next(((side, column) for side, party, column in _SIDES
+                            if getattr(handover, party) == account.person_id), (None, None))
+    if side is None:
+        raise PermissionDenied("Chỉ người giao, người nhận và người chứng kiến tự xác nhận, mỗi người bằng tài "
+                               "khoản của mình.")
+    if getattr(handover, confirmed) is not None:
         raise Conflict("Bạn đã xác nhận biên bản này rồi.", code="custody_already_confirmed")
-    else:
-        raise PermissionDenied("Chỉ người giao và người nhận tự xác nhận, mỗi người bằng tài khoản của mình.")
+    setattr(handover, confirmed, utcnow())
     session.flush()
     event = _complete_if_ready(session, account, handover)
     action = "custody.handover_completed" if event else "custody.handover_confirmed"
@@ -583,15 +634,10 @@ def confirm_handover(session: Session, account: Account, handover: Handover) -> 
     return event
 
 
-def is_unit_head(account: Account, org_id: int) -> bool:
-    """The competent person who may permit a handover in the application: the head of the token's unit."""
-    return any(a.role is Role.UNIT_HEAD and a.organisation_id == org_id for a in account.roles)
-
-
 def approve_handover(session: Session, account: Account, handover: Handover) -> CustodyEvent | None:
     """The unit head gives the written permission in the application."""
-    _ensure_open(handover)
-    if not is_unit_head(account, handover.organisation_id):
+    _take_handover(session, account, handover)
+    if not can(session, account, Permission.APPROVE_HANDOVER, handover.organisation_id):
         raise PermissionDenied("Chỉ thủ trưởng đơn vị phê duyệt việc bàn giao.")
     if handover.permission_kind is not PermissionKind.APPROVAL or handover.approved_at is not None:
         raise Conflict("Biên bản này không chờ phê duyệt.", code="custody_not_awaiting_approval")

@@ -28,7 +28,7 @@ from certsvc.errors import NotFound, PermissionDenied, ValidationFailed
 from certsvc.extensions import db
 from certsvc.orgs.models import Organisation
 from certsvc.people.models import Person
-from certsvc.policy import Permission, can, orgs_in_scope
+from certsvc.policy import Permission, can, may_act_on_token, orgs_in_scope
 from certsvc.registry.models import TokenState
 from certsvc.timeutil import to_vietnam, utcnow
 
@@ -46,9 +46,7 @@ def _hidden(org_id: int, permission: Permission = Permission.VIEW_CUSTODY) -> No
 
 
 def _token(token_id: int, permission: Permission = Permission.VIEW_CUSTODY):
-    token = service.get_token(db.session, token_id)
-    _hidden(token.organisation_id, permission)
-    return token
+    return service.get_token(db.session, current_user, token_id, permission)
 
 
 def _entry(entry_seq: int) -> CustodyEvent:
@@ -72,18 +70,16 @@ def _people(org_id: int) -> list[tuple[str, str]]:
 @bp.get("/")
 @login_required
 def index():
-    scope = orgs_in_scope(db.session, current_user, Permission.VIEW_CUSTODY)
-    if not scope:
+    if not orgs_in_scope(db.session, current_user, Permission.VIEW_CUSTODY):
         raise PermissionDenied()
-    tokens = service.custody_tokens(db.session, scope)
+    tokens = service.custody_tokens(db.session, current_user)
     keepers = keeper_ids(db.session, [t.id for t in tokens])
     names = {p.id: p.full_name for p in db.session.scalars(
         select(Person).where(Person.id.in_([k for k in keepers.values() if k])))}
     return render_template(
         "custody/index.html", tokens=tokens, keepers=keepers, names=names,
         lost=[t for t in tokens if t.state is TokenState.LOST],
-        pending=service.pending_for(db.session, current_user.person_id,
-                                    orgs_in_scope(db.session, current_user, Permission.RECORD_CUSTODY)),
+        pending=service.pending_for(db.session, current_user),
         units=db.session.scalars(select(Organisation).where(Organisation.id.in_({t.organisation_id for t in tokens}))
                                  .order_by(Organisation.name)).all(),
         year=to_vietnam(utcnow()).year,
@@ -101,7 +97,8 @@ def view_token(token_id: int):
         keeper=service.current_keeper(db.session, token), pending=handovers, summary=service.summary,
         happened_at=service.happened_at, minute_kinds=MINUTE_KINDS,
         certificate=service.certificate_of(db.session, token),
-        can_record=can(db.session, current_user, Permission.RECORD_CUSTODY, token.organisation_id),
+        can_record=may_act_on_token(db.session, current_user, token.organisation_id, keeper_ids(
+            db.session, [token.id]).get(token.id)),
     )
 
 
@@ -200,9 +197,7 @@ def new_handover(token_id: int):
 
 
 def _handover(handover_id: int, permission: Permission = Permission.VIEW_CUSTODY):
-    handover = service.get_handover(db.session, handover_id)
-    _hidden(handover.organisation_id, permission)
-    return handover
+    return service.get_handover(db.session, current_user, handover_id, permission)
 
 
 @bp.get("/handovers/<int:handover_id>")
@@ -212,11 +207,12 @@ def view_handover(handover_id: int):
     _audit("custody.handover_viewed", "token", handover.token_id, {"handover": handover.id})
     return render_template("custody/handover.html", handover=handover, status=service.effective_status(handover),
                            me=current_user.person_id,
-                           can_approve=service.is_unit_head(current_user, handover.organisation_id))
+                           can_approve=can(db.session, current_user, Permission.APPROVE_HANDOVER,
+                                           handover.organisation_id))
 
 
-def _handover_action(handover_id: int, act) -> Response:
-    handover = _handover(handover_id, Permission.RECORD_CUSTODY)
+def _handover_action(handover_id: int, act, permission: Permission) -> Response:
+    handover = _handover(handover_id, permission)
     event = act(db.session, current_user, handover)
     db.session.commit()
     if event is not None:
@@ -230,13 +226,14 @@ def _handover_action(handover_id: int, act) -> Response:
 @bp.post("/handovers/<int:handover_id>/confirm")
 @login_required
 def confirm_handover(handover_id: int):
-    return _handover_action(handover_id, service.confirm_handover)
+    # The witness may only see the register: he confirms all the same.
+    return _handover_action(handover_id, service.confirm_handover, Permission.VIEW_CUSTODY)
 
 
 @bp.post("/handovers/<int:handover_id>/approve")
 @login_required
 def approve_handover(handover_id: int):
-    return _handover_action(handover_id, service.approve_handover)
+    return _handover_action(handover_id, service.approve_handover, Permission.RECORD_CUSTODY)
 
 
 @bp.get("/entries/<int:entry_seq>")

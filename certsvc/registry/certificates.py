@@ -17,12 +17,15 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs7
 from cryptography.x509.oid import NameOID
 
+from certsvc.core.validation import text_problem
 from certsvc.errors import ValidationFailed
 
 __all__ = ["ParsedCertificate", "parse_certificates", "parse_certificate", "MAX_FILE_BYTES"]
 
 #: A certificate file is a few kilobytes; a bundle with a long chain stays far below this.
 MAX_FILE_BYTES = 256 * 1024
+#: The registry's columns: a longer value is refused, never cut (a cut DN names someone else).
+MAX_DN, MAX_CN, MAX_UID, MAX_SERIAL_HEX = 1000, 255, 100, 64
 
 _PEM_CERT = b"-----BEGIN CERTIFICATE-----"
 _PEM_PKCS7 = (b"-----BEGIN PKCS7-----", b"-----BEGIN CMS-----")
@@ -166,13 +169,33 @@ def parse_certificates(data: bytes) -> list[ParsedCertificate]:
         ) from None
     if not found:
         raise _refuse("Gói PKCS#7 không chứa chứng thư số nào.")
-    end_entities = [cert for cert in found if not _is_ca(cert)]
-    if not end_entities:
-        raise _refuse("Tệp chỉ có chứng thư của tổ chức cung cấp dịch vụ (CA), không có chứng thư của thuê bao.")
     try:
-        return [summarise(cert) for cert in end_entities]
-    except ValueError:  # e.g. a malformed extension only noticed when read
-        raise _refuse("Chứng thư số trong tệp bị lỗi định dạng, không đọc được.") from None
+        end_entities = [cert for cert in found if not _is_ca(cert)]
+        if not end_entities:
+            raise _refuse(
+                "Tệp chỉ có chứng thư của tổ chức cung cấp dịch vụ (CA), không có chứng thư của thuê bao.")
+        return [_checked(cert) for cert in end_entities]
+    except (ValueError, x509.DuplicateExtension):  # a malformed extension is only noticed when read
+        raise _refuse("Chứng thư số trong tệp bị lỗi định dạng (phần mở rộng hỏng), không đọc được.") from None
+
+
+def _checked(cert: x509.Certificate) -> ParsedCertificate:
+    """``cert`` summarised, once what the registry keeps of it is found fit to keep."""
+    if cert.serial_number <= 0:
+        raise _refuse("Số hiệu (serial) của chứng thư số phải là số dương (RFC 5280): tệp không hợp lệ.")
+    parsed = summarise(cert)
+    if len(parsed.serial_hex) > MAX_SERIAL_HEX:
+        raise _refuse(f"Số hiệu (serial) của chứng thư số dài quá {MAX_SERIAL_HEX} chữ số hệ 16.")
+    limits = (("Chủ thể (Subject)", parsed.subject_dn, MAX_DN), ("Tổ chức cấp (Issuer)", parsed.issuer_dn, MAX_DN),
+              ("Tên (CN)", parsed.common_name, MAX_CN), ("Mã định danh (UID)", parsed.uid or "", MAX_UID))
+    for label, value, limit in limits:
+        if len(value) > limit:
+            raise _refuse(f"{label} của chứng thư số dài quá {limit} ký tự: sổ theo dõi không ghi được.")
+    # The DNs hold every attribute (CN, UID, O, OU...): checking them checks each name.
+    for label, value in (("Chủ thể (Subject)", parsed.subject_dn), ("Tổ chức cấp (Issuer)", parsed.issuer_dn)):
+        if problem := text_problem(value):
+            raise _refuse(f"{label} của chứng thư số: {problem[0].lower()}{problem[1:]}")
+    return parsed
 
 
 def parse_certificate(data: bytes) -> ParsedCertificate:

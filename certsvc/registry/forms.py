@@ -12,7 +12,7 @@ from certsvc.registry.models import TokenKind, TokenState
 from certsvc.registry.service import CertificateStatus
 
 __all__ = ["enum_choices", "CertificateFilterForm", "TokenFilterForm", "BoardFilterForm", "UploadCertificateForm",
-           "TokenTransitionForm", "RevokeForm"]
+           "TokenTransitionForm", "RevokeForm", "EnteredInErrorForm"]
 
 
 def enum_choices(members: type[LabelledEnum] | list, placeholder: str) -> list[SelectChoice]:
@@ -73,3 +73,7 @@ class TokenTransitionForm(FlaskForm):
 class RevokeForm(FlaskForm):
     revoked_on = DateField("Ngày thu hồi")
     reason = StringField("Lý do thu hồi")
+
+
+class EnteredInErrorForm(FlaskForm):
+    reason = StringField("Lý do (ghi nhầm thế nào)")

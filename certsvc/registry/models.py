@@ -118,6 +118,10 @@ class Certificate(db.Model):
     predecessor_id: Mapped[int | None] = mapped_column(ForeignKey("certificate.id"), unique=True)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revocation_reason: Mapped[str | None] = mapped_column(String(255))
+    #: When the registry found this record was entered in error (a wrong file, a wrong unit): it is kept
+    #: as evidence, but no list, board, reminder or request counts it any more.
+    entered_in_error_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    entered_in_error_reason: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     organisation: Mapped[Organisation] = relationship()

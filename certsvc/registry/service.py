@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Generic, TypeVar
 
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased, selectinload
 from sqlalchemy.sql.elements import ColumnElement
@@ -27,7 +27,7 @@ from certsvc.accounts.models import Account
 from certsvc.audit.service import SYSTEM, Actor, record
 from certsvc.config import WORK_CALENDAR
 from certsvc.core.enums import LabelledEnum
-from certsvc.core.validation import FieldCollector, FieldError, clean_text
+from certsvc.core.validation import FieldCollector, FieldError, bounded_day, clean_text
 from certsvc.core.workdays import WorkCalendar
 from certsvc.errors import Conflict, NotFound, ValidationFailed
 from certsvc.orgs.models import Organisation
@@ -47,7 +47,7 @@ __all__ = [
     "recover_token", "transition_token", "certificate_status", "status_clause", "Page", "find_certificates",
     "find_tokens", "BoardRow", "ReturnRow", "ExpiryBoard", "expiry_board", "record_expiry_reminders",
     "open_returns", "register_upload", "record_past_revocation", "holder_choices", "predecessor_choices",
-    "certificates_on", "replacements_of", "pending_returns",
+    "certificates_on", "replacements_of", "pending_returns", "mark_entered_in_error", "in_register",
 ]
 
 T = TypeVar("T")
@@ -272,8 +272,8 @@ def _register(
     elif token is not None and token.state is TokenState.IN_STOCK:
         move(session, actor, token, TokenState.ACTIVE, f"Cấp phát kèm chứng thư số {parsed.serial_hex}.")
     cert = Certificate(
-        serial_hex=parsed.serial_hex, subject_dn=parsed.subject_dn[:1000], subject_cn=parsed.common_name[:255],
-        subject_uid=parsed.uid[:100] if parsed.uid else None, issuer_dn=parsed.issuer_dn[:1000],
+        serial_hex=parsed.serial_hex, subject_dn=parsed.subject_dn, subject_cn=parsed.common_name,
+        subject_uid=parsed.uid, issuer_dn=parsed.issuer_dn,
         not_before=parsed.not_before, not_after=parsed.not_after,
         key_usage=", ".join(parsed.key_usage)[:255] or None, sha1=parsed.sha1, sha256=parsed.sha256,
         der=parsed.der, kind=kind, organisation_id=organisation_id, holder_id=holder_id, token=token,
@@ -294,7 +294,7 @@ def holder_choices(session: Session, org_ids: Collection[int]) -> list[Person]:
 def predecessor_choices(session: Session, org_ids: Collection[int]) -> list[Certificate]:
     """Certificates of ``org_ids`` that a new one may renew or replace: not yet succeeded."""
     return list(session.scalars(
-        select(Certificate).where(Certificate.organisation_id.in_(set(org_ids)), _not_renewed())
+        select(Certificate).where(Certificate.organisation_id.in_(set(org_ids)), _not_renewed(), in_register())
         .order_by(Certificate.subject_cn, Certificate.not_after)))
 
 
@@ -353,14 +353,41 @@ def record_past_revocation(
     now = now or utcnow()
     if revoked_on is None or revoked_on > _vietnam_day(now):
         raise ValidationFailed({"revoked_on": "Ghi ngày thu hồi, không muộn hơn hôm nay."})
+    try:
+        bounded_day(revoked_on)
+    except FieldError as error:
+        raise ValidationFailed({"revoked_on": str(error)}) from None
     moment = now if revoked_on == _vietnam_day(now) else (
         datetime.combine(revoked_on, time(0), VIETNAM_TZ).astimezone(UTC))
     revoke_certificate(session, by, certificate, revoked_at=moment, reason=reason, calendar=calendar)
 
 
+def mark_entered_in_error(session: Session, by: Account | Actor, certificate: Certificate, reason: str) -> None:
+    """Mark a certificate record entered in error (one audit entry): kept, never deleted, but out of the
+    lists, boards, reminders and requests (see :func:`in_register`). Once only."""
+    actor = _authorise(session, by, certificate.organisation_id)
+    fields = FieldCollector({"reason": reason})
+    reason = fields.take("reason", lambda v: clean_text(v, required=True, max_length=255))
+    fields.raise_if_failed()
+    # Compare-and-set: of two people marking the record at once, one does.
+    marked = session.execute(
+        update(Certificate).where(Certificate.id == certificate.id, Certificate.entered_in_error_at.is_(None))
+        .values(entered_in_error_at=utcnow(), entered_in_error_reason=reason))
+    if marked.rowcount != 1:
+        raise Conflict(f"Chứng thư {certificate.serial_hex} đã được đánh dấu ghi nhầm từ trước.",
+                       code="already_entered_in_error")
+    record(session, actor, "certificate.entered_in_error", "certificate", certificate.id, {
+        "serial": certificate.serial_hex, "subject": certificate.subject_dn, "reason": reason})
+
+
+def in_register() -> ColumnElement[bool]:
+    """The certificates the registry counts: not marked entered in error."""
+    return Certificate.entered_in_error_at.is_(None)
+
+
 def certificates_on(session: Session, token: Token) -> list[Certificate]:
     """The certificates a token has carried, oldest first."""
-    return list(session.scalars(select(Certificate).where(Certificate.token_id == token.id)
+    return list(session.scalars(select(Certificate).where(Certificate.token_id == token.id, in_register())
                                 .order_by(Certificate.not_before, Certificate.id)))
 
 
@@ -394,6 +421,12 @@ def revoke_certificate(
     reason = fields.take("reason", lambda v: clean_text(v, required=True, max_length=255))
     if revoked_at is None or revoked_at.tzinfo is None:
         fields.fail("revoked_at", "Thời điểm thu hồi không hợp lệ.")
+    else:
+        # The token's return is counted in working days from this date: it must be a plausible one.
+        try:
+            bounded_day(_vietnam_day(revoked_at))
+        except FieldError as error:
+            fields.fail("revoked_at", str(error))
     fields.raise_if_failed()
     if certificate.revoked_at is not None:
         raise Conflict(f"Chứng thư {certificate.serial_hex} đã thu hồi từ trước.", code="already_revoked")
@@ -468,7 +501,7 @@ def find_certificates(
 ) -> Page[Certificate]:
     """Certificates of ``org_ids`` in ``status`` (see :func:`certificate_status` for ``warn_days``), whose
     holder name, CN, serial or UID contains ``query``; soonest expiry first."""
-    statement = (select(Certificate).where(Certificate.organisation_id.in_(set(org_ids)))
+    statement = (select(Certificate).where(Certificate.organisation_id.in_(set(org_ids)), in_register())
                  .options(selectinload(Certificate.holder), selectinload(Certificate.organisation),
                           selectinload(Certificate.token), selectinload(Certificate.successor))
                  .order_by(Certificate.not_after, Certificate.id))
@@ -554,7 +587,7 @@ def expiry_board(
     windows = sorted(windows)
     certs = list(session.scalars(
         select(Certificate)
-        .where(Certificate.organisation_id.in_(set(org_ids)), _live(now), _not_renewed(),
+        .where(Certificate.organisation_id.in_(set(org_ids)), _live(now), _not_renewed(), in_register(),
                Certificate.not_after <= now + timedelta(days=windows[-1]))
         .options(selectinload(Certificate.holder), selectinload(Certificate.organisation),
                  selectinload(Certificate.token))
@@ -594,7 +627,7 @@ def record_expiry_reminders(
     thresholds = sorted(thresholds)
     candidates = list(session.scalars(
         select(Certificate)
-        .where(_live(now), _not_renewed(), Certificate.not_after >= now,
+        .where(_live(now), _not_renewed(), in_register(), Certificate.not_after >= now,
                Certificate.not_after <= now + timedelta(days=thresholds[-1]))
         .order_by(Certificate.not_after, Certificate.id)))
     done: dict[int, set[int]] = {}

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from sqlalchemy.orm import Session
 
 from certsvc.accounts.models import Account
 from certsvc.audit.service import Actor, record
+from certsvc.custody.models import CustodyToken
 from certsvc.errors import Conflict, ValidationFailed
 from certsvc.registry.models import Token, TokenEvent, TokenState
 
-__all__ = ["TRANSITIONS", "allowed_next", "change_state", "move", "first_event"]
+__all__ = ["TRANSITIONS", "allowed_next", "change_state", "move", "first_event", "custody_change",
+           "kept_in_custody_register"]
 
 S = TokenState
 
@@ -30,6 +35,34 @@ def allowed_next(state: TokenState) -> list[TokenState]:
     return [to for to in TokenState if (state, to) in TRANSITIONS]
 
 
+#: Set in ``session.info`` while the custody register changes the state of one of its tokens.
+_CUSTODY_CHANGE = "certsvc.registry.tokens.custody_change"
+
+
+@contextmanager
+def custody_change(session: Session) -> Iterator[None]:
+    """State changes made inside are the custody register's own: the only way a token in that register
+    changes state, since the register says who keeps it and why, and a change behind its back contradicts it."""
+    session.info[_CUSTODY_CHANGE] = True
+    try:
+        yield
+    finally:
+        session.info.pop(_CUSTODY_CHANGE, None)
+
+
+def kept_in_custody_register(session: Session, token: Token) -> bool:
+    """Whether the token is a MẬT item of the custody register: then only the register changes its state."""
+    return session.get(CustodyToken, token.id) is not None
+
+
+def _refuse_behind_custody(session: Session, token: Token) -> None:
+    if session.info.get(_CUSTODY_CHANGE):
+        return
+    if kept_in_custody_register(session, token):
+        raise Conflict(f"Thiết bị {token.serial} được theo dõi trong sổ theo dõi thiết bị lưu khóa bí mật: "
+                       "thay đổi trạng thái của thiết bị phải ghi qua sổ theo dõi.", code="token_in_custody_register")
+
+
 def _actor(actor: Actor | Account) -> Actor:
     return actor if isinstance(actor, Actor) else Actor.of(actor)
 
@@ -47,6 +80,7 @@ def _event(session: Session, actor: Actor, token: Token, to: TokenState, reason:
 def move(session: Session, actor: Actor | Account, token: Token, to: TokenState, reason: str) -> TokenEvent:
     """Move ``token`` to ``to`` if the table allows it and record the event, but no audit entry:
     for a service that writes one entry for a larger action (:func:`change_state` is the usual way)."""
+    _refuse_behind_custody(session, token)
     reason = " ".join((reason or "").split())
     if not reason:
         raise ValidationFailed({"reason": "Ghi rõ lý do chuyển trạng thái."})

@@ -13,6 +13,7 @@ from flask_login import current_user, login_required
 
 from certsvc.core.forms import apply_field_errors
 from certsvc.core.navigation import NavLink
+from certsvc.core.validation import text_problem
 from certsvc.errors import CertsvcError, NotFound, PermissionDenied, ValidationFailed
 from certsvc.extensions import db
 from certsvc.orgs.forms import org_choices
@@ -21,10 +22,10 @@ from certsvc.policy import Permission, can, ensure, orgs_in_scope
 from certsvc.registry import service
 from certsvc.registry.certificates import MAX_FILE_BYTES, der_to_pem
 from certsvc.registry.deadlines import CA_WORKING_DAYS, ca_deadlines
-from certsvc.registry.forms import (BoardFilterForm, CertificateFilterForm, RevokeForm, TokenFilterForm,
-                                    TokenTransitionForm, UploadCertificateForm)
+from certsvc.registry.forms import (BoardFilterForm, CertificateFilterForm, EnteredInErrorForm, RevokeForm,
+                                    TokenFilterForm, TokenTransitionForm, UploadCertificateForm)
 from certsvc.registry.models import TokenKind, TokenState
-from certsvc.registry.tokens import allowed_next
+from certsvc.registry.tokens import allowed_next, kept_in_custody_register
 from certsvc.timeutil import format_vietnam, utcnow
 
 bp = Blueprint("registry", __name__, url_prefix="/registry")
@@ -124,6 +125,8 @@ def _list_filters(form_class, **enums):
     the enum filters by name, and the status code (400 when a filter value was not acceptable)."""
     form = form_class(request.args)
     units, selected, bad = _unit_filter(form, _scope())
+    if "q" in form and (problem := text_problem(form.q.data or "")):
+        form.q.errors, form.q.data, bad = [problem], "", True
     values = {}
     for name, enum_class in enums.items():
         values[name], wrong = _enum_filter(form[name], enum_class)
@@ -161,11 +164,11 @@ def _walk(cert, link: str, limit: int = 50) -> list:
     return found
 
 
-def _certificate_page(cert, revoke_form: RevokeForm, status: int):
+def _certificate_page(cert, revoke_form: RevokeForm, status: int, error_form: EnteredInErrorForm | None = None):
     visible = orgs_in_scope(db.session, current_user, Permission.VIEW_REGISTRY)
     settings, now = _settings(), utcnow()
     return render_template(
-        "registry/certificate.html", cert=cert, now=now,
+        "registry/certificate.html", cert=cert, now=now, error_form=error_form or EnteredInErrorForm(),
         status=service.certificate_status(cert, now, warn_days=settings.warning_days),
         earlier=_walk(cert, "predecessor"), later=_walk(cert, "successor"), visible=visible, revoke_form=revoke_form,
         can_manage=can(db.session, current_user, Permission.MANAGE_REGISTRY, cert.organisation_id),
@@ -203,6 +206,22 @@ def revoke_certificate(certificate_id: int):
     if not valid and form.revoked_on.errors:
         form.revoked_on.errors = ["Ghi ngày thu hồi (ngày/tháng/năm)."]
     return _certificate_page(cert, form, 400)
+
+
+@bp.post("/certificates/<int:certificate_id>/entered-in-error")
+@login_required
+def mark_entered_in_error(certificate_id: int):
+    cert = _record(service.get_certificate, certificate_id, Permission.MANAGE_REGISTRY)
+    form = EnteredInErrorForm()
+
+    def mark() -> None:
+        service.mark_entered_in_error(db.session, current_user, cert, form.reason.data or "")
+
+    if form.validate_on_submit() and _attempt(form, mark):
+        flash(f"Đã đánh dấu chứng thư {cert.serial_hex} là ghi nhầm: chứng thư không còn trong sổ theo dõi.",
+              "success")
+        return redirect(url_for("registry.view_certificate", certificate_id=cert.id))
+    return _certificate_page(cert, RevokeForm(), 400, error_form=form)
 
 
 @bp.route("/certificates/upload", methods=["GET", "POST"])
@@ -257,7 +276,9 @@ def _token_page(token, form: TokenTransitionForm, status: int):
         replaced_by=service.replacements_of(db.session, token), now=now,
         status_of=partial(service.certificate_status, warn_days=settings.warning_days),
         returns=service.pending_returns(db.session, now, [token.id], calendar=settings.calendar),
-        can_manage=can(db.session, current_user, Permission.MANAGE_REGISTRY, token.organisation_id),
+        can_manage=can(db.session, current_user, Permission.MANAGE_REGISTRY, token.organisation_id)
+        and not kept_in_custody_register(db.session, token),
+        in_custody_register=kept_in_custody_register(db.session, token),
         can_return=TokenState.RETURNED in allowed_next(token.state),
     ), status
 

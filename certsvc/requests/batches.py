@@ -20,7 +20,7 @@ from certsvc.accounts.models import Account
 from certsvc.audit.service import Actor, record
 from certsvc.core.validation import FieldCollector, FieldError, clean_text
 from certsvc.core.workdays import WorkCalendar
-from certsvc.errors import CertsvcError, Conflict, ValidationFailed
+from certsvc.errors import CertsvcError, Conflict, PermissionDenied, ValidationFailed
 from certsvc.orgs.models import Organisation
 from certsvc.orgs.service import to_id
 from certsvc.policy import OrgTree, Permission, ensure, orgs_in_scope
@@ -52,8 +52,13 @@ __all__ = [
 DOCUMENT_NUMBER = re.compile(r"^\d{1,6}/[A-ZĐ0-9&]+(?:-[A-ZĐ0-9&]+)*$")
 
 
-def get_batch(session: Session, batch_id: object) -> Batch:
-    return get_record(session, Batch, batch_id, "Không tìm thấy đợt tổng hợp.")
+def get_batch(
+    session: Session, by: Account, batch_id: object, permission: Permission = Permission.VIEW_BATCHES
+) -> Batch:
+    """The batch, if ``by`` holds ``permission`` at its focal office (PermissionDenied otherwise)."""
+    batch = get_record(session, Batch, batch_id, "Không tìm thấy đợt tổng hợp.")
+    ensure(session, by, permission, batch.focal_office_id)
+    return batch
 
 
 def focal_offices_of(session: Session, by: Account, permission: Permission = Permission.MANAGE_BATCHES) -> list[Organisation]:
@@ -67,7 +72,10 @@ def focal_offices_of(session: Session, by: Account, permission: Permission = Per
 
 
 def batches_in_scope(session: Session, by: Account) -> list[Batch]:
-    offices = [o.id for o in focal_offices_of(session, by, Permission.VIEW_REQUESTS)]
+    """The batches of the focal offices where ``by`` may see batches; PermissionDenied when there is none."""
+    offices = [o.id for o in focal_offices_of(session, by, Permission.VIEW_BATCHES)]
+    if not offices:
+        raise PermissionDenied()
     return list(session.scalars(
         select(Batch).where(Batch.focal_office_id.in_(offices)).order_by(Batch.id.desc())
     ))
@@ -255,7 +263,10 @@ def record_outcome(
         raise Conflict(f"Chỉ ghi kết quả cho đề nghị đã gửi; đề nghị đang «{request.status.label}».",
                        code="not_sent")
     outcome = str(raw.get("outcome") or "")
-    comment = clean_text(str(raw.get("comment") or ""), max_length=2000)
+    try:
+        comment = clean_text(str(raw.get("comment") or ""), max_length=2000)
+    except FieldError as error:
+        raise ValidationFailed({"comment": str(error)}) from None
     if outcome == Outcome.REJECTED:
         if comment is None:
             raise ValidationFailed({"comment": "Ghi rõ lý do cơ quan cấp từ chối."})

@@ -14,18 +14,20 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, timedelta
 from functools import partial
 
 from certsvc.core.validation import (
     FieldCollector,
     FieldError,
     clean_cccd,
+    clean_day,
     clean_email,
     clean_phone,
     clean_tax_code,
     clean_text,
     non_empty,
+    parse_count,
 )
 from certsvc.requests.models import RequestType
 
@@ -124,6 +126,8 @@ RECOVERY_PROBLEMS: tuple[tuple[str, str], ...] = (
 
 BUDGET_CODE = re.compile(r"^\d{7}$")
 SERIAL = re.compile(r"^[0-9a-f]{1,64}$")
+#: A revocation is asked for a date at most this far ahead: the CA acts within days, not years.
+LATEST_INVALID_FROM = timedelta(days=366)
 
 
 def _text(value: object, max_length: int = 255) -> str | None:
@@ -131,18 +135,10 @@ def _text(value: object, max_length: int = 255) -> str | None:
 
 
 def clean_date(value: object) -> str | None:
-    """A date typed as ``YYYY-MM-DD`` (the date input) or ``dd/mm/yyyy``; stored as ISO text."""
-    if isinstance(value, date):
-        return value.isoformat()
-    text = str(value or "").strip()
-    if not text:
-        return None
-    for pattern in ("%Y-%m-%d", "%d/%m/%Y"):
-        try:
-            return datetime.strptime(text, pattern).date().isoformat()
-        except ValueError:
-            continue
-    raise FieldError("Ngày không hợp lệ (ví dụ 14/02/2022).")
+    """A date typed as ``YYYY-MM-DD`` (the date input) or ``dd/mm/yyyy`` (see
+    :func:`certsvc.core.validation.clean_day`); stored as ISO text."""
+    day = clean_day(value)
+    return day.isoformat() if day is not None else None
 
 
 def _past_date(value: object) -> str | None:
@@ -156,16 +152,13 @@ def _future_date(value: object) -> str | None:
     cleaned = clean_date(value)
     if cleaned is not None and date.fromisoformat(cleaned) < date.today():
         raise FieldError("Ngày có hiệu lực thu hồi không thể trước hôm nay.")
+    if cleaned is not None and date.fromisoformat(cleaned) > date.today() + LATEST_INVALID_FROM:
+        raise FieldError("Ngày có hiệu lực thu hồi không thể sau hôm nay quá một năm.")
     return cleaned
 
 
 def _years(value: object) -> int | None:
-    text = str(value if value is not None else "").strip()
-    if not text:
-        return None
-    if not text.isdigit() or not 1 <= int(text) <= 99:
-        raise FieldError("Nhập số năm là số nguyên dương.")
-    return int(text)
+    return parse_count(value, minimum=1, maximum=99, message="Nhập số năm là số nguyên dương.")
 
 
 def _budget_code(value: object) -> str | None:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from certsvc.accounts.models import Account
 from certsvc.audit.service import Actor, record
+from certsvc.core.validation import FieldError, bounded_day
 from certsvc.core.workdays import WorkCalendar
 from certsvc.errors import ValidationFailed
 from certsvc.people.models import Person
@@ -102,7 +103,7 @@ def apply_to_registry(
     if kind is RequestType.REVOCATION:
         data = request.data
         when = data.get("invalid_from")
-        revoked_at = _start_of(date.fromisoformat(when)) if when else utcnow()
+        revoked_at = _start_of(_revocation_day(when)) if when else utcnow()
         reason = dict(REVOCATION_REASONS).get(data.get("reason", ""), "Thu hồi")
         if data.get("reason_detail"):
             reason = f"{reason}: {data['reason_detail']}"
@@ -115,6 +116,16 @@ def apply_to_registry(
                       f"Khôi phục theo đề nghị số {request.id} ({spec_of(kind).form_no}): {problem}.")
         return None
     return _issue(session, by, request, raw, certificate_file)
+
+
+def _revocation_day(when: str) -> date:
+    """The day a revocation request asked for; one stored before dates were bounded is refused clearly."""
+    try:
+        return bounded_day(date.fromisoformat(when))
+    except FieldError:
+        raise ValidationFailed({"invalid_from": (
+            f"Ngày đề nghị chứng thư số hết hiệu lực ({when}) không hợp lý: ghi nhận CA từ chối đề nghị này "
+            "rồi lập đề nghị mới.")}) from None
 
 
 def _start_of(day: date) -> datetime:

@@ -18,13 +18,14 @@ from sqlalchemy.orm import Session, selectinload
 from certsvc.accounts.models import Account
 from certsvc.core.paging import PER_PAGE, Page, count_rows, paginate
 from certsvc.core.sql import one_of_ids, written
+from certsvc.core.validation import FieldError, parse_count
 from certsvc.errors import CertsvcError, Conflict, NotFound, PermissionDenied, ValidationFailed
 from certsvc.orgs.models import Organisation
 from certsvc.orgs.service import to_id
 from certsvc.people.models import Person
-from certsvc.policy import OrgTree, Permission, can, ensure, orgs_in_scope
+from certsvc.policy import OrgTree, Permission, can, ensure, orgs_in_scope, request_subject_units
 from certsvc.registry.models import Certificate, Token, TokenState
-from certsvc.registry.service import due_back_message, open_returns
+from certsvc.registry.service import due_back_message, in_register, open_returns
 from certsvc.requests.fields import DEFAULT_POLICY, RequestPolicy, clean_fields, written_serial
 from certsvc.requests.models import (
     CLOSED_STATUSES,
@@ -137,16 +138,30 @@ def ensure_can_view(session: Session, by: Account, request: CertificateRequest) 
 
 
 # --- subjects -------------------------------------------------------------------------------------
+# A request names only certificates and tokens of the units in ``units`` (see
+# certsvc.policy.request_subject_units). Any other record is treated as one the registry does not
+# hold, by serial and by id alike: a unit learns nothing of another unit's registry through requests.
 
-def _find_certificate(session: Session, serial: str) -> Certificate | None:
+R = TypeVar("R", Certificate, Token)
+
+
+def _nameable(units: frozenset[int], record: R | None) -> R | None:
+    """``record`` when a request may name it, else None (as if it did not exist)."""
+    return record if record is not None and record.organisation_id in units else None
+
+
+def _find_certificate(session: Session, units: frozenset[int], serial: str) -> Certificate | None:
     normalised = func.replace(func.lower(Certificate.serial_hex), ":", "")
     return session.scalars(
-        select(Certificate).where(normalised == serial).order_by(Certificate.not_after.desc())
+        select(Certificate).where(normalised == serial, one_of_ids(Certificate.organisation_id, units),
+                                  in_register())
+        .order_by(Certificate.not_after.desc())
     ).first()
 
 
-def _find_token(session: Session, serial: str) -> Token | None:
-    return session.scalar(select(Token).where(func.lower(Token.serial) == serial.lower()))
+def _find_token(session: Session, units: frozenset[int], serial: str) -> Token | None:
+    return session.scalar(select(Token).where(
+        func.lower(Token.serial) == serial.lower(), one_of_ids(Token.organisation_id, units)))
 
 
 @dataclass(frozen=True)
@@ -157,8 +172,10 @@ class _Subject:
     token_id: int | None = None
 
 
-def _subject(session: Session, request_type: RequestType, organisation_id: int, values: dict) -> _Subject:
-    """What the request is about: the key of the "one open request" rule and the registry records."""
+def _subject(session: Session, request_type: RequestType, organisation_id: int, units: frozenset[int],
+             values: dict) -> _Subject:
+    """What the request is about: the key of the "one open request" rule and the registry records
+    (those of ``units`` only)."""
     if request_type is RequestType.NEW_INDIVIDUAL:
         person = session.scalar(select(Person).where(Person.cccd == values["cccd"]))
         return _Subject(f"cccd:{values['cccd']}", person_id=person.id if person else None)
@@ -167,35 +184,37 @@ def _subject(session: Session, request_type: RequestType, organisation_id: int, 
     if request_type is RequestType.NEW_DEVICE:
         return _Subject(f"device:{organisation_id}:{values['identifier'].lower()}")
     if request_type is RequestType.RECOVERY:
-        token = _find_token(session, values["token_serial"])
+        token = _find_token(session, units, values["token_serial"])
         if token is None:
             return _Subject(f"token-serial:{values['token_serial'].lower()}")
         return _Subject(f"token:{token.id}", person_id=token.holder_id, token_id=token.id)
-    certificate = _find_certificate(session, values["certificate_serial"])
+    certificate = _find_certificate(session, units, values["certificate_serial"])
     if certificate is None:
         return _Subject(f"certificate-serial:{values['certificate_serial']}")
     return _Subject(f"certificate:{certificate.id}", person_id=certificate.holder_id,
                     certificate_id=certificate.id, token_id=certificate.token_id)
 
 
-def _with_references(session: Session, raw: Mapping[str, object]) -> dict:
-    """Let callers name the certificate or token by id (``certificate_id``, ``token_id``) instead of serial."""
+def _with_references(session: Session, units: frozenset[int], raw: Mapping[str, object]) -> dict:
+    """Let callers name the certificate or token by id (``certificate_id``, ``token_id``) instead of serial;
+    an id of a record outside ``units`` names nothing, and its serial is not disclosed."""
     values = dict(raw)
     if not values.get("certificate_serial") and values.get("certificate_id") is not None:
-        certificate = session.get(Certificate, to_id(values["certificate_id"]) or 0)
+        certificate = _nameable(units, session.get(Certificate, to_id(values["certificate_id"]) or 0))
         if certificate is not None:
             values["certificate_serial"] = certificate.serial_hex
     if not values.get("token_serial") and values.get("token_id") is not None:
-        token = session.get(Token, to_id(values["token_id"]) or 0)
+        token = _nameable(units, session.get(Token, to_id(values["token_id"]) or 0))
         if token is not None:
             values["token_serial"] = token.serial
     return values
 
 
 def _clean(session: Session, request_type: RequestType, organisation_id: int, raw: Mapping[str, object]):
-    values, collector = clean_fields(request_type, _with_references(session, raw))
+    units = request_subject_units(session, organisation_id)
+    values, collector = clean_fields(request_type, _with_references(session, units, raw))
     collector.raise_if_failed()
-    return values, _subject(session, request_type, organisation_id, values)
+    return values, _subject(session, request_type, organisation_id, units, values)
 
 
 def _apply_subject(request: CertificateRequest, values: dict, subject: _Subject) -> None:
@@ -284,19 +303,25 @@ def update_request(
 # --- policy at submission -------------------------------------------------------------------------
 
 def policy_problems(
-    session: Session, request: CertificateRequest, policy: RequestPolicy = DEFAULT_POLICY
+    session: Session, request: CertificateRequest, policy: RequestPolicy = DEFAULT_POLICY,
+    by: Account | None = None,
 ) -> list[PolicyProblem]:
-    """Everything that blocks sending ``request`` to the focal office (empty when it may go)."""
+    """Everything that blocks sending ``request`` to the focal office (empty when it may go).
+
+    Another open request is named (number, type, status) only to ``by`` when ``by`` may view it.
+    """
     problems: list[PolicyProblem] = []
     data = request.data or {}
     kind = request.request_type
+    # A record the request may no longer name (moved to another unit since) counts as unknown.
+    units = request_subject_units(session, request.organisation_id)
+    certificate, token = _nameable(units, request.certificate), _nameable(units, request.token)
     other = _open_other(session, request, CertificateRequest.subject_key == request.subject_key)
     if other is not None:
+        named = (f"đề nghị số {other.id} ({other.request_type.label}, {other.status.label.lower()})"
+                 if _may_view(session, by, other) else "một đề nghị khác")
         problems.append(PolicyProblem(
-            "duplicate_open",
-            f"Đã có đề nghị số {other.id} ({other.request_type.label}, {other.status.label.lower()}) "
-            "đang mở cho cùng người, chứng thư số hoặc thiết bị này.",
-        ))
+            "duplicate_open", f"Đã có {named} đang mở cho cùng người, chứng thư số hoặc thiết bị này."))
     if kind in _NEW_TYPES and data.get("validity_years", 0) > policy.max_new_years:
         problems.append(PolicyProblem(
             "validity_too_long", f"Thời hạn chứng thư số cấp mới tối đa {policy.max_new_years} năm."))
@@ -304,28 +329,33 @@ def policy_problems(
         problems.append(PolicyProblem(
             "extension_too_long", f"Thời gian gia hạn tối đa {policy.max_extension_years} năm."))
     if kind in _CERTIFICATE_TYPES:
-        problems.extend(_certificate_problems(request, policy))
+        problems.extend(_certificate_problems(request, certificate, policy))
     if kind is RequestType.REVOCATION:
         if not data.get("reason"):
             problems.append(PolicyProblem("revocation_without_reason", "Chọn lý do thu hồi chứng thư số."))
         elif data["reason"] == "other" and not data.get("reason_detail"):
             problems.append(PolicyProblem("revocation_without_reason", "Ghi rõ nội dung lý do thu hồi khác."))
-    if kind is RequestType.CHANGE and request.certificate is not None and not _changes_something(request):
+    if kind is RequestType.CHANGE and certificate is not None and not _changes_something(request, certificate):
         problems.append(PolicyProblem(
             "change_changes_nothing",
             "Đề nghị thay đổi thông tin không thay đổi nội dung nào so với thông tin hiện tại của chứng thư số."))
     if kind is RequestType.RECOVERY:
-        if request.token is None:
+        if token is None:
             problems.append(PolicyProblem(
                 "unknown_token",
                 f"Thiết bị số hiệu «{data.get('token_serial')}» không có trong sổ thiết bị lưu khóa bí mật."))
-        elif request.token.state in (TokenState.RETURNED, TokenState.DESTROYED, TokenState.LOST):
+        elif token.state in (TokenState.RETURNED, TokenState.DESTROYED, TokenState.LOST):
             problems.append(PolicyProblem(
                 "token_not_recoverable",
-                f"Thiết bị «{request.token.serial}» đang ở trạng thái «{request.token.state.label}», không thể khôi phục."))
+                f"Thiết bị «{token.serial}» đang ở trạng thái «{token.state.label}», không thể khôi phục."))
         else:
-            problems.extend(_token_going_back(session, request))
+            problems.extend(_token_going_back(session, request, token, by))
     return problems
+
+
+def _may_view(session: Session, by: Account | None, other: CertificateRequest) -> bool:
+    """Whether a problem may name ``other`` to ``by``: another unit's requests are not disclosed."""
+    return by is not None and can(session, by, Permission.VIEW_REQUESTS, other.organisation_id)
 
 
 def _open_other(session: Session, request: CertificateRequest, *conditions) -> CertificateRequest | None:
@@ -339,23 +369,26 @@ def _open_other(session: Session, request: CertificateRequest, *conditions) -> C
     ).order_by(CertificateRequest.id)).first()
 
 
-def _token_going_back(session: Session, request: CertificateRequest) -> list[PolicyProblem]:
+def _token_going_back(
+    session: Session, request: CertificateRequest, token: Token, by: Account | None
+) -> list[PolicyProblem]:
     """A token whose certificate is revoked, or is being revoked, goes back to the CA: it is not recovered."""
-    token = request.token
     if open_returns(session, [token.id]):
         return [PolicyProblem("token_being_returned", due_back_message(token))]
     revocation = _open_other(session, request, CertificateRequest.request_type == RequestType.REVOCATION,
                              CertificateRequest.token_id == token.id)
     if revocation is not None:
+        named = f"Đề nghị thu hồi số {revocation.id}" if _may_view(session, by, revocation) else "Một đề nghị thu hồi"
         return [PolicyProblem(
             "token_being_revoked",
-            f"Đề nghị thu hồi số {revocation.id} đang mở cho chứng thư số trên thiết bị «{token.serial}»: "
+            f"{named} đang mở cho chứng thư số trên thiết bị «{token.serial}»: "
             "thiết bị sẽ nộp lại cơ quan cấp, không khôi phục.")]
     return []
 
 
-def _certificate_problems(request: CertificateRequest, policy: RequestPolicy) -> list[PolicyProblem]:
-    certificate = request.certificate
+def _certificate_problems(
+    request: CertificateRequest, certificate: Certificate | None, policy: RequestPolicy
+) -> list[PolicyProblem]:
     if certificate is None:
         return [PolicyProblem(
             "certificate_not_registered",
@@ -372,8 +405,7 @@ def _certificate_problems(request: CertificateRequest, policy: RequestPolicy) ->
     return []
 
 
-def _changes_something(request: CertificateRequest) -> bool:
-    certificate = request.certificate
+def _changes_something(request: CertificateRequest, certificate: Certificate) -> bool:
     holder = certificate.holder
     current = {
         "new_full_name": holder.full_name if holder else certificate.subject_cn,
@@ -404,7 +436,7 @@ def take_action(
         # Permission and status first, so an outsider learns nothing from the policy messages.
         transition = next((t for t in TRANSITIONS if t.action == action and t.source == request.status), None)
         if transition is not None and may_take(session, by, request, transition):
-            problems = policy_problems(session, request, policy)
+            problems = policy_problems(session, request, policy, by)
             if problems:
                 raise PolicyRefused(problems)
     return apply_transition(session, by, request, action, comment)
@@ -446,12 +478,10 @@ class RequestFilter:
                 status = RequestStatus(str(status_raw))
             except ValueError:
                 errors["status"] = "Trạng thái không hợp lệ."
-        if raw.get("min_age_days"):
-            text = str(raw["min_age_days"]).strip()
-            if not text.isdigit() or int(text) > 36500:
-                errors["min_age_days"] = "Số ngày là số nguyên không âm."
-            else:
-                age = int(text)
+        try:
+            age = parse_count(raw.get("min_age_days"), maximum=36500, message="Số ngày là số nguyên không âm.")
+        except FieldError as error:
+            errors["min_age_days"] = str(error)
         if errors:
             raise ValidationFailed(errors)
         return cls(org_id, kind, status, age)

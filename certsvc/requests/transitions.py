@@ -3,18 +3,22 @@
 Each :class:`Transition` says from which status an action leads to which, who may
 take it (a permission at the request's unit), whether a comment is required and
 whether the actor must not be the drafter. :func:`apply_transition` is the only
-code that changes a request's status: it checks the table, records a
-:class:`RequestEvent` for the timeline and exactly one audit entry.
+code that changes a request's status: it checks the table, moves the status only if
+nobody moved it meanwhile, records a :class:`RequestEvent` for the timeline and
+exactly one audit entry.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from certsvc.accounts.models import Account
 from certsvc.audit.service import Actor, record
+from certsvc.core.validation import text_problem
 from certsvc.errors import Conflict, PermissionDenied, ValidationFailed
 from certsvc.policy import Permission, can
 from certsvc.requests.models import CertificateRequest, RequestEvent, RequestStatus
@@ -57,7 +61,7 @@ class Transition:
     #: Vietnamese button text and timeline wording.
     label: str
     comment_required: bool = False
-    #: The drafter may not take it ("four eyes").
+    #: Neither the drafter nor whoever last changed the content may take it ("four eyes").
     not_drafter: bool = False
     #: Offered as a button on the request page (batch and outcome steps have their own pages).
     on_request_page: bool = True
@@ -101,6 +105,8 @@ TRANSITIONS: tuple[Transition, ...] = (
 SUBMITTING = frozenset({Action.APPROVE_SUBMIT, Action.SUBMIT, Action.RESUBMIT})
 
 _ACTIONS = {t.action for t in TRANSITIONS}
+#: Actions that change what the request says; the timeline records who took them.
+_CONTENT_ACTIONS = frozenset({Action.CREATE, Action.EDIT, Action.VOID_APPROVAL})
 #: What the timeline calls each action.
 ACTION_LABELS = {t.action: t.label for t in reversed(TRANSITIONS)}
 
@@ -123,11 +129,25 @@ def action_permissions(action: str) -> frozenset[Permission]:
     return frozenset(p for t in TRANSITIONS if t.action == action for p in t.permissions)
 
 
+def _authors(request: CertificateRequest) -> set[int | None]:
+    """Who wrote what the request says: its creator and whoever last changed the content.
+
+    Read from the timeline, which records every content change with its actor: one source of truth,
+    and no column to keep in step with it.
+    """
+    last = next((event.actor_id for event in reversed(request.events) if event.action in _CONTENT_ACTIONS), None)
+    return {request.created_by_id, last}
+
+
+def _four_eyes_refused(by: Account, request: CertificateRequest, transition: Transition) -> bool:
+    return transition.not_drafter and by.id in _authors(request)
+
+
 def may_take(session: Session, by: Account, request: CertificateRequest, transition: Transition) -> bool:
     """Whether ``by`` may take ``transition`` now (status, permission, four eyes); no side effect."""
     if transition.source != request.status or not _permitted(session, by, request, transition.permissions):
         return False
-    return not (transition.not_drafter and request.created_by_id == by.id)
+    return not _four_eyes_refused(by, request, transition)
 
 
 def apply_transition(
@@ -137,7 +157,11 @@ def apply_transition(
     """Take ``action`` on ``request``: check the table, move the status, write the event and one audit entry.
 
     ``by`` is normally the account acting; a system :class:`Actor` skips the permission checks
-    (used only by the demo loader and migrations of data). The caller commits.
+    (used only by the demo loader and migrations of data). The caller commits, or rolls back on any error.
+
+    The status moves with one compare-and-set UPDATE (``WHERE status = <source>``): of simultaneous
+    transitions from one status exactly one wins, whatever the database; the others, which read the
+    request before it moved, get Conflict ``already_changed`` and write nothing.
     """
     if action not in _ACTIONS:
         raise Conflict("Thao tác không tồn tại.", code="unknown_action")
@@ -153,14 +177,20 @@ def apply_transition(
         )
     if account is not None and not _permitted(session, account, request, transition.permissions):
         raise PermissionDenied()
-    if account is not None and transition.not_drafter and request.created_by_id == account.id:
-        raise PermissionDenied("Người soạn đề nghị không được tự phê duyệt, gửi đề nghị của mình.")
+    if account is not None and _four_eyes_refused(account, request, transition):
+        raise PermissionDenied(
+            "Người soạn đề nghị và người sửa nội dung sau cùng không được tự phê duyệt, gửi đề nghị này.")
+    if problem := text_problem(comment or ""):
+        raise ValidationFailed({"comment": problem})
     text = " ".join((comment or "").split()) or None
     if transition.comment_required and text is None:
         raise ValidationFailed({"comment": "Ghi rõ lý do."})
     if text is not None and len(text) > 2000:
         raise ValidationFailed({"comment": "Ý kiến dài quá 2000 ký tự."})
     now = utcnow()
+    if transition.source is not None and not _moved(session, request, transition):
+        raise Conflict("Đề nghị vừa được người khác xử lý, trạng thái đã thay đổi. Xem lại đề nghị để biết "
+                       "trạng thái hiện tại.", code="already_changed")
     event = RequestEvent(
         request=request, action=action, from_status=request.status, to_status=transition.target, comment=text,
         actor_id=actor.account_id, actor_label=actor.label, occurred_at=now,
@@ -182,3 +212,24 @@ def apply_transition(
     audit.update(details or {})
     record(session, actor, f"request.{action}", "certificate_request", request.id, audit)
     return event
+
+
+def _moved(session: Session, request: CertificateRequest, transition: Transition) -> bool:
+    """Move the request's row from the transition's source status to its target, if it is still there.
+
+    On PostgreSQL a concurrent UPDATE of the row waits for the first to commit, then finds the status
+    changed; on SQLite the writers queue on the database lock. The in-memory request is moved by the
+    caller (its flush writes the same status again, with the other columns).
+    """
+    r = CertificateRequest
+    try:
+        moved = session.execute(
+            update(r).where(r.id == request.id, r.status == transition.source).values(status=transition.target)
+            .execution_options(synchronize_session=False)
+        )
+    except OperationalError as error:
+        # SQLite: another writer kept the database longer than the busy timeout. A refusal, not a 500.
+        if "database is locked" not in str(error.orig):
+            raise
+        raise Conflict("Đề nghị đang được người khác xử lý. Thử lại sau giây lát.", code="busy") from error
+    return moved.rowcount == 1

@@ -144,7 +144,7 @@ def new_request(request_type: str):
 
 def _request_page(req: CertificateRequest, errors: dict | None = None, status: int = 200):
     spec = spec_of(req.request_type)
-    problems = (service.policy_problems(db.session, req, _policy())
+    problems = (service.policy_problems(db.session, req, _policy(), current_user)
                 if req.status in (RequestStatus.DRAFT, RequestStatus.APPROVED, RequestStatus.RETURNED) else [])
     return render_template(
         "requests/view.html", req=req, spec=spec, display_value=display_value, action_label=ACTION_LABELS.get, problems=problems,
@@ -153,7 +153,7 @@ def _request_page(req: CertificateRequest, errors: dict | None = None, status: i
         can_record_outcome=req.status is RequestStatus.SENT
         and can(db.session, current_user, Permission.MANAGE_BATCHES, req.organisation_id),
         can_view_batch=req.batch_id is not None
-        and can(db.session, current_user, Permission.VIEW_REQUESTS, req.batch.focal_office_id),
+        and can(db.session, current_user, Permission.VIEW_BATCHES, req.batch.focal_office_id),
         errors=errors or {},
     ), status
 
@@ -272,16 +272,7 @@ def bulk_review():
 
 # --- batches --------------------------------------------------------------------------------------
 
-def _batch_of(batch_id: int, permission: Permission) -> Batch:
-    batch = batches.get_batch(db.session, batch_id)
-    ensure(db.session, current_user, permission, batch.focal_office_id)
-    return batch
-
-
 def _batches_page(errors: dict | None = None, values: dict | None = None, status: int = 200):
-    offices = batches.focal_offices_of(db.session, current_user, Permission.VIEW_REQUESTS)
-    if not offices:
-        raise PermissionDenied()
     return render_template(
         "requests/batches.html", rows=batches.batches_in_scope(db.session, current_user),
         offices=batches.focal_offices_of(db.session, current_user), errors=errors or {}, values=values or {},
@@ -321,13 +312,14 @@ def _batch_page(batch: Batch, errors: dict | None = None, status: int = 200):
 @bp.get("/batches/<int:batch_id>")
 @login_required
 def view_batch(batch_id: int):
-    return _batch_page(_batch_of(batch_id, Permission.VIEW_REQUESTS))
+    return _batch_page(batches.get_batch(db.session, current_user, batch_id))
 
 
 def _batch_action(batch_id: int, change, message: str):
-    batch = _batch_of(batch_id, Permission.MANAGE_BATCHES)
+    batch = batches.get_batch(db.session, current_user, batch_id, Permission.MANAGE_BATCHES)
     return _attempt(lambda: change(batch),
-                    lambda errors, status: _batch_page(batches.get_batch(db.session, batch_id), errors, status),
+                    lambda errors, status: _batch_page(batches.get_batch(db.session, current_user, batch_id),
+                                                       errors, status),
                     message, url_for("requests.view_batch", batch_id=batch_id))
 
 
@@ -362,8 +354,9 @@ def mark_sent(batch_id: int):
 @bp.get("/batches/<int:batch_id>/documents/<name>")
 @login_required
 def batch_document(batch_id: int, name: str):
-    batch = _batch_of(batch_id, Permission.VIEW_REQUESTS)
+    batch = batches.get_batch(db.session, current_user, batch_id)
     document, content = build_document(batch, name)
-    return Response(content, mimetype=document.mimetype, headers={
+    # content_type, not mimetype: the document's type already names its charset, Flask would add another.
+    return Response(content, content_type=document.mimetype, headers={
         "Content-Disposition": f'attachment; filename="dot-{batch.id}-{document.filename}"'})
 

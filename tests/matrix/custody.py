@@ -22,7 +22,7 @@ ROUTES = {
     "custody.record_event": RECORDERS,
     "custody.report_lost": RECORDERS,
     "custody.new_handover": RECORDERS,
-    "custody.confirm_handover": RECORDERS,
+    "custody.confirm_handover": VIEWERS,  # a witness may only see the register; the service refuses non-parties
     "custody.approve_handover": RECORDERS,
 }
 HIDDEN = set(ROUTES) - {"custody.index", "custody.verify"}
@@ -33,6 +33,7 @@ def targets(session, world) -> dict:
     seal = make_seal(session, world, prefix="mx")
     handover = service.start_handover(session, seal.keeper, seal.token, handover_form(seal), SETTINGS)
     service.confirm_handover(session, seal.keeper, handover)
+    service.confirm_handover(session, seal.witness_account, handover)
     event = service.confirm_handover(session, seal.other, handover)
     session.commit()
     return {"token_id": seal.token.id, "handover_id": handover.id, "entry_seq": event.seq,

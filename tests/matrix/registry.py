@@ -19,6 +19,7 @@ ROUTES = {
     "registry.view_token": READERS,
     "registry.upload_certificate": MANAGERS,
     "registry.revoke_certificate": MANAGERS,
+    "registry.mark_entered_in_error": MANAGERS,
     "registry.transition_token": MANAGERS,
     # a renewal request is drafted by the unit's officer (DRAFT_REQUESTS)
     "registry.renewal_draft": frozenset({Role.UNIT_OFFICER}),
