@@ -1,5 +1,5 @@
 # Shortcuts for developers; README's commands are the scripts themselves.
-.PHONY: setup run test test-sqlite
+.PHONY: setup run test test-sqlite test-fast
 
 setup:
 	scripts/setup.sh
@@ -12,3 +12,7 @@ test:
 
 test-sqlite: setup
 	.venv/bin/python -m pytest -q
+
+# SQLite, without the slow SoftHSM and browser tests: the quick loop while editing.
+test-fast: setup
+	env -u CERTSVC_TEST_DATABASE_URL .venv/bin/python -m pytest -q -p no:cacheprovider -n auto -m "not pkcs11 and not browser"

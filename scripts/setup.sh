@@ -1,10 +1,22 @@
 #!/usr/bin/env bash
 # Install what certsvc and token_agent need on a Debian machine: the Debian packages
-# (SoftHSM, OpenSC, poppler, NSS tools, qpdf, Liberation fonts, Python 3.11, headless Chromium
+# (SoftHSM, OpenSC, poppler, NSS tools, qpdf, Liberation fonts, Python and its headers, headless Chromium
 # and its driver for the browser walk-through test) and the Python environment in .venv.
+# Python 3.11 to 3.13 (Debian 12 ships 3.11, Ubuntu 24.04 3.12, Debian 13 3.13): the system's python3 when it
+# is one of them. `--python PROGRAM --venv DIR` makes another environment (CI's second-Python run).
 # Safe to run again: it installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+python=""
+venv=.venv
+while (($#)); do
+  case "$1" in
+    --python) python="${2:?--python needs a program}"; shift 2 ;;
+    --venv) venv="${2:?--venv needs a directory}"; shift 2 ;;
+    *) echo "usage: scripts/setup.sh [--python PROGRAM] [--venv DIR]" >&2; exit 2 ;;
+  esac
+done
 
 DEBIAN_PACKAGES=(
   python3 python3-venv python3-dev build-essential
@@ -26,30 +38,36 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-python=""
-for candidate in python3.11 python3; do
-  if command -v "$candidate" >/dev/null 2>&1 &&
-     "$candidate" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null; then
-    python="$candidate"
-    break
-  fi
-done
+# The versions requires-python in pyproject.toml accepts (keep the two in step). Running the program, not
+# just finding it: a pyenv shim is on PATH for every version pyenv has but runs only the selected ones.
+supported() {
+  "$1" -c 'import sys; sys.exit(not (3, 11) <= sys.version_info[:2] <= (3, 13))' >/dev/null 2>&1
+}
+
 if [ -z "$python" ]; then
-  echo "setup: Python 3.11 is required (Debian 12 ships it as python3)" >&2
+  for candidate in python3 python3.13 python3.12 python3.11; do
+    if supported "$candidate"; then
+      python="$candidate"
+      break
+    fi
+  done
+fi
+if [ -z "$python" ] || ! supported "$python"; then
+  echo "setup: Python 3.11, 3.12 or 3.13 is required (${python:-python3} is not one of them)" >&2
   exit 1
 fi
 
-if [ ! -x .venv/bin/python ]; then
-  echo "setup: creating .venv with $python"
-  "$python" -m venv .venv
+if ! supported "$venv/bin/python"; then
+  echo "setup: creating $venv with $python ($("$python" -V 2>&1))"
+  "$python" -m venv --clear "$venv"
 fi
 
 # Reinstall only when the dependency list changed since the last successful install.
-stamp=.venv/.certsvc-installed
+stamp="$venv/.certsvc-installed"
 wanted=$(sha256sum pyproject.toml | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$wanted" ]; then
-  echo "setup: installing the Python environment"
-  .venv/bin/python -m pip install --quiet --upgrade pip
-  .venv/bin/python -m pip install --quiet -e '.[test]'
+  echo "setup: installing the Python environment in $venv"
+  "$venv/bin/python" -m pip install --quiet --upgrade pip
+  "$venv/bin/python" -m pip install --quiet -e '.[test]'
   echo "$wanted" >"$stamp"
 fi

@@ -17,11 +17,14 @@ import csv
 import re
 import subprocess
 
+import pytest
 from openpyxl import load_workbook
 
 from certsvc.timeutil import to_vietnam, utcnow
 from tests.test_registry_support import make_cert, pem
 from tests.test_requests_support import individual
+
+pytestmark = pytest.mark.browser
 
 NEWCOMER = "Lộc Thị Hoa"
 RETURN_REASON = "Ghi đủ chức danh theo quyết định tuyển dụng"

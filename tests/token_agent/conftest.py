@@ -105,6 +105,19 @@ def _init_token_without_user_pin(label: str) -> None:
                     "--label", label, "--so-pin", demo.SO_PIN], check=True, capture_output=True)
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+def pytest_collection_modifyitems(items) -> None:
+    """Mark every test here that needs the SoftHSM tokens ``pkcs11``, so that ``-m "not pkcs11"`` leaves them
+    out, and put them in one xdist group: under ``--dist loadgroup`` one worker makes the tokens, not each of
+    them (eight RSA keys generated on SoftHSM take seconds, more when the other worker competes for the CPU).
+    The hook sees the whole session's tests, and tests/conftest.py has a ``world`` fixture of its own."""
+    here = Path(__file__).parent
+    for item in items:
+        if item.path.is_relative_to(here) and "world" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.pkcs11)
+            item.add_marker(pytest.mark.xdist_group("softhsm"))
+
+
 @pytest.fixture(scope="session")
 def world(tmp_path_factory) -> Iterator[TokenWorld]:
     """The test PKI, the SoftHSM tokens, and the PEM files (root, issuing CA, CRL) on disk."""

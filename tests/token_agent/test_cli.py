@@ -114,6 +114,7 @@ def test_console_script(world):
     assert token["label"] == "TRONG" and token["status"] == "FAIL" and result.returncode == 2
 
 
+@pytest.mark.pkcs11  # makes its own SoftHSM tokens, without the world fixture
 def test_demo_prints_a_round_that_works(tmp_path):
     """`token-agent demo` makes its own tokens and prints commands; run them as a newcomer would."""
     bin_dir = Path(sys.executable).parent
