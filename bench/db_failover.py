@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session  # noqa: E402
 
 from certsvc.accounts.models import Account, Role, RoleAssignment  # noqa: E402
 from certsvc.accounts.service import hash_password  # noqa: E402
-from certsvc.api.service import create_token  # noqa: E402
+from certsvc.accounts.api_tokens import create_token  # noqa: E402
 from certsvc.audit.service import verify_chain  # noqa: E402
 from certsvc.orgs.models import Organisation, OrgKind  # noqa: E402
 from certsvc.people.models import Person  # noqa: E402

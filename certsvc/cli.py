@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import getpass
-import sys
-
 import click
 from flask.cli import FlaskGroup, with_appcontext
 
 from certsvc.audit.service import verify_chain
+from certsvc.cli_support import echo_chain_report
 from certsvc.config import ConfigError
+from certsvc.custody.cli import custody_group
+from certsvc.demo import demo_command
 from certsvc.extensions import db
+from certsvc.registry.cli import registry
+from certsvc.setup_commands import bootstrap_command
 
 __all__ = ["main", "cli"]
 
@@ -46,37 +48,10 @@ def audit_verify() -> None:
     echo_chain_report(verify_chain(db.session), "chain intact")
 
 
-def echo_chain_report(report, intact: str) -> None:
-    """Print a hash-chain verification; exit 1 on a fault, naming the first bad entry."""
-    if report.ok:
-        click.echo(f"OK: {report.entries} entries, {intact}; head #{report.last_seq} {report.last_hash}")
-        return
-    fault = report.fault
-    click.echo(f"FAULT: {fault.kind} at entry #{fault.seq}: {fault.message}", err=True)
-    sys.exit(1)
-
-
-def cli_actor_label() -> str:
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):
-        user = "unknown"
-    return f"cli:{user}"
-
-
-def _register_commands() -> None:
-    from certsvc.custody.cli import custody_group
-    from certsvc.demo import demo_command
-    from certsvc.registry.cli import registry
-    from certsvc.setup_commands import bootstrap_command
-
-    cli.add_command(demo_command)
-    cli.add_command(bootstrap_command)
-    cli.add_command(registry)
-    cli.add_command(custody_group)
-
-
-_register_commands()
+cli.add_command(demo_command)
+cli.add_command(bootstrap_command)
+cli.add_command(registry)
+cli.add_command(custody_group)
 
 
 def main() -> None:

@@ -13,13 +13,15 @@ commands that only work on the database (``require_secret=False``) run without i
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from certsvc.core.workdays import HOLIDAY_SETTINGS, WorkCalendar, calendar_from_settings
 
 __all__ = ["ConfigError", "PROJECT_ROOT", "SETTINGS", "HOLIDAY_SETTINGS", "WORK_CALENDAR", "instance_path",
-           "load_config"]
+           "load_config", "setting_default", "setting_value"]
 
 #: The repository root: templates, migrations and the instance folder live here.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -114,6 +116,20 @@ SETTINGS: tuple[_Setting, ...] = (
     _Setting("CERTSVC_CUSTODY_WITNESS_REQUIRED", "CERTSVC_CUSTODY_WITNESS_REQUIRED", True, "flag"),
     _Setting("CERTSVC_CUSTODY_PENDING_HOURS", "CERTSVC_CUSTODY_PENDING_HOURS", 48, "int"),
 )
+_BY_KEY = {setting.key: setting for setting in SETTINGS}
+
+
+def setting_default(key: str) -> Any:
+    """The default of the setting stored under the Flask ``key``: the settings classes of the capabilities
+    take their defaults from here, so that :data:`SETTINGS` is the one place they are written."""
+    return _BY_KEY[key].default
+
+
+def setting_value(config: Mapping[str, object], key: str) -> Any:
+    """The setting ``key`` of ``config`` (an app config, or a plain mapping in tests), checked and typed as
+    :func:`load_config` does — a value it already typed passes unchanged; the default when missing."""
+    setting = _BY_KEY[key]
+    return _PARSERS[setting.kind](setting.env, config.get(key), setting.default)
 
 
 def _work_calendar(overrides: dict) -> WorkCalendar:

@@ -1,9 +1,12 @@
 """DDL that makes a table append-only, for SQLite and PostgreSQL.
 
-Used by migrations for the evidence tables (the audit log, later the custody
-register). Whoever can drop these triggers can also rewrite rows, which is why the
-tables are hash-chained as well: the triggers stop mistakes and casual edits, the
-chain proves what happened.
+Used by migrations for the evidence tables (the audit log, the custody register).
+Whoever can drop these triggers can also rewrite rows, which is why the tables are
+hash-chained as well: the triggers stop mistakes and casual edits, the chain proves
+what happened.
+
+The one module of the package that revisions import: it imports nothing, and what it
+writes must not change for a revision already applied (add a new function instead).
 """
 
 from __future__ import annotations

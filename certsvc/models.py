@@ -1,8 +1,8 @@
 """Imports every capability's models, so the metadata (and Alembic) sees all tables."""
 
+from certsvc.accounts.api_token_models import ApiToken
 from certsvc.accounts.models import Account, RoleAssignment
 from certsvc.api.idempotency import IdempotentAnswer  # noqa: F401
-from certsvc.api.models import ApiToken
 from certsvc.audit.models import AuditEntry, AuditHead
 from certsvc.custody.models import CustodyEvent, CustodyHead, CustodyToken, Handover  # noqa: F401
 from certsvc.orgs.models import Organisation

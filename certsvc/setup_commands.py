@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from certsvc.accounts.models import Account, Role, RoleAssignment
 from certsvc.accounts.service import temporary_password, hash_password
 from certsvc.audit.service import Actor, record
+from certsvc.cli_support import cli_actor_label
 from certsvc.core.validation import FieldError, clean_agency_code, clean_symbol
 from certsvc.extensions import db
 from certsvc.orgs.models import Organisation, OrgKind
@@ -27,8 +28,6 @@ __all__ = ["bootstrap_command"]
 @with_appcontext
 def bootstrap_command(org_name, symbol, kind, agency_code, admin_username, admin_name) -> None:
     """Create the root organisation and its first administrator (only on an empty database)."""
-    from certsvc.cli import cli_actor_label
-
     session = db.session
     if session.scalar(select(func.count()).select_from(Account)):
         raise click.ClickException("Cơ sở dữ liệu đã có tài khoản; dùng trang quản trị để thêm người dùng.")

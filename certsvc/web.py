@@ -16,16 +16,16 @@ from werkzeug.exceptions import HTTPException
 from certsvc.accounts import service as accounts
 from certsvc.accounts.models import Account, Role
 from certsvc.accounts.views import clock
-from certsvc.core.converters import IdConverter
 from certsvc.core.enums import LabelledEnum
-from certsvc.core.links import links_by_id
-from certsvc.core.navigation import NavLink
 from certsvc.core.numbers import format_count
 from certsvc.errors import CertsvcError
 from certsvc.extensions import db, login_manager
 from certsvc.orgs.models import OrgKind
 from certsvc.policy import Permission, nav_permissions
 from certsvc.timeutil import format_vietnam
+from certsvc.ui.converters import IdConverter
+from certsvc.ui.links import links_by_id
+from certsvc.ui.navigation import NavLink
 
 __all__ = ["register_web", "ERROR_TITLES"]
 
@@ -108,7 +108,7 @@ def badge(status: LabelledEnum) -> Markup:
 
 def register_web(app: Flask) -> None:
     from certsvc.accounts.views import bp as auth_bp
-    from certsvc.core.views import bp as core_bp
+    from certsvc.ui.views import bp as core_bp
 
     # Before any route is added: every ``<int:...>`` of every blueprint is a bounded id.
     app.url_map.converters["int"] = IdConverter
@@ -195,14 +195,16 @@ def register_web(app: Flask) -> None:
 def _capability_view_modules():
     """Each capability's views module, with its blueprint ``bp`` and optional ``NAV_LINKS``, in menu order."""
     from certsvc.accounts import admin_views
-    from certsvc.api import token_views
+    from certsvc.accounts import api_token_views as token_views
+    from certsvc.api import batches, registry, requests  # noqa: F401  (their endpoints join the API's blueprint)
     from certsvc.api import views as api_views
-    from certsvc.audit import views as audit_views
+    from certsvc.auditview import views as audit_views
     from certsvc.custody import views as custody_views
     from certsvc.imports import views as imports_views
     from certsvc.orgs import views as orgs_views
     from certsvc.people import views as people_views
     from certsvc.registry import views as registry_views
+    from certsvc.requests import board_views  # noqa: F401  (adds the expiry board to the registry's blueprint)
     from certsvc.requests import views as requests_views
 
     return (requests_views, registry_views, custody_views, orgs_views, people_views, admin_views, imports_views,

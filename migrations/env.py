@@ -17,7 +17,8 @@ target_db = current_app.extensions["migrate"].db
 
 
 def render_item(type_, obj, autogen_context):
-    """Write the app's column types as plain SQLAlchemy types, so revisions never import the app."""
+    """Write the app's column types as plain SQLAlchemy types, so revisions never import the app (its models,
+    types or settings); their only import from the package is the dependency-free :mod:`certsvc.db_guard`."""
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
     return False

@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import func, select
 
 from certsvc.accounts import service
+from certsvc.accounts.api_token_models import ApiToken
+from certsvc.accounts.api_tokens import create_token
 from certsvc.accounts.models import Account, LoginThrottle, Role, RoleAssignment
-from certsvc.api.models import ApiToken
-from certsvc.api.service import create_token
 from certsvc.errors import Conflict
 from tests.conftest import PASSWORD, Browser
 from tests.test_accounts_support import audit_actions, clock, login_from  # noqa: F401  (clock: fixture)

@@ -7,8 +7,8 @@ import jsonschema
 import pytest
 from sqlalchemy import func, select
 
+from certsvc.accounts.api_token_models import ApiToken
 from certsvc.accounts.models import Role
-from certsvc.api.models import ApiToken
 from certsvc.api.openapi import openapi_document
 from certsvc.audit.models import AuditEntry
 from tests.test_api_support import Api, check_response

@@ -11,9 +11,9 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import positive_data_acceptance
 
+from certsvc.accounts.api_tokens import create_token
 from certsvc.accounts.models import Role
 from certsvc.api.openapi import openapi_document
-from certsvc.api.service import create_token
 from certsvc.requests.fields import REQUEST_TYPES
 
 schema = schemathesis.openapi.from_dict(openapi_document())

@@ -10,8 +10,8 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
+from certsvc.accounts.api_tokens import create_token
 from certsvc.api.openapi import openapi_document
-from certsvc.api.service import create_token
 
 DOCUMENT = openapi_document()
 _BASE = "urn:certsvc:openapi"

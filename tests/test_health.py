@@ -2,7 +2,7 @@
 
 from sqlalchemy import text
 
-from certsvc.core.health import head_revisions
+from certsvc.ui.health import head_revisions
 from tests.conftest import _make_app
 
 

@@ -3,7 +3,7 @@
 import pytest
 from flask import url_for
 
-from certsvc.core.links import links_by_id
+from certsvc.ui.links import links_by_id
 
 
 @pytest.mark.parametrize("mount", ["", "/chung-thu-so"])

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from certsvc.accounts.models import Role
 from certsvc.audit.models import AuditEntry
 from certsvc.orgs.models import Organisation, OrgKind
-from certsvc.policy import OrgTree
+from certsvc.orgs.tree import OrgTree
 from tests.conftest import add_account, add_org
 
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from certsvc.accounts.api_tokens import create_token
 from certsvc.accounts.models import Role
-from certsvc.api.service import create_token
 from certsvc.audit.models import AuditEntry
 from tests.conftest import Browser
 from tests.matrix import HIDDEN, MATRIX, TARGET_BUILDERS

@@ -4,7 +4,8 @@ from sqlalchemy import text
 
 from certsvc.accounts.models import Role
 from certsvc.orgs.models import OrgKind
-from certsvc.policy import OrgTree, Permission, can, orgs_in_scope
+from certsvc.orgs.tree import OrgTree
+from certsvc.policy import Permission, can, orgs_in_scope
 from tests.conftest import add_account, add_org
 
 

@@ -217,7 +217,7 @@ def test_one_click_renewal_draft_from_the_board(make_browser, session, records):
 
 def test_board_shows_the_ca_processing_deadline_of_sent_new_certificate_requests(make_browser, session, world):
     pytest.importorskip("certsvc.requests.models")
-    from certsvc.registry.deadlines import ca_deadlines
+    from certsvc.requests.deadlines import ca_deadlines
     from certsvc.requests.models import Batch, BatchStatus, CertificateRequest, RequestStatus, RequestType
 
     sent_at = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)  # a Friday, 10:00 in Vietnam
@@ -230,11 +230,12 @@ def test_board_shows_the_ca_processing_deadline_of_sent_new_certificate_requests
     session.add_all([batch, request])
     session.commit()
     (deadline,) = ca_deadlines(session, {commune.id}, sent_at, calendar=DEFAULTS.calendar)
-    assert (deadline.sent_on, deadline.due_on, deadline.working_days_left) == (date(2026, 11, 20), date(2026, 11, 25), 3)
-    assert ca_deadlines(session, {commune.id}, sent_at + timedelta(days=6), calendar=DEFAULTS.calendar)[0].overdue
+    # Mon 23, Wed 25, Thu 26: Tuesday 24/11 is Ngày Văn hóa Việt Nam
+    assert (deadline.sent_on, deadline.due_on, deadline.working_days_left) == (date(2026, 11, 20), date(2026, 11, 26), 3)
+    assert ca_deadlines(session, {commune.id}, sent_at + timedelta(days=7), calendar=DEFAULTS.calendar)[0].overdue
     assert ca_deadlines(session, {world.orgs["other_commune"].id}, sent_at, calendar=DEFAULTS.calendar) == []
     page = signed_in(make_browser, Role.UNIT_HEAD).get("/registry/board").get_data(as_text=True)
-    assert "Lò Văn Chiến" in page and "25/11/2026" in page
+    assert "Lò Văn Chiến" in page and "26/11/2026" in page
 
 
 def test_marking_a_revoked_token_returned_closes_the_deadline(make_browser, session, records):

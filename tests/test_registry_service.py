@@ -203,7 +203,7 @@ def test_revocation_opens_the_return_and_returning_closes_it(session, world):
     assert after["AuditEntry"] - before["AuditEntry"] == 1 and after["TokenReturn"] - before["TokenReturn"] == 1
     assert (cert.revoked_at, cert.revocation_reason) == (friday, "Nghỉ hưu")
     (pending,) = service.open_returns(session, [cert.token_id])
-    assert pending.due_on == date(2026, 11, 27)  # five working days: Mon 23 … Fri 27
+    assert pending.due_on == date(2026, 11, 30)  # five working days: Mon 23, Wed 25 … Mon 30 (24/11 is a holiday)
     assert certificate_status(cert, friday, warn_days=DEFAULTS.warning_days) is CertificateStatus.REVOKED
     with pytest.raises(Conflict):
         service.revoke_certificate(session, TESTER, cert, revoked_at=friday, reason="Lần hai",

@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import func, select
 
 from certsvc.audit.models import AuditEntry
-from certsvc.orgs.models import Organisation
+from certsvc.orgs.models import DEFAULT_RECIPIENT, Organisation
 from certsvc.requests import batches
-from certsvc.requests.letters import DEFAULT_RECIPIENT, form_of_address, letter_data
+from certsvc.requests.letters import form_of_address, letter_data
 from certsvc.requests.models import Batch, RequestStatus
 from tests.test_orgs import edit_form
 from tests.test_requests_support import bring_to, draft, focal, open_batch

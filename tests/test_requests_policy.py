@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 
+from certsvc.config import ConfigError
 from certsvc.errors import ValidationFailed
 from certsvc.registry.models import TokenKind
 from certsvc.requests.fields import RequestPolicy
@@ -194,7 +195,9 @@ def test_organisation_and_device_requests(session, world):
 def test_policy_limits_come_from_the_configuration(monkeypatch):
     assert RequestPolicy.from_config({}) == RequestPolicy()
     assert RequestPolicy.from_config({"CERTSVC_RENEWAL_GRACE_DAYS": "60"}).renewal_grace_days == 60
-    policy = RequestPolicy.from_config({"CERTSVC_MAX_NEW_YEARS": 3, "CERTSVC_MAX_EXTENSION_YEARS": "ba"})
-    assert (policy.max_new_years, policy.max_extension_years) == (3, 3)
+    policy = RequestPolicy.from_config({"CERTSVC_MAX_NEW_YEARS": 3, "CERTSVC_MAX_EXTENSION_YEARS": "2"})
+    assert (policy.max_new_years, policy.max_extension_years) == (3, 2)
+    with pytest.raises(ConfigError, match="CERTSVC_MAX_EXTENSION_YEARS"):  # checked as at start-up, no fallback
+        RequestPolicy.from_config({"CERTSVC_MAX_EXTENSION_YEARS": "ba"})
     monkeypatch.setenv("CERTSVC_MAX_NEW_YEARS", "2")  # read by certsvc.config when the app starts, not here
     assert RequestPolicy.from_config({}) == RequestPolicy()

@@ -22,7 +22,7 @@ __all__ = ["ActorName", "ActorNames", "actor_names"]
 
 #: What stands for the actors that are no account (:data:`certsvc.audit.service.SYSTEM`, the demo loader).
 _NON_ACCOUNT_NAMES = {"system": "Hệ thống", "demo": "Dữ liệu mẫu"}
-#: The prefix of a command run on the server (:func:`certsvc.cli.cli_actor_label`).
+#: The prefix of a command run on the server (:func:`certsvc.cli_support.cli_actor_label`).
 _CLI_PREFIX = "cli:"
 
 

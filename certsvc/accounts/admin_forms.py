@@ -16,7 +16,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, ValidationEr
 from certsvc.accounts.forms import REQUIRED
 from certsvc.accounts.models import Role
 from certsvc.accounts.service import USERNAME_RULE, AccountState, is_valid_username
-from certsvc.orgs.service import to_id
+from certsvc.core.records import to_id
 from certsvc.people.models import Person
 
 __all__ = [

@@ -13,7 +13,6 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy.exc import IntegrityError
 
-from certsvc.core.navigation import NavLink
 from certsvc.accounts import service
 from certsvc.accounts.admin_forms import (
     AccountFilterForm,
@@ -23,16 +22,26 @@ from certsvc.accounts.admin_forms import (
 )
 from certsvc.accounts.models import Account
 from certsvc.accounts.views import sign_in
-from certsvc.core.forms import apply_field_errors
+from certsvc.core.records import to_id
 from certsvc.errors import Conflict, ValidationFailed
 from certsvc.extensions import db
 from certsvc.orgs.forms import org_choices
-from certsvc.orgs.service import get_organisation, list_in_tree_order, to_id
+from certsvc.orgs.service import get_organisation, list_in_tree_order
+from certsvc.people.models import Person
+from certsvc.people.views import PEOPLE_PAGES
 from certsvc.policy import Permission, can, ensure, orgs_in_scope
 from certsvc.timeutil import utcnow
+from certsvc.ui.forms import apply_field_errors
+from certsvc.ui.navigation import NavLink
 
 bp = Blueprint("accounts_admin", __name__, url_prefix="/admin/accounts")
 NAV_LINKS = (NavLink("Tài khoản", "accounts_admin.list_accounts", Permission.VIEW_ACCOUNTS, "Tài khoản và phân quyền"),)
+
+
+@PEOPLE_PAGES.add
+def _accounts_of_people(people: list[Person]) -> dict[str, object]:
+    return {"accounts": service.accounts_of(db.session, people)}
+
 
 _RACE_MESSAGE = "Dữ liệu vừa được người khác thay đổi. Vui lòng tải lại trang và thử lại."
 

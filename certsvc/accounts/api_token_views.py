@@ -5,11 +5,11 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from certsvc.api import service
-from certsvc.api.forms import NewTokenForm
-from certsvc.core.forms import ActionForm, apply_field_errors
+from certsvc.accounts import api_tokens as service
+from certsvc.accounts.api_token_forms import NewTokenForm
 from certsvc.errors import ValidationFailed
 from certsvc.extensions import db
+from certsvc.ui.forms import ActionForm, apply_field_errors
 
 __all__ = ["bp"]
 

@@ -8,8 +8,8 @@ import secrets
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from certsvc.accounts.api_token_models import ApiToken
 from certsvc.accounts.models import Account
-from certsvc.api.models import ApiToken
 from certsvc.audit.service import Actor, record
 from certsvc.core.validation import FieldCollector, clean_text
 from certsvc.errors import Conflict, NotFound

@@ -14,6 +14,7 @@ import hashlib
 import math
 import re
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from importlib.resources import files
@@ -24,13 +25,13 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, contains_eager, joinedload, selectinload
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from certsvc.accounts.api_tokens import revoke_all_tokens
 from certsvc.accounts.models import Account, LoginSession, LoginThrottle, Role, RoleAssignment
-from certsvc.api.service import revoke_all_tokens
 from certsvc.audit.service import SYSTEM, Actor, record
 from certsvc.core.enums import LabelledEnum
+from certsvc.core.records import to_id
 from certsvc.errors import Conflict, NotFound, ValidationFailed
 from certsvc.orgs.models import Organisation
-from certsvc.orgs.service import to_id
 from certsvc.people.models import Person
 from certsvc.policy import Permission, ensure, orgs_in_scope
 from certsvc.timeutil import utcnow
@@ -38,6 +39,7 @@ from certsvc.timeutil import utcnow
 __all__ = [
     "AccountPage",
     "AccountState",
+    "accounts_of",
     "LoginPolicy",
     "LoginOutcome",
     "LoginResult",
@@ -390,6 +392,14 @@ def find_accounts(
         .offset((page - 1) * per_page)
     ).all()
     return AccountPage(accounts=list(accounts), page=page, pages=pages, total=total)
+
+
+def accounts_of(session: Session, people: Collection[Person]) -> dict[int, Account]:
+    """The login account of each of ``people`` that has one, by person id."""
+    ids = {person.id for person in people}
+    if not ids:
+        return {}
+    return {a.person_id: a for a in session.scalars(select(Account).where(Account.person_id.in_(ids)))}
 
 
 def people_without_account(session: Session, by: Account) -> list[Person]:

@@ -13,10 +13,10 @@ from certsvc.accounts.actors import ActorNames, actor_names
 from certsvc.accounts.forms import ChangePasswordForm, LoginForm
 from certsvc.accounts.models import Account
 from certsvc.audit.service import Actor, record
-from certsvc.core.forms import apply_field_errors
 from certsvc.errors import ValidationFailed
 from certsvc.extensions import db
 from certsvc.timeutil import format_vietnam, utcnow
+from certsvc.ui.forms import apply_field_errors
 
 bp = Blueprint("auth", __name__)
 

@@ -15,10 +15,10 @@ from typing import Any, TypeVar
 from flask import Response, request
 
 from certsvc.api import idempotency
+from certsvc.core.records import to_id
 from certsvc.core.validation import FieldError, parse_count, text_problem
 from certsvc.errors import CertsvcError, ValidationFailed
 from certsvc.extensions import db
-from certsvc.orgs.service import to_id
 
 __all__ = ["BadRequest", "Body", "Query", "json_body", "committed", "page_json", "REQUIRED"]
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from flask import Blueprint, g, jsonify, request
 
-from certsvc.api import idempotency, service
+from certsvc.accounts.api_tokens import account_for_secret
+from certsvc.api import idempotency
 from certsvc.api.openapi import openapi_document
 from certsvc.errors import CertsvcError
 from certsvc.extensions import csrf, db
@@ -44,7 +45,7 @@ def _authenticate():
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
     scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
-    account = service.account_for_secret(db.session, secret.strip()) if scheme.lower() == "bearer" else None
+    account = account_for_secret(db.session, secret.strip()) if scheme.lower() == "bearer" else None
     if account is None:
         raise Unauthenticated("Thiếu khóa API hợp lệ (Authorization: Bearer ...), hoặc khóa đã bị thu hồi.")
     # As on the pages: an account that must change its password does nothing else first.
@@ -81,6 +82,3 @@ def me():
         permissions=sorted(p.value for p in nav_permissions(account)),
     )
 
-
-# The endpoints of requests, batches and the registries attach themselves to ``bp``.
-from certsvc.api import batches, registry, requests  # noqa: E402,F401  (imported for their routes)

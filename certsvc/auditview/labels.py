@@ -6,6 +6,8 @@ without a label (a newer action, or one written by a later version) shows as its
 
 from __future__ import annotations
 
+from certsvc.requests.transitions import ACTION_LABELS as REQUEST_ACTIONS
+
 __all__ = ["ACTION_LABELS", "OBJECT_TYPE_LABELS", "action_label", "object_type_label"]
 
 ACTION_LABELS: dict[str, str] = {
@@ -72,8 +74,6 @@ OBJECT_TYPE_LABELS: dict[str, str] = {
 def action_label(code: str) -> str:
     """The Vietnamese name of an action, or the code itself when it has none."""
     if code.startswith("request."):
-        from certsvc.requests.transitions import ACTION_LABELS as REQUEST_ACTIONS
-
         step = REQUEST_ACTIONS.get(code.removeprefix("request."))
         if step is not None:
             return f"Đề nghị chứng thư số: {step.lower()}"

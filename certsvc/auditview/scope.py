@@ -19,12 +19,13 @@ from collections.abc import Collection
 from sqlalchemy import ColumnElement, Select, String, and_, cast, false, or_, select, true, union
 from sqlalchemy.orm import Session
 
+from certsvc.accounts.api_token_models import ApiToken
 from certsvc.accounts.models import Account, RoleAssignment
-from certsvc.api.models import ApiToken
 from certsvc.audit.models import AuditEntry
 from certsvc.orgs.models import Organisation
+from certsvc.orgs.tree import OrgTree
 from certsvc.people.models import Person
-from certsvc.policy import OrgTree, Permission, orgs_in_scope
+from certsvc.policy import Permission, orgs_in_scope
 from certsvc.registry.models import Certificate, Token
 from certsvc.requests.models import Batch, CertificateRequest
 

@@ -20,16 +20,16 @@ from flask import Blueprint, Response, render_template, request, stream_with_con
 from flask_login import current_user, login_required
 from sqlalchemy import ColumnElement, Select, func, select
 
-from certsvc.core.csvcells import neutralise
-from certsvc.core.navigation import NavLink
-from certsvc.core.paging import page_from, paginate
-from certsvc.audit.labels import ACTION_LABELS, OBJECT_TYPE_LABELS, action_label, object_type_label
 from certsvc.audit.models import AuditEntry
-from certsvc.audit.scope import visible_to
+from certsvc.auditview.labels import ACTION_LABELS, OBJECT_TYPE_LABELS, action_label, object_type_label
+from certsvc.auditview.scope import visible_to
+from certsvc.core.csvcells import neutralise
+from certsvc.core.paging import page_from, paginate
 from certsvc.core.validation import FieldCollector, FieldError, clean_text
 from certsvc.extensions import db
 from certsvc.policy import Permission, ensure
 from certsvc.timeutil import VIETNAM_TZ, format_vietnam, to_vietnam, utcnow
+from certsvc.ui.navigation import NavLink
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 NAV_LINKS = (NavLink("Nhật ký", "audit.list_entries", Permission.VIEW_AUDIT, "Nhật ký hệ thống"),)

@@ -1,1 +1,3 @@
-"""Pieces shared by every capability: validation of common fields, the base views, health."""
+"""Pure helpers every capability may use and that use no capability: validation of common fields, paging, SQL
+helpers, the hash chain, working days, record lookups. Web-specific pieces (forms, navigation, links, the home
+page) are in :mod:`certsvc.ui`."""

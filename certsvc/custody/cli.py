@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
+from certsvc.cli_support import echo_chain_report
 from certsvc.custody.chain import verify_register
 from certsvc.extensions import db
 
@@ -20,6 +21,4 @@ def custody_group() -> None:
 @with_appcontext
 def verify_command() -> None:
     """Check the whole register chain; exit 1 and name the first bad entry on any fault."""
-    from certsvc.cli import echo_chain_report
-
     echo_chain_report(verify_register(db.session), "custody register intact")

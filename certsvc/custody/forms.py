@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from wtforms import BooleanField, StringField, TextAreaField
 
-from certsvc.core.forms import ServiceForm, open_select
+from certsvc.ui.forms import ServiceForm, open_select
 
 __all__ = ["HandoverForm", "ReceiveForm", "EventForm", "LossForm", "HINTS"]
 

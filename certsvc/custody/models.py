@@ -24,6 +24,7 @@ from certsvc.extensions import db
 from certsvc.orgs.models import Organisation
 from certsvc.people.models import Person
 from certsvc.registry.models import Certificate, Token
+from certsvc.registry.tokens import register_custody_keeper
 from certsvc.timeutil import UTCDateTime, utcnow
 
 __all__ = [
@@ -141,3 +142,7 @@ class Handover(db.Model):
     witness: Mapped[Person | None] = relationship(foreign_keys=[witness_id])
     certificate: Mapped[Certificate | None] = relationship()
     event: Mapped[CustodyEvent | None] = relationship()
+
+
+# Here, with the table, so that wherever the register exists the registry refuses state changes behind its back.
+register_custody_keeper(lambda session, token: session.get(CustodyToken, token.id) is not None)

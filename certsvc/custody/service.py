@@ -23,6 +23,8 @@ from sqlalchemy.orm import Session
 
 from certsvc.accounts.models import Account, RoleAssignment
 from certsvc.audit.service import Actor, record
+from certsvc.config import setting_default, setting_value
+from certsvc.core.records import MAX_ID
 from certsvc.core.validation import (
     FieldCollector,
     FieldError,
@@ -42,7 +44,6 @@ from certsvc.custody.models import (
     PermissionKind,
 )
 from certsvc.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from certsvc.orgs.service import MAX_ID
 from certsvc.people.models import Person
 from certsvc.policy import Permission, can, may_act_on_token, may_witness, orgs_in_scope
 from certsvc.registry.models import Certificate, Token, TokenKind, TokenState
@@ -74,19 +75,16 @@ EVENT_FORM_KINDS = (E.INVENTORY, E.DAMAGED, E.FOUND, E.RETURNED, E.DESTROYED)
 
 @dataclass(frozen=True)
 class CustodySettings:
-    """``CERTSVC_CUSTODY_WITNESS_REQUIRED`` (default yes) and ``CERTSVC_CUSTODY_PENDING_HOURS`` (default 48)."""
+    """``CERTSVC_CUSTODY_WITNESS_REQUIRED`` and ``CERTSVC_CUSTODY_PENDING_HOURS``."""
 
-    witness_required: bool = True
-    pending_hours: int = 48
+    witness_required: bool = setting_default("CERTSVC_CUSTODY_WITNESS_REQUIRED")
+    pending_hours: int = setting_default("CERTSVC_CUSTODY_PENDING_HOURS")
 
     @classmethod
     def from_config(cls, config: Mapping) -> CustodySettings:
-        """From the app's config (typed by :func:`certsvc.config.load_config`; strings are accepted too);
-        the defaults for missing keys."""
-        witness = config.get("CERTSVC_CUSTODY_WITNESS_REQUIRED")
-        hours = config.get("CERTSVC_CUSTODY_PENDING_HOURS")
-        return cls(witness_required=cls.witness_required if witness is None else clean_flag(witness),
-                   pending_hours=cls.pending_hours if hours is None else max(1, int(hours)))
+        """From the app's config, checked by :func:`certsvc.config.setting_value`."""
+        return cls(witness_required=setting_value(config, "CERTSVC_CUSTODY_WITNESS_REQUIRED"),
+                   pending_hours=setting_value(config, "CERTSVC_CUSTODY_PENDING_HOURS"))
 
 
 # -- finding things -------------------------------------------------------------------------------

@@ -17,8 +17,6 @@ from sqlalchemy import select
 from certsvc.accounts.actors import actor_names
 from certsvc.accounts.models import Account
 from certsvc.audit.service import Actor, record
-from certsvc.core.forms import ServiceForm, apply_field_errors
-from certsvc.core.navigation import NavLink
 from certsvc.custody import service
 from certsvc.custody.chain import EntryCheck, check_entry, keeper_ids
 from certsvc.custody.forms import HINTS, EventForm, HandoverForm, LossForm, ReceiveForm
@@ -31,6 +29,8 @@ from certsvc.people.models import Person
 from certsvc.policy import Permission, can, may_act_on_token, orgs_in_scope
 from certsvc.registry.models import TokenState
 from certsvc.timeutil import to_vietnam, utcnow
+from certsvc.ui.forms import ServiceForm, apply_field_errors
+from certsvc.ui.navigation import NavLink
 
 bp = Blueprint("custody", __name__, url_prefix="/custody")
 NAV_LINKS = (NavLink("Sổ theo dõi thiết bị", "custody.index", Permission.VIEW_CUSTODY,

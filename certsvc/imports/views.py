@@ -7,13 +7,13 @@ from pathlib import PurePath
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_from_directory, url_for
 from flask_login import current_user, login_required
 
-from certsvc.core.navigation import NavLink
 from certsvc.config import PROJECT_ROOT
 from certsvc.extensions import db
 from certsvc.imports import service
 from certsvc.imports.forms import ImportForm
 from certsvc.imports.service import SPECS, ImportKind, ImportRefused
 from certsvc.policy import Permission, ensure
+from certsvc.ui.navigation import NavLink
 
 bp = Blueprint("imports", __name__, url_prefix="/admin/import")
 NAV_LINKS = (NavLink("Nhập dữ liệu", "imports.upload", Permission.IMPORT_DATA, "Nhập tổ chức, cán bộ từ tệp CSV"),)

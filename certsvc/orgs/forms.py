@@ -6,9 +6,8 @@ from collections.abc import Iterable
 
 from wtforms import BooleanField, SelectChoice, StringField
 
-from certsvc.core.forms import ServiceForm, open_select
-from certsvc.orgs.models import Organisation, OrgKind
-from certsvc.requests.letters import DEFAULT_RECIPIENT
+from certsvc.orgs.models import DEFAULT_RECIPIENT, Organisation, OrgKind
+from certsvc.ui.forms import ServiceForm, open_select
 
 __all__ = ["OrganisationForm", "org_choices"]
 

@@ -18,7 +18,11 @@ from certsvc.core.enums import LabelledEnum, enum_column
 from certsvc.extensions import db
 from certsvc.timeutil import UTCDateTime, utcnow
 
-__all__ = ["OrgKind", "Organisation", "OrganisationTreeVersion"]
+__all__ = ["DEFAULT_RECIPIENT", "OrgKind", "Organisation", "OrganisationTreeVersion", "office_recipient"]
+
+#: Whom a focal office's letters go to unless it names another recipient
+#: (:attr:`Organisation.letter_recipient`): the CA of the government-specialised (công vụ) signature service.
+DEFAULT_RECIPIENT = "Cục Chứng thực số và Bảo mật thông tin - Ban Cơ yếu Chính phủ"
 
 
 class OrgKind(LabelledEnum):
@@ -53,7 +57,7 @@ class Organisation(db.Model):
     #: Whom this organisation's consolidated proposal letters are addressed to ("Kính gửi") when it
     #: acts as a focal office, e.g. the provincial Sở that forwards them; unset means the national
     #: default, the CA of the government-specialised signature service
-    #: (:data:`certsvc.requests.letters.DEFAULT_RECIPIENT`). A batch keeps the value it was locked with.
+    #: (:data:`DEFAULT_RECIPIENT`). A batch keeps the value it was locked with.
     letter_recipient: Mapped[str | None] = mapped_column(String(255))
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -77,7 +81,7 @@ class OrganisationTreeVersion(db.Model):
 
     Database triggers (migration 0008) give it a new random value in the same transaction as any
     insert, update or delete of ``organisation``, whoever makes it; a server process keeps the trees
-    it read by this value (:class:`certsvc.policy.OrgTree`).
+    it read by this value (:class:`certsvc.orgs.tree.OrgTree`).
     """
 
     __tablename__ = "organisation_tree_version"
@@ -85,3 +89,8 @@ class OrganisationTreeVersion(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     version: Mapped[str] = mapped_column(String(36))
+
+
+def office_recipient(office: Organisation) -> str:
+    """Whom ``office``'s proposal letters go to now: its own setting, or the default."""
+    return office.letter_recipient or DEFAULT_RECIPIENT

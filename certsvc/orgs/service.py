@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import partial
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from certsvc.accounts.models import Account
 from certsvc.audit.service import Actor, record, record_update, snapshot
+from certsvc.core.records import get_record, to_id
 from certsvc.core.validation import (
     FieldCollector,
     FieldError,
@@ -21,9 +22,12 @@ from certsvc.core.validation import (
     clean_tax_code,
     clean_text,
 )
-from certsvc.errors import NotFound
 from certsvc.orgs.models import Organisation, OrgKind
-from certsvc.policy import OrgTree, Permission, ensure
+from certsvc.orgs.tree import OrgTree
+from certsvc.policy import Permission, ensure
+
+if TYPE_CHECKING:
+    from certsvc.accounts.models import Account
 
 __all__ = [
     "AUDITED_FIELDS",
@@ -32,15 +36,10 @@ __all__ = [
     "update_organisation",
     "get_organisation",
     "list_in_tree_order",
-    "MAX_ID",
-    "to_id",
     "FocalOffice",
     "focal_offices",
     "served_organisations",
 ]
-
-#: Ids are 32-bit integers in the database; a larger number from a form or a URL names nothing.
-MAX_ID = 2**31 - 1
 
 AUDITED_FIELDS = (
     "name", "symbol", "agency_code", "kind", "parent_id", "focal_office_id",
@@ -53,15 +52,6 @@ def _clean_kind(value: object) -> OrgKind:
         return OrgKind(str(value or "").strip())
     except ValueError:
         raise FieldError("Chọn loại tổ chức.") from None
-
-
-def to_id(value: object) -> int | None:
-    """The record id that a form value or URL part names, or None when it cannot be one."""
-    try:
-        number = int(str(value).strip())
-    except (TypeError, ValueError):
-        return None
-    return number if 0 < number <= MAX_ID else None
 
 
 def _clean_org_ref(session: Session, value: object) -> int | None:
@@ -133,11 +123,7 @@ def update_organisation(
 
 
 def get_organisation(session: Session, org_id: int) -> Organisation:
-    valid_id = to_id(org_id)
-    org = session.get(Organisation, valid_id) if valid_id is not None else None
-    if org is None:
-        raise NotFound("Không tìm thấy tổ chức.")
-    return org
+    return get_record(session, Organisation, org_id, "Không tìm thấy tổ chức.")
 
 
 def list_in_tree_order(session: Session, only: Iterable[int] | None = None) -> list[tuple[Organisation, int]]:

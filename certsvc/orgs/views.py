@@ -8,19 +8,21 @@ from __future__ import annotations
 from flask import Blueprint, render_template, request
 from flask_login import current_user, login_required
 
-from certsvc.core.navigation import NavLink
 from certsvc.errors import PermissionDenied
 from certsvc.extensions import db
 from certsvc.orgs import service
-from certsvc.core.forms import RecordEditor
 from certsvc.orgs.forms import OrganisationForm, org_choices
-from certsvc.orgs.models import Organisation
-from certsvc.people.service import accounts_of, people_of
-from certsvc.requests.letters import DEFAULT_RECIPIENT
-from certsvc.policy import OrgTree, Permission, can, ensure, orgs_in_scope
+from certsvc.orgs.models import DEFAULT_RECIPIENT, Organisation
+from certsvc.orgs.tree import OrgTree
+from certsvc.policy import Permission, can, ensure, orgs_in_scope
+from certsvc.ui.forms import RecordEditor
+from certsvc.ui.navigation import NavLink
+from certsvc.ui.parts import PageParts
 
 bp = Blueprint("orgs", __name__, url_prefix="/admin/orgs")
 NAV_LINKS = (NavLink("Tổ chức", "orgs.list_orgs", Permission.VIEW_ORGS, "Cơ cấu tổ chức và cơ quan đầu mối"),)
+#: What capabilities above orgs add to an organisation's page, from the organisation (people: its people).
+ORG_PAGE = PageParts()
 
 
 def _scope(permission: Permission) -> set[int]:
@@ -48,7 +50,6 @@ def view_org(org_id: int):
     org = service.get_organisation(db.session, org_id)
     ensure(db.session, current_user, Permission.VIEW_ORGS, org.id)
     visible = _scope(Permission.VIEW_ORGS)
-    people = people_of(db.session, org.id) if can(db.session, current_user, Permission.VIEW_PEOPLE, org.id) else None
     return render_template(
         "orgs/view.html",
         org=org,
@@ -56,11 +57,9 @@ def view_org(org_id: int):
         focal=service.focal_offices(db.session, [org])[org.id],
         children=[child for child in org.children if child.id in visible],
         served=[o for o in service.served_organisations(db.session, org.id) if o.id in visible],
-        people=people,
-        accounts=accounts_of(db.session, people or []),
         default_recipient=DEFAULT_RECIPIENT,
         can_edit=can(db.session, current_user, Permission.MANAGE_ORGS, org.id),
-        can_add_person=can(db.session, current_user, Permission.MANAGE_PEOPLE, org.id),
+        **ORG_PAGE.values(org),
     )
 
 

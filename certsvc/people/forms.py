@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, StringField
 
-from certsvc.core.forms import ServiceForm, open_select
+from certsvc.ui.forms import ServiceForm, open_select
 
 __all__ = ["PersonForm", "PeopleFilterForm"]
 

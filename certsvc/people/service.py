@@ -7,12 +7,13 @@ import unicodedata
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from functools import partial
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from certsvc.accounts.models import Account
 from certsvc.audit.service import Actor, record, record_update, snapshot
+from certsvc.core.records import get_record, to_id
 from certsvc.core.validation import (
     FieldCollector,
     FieldError,
@@ -22,11 +23,12 @@ from certsvc.core.validation import (
     clean_phone,
     clean_text,
 )
-from certsvc.errors import NotFound
 from certsvc.orgs.models import Organisation
-from certsvc.orgs.service import to_id
 from certsvc.people.models import Person
 from certsvc.policy import Permission, ensure
+
+if TYPE_CHECKING:
+    from certsvc.accounts.models import Account
 
 __all__ = [
     "AUDITED_FIELDS",
@@ -38,7 +40,6 @@ __all__ = [
     "PeoplePage",
     "find_people",
     "people_of",
-    "accounts_of",
 ]
 
 AUDITED_FIELDS = ("full_name", "position", "organisation_id", "cccd", "email", "phone", "is_active")
@@ -90,11 +91,7 @@ def update_person(session: Session, by: Account, person: Person, raw: Mapping[st
 
 
 def get_person(session: Session, person_id: int) -> Person:
-    valid_id = to_id(person_id)
-    person = session.get(Person, valid_id) if valid_id is not None else None
-    if person is None:
-        raise NotFound("Không tìm thấy người này.")
-    return person
+    return get_record(session, Person, person_id, "Không tìm thấy người này.")
 
 
 def _fold(text: str) -> str:
@@ -149,11 +146,3 @@ def people_of(session: Session, org_id: int) -> list[Person]:
     return list(session.scalars(
         select(Person).where(Person.organisation_id == org_id).order_by(Person.full_name, Person.id)
     ))
-
-
-def accounts_of(session: Session, people: Collection[Person]) -> dict[int, Account]:
-    """The login account of each of ``people`` that has one, by person id."""
-    ids = {person.id for person in people}
-    if not ids:
-        return {}
-    return {a.person_id: a for a in session.scalars(select(Account).where(Account.person_id.in_(ids)))}

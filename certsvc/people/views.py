@@ -9,21 +9,28 @@ from flask import Blueprint, render_template, request
 from flask_login import current_user, login_required
 from wtforms import SelectChoice
 
-from certsvc.core.navigation import NavLink
-from certsvc.core.forms import RecordEditor
+from certsvc.core.records import to_id
 from certsvc.errors import PermissionDenied
 from certsvc.extensions import db
 from certsvc.orgs.forms import org_choices
-from certsvc.orgs.service import list_in_tree_order, to_id
+from certsvc.orgs.models import Organisation
+from certsvc.orgs.service import list_in_tree_order
+from certsvc.orgs.views import ORG_PAGE
 from certsvc.people import service
 from certsvc.people.forms import PeopleFilterForm, PersonForm
 from certsvc.people.models import Person
 from certsvc.policy import Permission, can, ensure, orgs_in_scope
+from certsvc.ui.forms import RecordEditor
+from certsvc.ui.navigation import NavLink
+from certsvc.ui.parts import PageParts
 
 bp = Blueprint("people", __name__, url_prefix="/admin/people")
 NAV_LINKS = (NavLink("Cán bộ", "people.list_people", Permission.VIEW_PEOPLE, "Danh sách cán bộ"),)
 
 PER_PAGE = 50
+#: What capabilities above people add to the people pages, from the people shown (accounts: their login
+#: accounts, as ``accounts`` by person id).
+PEOPLE_PAGES = PageParts()
 
 
 def _units(scope: set[int], placeholder: str) -> list[SelectChoice]:
@@ -54,7 +61,7 @@ def list_people():
         form=form,
         result=result,
         people=result.people,
-        accounts=service.accounts_of(db.session, result.people),
+        **PEOPLE_PAGES.values(result.people),
         selected=selected,
         can_create=can(db.session, current_user, Permission.MANAGE_PEOPLE),
     ), status
@@ -68,10 +75,19 @@ def view_person(person_id: int):
     return render_template(
         "people/view.html",
         person=person,
-        account=service.accounts_of(db.session, [person]).get(person.id),
+        account=PEOPLE_PAGES.values([person])["accounts"].get(person.id),
         can_edit=can(db.session, current_user, Permission.MANAGE_PEOPLE, person.organisation_id),
         can_view_org=can(db.session, current_user, Permission.VIEW_ORGS, person.organisation_id),
     )
+
+
+@ORG_PAGE.add
+def _people_of_org(org: Organisation) -> dict[str, object]:
+    """The organisation's people, for whoever may see them, and whether the user may add one."""
+    people = service.people_of(db.session, org.id) if can(db.session, current_user, Permission.VIEW_PEOPLE, org.id) \
+        else None
+    return {"people": people, "can_add_person": can(db.session, current_user, Permission.MANAGE_PEOPLE, org.id),
+            **PEOPLE_PAGES.values(people or [])}
 
 
 def _prepare(form: PersonForm, person: Person | None) -> None:

@@ -7,6 +7,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from certsvc.audit.service import Actor
+from certsvc.cli_support import cli_actor_label
 from certsvc.extensions import db
 from certsvc.registry.service import RegistrySettings, record_expiry_reminders
 from certsvc.timeutil import utcnow
@@ -23,8 +24,6 @@ def registry() -> None:
 @with_appcontext
 def remind() -> None:
     """Record today's expiry reminders (each certificate and threshold once); run it daily."""
-    from certsvc.cli import cli_actor_label
-
     thresholds = RegistrySettings.from_config(current_app.config).reminder_thresholds
     recorded = record_expiry_reminders(db.session, utcnow(), actor=Actor(label=cli_actor_label()),
                                        thresholds=thresholds)

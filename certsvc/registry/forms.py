@@ -6,10 +6,10 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import DateField, SelectChoice, StringField, TextAreaField
 
-from certsvc.core.forms import ServiceForm, open_select
 from certsvc.core.enums import LabelledEnum
 from certsvc.registry.models import TokenKind, TokenState
 from certsvc.registry.service import CertificateStatus
+from certsvc.ui.forms import ServiceForm, open_select
 
 __all__ = ["enum_choices", "CertificateFilterForm", "TokenFilterForm", "BoardFilterForm", "UploadCertificateForm",
            "TokenTransitionForm", "RevokeForm", "EnteredInErrorForm"]

@@ -25,13 +25,13 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from certsvc.accounts.models import Account
 from certsvc.audit.service import SYSTEM, Actor, record
-from certsvc.config import WORK_CALENDAR
+from certsvc.config import WORK_CALENDAR, setting_default, setting_value
 from certsvc.core.enums import LabelledEnum
+from certsvc.core.records import get_record, to_id
 from certsvc.core.validation import FieldCollector, FieldError, bounded_day, clean_text
 from certsvc.core.workdays import WorkCalendar
-from certsvc.errors import Conflict, NotFound, ValidationFailed
+from certsvc.errors import Conflict, ValidationFailed
 from certsvc.orgs.models import Organisation
-from certsvc.orgs.service import to_id
 from certsvc.people.models import Person
 from certsvc.people.service import name_matches
 from certsvc.policy import Permission, ensure, orgs_in_scope
@@ -65,17 +65,19 @@ class RegistrySettings:
     """``CERTSVC_EXPIRY_WARNING_DAYS``, ``CERTSVC_REMINDER_DAYS`` and the work calendar (holidays)."""
 
     #: How close to its expiry a certificate counts as "expiring", in days.
-    warning_days: int = 30
+    warning_days: int = setting_default("CERTSVC_EXPIRY_WARNING_DAYS")
     #: Days before expiry at which a reminder is recorded, largest first.
-    reminder_thresholds: tuple[int, ...] = (90, 60, 30)
+    reminder_thresholds: tuple[int, ...] = setting_default("CERTSVC_REMINDER_DAYS")
     calendar: WorkCalendar = WorkCalendar()
 
     @classmethod
     def from_config(cls, config: Mapping[str, object]) -> RegistrySettings:
-        """From an app config built by :func:`certsvc.config.load_config` (typed values); defaults for missing keys."""
-        return cls(warning_days=config.get("CERTSVC_EXPIRY_WARNING_DAYS", cls.warning_days),
-                   reminder_thresholds=tuple(config.get("CERTSVC_REMINDER_DAYS", cls.reminder_thresholds)),
-                   calendar=config.get(WORK_CALENDAR) or cls.calendar)
+        """From the app's config, checked by :func:`certsvc.config.setting_value`; the calendar is the one
+        :func:`certsvc.config.load_config` built (the package's alone when missing)."""
+        calendar = config.get(WORK_CALENDAR)
+        return cls(warning_days=setting_value(config, "CERTSVC_EXPIRY_WARNING_DAYS"),
+                   reminder_thresholds=setting_value(config, "CERTSVC_REMINDER_DAYS"),
+                   calendar=calendar if isinstance(calendar, WorkCalendar) else cls.calendar)
 
 
 class CertificateStatus(LabelledEnum):
@@ -130,20 +132,12 @@ def _authorise(session: Session, by: Account | Actor, organisation_id: int) -> A
     return Actor.of(by)
 
 
-def _get(session: Session, model: type[T], record_id: object, missing: str) -> T:
-    number = to_id(record_id)
-    found = session.get(model, number) if number is not None else None
-    if found is None:
-        raise NotFound(missing)
-    return found
-
-
 def get_certificate(session: Session, certificate_id: object) -> Certificate:
-    return _get(session, Certificate, certificate_id, "Không tìm thấy chứng thư số này.")
+    return get_record(session, Certificate, certificate_id, "Không tìm thấy chứng thư số này.")
 
 
 def get_token(session: Session, token_id: object) -> Token:
-    return _get(session, Token, token_id, "Không tìm thấy thiết bị lưu khóa bí mật này.")
+    return get_record(session, Token, token_id, "Không tìm thấy thiết bị lưu khóa bí mật này.")
 
 
 def _clean_serial(value: object) -> str:

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from sqlalchemy.orm import Session
 
 from certsvc.accounts.models import Account
 from certsvc.audit.service import Actor, record
-from certsvc.custody.models import CustodyToken
 from certsvc.errors import Conflict, ValidationFailed
 from certsvc.registry.models import Token, TokenEvent, TokenState
 
 __all__ = ["TRANSITIONS", "allowed_next", "change_state", "move", "first_event", "custody_change",
-           "kept_in_custody_register"]
+           "kept_in_custody_register", "register_custody_keeper"]
 
 S = TokenState
 
@@ -50,9 +49,19 @@ def custody_change(session: Session) -> Iterator[None]:
         session.info.pop(_CUSTODY_CHANGE, None)
 
 
+#: How the custody register says it keeps a token. The custody capability adds it (see
+#: :func:`register_custody_keeper`): it sits above the registry, which does not import it.
+_CUSTODY_KEEPERS: list[Callable[[Session, Token], bool]] = []
+
+
+def register_custody_keeper(keeps: Callable[[Session, Token], bool]) -> None:
+    """Let ``keeps`` say which tokens the custody register keeps."""
+    _CUSTODY_KEEPERS.append(keeps)
+
+
 def kept_in_custody_register(session: Session, token: Token) -> bool:
     """Whether the token is a MẬT item of the custody register: then only the register changes its state."""
-    return session.get(CustodyToken, token.id) is not None
+    return any(keeps(session, token) for keeps in _CUSTODY_KEEPERS)
 
 
 def _refuse_behind_custody(session: Session, token: Token) -> None:

@@ -1,4 +1,5 @@
-"""Pages of the certificate and token registries and the expiry board.
+"""Pages of the certificate and token registries (the expiry board, which also shows requests, joins this
+blueprint from :mod:`certsvc.requests.board_views`).
 
 Thin: permissions come from :mod:`certsvc.policy` (checked before any input is read),
 rules from :mod:`certsvc.registry.service`.
@@ -11,22 +12,22 @@ from functools import partial
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from certsvc.core.forms import apply_field_errors
-from certsvc.core.navigation import NavLink
+from certsvc.core.records import to_id
 from certsvc.core.validation import text_problem
-from certsvc.errors import CertsvcError, NotFound, PermissionDenied, ValidationFailed
+from certsvc.errors import CertsvcError, PermissionDenied, ValidationFailed
 from certsvc.extensions import db
 from certsvc.orgs.forms import org_choices
-from certsvc.orgs.service import list_in_tree_order, to_id
+from certsvc.orgs.service import list_in_tree_order
 from certsvc.policy import Permission, can, ensure, orgs_in_scope
 from certsvc.registry import service
 from certsvc.registry.certificates import MAX_FILE_BYTES, der_to_pem
-from certsvc.registry.deadlines import CA_WORKING_DAYS, ca_deadlines
-from certsvc.registry.forms import (BoardFilterForm, CertificateFilterForm, EnteredInErrorForm, RevokeForm,
-                                    TokenFilterForm, TokenTransitionForm, UploadCertificateForm)
+from certsvc.registry.forms import (CertificateFilterForm, EnteredInErrorForm, RevokeForm, TokenFilterForm,
+                                    TokenTransitionForm, UploadCertificateForm)
 from certsvc.registry.models import TokenKind, TokenState
 from certsvc.registry.tokens import allowed_next, kept_in_custody_register
 from certsvc.timeutil import format_vietnam, utcnow
+from certsvc.ui.forms import apply_field_errors
+from certsvc.ui.navigation import NavLink
 
 bp = Blueprint("registry", __name__, url_prefix="/registry")
 NAV_LINKS = (
@@ -52,7 +53,7 @@ def _state_tone(state: TokenState) -> str:
     return STATE_TONES.get(state, "")
 
 
-def _settings() -> service.RegistrySettings:
+def registry_settings() -> service.RegistrySettings:
     return service.RegistrySettings.from_config(current_app.config)
 
 
@@ -82,7 +83,7 @@ def _attempt(form, action) -> bool:
     return False
 
 
-def _record(load, record_id: int, permission: Permission):
+def load_record(load, record_id: int, permission: Permission):
     """The record ``load`` finds (404 when missing), once the user holds ``permission`` at its organisation."""
     record = load(db.session, record_id)
     ensure(db.session, current_user, permission, record.organisation_id)
@@ -120,7 +121,7 @@ def _query_text(form) -> str:
     return (form.q.data or "")[:200]
 
 
-def _list_filters(form_class, **enums):
+def list_filters(form_class, **enums):
     """A list's filter, read from the query string: the form, the units to show, the chosen unit,
     the enum filters by name, and the status code (400 when a filter value was not acceptable)."""
     form = form_class(request.args)
@@ -137,8 +138,8 @@ def _list_filters(form_class, **enums):
 @bp.get("/certificates")
 @login_required
 def list_certificates():
-    form, units, selected, filters, status = _list_filters(CertificateFilterForm, status=service.CertificateStatus)
-    now, warn_days = utcnow(), _settings().warning_days
+    form, units, selected, filters, status = list_filters(CertificateFilterForm, status=service.CertificateStatus)
+    now, warn_days = utcnow(), registry_settings().warning_days
     result = service.find_certificates(db.session, units, now=now, query=_query_text(form), page=_page_number(),
                                        per_page=PER_PAGE, warn_days=warn_days, **filters)
     return render_template(
@@ -151,7 +152,7 @@ def list_certificates():
 @bp.get("/certificates/<int:certificate_id>")
 @login_required
 def view_certificate(certificate_id: int):
-    cert = _record(service.get_certificate, certificate_id, Permission.VIEW_REGISTRY)
+    cert = load_record(service.get_certificate, certificate_id, Permission.VIEW_REGISTRY)
     return _certificate_page(cert, RevokeForm(), 200)
 
 
@@ -166,7 +167,7 @@ def _walk(cert, link: str, limit: int = 50) -> list:
 
 def _certificate_page(cert, revoke_form: RevokeForm, status: int, error_form: EnteredInErrorForm | None = None):
     visible = orgs_in_scope(db.session, current_user, Permission.VIEW_REGISTRY)
-    settings, now = _settings(), utcnow()
+    settings, now = registry_settings(), utcnow()
     return render_template(
         "registry/certificate.html", cert=cert, now=now, error_form=error_form or EnteredInErrorForm(),
         status=service.certificate_status(cert, now, warn_days=settings.warning_days),
@@ -180,7 +181,7 @@ def _certificate_page(cert, revoke_form: RevokeForm, status: int, error_form: En
 @bp.get("/certificates/<int:certificate_id>/download")
 @login_required
 def download_certificate(certificate_id: int):
-    cert = _record(service.get_certificate, certificate_id, Permission.VIEW_REGISTRY)
+    cert = load_record(service.get_certificate, certificate_id, Permission.VIEW_REGISTRY)
     if request.args.get("format", "pem") == "der":
         body, mimetype, suffix = cert.der, "application/pkix-cert", "cer"
     else:
@@ -192,12 +193,12 @@ def download_certificate(certificate_id: int):
 @bp.post("/certificates/<int:certificate_id>/revoke")
 @login_required
 def revoke_certificate(certificate_id: int):
-    cert = _record(service.get_certificate, certificate_id, Permission.MANAGE_REGISTRY)
+    cert = load_record(service.get_certificate, certificate_id, Permission.MANAGE_REGISTRY)
     form = RevokeForm()
 
     def revoke() -> None:
         service.record_past_revocation(db.session, current_user, cert, revoked_on=form.revoked_on.data,
-                                       reason=form.reason.data, calendar=_settings().calendar)
+                                       reason=form.reason.data, calendar=registry_settings().calendar)
 
     valid = form.validate_on_submit()
     if valid and _attempt(form, revoke):
@@ -211,7 +212,7 @@ def revoke_certificate(certificate_id: int):
 @bp.post("/certificates/<int:certificate_id>/entered-in-error")
 @login_required
 def mark_entered_in_error(certificate_id: int):
-    cert = _record(service.get_certificate, certificate_id, Permission.MANAGE_REGISTRY)
+    cert = load_record(service.get_certificate, certificate_id, Permission.MANAGE_REGISTRY)
     form = EnteredInErrorForm()
 
     def mark() -> None:
@@ -255,7 +256,7 @@ def upload_certificate():
 @bp.get("/tokens")
 @login_required
 def list_tokens():
-    form, units, selected, filters, status = _list_filters(TokenFilterForm, state=TokenState, kind=TokenKind)
+    form, units, selected, filters, status = list_filters(TokenFilterForm, state=TokenState, kind=TokenKind)
     result = service.find_tokens(db.session, units, query=_query_text(form), page=_page_number(), per_page=PER_PAGE,
                                  **filters)
     return render_template("registry/tokens.html", form=form, result=result, selected=selected), status
@@ -264,13 +265,13 @@ def list_tokens():
 @bp.get("/tokens/<int:registry_token_id>")
 @login_required
 def view_token(registry_token_id: int):
-    token = _record(service.get_token, registry_token_id, Permission.VIEW_REGISTRY)
+    token = load_record(service.get_token, registry_token_id, Permission.VIEW_REGISTRY)
     return _token_page(token, TokenTransitionForm(), 200)
 
 
 def _token_page(token, form: TokenTransitionForm, status: int):
     form.to_state.choices = [("", "— Chọn trạng thái —")] + [(s.value, s.label) for s in allowed_next(token.state)]
-    settings, now = _settings(), utcnow()
+    settings, now = registry_settings(), utcnow()
     return render_template(
         "registry/token.html", token=token, form=form, certificates=service.certificates_on(db.session, token),
         replaced_by=service.replacements_of(db.session, token), now=now,
@@ -286,7 +287,7 @@ def _token_page(token, form: TokenTransitionForm, status: int):
 @bp.post("/tokens/<int:registry_token_id>/transition")
 @login_required
 def transition_token(registry_token_id: int):
-    token = _record(service.get_token, registry_token_id, Permission.MANAGE_REGISTRY)
+    token = load_record(service.get_token, registry_token_id, Permission.MANAGE_REGISTRY)
     form = TokenTransitionForm()
 
     def transition() -> None:
@@ -300,55 +301,3 @@ def transition_token(registry_token_id: int):
         return redirect(url_for("registry.view_token", registry_token_id=token.id))
     db.session.refresh(token)
     return _token_page(token, form, 400)
-
-
-@bp.get("/board")
-@login_required
-def expiry_board():
-    form, units, selected, _, status = _list_filters(BoardFilterForm)
-    now, settings = utcnow(), _settings()
-    installed = _requests() is not None
-    return render_template(
-        "registry/board.html", form=form, selected=selected, reminder_days=settings.reminder_thresholds,
-        board=service.expiry_board(db.session, units, now, calendar=settings.calendar),
-        ca_deadlines=ca_deadlines(db.session, units, now, calendar=settings.calendar), ca_days=CA_WORKING_DAYS,
-        drafting=orgs_in_scope(db.session, current_user, Permission.DRAFT_REQUESTS) if installed else set(),
-        request_readers=orgs_in_scope(db.session, current_user, Permission.VIEW_REQUESTS) if installed else set(),
-    ), status
-
-
-def _requests():
-    """The requests capability's service, or None in a build without it."""
-    try:
-        from certsvc.requests import service as requests_service
-    except ModuleNotFoundError as error:
-        if error.name is None or not "certsvc.requests".startswith(error.name):
-            raise
-        return None
-    return requests_service
-
-
-@bp.post("/certificates/<int:certificate_id>/renewal-draft")
-@login_required
-def renewal_draft(certificate_id: int):
-    """One click on the expiry board: a draft renewal request (Mẫu 04) for the longest extension allowed."""
-    cert = _record(service.get_certificate, certificate_id, Permission.DRAFT_REQUESTS)
-    requests_service = _requests()
-    if requests_service is None:
-        raise NotFound("Chức năng đề nghị cấp chứng thư số chưa được cài đặt.")
-    from certsvc.requests.fields import RequestPolicy
-    from certsvc.requests.models import RequestType
-
-    years = RequestPolicy.from_config(current_app.config).max_extension_years
-    try:
-        draft = requests_service.create_draft(
-            db.session, current_user, cert.organisation_id, RequestType.RENEWAL,
-            {"certificate_id": cert.id, "extension_years": str(years),
-             "note": f"Lập từ bảng theo dõi hạn: chứng thư hết hạn {format_vietnam(cert.not_after)}."})
-    except ValidationFailed as failure:
-        db.session.rollback()
-        raise ValidationFailed(failure.field_errors,
-                               "Chưa lập được đề nghị gia hạn: " + " ".join(failure.field_errors.values())) from None
-    db.session.commit()
-    flash(f"Đã lập dự thảo đề nghị gia hạn số {draft.id}; kiểm tra lại rồi trình thủ trưởng.", "success")
-    return redirect(url_for("requests.view_request", request_id=draft.id))

@@ -18,17 +18,17 @@ from sqlalchemy.orm import Session
 
 from certsvc.accounts.models import Account
 from certsvc.audit.service import Actor, record
+from certsvc.core.records import get_record, to_id
 from certsvc.core.validation import FieldCollector, FieldError, clean_text
 from certsvc.core.workdays import WorkCalendar
 from certsvc.errors import CertsvcError, Conflict, PermissionDenied, ValidationFailed
-from certsvc.orgs.models import Organisation
-from certsvc.orgs.service import to_id
-from certsvc.policy import OrgTree, Permission, ensure, orgs_in_scope
+from certsvc.orgs.models import Organisation, office_recipient
+from certsvc.orgs.tree import OrgTree
+from certsvc.policy import Permission, ensure, orgs_in_scope
 from certsvc.requests.fields import clean_date
-from certsvc.requests.letters import office_recipient
 from certsvc.requests.models import Batch, BatchStatus, CertificateRequest, RequestStatus, RequestType
 from certsvc.requests.outcomes import apply_to_registry
-from certsvc.requests.service import BulkFailed, get_record
+from certsvc.requests.service import BulkFailed
 from certsvc.requests.transitions import TRANSITIONS, Action, apply_transition
 from certsvc.timeutil import VIETNAM_TZ, utcnow
 

@@ -1,6 +1,5 @@
 """The CA's processing deadline on the expiry board: a new-certificate file sent to the CA is
-processed within 3 working days (Nghị định 68/2024). Read from the requests capability when
-it is installed; an empty list in a build without it."""
+processed within 3 working days (Nghị định 68/2024)."""
 
 from __future__ import annotations
 
@@ -12,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from certsvc.core.workdays import WorkCalendar
+from certsvc.requests.models import Batch, CertificateRequest, RequestStatus, RequestType
 from certsvc.timeutil import to_vietnam
 
 __all__ = ["CA_WORKING_DAYS", "CaDeadline", "ca_deadlines"]
@@ -24,7 +24,7 @@ CA_WORKING_DAYS = 3
 class CaDeadline:
     """A new-certificate request sent to the CA and not yet answered."""
 
-    request: object
+    request: CertificateRequest
     sent_on: date
     due_on: date
     #: Working days from today to the due date (negative once overdue).
@@ -36,12 +36,6 @@ def ca_deadlines(session: Session, org_ids: Collection[int], now: datetime, *,
                  calendar: WorkCalendar) -> list[CaDeadline]:
     """New-certificate requests of ``org_ids`` sent to the CA and still open, earliest due first; working days
     counted on ``calendar``."""
-    try:
-        from certsvc.requests.models import Batch, CertificateRequest, RequestStatus, RequestType
-    except ModuleNotFoundError as error:
-        if error.name is None or not "certsvc.requests.models".startswith(error.name):
-            raise
-        return []
     new_types = [RequestType.NEW_INDIVIDUAL, RequestType.NEW_ORGANISATION, RequestType.NEW_DEVICE]
     rows = session.execute(
         select(CertificateRequest, Batch.sent_at).join(Batch, CertificateRequest.batch_id == Batch.id)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import partial
 
+from certsvc.config import setting_default, setting_value
 from certsvc.core.validation import (
     FieldCollector,
     FieldError,
@@ -51,25 +52,19 @@ __all__ = [
 class RequestPolicy:
     """Limits checked when a request is submitted; configurable per deployment."""
 
-    max_new_years: int = 5
-    max_extension_years: int = 3
+    max_new_years: int = setting_default("CERTSVC_MAX_NEW_YEARS")
+    max_extension_years: int = setting_default("CERTSVC_MAX_EXTENSION_YEARS")
     #: A certificate expired longer ago than this is not renewed: a new one is requested.
-    renewal_grace_days: int = 30
+    renewal_grace_days: int = setting_default("CERTSVC_RENEWAL_GRACE_DAYS")
 
     @classmethod
     def from_config(cls, config: Mapping[str, object]) -> RequestPolicy:
         """From the app's config (``CERTSVC_MAX_NEW_YEARS``, ``CERTSVC_MAX_EXTENSION_YEARS``,
-        ``CERTSVC_RENEWAL_GRACE_DAYS``, ints after :func:`certsvc.config.load_config`; strings are accepted
-        too); a missing value, or one that is not a positive whole number, keeps the default."""
-
-        def setting(name: str, default: int) -> int:
-            raw = str(config.get(name) or "").strip()
-            return int(raw) if raw.isdigit() and int(raw) > 0 else default
-
+        ``CERTSVC_RENEWAL_GRACE_DAYS``), checked by :func:`certsvc.config.setting_value`."""
         return cls(
-            max_new_years=setting("CERTSVC_MAX_NEW_YEARS", cls.max_new_years),
-            max_extension_years=setting("CERTSVC_MAX_EXTENSION_YEARS", cls.max_extension_years),
-            renewal_grace_days=setting("CERTSVC_RENEWAL_GRACE_DAYS", cls.renewal_grace_days),
+            max_new_years=setting_value(config, "CERTSVC_MAX_NEW_YEARS"),
+            max_extension_years=setting_value(config, "CERTSVC_MAX_EXTENSION_YEARS"),
+            renewal_grace_days=setting_value(config, "CERTSVC_RENEWAL_GRACE_DAYS"),
         )
 
 

@@ -20,25 +20,20 @@ from certsvc.consolidation.documents import (
     build_letter_pdf,
 )
 from certsvc.errors import Conflict, NotFound
-from certsvc.orgs.models import Organisation
+from certsvc.orgs.models import office_recipient
 from certsvc.requests.fields import display_value, spec_of
 from certsvc.requests.models import Batch, BatchStatus, CertificateRequest, RequestType
 
 __all__ = [
-    "DEFAULT_RECIPIENT",
     "DOCUMENTS",
     "BatchDocument",
     "annex_tables",
     "batch_recipient",
     "form_of_address",
     "letter_data",
-    "office_recipient",
     "build_document",
 ]
 
-#: Whom a focal office's letters go to unless it names another recipient
-#: (:attr:`Organisation.letter_recipient`): the CA of the government-specialised (công vụ) signature service.
-DEFAULT_RECIPIENT = "Cục Chứng thực số và Bảo mật thông tin - Ban Cơ yếu Chính phủ"
 #: How the body addresses the recipient, by the first word of its name; anything else is "Quý cơ quan".
 _ADDRESS_BY_KIND = {"cục": "Quý Cục", "sở": "Quý Sở", "ban": "Quý Ban"}
 _COMMON_COLUMNS = ("Đơn vị đề nghị", "Số đề nghị")
@@ -97,11 +92,6 @@ def _issuing_body(batch: Batch) -> tuple[str, str, str, str]:
     body = _PREFIX.sub("", parent.name)
     place = _LEVEL.sub("", body)
     return "ỦY BAN NHÂN DÂN", body, f"{parent.symbol}-{office.symbol}", place
-
-
-def office_recipient(office: Organisation) -> str:
-    """Whom ``office``'s proposal letters go to now: its own setting, or the default."""
-    return office.letter_recipient or DEFAULT_RECIPIENT
 
 
 def batch_recipient(batch: Batch) -> str:

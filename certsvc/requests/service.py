@@ -17,13 +17,14 @@ from sqlalchemy.orm import Session, selectinload
 
 from certsvc.accounts.models import Account
 from certsvc.core.paging import PER_PAGE, Page, count_rows, paginate
+from certsvc.core.records import get_record, to_id
 from certsvc.core.sql import one_of_ids, written
 from certsvc.core.validation import FieldError, parse_count
 from certsvc.errors import CertsvcError, Conflict, NotFound, PermissionDenied, ValidationFailed
 from certsvc.orgs.models import Organisation
-from certsvc.orgs.service import to_id
+from certsvc.orgs.tree import OrgTree
 from certsvc.people.models import Person
-from certsvc.policy import OrgTree, Permission, can, ensure, orgs_in_scope, request_subject_units
+from certsvc.policy import Permission, can, ensure, orgs_in_scope, request_subject_units
 from certsvc.registry.models import Certificate, Token, TokenState
 from certsvc.registry.service import due_back_message, in_register, open_returns
 from certsvc.requests.fields import DEFAULT_POLICY, RequestPolicy, clean_fields, written_serial
@@ -54,7 +55,6 @@ __all__ = [
     "BulkFailed",
     "create_draft",
     "update_request",
-    "get_record",
     "get_request",
     "ensure_can_view",
     "policy_problems",
@@ -73,7 +73,6 @@ __all__ = [
 ]
 
 S = RequestStatus
-T = TypeVar("T")
 _CERTIFICATE_TYPES = {RequestType.RENEWAL, RequestType.CHANGE, RequestType.REVOCATION}
 _NEW_TYPES = {RequestType.NEW_INDIVIDUAL, RequestType.NEW_ORGANISATION, RequestType.NEW_DEVICE}
 #: Statuses in which the unit may still change what the request says.
@@ -118,15 +117,6 @@ def parse_type(value: object) -> RequestType:
         return RequestType(str(value))
     except ValueError:
         raise NotFound("Không có loại đề nghị này.") from None
-
-
-def get_record(session: Session, model: type[T], record_id: object, missing: str) -> T:
-    """The record ``record_id`` names, or NotFound with ``missing`` (also for ids that cannot be one)."""
-    valid = to_id(record_id)
-    found = session.get(model, valid) if valid is not None else None
-    if found is None:
-        raise NotFound(missing)
-    return found
 
 
 def get_request(session: Session, request_id: object) -> CertificateRequest:

@@ -11,12 +11,12 @@ from flask import Blueprint, Response, current_app, flash, redirect, render_temp
 from flask_login import current_user, login_required
 from markupsafe import Markup, escape
 
-from certsvc.core.navigation import NavLink
 from certsvc.core.paging import Page, page_from
+from certsvc.core.records import to_id
 from certsvc.errors import CertsvcError, NotFound, PermissionDenied, ValidationFailed
 from certsvc.extensions import db
-from certsvc.orgs.service import to_id
-from certsvc.policy import OrgTree, Permission, TreePlace, can, ensure, orgs_in_scope
+from certsvc.orgs.tree import OrgTree, TreePlace
+from certsvc.policy import Permission, can, ensure, orgs_in_scope
 from certsvc.registry.service import RegistrySettings
 from certsvc.requests import batches, service
 from certsvc.requests.fields import RequestPolicy, display_value, spec_of
@@ -24,6 +24,7 @@ from certsvc.requests.letters import DOCUMENTS, batch_recipient, build_document
 from certsvc.requests.models import Batch, BatchStatus, CertificateRequest, RequestStatus, RequestType
 from certsvc.requests.service import QUEUE_STATUSES, RequestFilter
 from certsvc.requests.transitions import ACTION_LABELS, PAGE_ACTIONS, action_permissions
+from certsvc.ui.navigation import NavLink
 
 bp = Blueprint("requests", __name__, url_prefix="/requests")
 NAV_LINKS = (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
@@ -12,10 +12,12 @@ from flask_wtf import FlaskForm
 from sqlalchemy.orm import Session
 from wtforms import SelectField
 
-from certsvc.accounts.models import Account
 from certsvc.errors import ValidationFailed
 from certsvc.extensions import db
 from certsvc.policy import Permission, ensure
+
+if TYPE_CHECKING:
+    from certsvc.accounts.models import Account
 
 __all__ = ["apply_field_errors", "ActionForm", "ServiceForm", "open_select", "RecordEditor"]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, render_template
 from flask_login import current_user, login_required
 
-from certsvc.core.health import check_health
 from certsvc.extensions import db
+from certsvc.ui.health import check_health
 
 bp = Blueprint("core", __name__)
 
