@@ -18,8 +18,11 @@ from collections.abc import Callable
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.pdfgen.canvas import Canvas
 
-from certsvc.consolidation import documents
-from certsvc.consolidation.documents import AnnexTable, LetterData
+from certsvc.requests.documents.annex import AnnexTable
+from certsvc.requests.documents.annex_pdf import build_annex_pdf
+from certsvc.requests.documents.annex_tables import build_annex_csv, build_annex_xlsx
+from certsvc.requests.documents.letter import LetterData, build_letter_pdf
+from certsvc.requests.documents.text import REGULAR, register_fonts
 
 __all__ = ["HEADING", "REQUEST_TYPES", "sample_letter", "sample_tables", "main"]
 
@@ -119,14 +122,14 @@ HEADING = ("PHỤ LỤC\nDanh sách đề nghị cấp, gia hạn, thay đổi t
 
 def _plain_reportlab(tables: list[AnnexTable]) -> bytes:
     """Baseline: every cell's text drawn at a fixed place, no measuring, wrapping or borders."""
-    documents._register_fonts()
+    register_fonts()
     buffer = io.BytesIO()
     canvas = Canvas(buffer, pagesize=landscape(A4), pageCompression=1)
     y = 560.0
     for table in tables:
         for row in table.rows:
             text = canvas.beginText()
-            text.setFont(documents.REGULAR, 10)
+            text.setFont(REGULAR, 10)
             for index, cell in enumerate(row):
                 text.setTextOrigin(40 + index * 130, y)
                 text.textOut(cell)
@@ -166,12 +169,12 @@ def main() -> None:
     tables = sample_tables(rows, units)
     letter = sample_letter(tables)
     figures = {
-        "letter PDF": _timed(lambda: documents.build_letter_pdf(letter)),
-        "annex PDF": _timed(lambda: documents.build_annex_pdf(tables, heading=HEADING)),
-        "annex XLSX": _timed(lambda: documents.build_annex_xlsx(tables, heading=HEADING)),
+        "letter PDF": _timed(lambda: build_letter_pdf(letter)),
+        "annex PDF": _timed(lambda: build_annex_pdf(tables, heading=HEADING)),
+        "annex XLSX": _timed(lambda: build_annex_xlsx(tables, heading=HEADING)),
     }
     total = sum(seconds for seconds, _size in figures.values())
-    csv_seconds, csv_size = _timed(lambda: documents.build_annex_csv(tables))
+    csv_seconds, csv_size = _timed(lambda: build_annex_csv(tables))
     pdf_base, _ = _timed(lambda: _plain_reportlab(tables))
     xlsx_base, _ = _timed(lambda: _plain_openpyxl(tables))
     print(f"{rows} requests from {units} units in {len(tables)} tables")

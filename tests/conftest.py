@@ -240,3 +240,18 @@ def world(session) -> World:
         w.accounts[role.value] = add_account(session, role.value.replace("_", ""), org, (role, org))
     session.commit()
     return w
+
+
+@pytest.fixture
+def admin(browser, world) -> Browser:
+    """The district's administrator, signed in (the organisation and people pages)."""
+    browser.login("administrator")
+    return browser
+
+
+@pytest.fixture
+def seal(session, world):
+    """The commune's seal token in the custody register (custody, actor-name and input tests)."""
+    from tests.support.custody import make_seal  # imported here: that module imports this one
+
+    return make_seal(session, world)

@@ -10,7 +10,7 @@ from certsvc.api.views import api_account, bp
 from certsvc.errors import PermissionDenied
 from certsvc.extensions import db
 from certsvc.policy import Permission, ensure, orgs_in_scope
-from certsvc.registry import service
+from certsvc.registry import listing, service
 from certsvc.registry.models import Certificate, TokenKind, TokenState
 from certsvc.timeutil import utcnow
 
@@ -38,9 +38,9 @@ def list_certificates() -> Response:
     page, per_page = query.paging()
     text = query.text("q")
     query.check()
-    result = service.find_certificates(db.session, units, now=utcnow(), status=status, query=text,
+    result = listing.find_certificates(db.session, units, now=utcnow(), status=status, query=text,
                                        page=page, per_page=per_page, warn_days=_warn_days())
-    return jsonify(page_json(result.items, result.page, result.total, per_page, _certificate))
+    return jsonify(page_json(result.items, result.number, result.total, per_page, _certificate))
 
 
 @bp.get("/certificates/<int:api_certificate_id>")
@@ -59,9 +59,9 @@ def list_tokens() -> Response:
     page, per_page = query.paging()
     text = query.text("q")
     query.check()
-    result = service.find_tokens(db.session, units, state=state, kind=kind, query=text, page=page,
+    result = listing.find_tokens(db.session, units, state=state, kind=kind, query=text, page=page,
                                  per_page=per_page)
-    return jsonify(page_json(result.items, result.page, result.total, per_page, token_json))
+    return jsonify(page_json(result.items, result.number, result.total, per_page, token_json))
 
 
 @bp.get("/tokens/<int:api_registry_token_id>")

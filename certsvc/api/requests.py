@@ -14,10 +14,10 @@ from certsvc.api.views import api_account, bp
 from certsvc.errors import NotFound, PermissionDenied, ValidationFailed
 from certsvc.extensions import db
 from certsvc.policy import Permission, can, ensure, orgs_in_scope
-from certsvc.requests import service
+from certsvc.requests import checks, listing, service
 from certsvc.requests.fields import REQUEST_TYPES, RequestPolicy, spec_of
 from certsvc.requests.models import CertificateRequest, RequestStatus, RequestType
-from certsvc.requests.service import RequestFilter
+from certsvc.requests.listing import RequestFilter
 from certsvc.requests.transitions import ACTION_LABELS, PAGE_ACTIONS, action_permissions
 
 __all__ = ["request_detail"]
@@ -42,7 +42,7 @@ def _field_names(kind: RequestType) -> set[str]:
 
 def request_detail(req: CertificateRequest) -> dict:
     account = api_account()
-    problems = service.policy_problems(db.session, req, _policy(), account) if req.status in _CHECKED else []
+    problems = checks.policy_problems(db.session, req, _policy(), account) if req.status in _CHECKED else []
     return request_detail_json(req, service.available_transitions(db.session, account, req),
                                service.can_edit(db.session, account, req), problems)
 
@@ -73,7 +73,7 @@ def list_requests() -> Response:
             query.fail("type" if name == "request_type" else name, message)
         filters = RequestFilter()
     query.check()
-    result = service.page_requests(db.session, scope, filters=filters, page=page, per_page=per_page)
+    result = listing.page_requests(db.session, scope, filters=filters, page=page, per_page=per_page)
     return jsonify(page_json(result.items, result.number, result.total, per_page, request_json))
 
 

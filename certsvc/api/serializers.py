@@ -15,7 +15,7 @@ from certsvc.registry.models import Certificate, Token, TokenEvent
 from certsvc.registry.service import CertificateStatus
 from certsvc.requests.fields import TypeSpec, written_fields
 from certsvc.requests.models import Batch, CertificateRequest, RequestEvent
-from certsvc.requests.service import PolicyProblem
+from certsvc.requests.checks import PolicyProblem
 from certsvc.requests.transitions import ACTION_LABELS, Transition
 
 __all__ = [

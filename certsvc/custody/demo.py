@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from certsvc.accounts.models import Account
-from certsvc.custody import service
+from certsvc.custody import entries, handovers
 from certsvc.orgs.models import Organisation
 from certsvc.people.models import Person
 from certsvc.registry.models import Token, TokenKind
@@ -40,21 +40,21 @@ def load_demo(session: Session, orgs: dict[str, Organisation], people: dict[str,
     former_person = people[FORMER_CLERK]
     former = session.scalar(select(Account).where(Account.person_id == former_person.id))
     token = _seal_token(session, unit)
-    service.receive(session, former, token, {
+    entries.receive(session, former, token, {
         "keeper_id": str(former_person.id), "event_date": _day(300), "event_time": "09:30",
         "place": "Cục Chứng thực số và Bảo mật thông tin, Hà Nội", "condition": "Mới, nguyên niêm phong",
         "accessories": "Hộp đựng, phong bì mã PIN niêm phong", "seal_numbers": "CA-2025-0198"})
-    service.record_event(session, former, token, {
+    entries.record_event(session, former, token, {
         "kind": "inventory", "event_date": _day(120), "event_time": "14:00", "place": "Phòng Văn thư",
         "condition": "Hoạt động bình thường", "seal_numbers": "VQ-0007", "note": "Kiểm kê định kỳ 6 tháng"})
-    handover = service.start_handover(session, former, token, {
+    handover = handovers.start_handover(session, former, token, {
         "giver_id": str(former_person.id), "receiver_id": str(people["vanthu"].id),
         "witness_id": str(people[WITNESS].id), "decision_number": "125/QĐ-UBND",
         "decision_date": _day(3), "handed_date": _day(2), "handed_time": "08:30",
         "place": "Văn phòng HĐND và UBND huyện Văn Quan", "condition": "Hoạt động bình thường, vỏ nguyên vẹn",
         "accessories": "Hộp đựng, phong bì mã PIN", "seal_numbers": "VQ-0012",
         "reason": "Văn thư cũ chuyển công tác; giao văn thư mới quản lý theo Điều 5 Quy chế"})
-    service.confirm_handover(session, former, handover)
-    service.confirm_handover(session, current, handover)
-    service.confirm_handover(session, session.scalar(select(Account).where(Account.person_id == people[WITNESS].id)),
-                             handover)
+    handovers.confirm_handover(session, former, handover)
+    handovers.confirm_handover(session, current, handover)
+    handovers.confirm_handover(session, session.scalar(select(Account).where(Account.person_id == people[WITNESS].id)),
+                               handover)

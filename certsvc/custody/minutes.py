@@ -28,7 +28,7 @@ from xml.sax.saxutils import escape
 from certsvc.accounts.actors import ActorNames
 from certsvc.core.csvcells import neutralise
 from certsvc.custody.models import CustodyEvent, CustodyEventKind
-from certsvc.custody.service import details_of, happened_at, summary
+from certsvc.custody.book import details_of, happened_at, summary
 from certsvc.orgs.models import Organisation
 from certsvc.timeutil import format_vietnam, to_vietnam
 from token_agent.appearance import BOLD, ITALIC, MM, REGULAR, register_fonts

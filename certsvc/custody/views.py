@@ -17,7 +17,7 @@ from sqlalchemy import select
 from certsvc.accounts.actors import actor_names
 from certsvc.accounts.models import Account
 from certsvc.audit.service import Actor, record
-from certsvc.custody import service
+from certsvc.custody import book, entries, handovers, service
 from certsvc.custody.chain import EntryCheck, check_entry, keeper_ids
 from certsvc.custody.forms import HINTS, EventForm, HandoverForm, LossForm, ReceiveForm
 from certsvc.custody.minutes import MINUTE_KINDS, book_csv, book_pdf, minutes_filename, minutes_pdf
@@ -90,12 +90,12 @@ def index():
 @login_required
 def view_token(token_id: int):
     token = _token(token_id)
-    handovers = [h for h in service.handovers_of(db.session, token)
-                 if service.effective_status(h) is HandoverStatus.PENDING]
+    pending = [h for h in service.handovers_of(db.session, token)
+               if service.effective_status(h) is HandoverStatus.PENDING]
     return render_template(
         "custody/token.html", token=token, events=service.events_of(db.session, token),
-        keeper=service.current_keeper(db.session, token), pending=handovers, summary=service.summary,
-        happened_at=service.happened_at, minute_kinds=MINUTE_KINDS,
+        keeper=service.current_keeper(db.session, token), pending=pending, summary=book.summary,
+        happened_at=book.happened_at, minute_kinds=MINUTE_KINDS,
         certificate=service.certificate_of(db.session, token),
         can_record=may_act_on_token(db.session, current_user, token.organisation_id, keeper_ids(
             db.session, [token.id]).get(token.id)),
@@ -142,20 +142,20 @@ def _to_token(event) -> tuple[str, str]:
 @login_required
 def receive(token_id: int):
     return _form_page(token_id, ReceiveForm, "Ghi sổ: nhận thiết bị từ tổ chức cung cấp dịch vụ",
-                      lambda by, token, raw: service.receive(db.session, by, token, raw), _to_token,
+                      lambda by, token, raw: entries.receive(db.session, by, token, raw), _to_token,
                       _unit_people("keeper_id"))
 
 
 def _prepare_event(form: ServiceForm, token) -> None:
     _unit_people("keeper_id")(form, token)
-    form.kind.choices = [("", "— Chọn —")] + [(k.value, k.label) for k in service.EVENT_FORM_KINDS]
+    form.kind.choices = [("", "— Chọn —")] + [(k.value, k.label) for k in entries.EVENT_FORM_KINDS]
 
 
 @bp.route("/tokens/<int:token_id>/event", methods=["GET", "POST"])
 @login_required
 def record_event(token_id: int):
     return _form_page(token_id, EventForm, "Ghi sổ: kiểm kê, hư hỏng, tìm thấy, nộp lại, tiêu hủy",
-                      lambda by, token, raw: service.record_event(db.session, by, token, raw), _to_token,
+                      lambda by, token, raw: entries.record_event(db.session, by, token, raw), _to_token,
                       _prepare_event)
 
 
@@ -170,7 +170,7 @@ def _loss_done(report) -> tuple[str, str]:
 @login_required
 def report_lost(token_id: int):
     return _form_page(token_id, LossForm, "Báo mất thiết bị lưu khóa bí mật",
-                      lambda by, token, raw: service.report_loss(db.session, by, token, raw), _loss_done,
+                      lambda by, token, raw: entries.report_loss(db.session, by, token, raw), _loss_done,
                       submit="Báo mất ngay")
 
 
@@ -188,7 +188,7 @@ def new_handover(token_id: int):
     settings = service.CustodySettings.from_config(current_app.config)
     return _form_page(
         token_id, HandoverForm, "Lập biên bản bàn giao thiết bị lưu khóa bí mật",
-        lambda by, token, raw: service.start_handover(db.session, by, token, raw, settings),
+        lambda by, token, raw: handovers.start_handover(db.session, by, token, raw, settings),
         lambda handover: ("Đã lập biên bản bàn giao; chờ bên giao và bên nhận xác nhận.",
                           url_for("custody.view_handover", handover_id=handover.id)),
         _prepare_handover,
@@ -227,13 +227,13 @@ def _handover_action(handover_id: int, act, permission: Permission) -> Response:
 @login_required
 def confirm_handover(handover_id: int):
     # The witness may only see the register: he confirms all the same.
-    return _handover_action(handover_id, service.confirm_handover, Permission.VIEW_CUSTODY)
+    return _handover_action(handover_id, handovers.confirm_handover, Permission.VIEW_CUSTODY)
 
 
 @bp.post("/handovers/<int:handover_id>/approve")
 @login_required
 def approve_handover(handover_id: int):
-    return _handover_action(handover_id, service.approve_handover, Permission.RECORD_CUSTODY)
+    return _handover_action(handover_id, handovers.approve_handover, Permission.RECORD_CUSTODY)
 
 
 @bp.get("/entries/<int:entry_seq>")
@@ -242,8 +242,8 @@ def view_entry(entry_seq: int):
     event = _entry(entry_seq)
     if event.kind in MINUTE_KINDS:
         _audit("custody.minutes_viewed", "token", event.token_id, {"entry": event.seq})
-    return render_template("custody/entry.html", event=event, details=service.details_of(event),
-                           summary=service.summary(event), happened_at=service.happened_at(event),
+    return render_template("custody/entry.html", event=event, details=book.details_of(event),
+                           summary=book.summary(event), happened_at=book.happened_at(event),
                            has_minutes=event.kind in MINUTE_KINDS, check=check_entry(db.session, event.hash))
 
 
@@ -265,7 +265,7 @@ def _book(org_id: int, year: int):
     org = db.session.get(Organisation, org_id)
     if org is None or not 2000 <= year <= 2100:
         raise NotFound("Không tìm thấy.")
-    return org, service.book_events(db.session, org_id, year)
+    return org, book.book_events(db.session, org_id, year)
 
 
 def _download(content: bytes, mimetype: str, filename: str, org_id: int, year: int) -> Response:
@@ -307,4 +307,4 @@ def verify():
     if check.found and not can(db.session, current_user, Permission.VIEW_CUSTODY, check.event.organisation_id):
         check = EntryCheck(None, False)
     return render_template("custody/verify.html", typed=typed, error=None, check=check, printed=match.group(0),
-                           summary=service.summary, happened_at=service.happened_at)
+                           summary=book.summary, happened_at=book.happened_at)

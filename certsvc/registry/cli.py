@@ -9,7 +9,8 @@ from flask.cli import with_appcontext
 from certsvc.audit.service import Actor
 from certsvc.cli_support import cli_actor_label
 from certsvc.extensions import db
-from certsvc.registry.service import RegistrySettings, record_expiry_reminders
+from certsvc.registry.expiry import record_expiry_reminders
+from certsvc.registry.service import RegistrySettings
 from certsvc.timeutil import utcnow
 
 __all__ = ["registry"]

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from certsvc.audit.service import Actor
 from certsvc.orgs.models import Organisation
 from certsvc.people.models import Person
-from certsvc.registry import service
+from certsvc.registry import expiry, registration, service
 from certsvc.registry.certificates import ParsedCertificate, summarise
 from certsvc.registry.models import Certificate, TokenKind, TokenState
 from certsvc.timeutil import utcnow
@@ -83,20 +83,20 @@ def load_demo(session: Session, orgs: dict[str, Organisation], people: dict[str,
     for spec in _SPECS:
         org = orgs[spec.org]
         holder_id = people[spec.holder].id if spec.holder else None
-        service.get_or_create_token(session, DEMO_ACTOR, spec.serial, kind=spec.kind, organisation_id=org.id,
-                                    holder_id=holder_id, model="Bkav Token ePass2003")
+        registration.get_or_create_token(session, DEMO_ACTOR, spec.serial, kind=spec.kind, organisation_id=org.id,
+                                         holder_id=holder_id, model="Bkav Token ePass2003")
         cert = issue_test_certificate(issuer, spec.cn, spec.uid, org.name, not_before=now + timedelta(days=spec.starts),
                                       not_after=now + timedelta(days=spec.ends))
         parsed[spec.key] = summarise(cert)
-        registered[spec.key] = service.register_certificate(
+        registered[spec.key] = registration.register_certificate(
             session, DEMO_ACTOR, parsed[spec.key], kind=spec.kind, organisation_id=org.id,
             holder_id=holder_id, token_serial=spec.serial)
     # Lương Thị Hằng's certificate was renewed on a new token.
     renewal = issue_test_certificate(issuer, "Lương Thị Hằng", "CCCD:020190000789", orgs["vhtt"].name,
                                      not_before=now - timedelta(days=8), not_after=now + timedelta(days=3 * 365 - 8))
-    service.register_certificate(session, DEMO_ACTOR, summarise(renewal), kind=TokenKind.PERSONAL,
-                                 organisation_id=orgs["vhtt"].id, holder_id=people["daumoi"].id,
-                                 token_serial="5401A7C30007", predecessor=registered["hang_old"])
+    registration.register_certificate(session, DEMO_ACTOR, summarise(renewal), kind=TokenKind.PERSONAL,
+                                      organisation_id=orgs["vhtt"].id, holder_id=people["daumoi"].id,
+                                      token_serial="5401A7C30007", predecessor=registered["hang_old"])
     service.transition_token(session, DEMO_ACTOR, registered["hang_old"].token, TokenState.RETURNED,
                              "Nộp lại thiết bị cũ cho CA sau khi gia hạn, biên bản bàn giao Mẫu 08.")
     # The commune's organisation certificate was revoked yesterday: its token is due back at the CA.
@@ -105,4 +105,4 @@ def load_demo(session: Session, orgs: dict[str, Organisation], people: dict[str,
                                calendar=settings.calendar)
     service.transition_token(session, DEMO_ACTOR, registered["tung"].token, TokenState.PIN_LOCKED,
                              "Nhập sai mã PIN quá số lần cho phép.")
-    service.record_expiry_reminders(session, now, thresholds=settings.reminder_thresholds, actor=DEMO_ACTOR)
+    expiry.record_expiry_reminders(session, now, thresholds=settings.reminder_thresholds, actor=DEMO_ACTOR)

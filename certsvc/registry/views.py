@@ -19,7 +19,7 @@ from certsvc.extensions import db
 from certsvc.orgs.forms import org_choices
 from certsvc.orgs.service import list_in_tree_order
 from certsvc.policy import Permission, can, ensure, orgs_in_scope
-from certsvc.registry import service
+from certsvc.registry import expiry, listing, registration, service
 from certsvc.registry.certificates import MAX_FILE_BYTES, der_to_pem
 from certsvc.registry.forms import (CertificateFilterForm, EnteredInErrorForm, RevokeForm, TokenFilterForm,
                                     TokenTransitionForm, UploadCertificateForm)
@@ -140,7 +140,7 @@ def list_filters(form_class, **enums):
 def list_certificates():
     form, units, selected, filters, status = list_filters(CertificateFilterForm, status=service.CertificateStatus)
     now, warn_days = utcnow(), registry_settings().warning_days
-    result = service.find_certificates(db.session, units, now=now, query=_query_text(form), page=_page_number(),
+    result = listing.find_certificates(db.session, units, now=now, query=_query_text(form), page=_page_number(),
                                        per_page=PER_PAGE, warn_days=warn_days, **filters)
     return render_template(
         "registry/certificates.html", form=form, result=result, now=now,
@@ -173,7 +173,7 @@ def _certificate_page(cert, revoke_form: RevokeForm, status: int, error_form: En
         status=service.certificate_status(cert, now, warn_days=settings.warning_days),
         earlier=_walk(cert, "predecessor"), later=_walk(cert, "successor"), visible=visible, revoke_form=revoke_form,
         can_manage=can(db.session, current_user, Permission.MANAGE_REGISTRY, cert.organisation_id),
-        returns=(service.pending_returns(db.session, now, [cert.token_id], calendar=settings.calendar)
+        returns=(expiry.pending_returns(db.session, now, [cert.token_id], calendar=settings.calendar)
                  if cert.token_id else []),
     ), status
 
@@ -232,10 +232,11 @@ def upload_certificate():
     form = UploadCertificateForm()
     form.organisation_id.choices = org_choices(list_in_tree_order(db.session, only=manageable), "— Chọn đơn vị —")
     form.holder_id.choices = [("", "— Không có (chứng thư của tổ chức, thiết bị) —")] + [
-        (str(p.id), f"{p.full_name} — {p.organisation.name}") for p in service.holder_choices(db.session, manageable)]
+        (str(p.id), f"{p.full_name} — {p.organisation.name}")
+        for p in registration.holder_choices(db.session, manageable)]
     form.predecessor_id.choices = [("", "— Không (cấp mới) —")] + [
         (str(c.id), f"{c.subject_cn} · {c.serial_hex} · hết hạn {format_vietnam(c.not_after)[:10]}")
-        for c in service.predecessor_choices(db.session, manageable)]
+        for c in registration.predecessor_choices(db.session, manageable)]
     if request.method == "GET":
         form.organisation_id.data = request.args.get("organisation_id", "")
         form.predecessor_id.data = request.args.get("predecessor_id", "")
@@ -244,7 +245,7 @@ def upload_certificate():
     def register() -> None:
         upload = form.file.data
         data = upload.read(MAX_FILE_BYTES + 1) if upload else b""
-        registered.append(service.register_upload(db.session, current_user, form.raw(), data))
+        registered.append(registration.register_upload(db.session, current_user, form.raw(), data))
 
     if form.validate_on_submit() and _attempt(form, register):
         cert = registered[0]
@@ -257,7 +258,7 @@ def upload_certificate():
 @login_required
 def list_tokens():
     form, units, selected, filters, status = list_filters(TokenFilterForm, state=TokenState, kind=TokenKind)
-    result = service.find_tokens(db.session, units, query=_query_text(form), page=_page_number(), per_page=PER_PAGE,
+    result = listing.find_tokens(db.session, units, query=_query_text(form), page=_page_number(), per_page=PER_PAGE,
                                  **filters)
     return render_template("registry/tokens.html", form=form, result=result, selected=selected), status
 
@@ -276,7 +277,7 @@ def _token_page(token, form: TokenTransitionForm, status: int):
         "registry/token.html", token=token, form=form, certificates=service.certificates_on(db.session, token),
         replaced_by=service.replacements_of(db.session, token), now=now,
         status_of=partial(service.certificate_status, warn_days=settings.warning_days),
-        returns=service.pending_returns(db.session, now, [token.id], calendar=settings.calendar),
+        returns=expiry.pending_returns(db.session, now, [token.id], calendar=settings.calendar),
         can_manage=can(db.session, current_user, Permission.MANAGE_REGISTRY, token.organisation_id)
         and not kept_in_custody_register(db.session, token),
         in_custody_register=kept_in_custody_register(db.session, token),

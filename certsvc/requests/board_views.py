@@ -12,6 +12,7 @@ from flask_login import current_user, login_required
 from certsvc.errors import ValidationFailed
 from certsvc.extensions import db
 from certsvc.policy import Permission, orgs_in_scope
+from certsvc.registry import expiry
 from certsvc.registry import service as registry
 from certsvc.registry.forms import BoardFilterForm
 from certsvc.registry.views import bp, list_filters, load_record, registry_settings
@@ -31,7 +32,7 @@ def expiry_board():
     now, settings = utcnow(), registry_settings()
     return render_template(
         "registry/board.html", form=form, selected=selected, reminder_days=settings.reminder_thresholds,
-        board=registry.expiry_board(db.session, units, now, calendar=settings.calendar),
+        board=expiry.expiry_board(db.session, units, now, calendar=settings.calendar),
         ca_deadlines=ca_deadlines(db.session, units, now, calendar=settings.calendar), ca_days=CA_WORKING_DAYS,
         drafting=orgs_in_scope(db.session, current_user, Permission.DRAFT_REQUESTS),
         request_readers=orgs_in_scope(db.session, current_user, Permission.VIEW_REQUESTS),

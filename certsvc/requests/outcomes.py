@@ -21,7 +21,8 @@ from certsvc.errors import ValidationFailed
 from certsvc.people.models import Person
 from certsvc.registry.certificates import ParsedCertificate, parse_certificate
 from certsvc.registry.models import Certificate, TokenKind
-from certsvc.registry.service import recover_token, register_certificate, revoke_certificate
+from certsvc.registry.registration import register_certificate
+from certsvc.registry.service import recover_token, revoke_certificate
 from certsvc.requests.fields import REVOCATION_REASONS, RECOVERY_PROBLEMS, spec_of
 from certsvc.requests.models import CertificateRequest, RequestType
 from certsvc.timeutil import VIETNAM_TZ, utcnow

@@ -18,11 +18,11 @@ from certsvc.extensions import db
 from certsvc.orgs.tree import OrgTree, TreePlace
 from certsvc.policy import Permission, can, ensure, orgs_in_scope
 from certsvc.registry.service import RegistrySettings
-from certsvc.requests import batches, service
+from certsvc.requests import batches, checks, listing, service
 from certsvc.requests.fields import RequestPolicy, display_value, spec_of
 from certsvc.requests.letters import DOCUMENTS, batch_recipient, build_document
 from certsvc.requests.models import Batch, BatchStatus, CertificateRequest, RequestStatus, RequestType
-from certsvc.requests.service import QUEUE_STATUSES, RequestFilter
+from certsvc.requests.listing import QUEUE_STATUSES, RequestFilter
 from certsvc.requests.transitions import ACTION_LABELS, PAGE_ACTIONS, action_permissions
 from certsvc.ui.navigation import NavLink
 
@@ -51,7 +51,7 @@ def _units(scope: set[int]) -> tuple[TreePlace, ...]:
 
 
 def _errors_of(error: CertsvcError) -> dict[str, str]:
-    if isinstance(error, service.PolicyRefused):
+    if isinstance(error, checks.PolicyRefused):
         return {"_": "Đề nghị chưa thể gửi: xem các vướng mắc bên dưới."}
     if isinstance(error, ValidationFailed):
         return error.field_errors
@@ -72,7 +72,7 @@ def _filtered(scope: set[int], default_status: RequestStatus | None, statuses=No
         errors.update(failure.field_errors)
     if errors:
         return Page(items=[], number=number, total=0), errors, 400
-    return service.page_listed(db.session, scope, filters, statuses, page=number), {}, 200
+    return listing.page_listed(db.session, scope, filters, statuses, page=number), {}, 200
 
 
 def _unit_options(tree: OrgTree, scope: set[int]) -> Markup:
@@ -145,7 +145,7 @@ def new_request(request_type: str):
 
 def _request_page(req: CertificateRequest, errors: dict | None = None, status: int = 200):
     spec = spec_of(req.request_type)
-    problems = (service.policy_problems(db.session, req, _policy(), current_user)
+    problems = (checks.policy_problems(db.session, req, _policy(), current_user)
                 if req.status in (RequestStatus.DRAFT, RequestStatus.APPROVED, RequestStatus.RETURNED) else [])
     return render_template(
         "requests/view.html", req=req, spec=spec, display_value=display_value, action_label=ACTION_LABELS.get, problems=problems,
@@ -238,7 +238,7 @@ def record_outcome(request_id: int):
 # --- the focal office's queue ---------------------------------------------------------------------
 
 def _queue_page(errors: dict | None = None, status: int = 200):
-    scope = service.review_scope(db.session, current_user)
+    scope = listing.review_scope(db.session, current_user)
     rows, filter_errors, filter_status = _filtered(scope, RequestStatus.SUBMITTED, QUEUE_STATUSES)
     return render_template(
         "requests/queue.html", rows=rows, errors={**filter_errors, **(errors or {})}, statuses=QUEUE_STATUSES,

@@ -7,7 +7,7 @@ SQL or by a later migration is seen as well. The value is random rather than a c
 copied from one template (the tests) or restored from a backup never give one value to two trees.
 
 A later migration that rebuilds ``organisation`` on SQLite (``batch_alter_table`` copies the table)
-drops these triggers and must create them again; tests/test_migrations.py checks that they fire.
+drops these triggers and must create them again; tests/core/test_migrations.py checks that they fire.
 
 Revision ID: 0008
 Revises: 0007

@@ -21,8 +21,8 @@ import pytest
 from openpyxl import load_workbook
 
 from certsvc.timeutil import to_vietnam, utcnow
-from tests.test_registry_support import make_cert, pem
-from tests.test_requests_support import individual
+from tests.support.registry import make_cert, pem
+from tests.support.requests import individual
 
 pytestmark = pytest.mark.browser
 

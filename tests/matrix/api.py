@@ -12,7 +12,7 @@ from tests.conftest import add_account
 from tests.matrix.registry import LIST_READERS, READERS
 from tests.matrix.requests import FOCAL, FOCAL_READERS, UNIT_READERS
 from tests.matrix_roles import EVERYONE
-from tests.test_registry_support import add_certificate
+from tests.support.registry import add_certificate
 
 O, H, F = Role.UNIT_OFFICER, Role.UNIT_HEAD, Role.FOCAL_OFFICER
 

@@ -1,9 +1,9 @@
 """Custody register routes. Its items are "MẬT": every refusal of an item is 404 (HIDDEN)."""
 
 from certsvc.accounts.models import Role
-from certsvc.custody import service
+from certsvc.custody import handovers
 from certsvc.timeutil import to_vietnam
-from tests.test_custody_fixtures import SETTINGS, handover_form, make_seal
+from tests.support.custody import SETTINGS, handover_form, make_seal
 
 VIEWERS = frozenset({Role.UNIT_HEAD, Role.FOCAL_OFFICER, Role.AUDITOR})
 RECORDERS = frozenset({Role.UNIT_HEAD})
@@ -31,10 +31,10 @@ HIDDEN = set(ROUTES) - {"custody.index", "custody.verify"}
 def targets(session, world) -> dict:
     """The commune's seal token, handed over once (completed): nobody who signs in is a party."""
     seal = make_seal(session, world, prefix="mx")
-    handover = service.start_handover(session, seal.keeper, seal.token, handover_form(seal), SETTINGS)
-    service.confirm_handover(session, seal.keeper, handover)
-    service.confirm_handover(session, seal.witness_account, handover)
-    event = service.confirm_handover(session, seal.other, handover)
+    handover = handovers.start_handover(session, seal.keeper, seal.token, handover_form(seal), SETTINGS)
+    handovers.confirm_handover(session, seal.keeper, handover)
+    handovers.confirm_handover(session, seal.witness_account, handover)
+    event = handovers.confirm_handover(session, seal.other, handover)
     session.commit()
     return {"token_id": seal.token.id, "handover_id": handover.id, "entry_seq": event.seq,
             "year": to_vietnam(event.occurred_at).year}

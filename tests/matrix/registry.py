@@ -2,7 +2,7 @@
 
 from certsvc.accounts.models import Role
 from certsvc.registry.models import TokenKind
-from tests.test_registry_support import add_certificate
+from tests.support.registry import add_certificate
 
 #: Lists: anyone holding VIEW_REGISTRY somewhere (the clerk in its own office too).
 LIST_READERS = frozenset({Role.AUDITOR, Role.FOCAL_OFFICER, Role.UNIT_HEAD, Role.UNIT_OFFICER, Role.CLERK})

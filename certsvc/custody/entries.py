@@ -1,0 +1,208 @@
+"""Entries of the custody register other than handovers: receiving a token from the CA, the events of the
+plain event form (inventory, damage, found, returned, destroyed) and a loss report.
+
+Same rules as :mod:`certsvc.custody.service`: the acting account is checked, bad input changes nothing,
+one audit entry per action in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from certsvc.accounts.models import Account
+from certsvc.core.validation import FieldCollector, clean_day, non_empty
+from certsvc.custody.chain import append_event, keeper_ids
+from certsvc.custody.models import CustodyEvent, CustodyEventKind, CustodyToken, Handover, HandoverStatus
+from certsvc.custody.service import (
+    actor_of,
+    audit,
+    certificate_of,
+    clean_person_id,
+    clean_time,
+    ensure_visible,
+    in_register,
+    may_keep,
+    name_of,
+    person_field,
+    take_token,
+    text_field,
+    token_facts,
+    vietnam_moment,
+)
+from certsvc.errors import Conflict, ValidationFailed
+from certsvc.people.models import Person
+from certsvc.policy import Permission
+from certsvc.registry.models import Token, TokenState
+from certsvc.registry.service import transition_token
+from certsvc.registry.tokens import custody_change
+from certsvc.requests.models import CertificateRequest
+from certsvc.requests.service import draft_lost_token_revocation
+from certsvc.timeutil import utcnow
+
+__all__ = ["EVENT_FORM_KINDS", "LossReport", "receive", "record_event", "report_loss"]
+
+E = CustodyEventKind
+
+#: Events that end a token's custody or suspend it: a pending handover is cancelled.
+_CANCELS_HANDOVER = {E.LOST, E.RETURNED, E.DESTROYED, E.DAMAGED}
+
+
+#: The token state each event moves to (none: the state stays).
+_STATE_AFTER = {E.FOUND: TokenState.ACTIVE, E.DAMAGED: TokenState.DAMAGED, E.RETURNED: TokenState.RETURNED,
+                E.DESTROYED: TokenState.DESTROYED, E.LOST: TokenState.LOST}
+
+
+#: Events recorded with the plain event form (receiving, loss and handover have their own).
+EVENT_FORM_KINDS = (E.INVENTORY, E.DAMAGED, E.FOUND, E.RETURNED, E.DESTROYED)
+
+
+def _set_state(session: Session, by: Account, token: Token, to: TokenState, reason: str) -> None:
+    """Through the registry's own transition (it closes an open return to the CA when the token goes back),
+    as the custody register: the registry refuses anyone else a change of a token in the register."""
+    with custody_change(session):
+        transition_token(session, actor_of(by), token, to, reason)
+
+
+def _cancel_pending(session: Session, token: Token) -> None:
+    session.execute(update(Handover).where(Handover.token_id == token.id, Handover.status == HandoverStatus.PENDING)
+                    .values(status=HandoverStatus.CANCELLED))
+    session.execute(update(CustodyToken).where(CustodyToken.token_id == token.id)
+                    .values(claim_handover_id=None, claim_until=None))
+
+
+def _common_fields(raw: Mapping) -> FieldCollector:
+    fields = FieldCollector(raw)
+    fields.take("event_date", clean_day)
+    fields.take("event_time", clean_time)
+    fields.take("place", text_field(255))
+    fields.take("condition", text_field(500))
+    fields.take("seal_numbers", text_field(255))
+    fields.take("note", text_field(1000))
+    if fields.values.get("event_time") and fields.values.get("event_date") is None \
+            and "event_date" not in fields.errors:
+        fields.fail("event_date", "Đã nhập giờ thì nhập cả ngày xảy ra.")
+    return fields
+
+
+def _event_details(session: Session, token: Token, fields: FieldCollector, **extra) -> dict:
+    values = fields.values
+    happened = vietnam_moment(values.get("event_date"), values.get("event_time")) or utcnow()
+    details = {**token_facts(session, token), "happened_at": happened.isoformat(),
+               **{k: values.get(k) for k in ("place", "condition", "seal_numbers", "note") if values.get(k)}}
+    details.update({k: v for k, v in extra.items() if v is not None})
+    return details
+
+
+def receive(session: Session, account: Account, token: Token, raw: Mapping) -> CustodyEvent:
+    """The first entry of a token: received from the CA by the person who will keep it."""
+    ensure_visible(session, account, token.organisation_id, Permission.RECORD_CUSTODY, "Không tìm thấy thiết bị.")
+    fields = _common_fields(raw)
+    fields.take("keeper_id", non_empty(clean_person_id))
+    fields.take("accessories", text_field(500))
+    keeper = person_field(session, fields, "keeper_id")
+    if in_register(session, token):
+        fields.fail("keeper_id", "Thiết bị đã có trong sổ theo dõi; việc nhận từ CA chỉ ghi một lần.")
+    if keeper is not None and not may_keep(session, keeper, token.organisation_id):
+        fields.fail("keeper_id", "Người giữ thiết bị phải là văn thư hoặc thủ trưởng đơn vị có tài khoản.")
+    fields.raise_if_failed()
+    session.add(CustodyToken(token_id=token.id))
+    details = _event_details(session, token, fields, keeper_name=keeper.full_name,
+                             accessories=fields.values.get("accessories"))
+    if token.state is TokenState.IN_STOCK:
+        _set_state(session, account, token, TokenState.ACTIVE, "Nhận thiết bị từ tổ chức cung cấp dịch vụ")
+    event = append_event(session, actor_of(account), token, E.RECEIVED, keeper.id, details)
+    audit(session, account, "custody.received", event, token)
+    return event
+
+
+def record_event(session: Session, account: Account, token: Token, raw: Mapping) -> CustodyEvent:
+    """Inventory check, damage, found, returned to the CA (Mẫu 08) or destroyed."""
+    take_token(session, account, token)
+    fields = _common_fields(raw)
+    kind_text = str(raw.get("kind") or "")
+    kind = next((k for k in EVENT_FORM_KINDS if k.value == kind_text), None)
+    if kind is None:
+        fields.fail("kind", "Chọn loại sự kiện.")
+    if kind is E.FOUND:
+        fields.take("keeper_id", non_empty(clean_person_id))
+    if kind is E.RETURNED:
+        fields.take("ca_name", text_field(255, required=True))
+        fields.take("ca_representative", text_field(200, required=True))
+        fields.take("reason", text_field(500, required=True))
+    if kind in (E.DAMAGED, E.DESTROYED, E.FOUND):
+        fields.take("note", text_field(1000, required=True))
+    keeper = person_field(session, fields, "keeper_id")
+    if keeper is not None and not may_keep(session, keeper, token.organisation_id):
+        fields.fail("keeper_id", "Người giữ thiết bị phải là văn thư hoặc thủ trưởng đơn vị có tài khoản.")
+    fields.raise_if_failed()
+    keepers = keeper_ids(session, [token.id])
+    if token.state in (TokenState.RETURNED, TokenState.DESTROYED) and kind is not E.DESTROYED:
+        raise ValidationFailed({"kind": f"Thiết bị đang ở trạng thái «{token.state.label}»."})
+    if kind is E.FOUND and token.state is not TokenState.LOST:
+        raise ValidationFailed({"kind": "Chỉ ghi «Tìm thấy» cho thiết bị đang báo mất."})
+    if kind is E.INVENTORY and token.state is TokenState.LOST:
+        raise ValidationFailed({"kind": "Thiết bị đang báo mất: không kiểm kê được."})
+    new_keeper = keepers.get(token.id)
+    if kind is E.FOUND:
+        new_keeper = keeper.id
+    elif kind in (E.RETURNED, E.DESTROYED):
+        new_keeper = None
+    previous = session.get(Person, keepers[token.id]) if keepers.get(token.id) else None
+    details = _event_details(
+        session, token, fields, keeper_name=name_of(session.get(Person, new_keeper)) if new_keeper else None,
+        previous_keeper_name=name_of(previous), ca_name=fields.values.get("ca_name"),
+        ca_representative=fields.values.get("ca_representative"), reason=fields.values.get("reason"),
+    )
+    if kind in _STATE_AFTER:
+        _set_state(session, account, token, _STATE_AFTER[kind], f"Sổ theo dõi: {kind.label}")
+    if kind in _CANCELS_HANDOVER:
+        _cancel_pending(session, token)
+    event = append_event(session, actor_of(account), token, kind, new_keeper, details)
+    audit(session, account, f"custody.{kind.value}", event, token)
+    return event
+
+
+@dataclass(frozen=True)
+class LossReport:
+    event: CustodyEvent
+    #: The draft revocation request (Mẫu 05), when the requests capability offers one.
+    revocation_request: CertificateRequest | None
+
+
+def _draft_revocation(session: Session, account: Account, token: Token, event: CustodyEvent):
+    """Draft the revocation request (Mẫu 05) of the lost token's certificate, if it has one."""
+    certificate = certificate_of(session, token)
+    if certificate is None:
+        return None
+    fields = {"certificate_id": certificate.id, "reason": "lost_token",
+              "reason_detail": f"Mất thiết bị lưu khóa bí mật số {token.serial} (sổ theo dõi, mục số {event.seq})."}
+    try:
+        with session.begin_nested():
+            return draft_lost_token_revocation(session, account, token.organisation_id, fields)
+    except (ValidationFailed, Conflict):
+        # e.g. a revocation of that certificate is already open: the loss stands on its own.
+        return None
+
+
+def report_loss(session: Session, account: Account, token: Token, raw: Mapping) -> LossReport:
+    """Mark the token lost at once, record it, draft the revocation request (Mẫu 05); minutes are Mẫu 09."""
+    take_token(session, account, token, "circumstances")
+    fields = _common_fields(raw)
+    fields.take("circumstances", text_field(1000, required=True))
+    fields.raise_if_failed()
+    if token.state in (TokenState.LOST, TokenState.RETURNED, TokenState.DESTROYED):
+        raise ValidationFailed({"circumstances": f"Thiết bị đang ở trạng thái «{token.state.label}»."})
+    keeper_id = keeper_ids(session, [token.id]).get(token.id)
+    keeper = session.get(Person, keeper_id) if keeper_id else None
+    details = _event_details(session, token, fields, circumstances=fields.values["circumstances"],
+                             previous_keeper_name=name_of(keeper), reporter_name=account.person.full_name)
+    _set_state(session, account, token, TokenState.LOST, f"Báo mất: {fields.values['circumstances']}")
+    _cancel_pending(session, token)
+    event = append_event(session, actor_of(account), token, E.LOST, None, details)
+    draft = _draft_revocation(session, account, token, event)
+    audit(session, account, "custody.lost", event, token, {"revocation_drafted": draft is not None})
+    return LossReport(event, draft)

@@ -1,0 +1,353 @@
+"""The consolidated proposal letter of a batch, as a PDF ready for token_agent.
+
+:func:`build_letter_pdf`: the letter in the layout of Nghị định 30/2020 (Phụ lục I):
+A4 portrait, Liberation Serif (Times New Roman metrics, full Vietnamese), issuing body top left, national
+motto top right with its underline, ``Số:      /UBND-VHTT`` and the place-and-date line left blank, the
+``V/v`` summary, ``Kính gửi:``, the body with the count of each request type and the total, and the
+``Nơi nhận:`` list beside the signer block (kept together: it moves whole onto the next page).
+The file is ready for token_agent: it carries the empty text fields ``SoKyHieu`` and ``DiaDanhNgayThang``
+over the number and date blanks, and the signature fields ``ChuKyCaNhan`` (the blank between the position
+line and the signer's name) and ``ChuKyCoQuan`` (the seal, over its left third), made by token_agent's own
+``prepare`` with the boxes this module laid out. So ``token-agent sign --role approve`` then
+``--role issue`` sign it, the clerk's step filling number and date without breaking the leader's signature.
+
+Pure: data in, bytes out. Bad input raises ValueError with a Vietnamese message.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+from xml.sax.saxutils import escape
+
+from reportlab.lib.enums import TA_JUSTIFY, TA_LEFT
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import BaseDocTemplate, Flowable, Frame, PageTemplate, Paragraph, Spacer, Table, TableStyle
+
+from certsvc.core.numbers import format_count
+from .text import (
+    BOLD,
+    BOLD_ITALIC,
+    HEADER_SIZE,
+    ITALIC,
+    MM,
+    REGULAR,
+    Measure,
+    check_text,
+    register_fonts,
+)
+from token_agent.placement import BASELINE_DEPTH, Box
+
+__all__ = ["LetterData", "build_letter_pdf"]
+
+# Nghị định 30/2020, Phụ lục I: margins (top 20–25 mm, bottom 20–25 mm, left 30–35 mm, right 15–20 mm).
+_LETTER_MARGINS = (20 * MM, 20 * MM, 30 * MM, 15 * MM)  # top, bottom, left, right
+_LEFT_COLUMN = 70 * MM
+"""Width of the issuing-body column (the number, the summary and ``Nơi nhận`` sit in it too)."""
+_MOTTO_SIZE = 12.0
+_BODY_SIZE = 14.0
+_SUMMARY_SIZE = 12.0
+_COPIES_SIZE = 11.0
+_SIGNATURE_SPACE = 30 * MM
+"""The blank between the position line and the signer's name, where the signature image goes."""
+_INDENT = 10 * MM
+_RULE_DROP = 6.5
+"""How far below the baseline the rules under the issuing body and the motto go (clear of dots below)."""
+
+
+
+
+@dataclass(frozen=True)
+class LetterData:
+    """What the consolidated proposal letter says (Nghị định 30/2020 layout)."""
+
+    issuing_body_parent: str
+    """First line of the issuing body block, e.g. ``ỦY BAN NHÂN DÂN`` (upper case, regular)."""
+    issuing_body: str
+    """Second line, bold and underlined, e.g. ``HUYỆN VĂN QUAN``."""
+    symbol: str
+    """The part after ``Số: …/``, e.g. ``UBND-VHTT``."""
+    place: str
+    """The place of the date line, e.g. ``Văn Quan``."""
+    summary: str
+    """``V/v …`` under the number (the ``V/v`` is added when missing)."""
+    recipients: list[str]
+    """``Kính gửi:`` one or several; several are listed as ``- name;`` (a given ``- `` or ``;`` is kept once)."""
+    opening: str
+    """The body's first paragraph (the legal basis); ``\\n\\n`` separates paragraphs."""
+    counts: list[tuple[str, int]]
+    """Per request type: its label and how many requests (the caller omits types with none)."""
+    closing: str
+    """The closing paragraph(s); ``\\n\\n`` separates paragraphs."""
+    copies_to: list[str]
+    """``Nơi nhận:`` lines as printed, e.g. ``["- Như trên;", "- Lưu: VT, VHTT."]``."""
+    signer_authority: str
+    """e.g. ``TM. ỦY BAN NHÂN DÂN``."""
+    signer_title: str
+    """e.g. ``KT. CHỦ TỊCH\\nPHÓ CHỦ TỊCH`` (one line per ``\\n``); ``""`` when the authority line is the
+    position itself (the head signing: ``signer_authority="GIÁM ĐỐC"``)."""
+    signer_name: str
+    annex_reference: str | None = None
+    """A line after the counts, e.g. ``(Chi tiết tại Phụ lục kèm theo)``; None prints nothing."""
+    count_unit: str = "trường hợp"
+    """The word after each count and the total: ``- Cấp mới …: 12 trường hợp;``."""
+
+
+
+
+def _check_letter(letter: LetterData) -> None:
+    for name in ("issuing_body_parent", "issuing_body", "symbol", "place", "summary", "opening", "closing",
+                 "signer_authority", "signer_name"):
+        check_text(getattr(letter, name), f"Công văn, trường {name}")
+    check_text(letter.signer_title, "Công văn, trường signer_title", required=False)
+    if letter.symbol.startswith("/") or " " in letter.symbol.strip():
+        raise ValueError(f"Ký hiệu «{letter.symbol}» phải có dạng «UBND-VHTT» "
+                         "(không có dấu «/» đầu, không có dấu cách).")
+    if not letter.recipients:
+        raise ValueError("Công văn phải có ít nhất một nơi nhận ở «Kính gửi».")
+    for line in (*letter.recipients, *letter.copies_to):
+        check_text(line, "Công văn, nơi nhận")
+    if not letter.counts:
+        raise ValueError("Công văn phải có số lượng của ít nhất một loại đề nghị.")
+    for label, count in letter.counts:
+        check_text(label, "Công văn, loại đề nghị")
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            raise ValueError(f"Số lượng đề nghị «{label}» phải là số nguyên không âm, không phải {count!r}.")
+    if letter.annex_reference is not None:
+        check_text(letter.annex_reference, "Công văn, annex_reference")
+
+
+
+
+
+@dataclass
+class _Places:
+    """Where the laid-out letter put the number, the date and the signature blank (filled while drawing)."""
+
+    number: Box | None = None
+    date: Box | None = None
+    signature: Box | None = None
+
+
+def _field_box(canvas: Canvas, x1: float, x2: float, baseline: float, size: float) -> Box:
+    """token_agent's one-line text field box at this canvas position: font size = height / (1 + depth)."""
+    left, bottom = canvas.absolutePosition(x1, baseline - BASELINE_DEPTH * size)
+    right, top = canvas.absolutePosition(x2, baseline + size)
+    return Box(canvas.getPageNumber() - 1, left, bottom, right, top)
+
+
+def _centred_lines(canvas: Canvas, centre: float, top: float, lines: Sequence[tuple[str, float, str]],
+                   leading: float = 1.2) -> float:
+    """Draw (font, size, text) lines centred on ``centre`` from baseline ``top`` down; the last baseline."""
+    y = top
+    for index, (font, size, text) in enumerate(lines):
+        if index:
+            y -= size * leading
+        canvas.setFont(font, size)
+        canvas.drawCentredString(centre, y, text)
+    return y
+
+
+class _Header(Flowable):
+    """Issuing body (left, wrapped to its column) and national motto (right), each with its rule, then
+    ``Số:`` (left) and the date line (right) on one baseline, then the ``V/v`` summary under the number.
+    Records the number and date field boxes."""
+
+    _MOTTO = "Độc lập - Tự do - Hạnh phúc"
+
+    def __init__(self, letter: LetterData, places: _Places) -> None:
+        super().__init__()
+        self.letter, self.places = letter, places
+        self.body_block: list[tuple[str, float, str]] = []
+        self.summary_lines: list[str] = []
+
+    def wrap(self, available_width: float, available_height: float) -> tuple[float, float]:
+        self.width, letter, column = available_width, self.letter, _LEFT_COLUMN - 4 * MM
+        self.body_block = [*((REGULAR, HEADER_SIZE, line) for line in
+                             Measure(REGULAR, HEADER_SIZE).wrap(letter.issuing_body_parent.upper(), column)),
+                           *((BOLD, HEADER_SIZE, line) for line in
+                             Measure(BOLD, HEADER_SIZE).wrap(letter.issuing_body.upper(), column))]
+        summary = letter.summary if letter.summary.startswith("V/v") else f"V/v {letter.summary}"
+        self.summary_lines = Measure(REGULAR, _SUMMARY_SIZE).wrap(summary, _LEFT_COLUMN - 6 * MM)
+        self.height = (HEADER_SIZE + (len(self.body_block) - 1) * HEADER_SIZE * 1.2 + _RULE_DROP + 22
+                       + 20 + (len(self.summary_lines) - 1) * _SUMMARY_SIZE * 1.2 + 8)
+        return self.width, self.height
+
+    def draw(self) -> None:
+        canvas = self.canv
+        left, right = _LEFT_COLUMN / 2, _LEFT_COLUMN + (self.width - _LEFT_COLUMN) / 2
+        first = self.height - HEADER_SIZE
+        canvas.setLineWidth(0.6)
+        last_body = _centred_lines(canvas, left, first, self.body_block)
+        body_half = pdfmetrics.stringWidth(self.body_block[-1][2], BOLD, HEADER_SIZE) / 5  # rule: 2/5 of the line
+        canvas.line(left - body_half, last_body - _RULE_DROP, left + body_half, last_body - _RULE_DROP)
+        motto = _centred_lines(canvas, right, first, [(BOLD, _MOTTO_SIZE, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"),
+                                                      (BOLD, HEADER_SIZE, self._MOTTO)])
+        motto_half = pdfmetrics.stringWidth(self._MOTTO, BOLD, HEADER_SIZE) / 2  # rule: as long as the line
+        canvas.line(right - motto_half, motto - _RULE_DROP, right + motto_half, motto - _RULE_DROP)
+        baseline = min(last_body, motto) - _RULE_DROP - 22
+        self._number(left, baseline)
+        self._date(right, baseline)
+        _centred_lines(canvas, left, baseline - 20, [(REGULAR, _SUMMARY_SIZE, line) for line in self.summary_lines])
+
+    def _number(self, centre: float, baseline: float) -> None:
+        size, canvas = HEADER_SIZE, self.canv
+        prefix, blank, symbol = "Số:", 3.2 * size, f"/{self.letter.symbol}"
+        prefix_w = pdfmetrics.stringWidth(prefix, REGULAR, size)
+        total = prefix_w + blank + pdfmetrics.stringWidth(symbol, REGULAR, size)
+        x = max(centre - total / 2, 0.0)
+        canvas.setFont(REGULAR, size)
+        canvas.drawString(x, baseline, prefix)
+        canvas.drawString(x + prefix_w + blank, baseline, symbol)
+        start = x + prefix_w + 0.25 * size
+        end = min(max(x + total + 4, start + 9 * size), _LEFT_COLUMN)
+        self.places.number = _field_box(canvas, start, end, baseline, size)
+
+    def _date(self, centre: float, baseline: float) -> None:
+        size, canvas, place = _BODY_SIZE, self.canv, self.letter.place
+        canvas.setFont(ITALIC, size)
+        canvas.drawCentredString(centre, baseline, f"{place}, ngày       tháng       năm        ")
+        longest = pdfmetrics.stringWidth(f"{place}, ngày 28 tháng 12 năm 2026", ITALIC, size)
+        half = min(max(longest / 2 + size, 9 * size), self.width - centre)
+        self.places.date = _field_box(canvas, centre - half, centre + half, baseline, size)
+
+
+class _SignerBlock(Flowable):
+    """``Nơi nhận:`` and its lines (left) beside the signer block (right): one piece, never split, so it
+    moves whole onto the next page. Records the signature blank between the position and the name."""
+
+    def __init__(self, letter: LetterData, places: _Places) -> None:
+        super().__init__()
+        self.letter, self.places = letter, places
+        self.titles = [letter.signer_authority.upper(), *(line.strip().upper()
+                                                          for line in letter.signer_title.splitlines()
+                                                          if line.strip())]
+        measure = Measure(REGULAR, _COPIES_SIZE)
+        hanging = measure.word("-") + measure.space  # a long line goes on under its text, past the dash
+        self.copies = [(hanging if index else 0.0, part)  # (indent, text)
+                       for line in letter.copies_to
+                       for index, part in enumerate(measure.wrap(line, _LEFT_COLUMN - 4 * MM - hanging))]
+
+    def _left_height(self) -> float:
+        return 12 + len(self.copies) * _COPIES_SIZE * 1.15 + 4
+
+    def _right_height(self) -> float:
+        return len(self.titles) * _BODY_SIZE * 1.2 + _SIGNATURE_SPACE + _BODY_SIZE + 6
+
+    def wrap(self, available_width: float, available_height: float) -> tuple[float, float]:
+        self.width = available_width
+        self.height = max(self._left_height(), self._right_height()) + 6
+        return self.width, self.height
+
+    def draw(self) -> None:
+        canvas, letter = self.canv, self.letter
+        top = self.height - _BODY_SIZE
+        canvas.setFont(BOLD_ITALIC, 12)
+        canvas.drawString(0, top, "Nơi nhận:")
+        canvas.setFont(REGULAR, _COPIES_SIZE)
+        y = top - 2
+        for indent, line in self.copies:
+            y -= _COPIES_SIZE * 1.15
+            canvas.drawString(indent, y, line)
+        centre = _LEFT_COLUMN + (self.width - _LEFT_COLUMN) / 2
+        last_title = _centred_lines(canvas, centre, top, [(BOLD, _BODY_SIZE, line) for line in self.titles])
+        name_baseline = last_title - _SIGNATURE_SPACE - _BODY_SIZE
+        canvas.setFont(BOLD, _BODY_SIZE)
+        canvas.drawCentredString(centre, name_baseline, letter.signer_name)
+        bottom, top_of_blank = name_baseline + _BODY_SIZE + 1, last_title - 0.3 * _BODY_SIZE - 1
+        widest = max(pdfmetrics.stringWidth(text, BOLD, _BODY_SIZE) for text in (*self.titles, letter.signer_name))
+        half = min(max(widest, 2.2 * (top_of_blank - bottom)) / 2, self.width - centre)
+        x1, y1 = canvas.absolutePosition(centre - half, bottom)
+        x2, y2 = canvas.absolutePosition(centre + half, top_of_blank)
+        self.places.signature = Box(canvas.getPageNumber() - 1, x1, y1, x2, y2)
+
+
+def _paragraph_style(name: str, **overrides: Any) -> ParagraphStyle:
+    base: dict[str, Any] = dict(fontName=REGULAR, fontSize=_BODY_SIZE, leading=_BODY_SIZE * 1.25,
+                                alignment=TA_JUSTIFY, firstLineIndent=_INDENT, spaceAfter=6)
+    return ParagraphStyle(name, **(base | overrides))
+
+
+def _paragraphs(text: str, style: ParagraphStyle) -> list[Flowable]:
+    return [Paragraph(escape(" ".join(part.split())), style) for part in text.split("\n\n") if part.strip()]
+
+
+def _recipients(letter: LetterData, width: float) -> Table:
+    """``Kính gửi:`` and the recipient(s) beside it; several are listed ``- name;`` … ``- name.``."""
+    names = [name.strip().removeprefix("-").strip().rstrip(";.").strip() for name in letter.recipients]
+    if len(names) > 1:
+        names = [f"- {name}{'.' if index == len(names) - 1 else ';'}" for index, name in enumerate(names)]
+    style = _paragraph_style("recipient", firstLineIndent=0, alignment=TA_LEFT, spaceAfter=0)
+    label_width = pdfmetrics.stringWidth("Kính gửi: ", REGULAR, _BODY_SIZE) + 4
+    measure = Measure(REGULAR, _BODY_SIZE)
+    names_width = min(max(measure.line(name) for name in names) + 8, width * 0.75 - label_width)
+    table = Table([["Kính gửi:", [Paragraph(escape(name), style) for name in names]]],
+                  colWidths=[label_width, names_width], hAlign="CENTER")
+    table.setStyle(TableStyle([("FONT", (0, 0), (-1, -1), REGULAR, _BODY_SIZE), ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                               ("LEFTPADDING", (0, 0), (-1, -1), 0), ("RIGHTPADDING", (0, 0), (-1, -1), 0),
+                               ("TOPPADDING", (0, 0), (-1, -1), 0), ("BOTTOMPADDING", (0, 0), (-1, -1), 0)]))
+    return table
+
+
+def _page_number(canvas: Canvas, document: BaseDocTemplate) -> None:
+    """From page 2: the page number centred in the top margin (Nghị định 30/2020, Phụ lục I)."""
+    if canvas.getPageNumber() > 1:
+        canvas.saveState()
+        canvas.setFont(REGULAR, HEADER_SIZE)
+        width, height = document.pagesize
+        canvas.drawCentredString(width / 2, height - 12 * MM, str(canvas.getPageNumber()))
+        canvas.restoreState()
+
+
+def _letter_story(letter: LetterData, places: _Places, width: float) -> list[Flowable]:
+    body = _paragraph_style("body")
+    count_style = _paragraph_style("count", spaceAfter=2)
+    unit = escape(letter.count_unit)
+    counts = [Paragraph(f"- {escape(label)}: {format_count(count)} {unit};", count_style)
+              for label, count in letter.counts]
+    total = sum(count for _label, count in letter.counts)
+    story: list[Flowable] = [_Header(letter, places), Spacer(1, 8), _recipients(letter, width), Spacer(1, 10),
+                             *_paragraphs(letter.opening, body), *counts,
+                             Paragraph(f"<b>Tổng cộng: {format_count(total)} {unit}.</b>", body)]
+    if letter.annex_reference:
+        story.append(Paragraph(f"<i>{escape(letter.annex_reference)}</i>", body))
+    story += [*_paragraphs(letter.closing, body), Spacer(1, 6), _SignerBlock(letter, places)]
+    return story
+
+
+def _letter_layout(letter: LetterData) -> tuple[bytes, _Places]:
+    """The plain letter (no form fields yet) and where its number, date and signature blank are."""
+    register_fonts()
+    top, bottom, left, right = _LETTER_MARGINS
+    buffer, places = io.BytesIO(), _Places()
+    document = BaseDocTemplate(buffer, pagesize=A4, leftMargin=left, rightMargin=right, topMargin=top,
+                               bottomMargin=bottom, title=letter.summary, author=letter.issuing_body,
+                               creator="certsvc", initialFontName=REGULAR, initialFontSize=_BODY_SIZE)
+    frame = Frame(left, bottom, A4[0] - left - right, A4[1] - top - bottom, id="body",
+                  leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0)
+    document.addPageTemplates([PageTemplate(id="page", frames=[frame], onPage=_page_number)])
+    document.build(_letter_story(letter, places, frame._width))
+    return buffer.getvalue(), places
+
+
+def build_letter_pdf(letter: LetterData) -> bytes:
+    """The consolidated proposal letter, with the empty number and date text fields and the two signature
+    fields token_agent fills and signs (names from :mod:`token_agent.signing`)."""
+    _check_letter(letter)
+    pdf, places = _letter_layout(letter)
+    assert places.number and places.date and places.signature
+    from token_agent import signing  # pyHanko and PKCS#11: loaded only when a letter is made
+
+    return signing.prepare(pdf, number_box=places.number, date_box=places.date,
+                           signature_box=places.signature).pdf
+
+
+
+
+
+
