@@ -155,7 +155,15 @@ class Query(_Reader):
     def paging(self) -> tuple[int, int]:
         return self.number("page", 1, MAX_PAGE), self.number("per_page", DEFAULT_PER_PAGE, MAX_PER_PAGE)
 
+    def refuse_empty(self, *names: str) -> None:
+        """A filter given with no value (``?status=``) is refused, as the OpenAPI document says: a program
+        leaves a filter out to list everything (the pages' forms send empty values, the API does not)."""
+        for name in names:
+            if self.args.get(name) == "":
+                self.fail(name, "Không được để trống: bỏ tham số này để không lọc.")
+
     def choice(self, name: str, kind: type[E]) -> E | None:
+        self.refuse_empty(name)
         raw = self.args.get(name, "")
         if not raw:
             return None
@@ -173,6 +181,7 @@ class Query(_Reader):
 
     def organisations(self, visible: set[int]) -> set[int]:
         """The units a list shows: all ``visible``, or the one ``organisation_id`` names among them."""
+        self.refuse_empty("organisation_id")
         raw = self.args.get("organisation_id", "")
         if not raw:
             return visible

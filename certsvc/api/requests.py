@@ -66,6 +66,7 @@ def list_requests() -> Response:
         raise PermissionDenied()
     query = Query()
     page, per_page = query.paging()
+    query.refuse_empty("organisation_id", "type", "status", "min_age_days")
     try:
         filters = RequestFilter.parse({**query.args.to_dict(), "request_type": query.args.get("type")}, scope)
     except ValidationFailed as failure:

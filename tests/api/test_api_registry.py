@@ -71,8 +71,9 @@ def test_tokens_filtered_and_a_token_with_its_events(app, session, world, record
     locked = head.get("/tokens?state=pin_locked")["items"]
     assert [t["id"] for t in locked] == [records["seal"].token_id] and locked[0]["kind"]["value"] == "organisation"
     assert head.get("/tokens?kind=device")["total"] == 0
+    # A filter sent with no value is refused like the OpenAPI document says: a program leaves it out instead.
     assert head.refused("GET", "/tokens?kind=usb&state=", status=400, code="validation_failed") == {
-        "kind": "Giá trị lọc không hợp lệ."}
+        "kind": "Giá trị lọc không hợp lệ.", "state": "Không được để trống: bỏ tham số này để không lọc."}
     token = head.get(f"/tokens/{records['seal'].token_id}")
     assert [e["to_state"] for e in token["events"]] == ["active", "pin_locked"]
     assert token["events"][-1]["reason"] == "Nhập sai PIN 5 lần" and token["state"]["label"] == "Khóa PIN"
