@@ -28,19 +28,31 @@ __all__ = ["HEADING", "REQUEST_TYPES", "sample_letter", "sample_tables", "main"]
 
 TARGET_SECONDS = 5.0
 REQUEST_TYPES = (
-    ("Đề nghị cấp mới chứng thư số cho cá nhân (Mẫu 01)",
-     ["Họ và tên", "Số CCCD", "Chức vụ", "Đơn vị", "Thư điện tử công vụ", "Số điện thoại"]),
-    ("Đề nghị cấp mới chứng thư số cho cơ quan, tổ chức (Mẫu 02)",
-     ["Tên cơ quan, tổ chức", "Địa chỉ", "Mã số thuế", "Mã quan hệ ngân sách", "Thư điện tử công vụ",
-      "Người nhận thiết bị"]),
-    ("Đề nghị cấp chứng thư số cho thiết bị, dịch vụ, phần mềm (Mẫu 03)",
-     ["Tên thiết bị, dịch vụ", "Đơn vị quản lý", "Mục đích sử dụng", "Người quản lý"]),
-    ("Đề nghị gia hạn, thay đổi nội dung thông tin chứng thư số (Mẫu 04)",
-     ["Họ và tên", "Số CCCD", "Số hiệu chứng thư số", "Nội dung đề nghị", "Đơn vị"]),
-    ("Đề nghị thu hồi chứng thư số (Mẫu 05)",
-     ["Họ và tên", "Số hiệu chứng thư số", "Lý do thu hồi", "Đơn vị"]),
-    ("Đề nghị khôi phục thiết bị lưu khóa bí mật (Mẫu 06)",
-     ["Họ và tên", "Số hiệu thiết bị", "Lý do", "Đơn vị"]),
+    (
+        "Đề nghị cấp mới chứng thư số cho cá nhân (Mẫu 01)",
+        ["Họ và tên", "Số CCCD", "Chức vụ", "Đơn vị", "Thư điện tử công vụ", "Số điện thoại"],
+    ),
+    (
+        "Đề nghị cấp mới chứng thư số cho cơ quan, tổ chức (Mẫu 02)",
+        [
+            "Tên cơ quan, tổ chức",
+            "Địa chỉ",
+            "Mã số thuế",
+            "Mã quan hệ ngân sách",
+            "Thư điện tử công vụ",
+            "Người nhận thiết bị",
+        ],
+    ),
+    (
+        "Đề nghị cấp chứng thư số cho thiết bị, dịch vụ, phần mềm (Mẫu 03)",
+        ["Tên thiết bị, dịch vụ", "Đơn vị quản lý", "Mục đích sử dụng", "Người quản lý"],
+    ),
+    (
+        "Đề nghị gia hạn, thay đổi nội dung thông tin chứng thư số (Mẫu 04)",
+        ["Họ và tên", "Số CCCD", "Số hiệu chứng thư số", "Nội dung đề nghị", "Đơn vị"],
+    ),
+    ("Đề nghị thu hồi chứng thư số (Mẫu 05)", ["Họ và tên", "Số hiệu chứng thư số", "Lý do thu hồi", "Đơn vị"]),
+    ("Đề nghị khôi phục thiết bị lưu khóa bí mật (Mẫu 06)", ["Họ và tên", "Số hiệu thiết bị", "Lý do", "Đơn vị"]),
 )
 """The six request types of the annex: title and columns."""
 
@@ -48,10 +60,22 @@ _SHARE = (40, 8, 2, 25, 15, 10)  # percent of the requests of each type
 _FAMILY = ("Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Hà", "Nông", "Lương", "Đặng", "Vi", "Lục", "Triệu")
 _MIDDLE = ("Văn", "Thị", "Đức", "Quốc", "Thu", "Minh", "Thanh", "Hữu")
 _GIVEN = ("An", "Bình", "Cường", "Dũng", "Hạnh", "Hương", "Khánh", "Lâm", "Ngọc", "Phúc", "Quý", "Tài", "Yến")
-_POSITIONS = ("Chủ tịch", "Phó Chủ tịch", "Công chức Văn phòng - Thống kê", "Trưởng phòng", "Phó Trưởng phòng",
-              "Chuyên viên", "Văn thư")
-_REASONS = ("Nghỉ hưu", "Chuyển công tác ra ngoài khu vực nhà nước", "Mất thiết bị lưu khóa bí mật",
-            "Thiết bị bị khóa do nhập sai mã PIN quá số lần cho phép", "Thay đổi chức vụ")
+_POSITIONS = (
+    "Chủ tịch",
+    "Phó Chủ tịch",
+    "Công chức Văn phòng - Thống kê",
+    "Trưởng phòng",
+    "Phó Trưởng phòng",
+    "Chuyên viên",
+    "Văn thư",
+)
+_REASONS = (
+    "Nghỉ hưu",
+    "Chuyển công tác ra ngoài khu vực nhà nước",
+    "Mất thiết bị lưu khóa bí mật",
+    "Thiết bị bị khóa do nhập sai mã PIN quá số lần cho phép",
+    "Thay đổi chức vụ",
+)
 
 
 def _unit(index: int) -> str:
@@ -68,10 +92,22 @@ def _row(kind: int, n: int, unit: str) -> list[str]:
     person, cccd = _person(n), f"{(n * 7919) % 10**12:012d}"
     serial = f"5404{n:012X}"
     return [
-        [person, cccd, _POSITIONS[n % 7], unit, f"{person.split()[-1].lower()}{n}@langson.gov.vn",
-         f"09{n % 10**8:08d}"],
-        [unit, f"Thôn Phai Xá, {unit}, huyện Văn Quan, tỉnh Lạng Sơn", f"49{n % 10**8:08d}", f"{1000000 + n}",
-         f"vt{n}@langson.gov.vn", person],
+        [
+            person,
+            cccd,
+            _POSITIONS[n % 7],
+            unit,
+            f"{person.split()[-1].lower()}{n}@langson.gov.vn",
+            f"09{n % 10**8:08d}",
+        ],
+        [
+            unit,
+            f"Thôn Phai Xá, {unit}, huyện Văn Quan, tỉnh Lạng Sơn",
+            f"49{n % 10**8:08d}",
+            f"{1000000 + n}",
+            f"vt{n}@langson.gov.vn",
+            person,
+        ],
         [f"Máy chủ ký số {n}", unit, "Ký số văn bản phát hành tự động trên hệ thống quản lý văn bản", person],
         [person, cccd, serial, "Gia hạn chứng thư số 03 năm và thay đổi chức vụ", unit],
         [person, serial, _REASONS[n % 5], unit],
@@ -99,15 +135,20 @@ def sample_letter(tables: list[AnnexTable]) -> LetterData:
         symbol="UBND-VHTT",
         place="Văn Quan",
         summary="V/v đề nghị cấp mới, gia hạn, thay đổi thông tin, thu hồi chứng thư số chuyên dùng công vụ",
-        recipients=["Cục Chứng thực số và Bảo mật thông tin - Ban Cơ yếu Chính phủ",
-                    "Sở Khoa học và Công nghệ tỉnh Lạng Sơn"],
-        opening=("Thực hiện Nghị định số 68/2024/NĐ-CP ngày 25/6/2024 của Chính phủ quy định về chữ ký số chuyên "
-                 "dùng công vụ; trên cơ sở đề xuất nhu cầu của các cơ quan, đơn vị, Ủy ban nhân dân các xã, thị "
-                 "trấn, Ủy ban nhân dân huyện Văn Quan đề nghị cấp, gia hạn, thay đổi nội dung thông tin, thu hồi "
-                 "chứng thư số và khôi phục thiết bị lưu khóa bí mật như sau:"),
+        recipients=[
+            "Cục Chứng thực số và Bảo mật thông tin - Ban Cơ yếu Chính phủ",
+            "Sở Khoa học và Công nghệ tỉnh Lạng Sơn",
+        ],
+        opening=(
+            "Thực hiện Nghị định số 68/2024/NĐ-CP ngày 25/6/2024 của Chính phủ quy định về chữ ký số chuyên "
+            "dùng công vụ; trên cơ sở đề xuất nhu cầu của các cơ quan, đơn vị, Ủy ban nhân dân các xã, thị "
+            "trấn, Ủy ban nhân dân huyện Văn Quan đề nghị cấp, gia hạn, thay đổi nội dung thông tin, thu hồi "
+            "chứng thư số và khôi phục thiết bị lưu khóa bí mật như sau:"
+        ),
         counts=[(table.title.split(". ", 1)[1], len(table.rows)) for table in tables],
-        closing=("Ủy ban nhân dân huyện Văn Quan kính đề nghị Cục Chứng thực số và Bảo mật thông tin xem xét, "
-                 "giải quyết./."),
+        closing=(
+            "Ủy ban nhân dân huyện Văn Quan kính đề nghị Cục Chứng thực số và Bảo mật thông tin xem xét, giải quyết./."
+        ),
         copies_to=["- Như trên;", "- CT, các PCT UBND huyện;", "- Lưu: VT, VHTT."],
         signer_authority="TM. ỦY BAN NHÂN DÂN",
         signer_title="KT. CHỦ TỊCH\nPHÓ CHỦ TỊCH",
@@ -116,8 +157,10 @@ def sample_letter(tables: list[AnnexTable]) -> LetterData:
     )
 
 
-HEADING = ("PHỤ LỤC\nDanh sách đề nghị cấp, gia hạn, thay đổi thông tin, thu hồi chứng thư số chuyên dùng công vụ\n"
-           "(Kèm theo Công văn số       /UBND-VHTT ngày       tháng       năm        của UBND huyện Văn Quan)")
+HEADING = (
+    "PHỤ LỤC\nDanh sách đề nghị cấp, gia hạn, thay đổi thông tin, thu hồi chứng thư số chuyên dùng công vụ\n"
+    "(Kèm theo Công văn số       /UBND-VHTT ngày       tháng       năm        của UBND huyện Văn Quan)"
+)
 
 
 def _plain_reportlab(tables: list[AnnexTable]) -> bytes:
@@ -184,10 +227,14 @@ def main() -> None:
     print(f"  {'total':<11} {total:6.2f} s  (target ≤ {TARGET_SECONDS:.1f} s: {verdict})")
     print(f"  annex CSV   {csv_seconds:6.2f} s  {csv_size / 1024:8.0f} KiB (not in the target)")
     print("baselines in the same run:")
-    print(f"  plain reportlab drawString of the same cells  {pdf_base:6.2f} s  "
-          f"(annex PDF is {figures['annex PDF'][0] / pdf_base:.1f}×)")
-    print(f"  openpyxl write-only, no styles                {xlsx_base:6.2f} s  "
-          f"(annex XLSX is {figures['annex XLSX'][0] / xlsx_base:.1f}×)")
+    print(
+        f"  plain reportlab drawString of the same cells  {pdf_base:6.2f} s  "
+        f"(annex PDF is {figures['annex PDF'][0] / pdf_base:.1f}×)"
+    )
+    print(
+        f"  openpyxl write-only, no styles                {xlsx_base:6.2f} s  "
+        f"(annex XLSX is {figures['annex XLSX'][0] / xlsx_base:.1f}×)"
+    )
 
 
 if __name__ == "__main__":

@@ -37,8 +37,10 @@ def measure(where: str | None) -> tuple[float, float]:
 
             def plain() -> None:
                 for number in range(APPENDS):
-                    session.execute(text("INSERT INTO bench_plain (details, hash) VALUES (:d, :h)"),
-                                    {"d": str(DETAILS), "h": f"{number:064d}"})
+                    session.execute(
+                        text("INSERT INTO bench_plain (details, hash) VALUES (:d, :h)"),
+                        {"d": str(DETAILS), "h": f"{number:064d}"},
+                    )
                     session.commit()
 
             chain = median_seconds(chained, ROUNDS)
@@ -53,8 +55,10 @@ def main() -> None:
     for label, where in (("disk (temp folder)", None), ("memory (/dev/shm)", "/dev/shm")):
         chain, base = measure(where)
         print(f"  {label}:")
-        print(f"    {'append_event':<24} {chain:8.0f} /s   (target: at least 500 /s)"
-              f"  {'PASS' if chain >= 500 else 'FAIL'}")
+        print(
+            f"    {'append_event':<24} {chain:8.0f} /s   (target: at least 500 /s)"
+            f"  {'PASS' if chain >= 500 else 'FAIL'}"
+        )
         print(f"    {'baseline: plain insert':<24} {base:8.0f} /s   (chained at {chain / base:.0%} of it)")
     print("  On disk every commit waits for fsync; the baseline shows what the disk itself allows.")
 

@@ -23,11 +23,18 @@ def fill(session: Session, token_id: int, organisation_id: int, keeper_id: int) 
     """100,000 chained entries written directly (the append path is measured by custody_append.py)."""
     start, prev_hash, rows = utcnow() - timedelta(days=365), GENESIS_HASH, []
     for seq in range(1, ENTRIES + 1):
-        row = dict(seq=seq, occurred_at=start + timedelta(seconds=seq), token_id=token_id,
-                   organisation_id=organisation_id, kind=CustodyEventKind.INVENTORY, keeper_id=keeper_id,
-                   actor_id=None, actor_label="bench",
-                   details=canonical_json({"condition": f"Kiểm kê lần {seq}: nguyên vẹn", "seal_numbers": f"NP-{seq}"}),
-                   prev_hash=prev_hash)
+        row = dict(
+            seq=seq,
+            occurred_at=start + timedelta(seconds=seq),
+            token_id=token_id,
+            organisation_id=organisation_id,
+            kind=CustodyEventKind.INVENTORY,
+            keeper_id=keeper_id,
+            actor_id=None,
+            actor_label="bench",
+            details=canonical_json({"condition": f"Kiểm kê lần {seq}: nguyên vẹn", "seal_numbers": f"NP-{seq}"}),
+            prev_hash=prev_hash,
+        )
         row["hash"] = prev_hash = entry_hash(**row)
         rows.append(row)
     session.execute(insert(CustodyEvent), rows)

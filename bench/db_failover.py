@@ -25,18 +25,18 @@ from dataclasses import dataclass, field
 
 os.environ.setdefault("CERTSVC_BENCH_WORKERS", "2 1")  # the issue's deployment: 2 sync workers
 
-from custody_common import temporary_folder  # noqa: E402
-from requests_list import gunicorn, migrate, postgresql_database  # noqa: E402
-from sqlalchemy import create_engine, func, select, text  # noqa: E402
-from sqlalchemy.orm import Session  # noqa: E402
+from custody_common import temporary_folder
+from requests_list import gunicorn, migrate, postgresql_database
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.orm import Session
 
-from certsvc.accounts.models import Account, Role, RoleAssignment  # noqa: E402
-from certsvc.accounts.service import hash_password  # noqa: E402
-from certsvc.accounts.api_tokens import create_token  # noqa: E402
-from certsvc.audit.service import verify_chain  # noqa: E402
-from certsvc.orgs.models import Organisation, OrgKind  # noqa: E402
-from certsvc.people.models import Person  # noqa: E402
-from certsvc.requests.models import CertificateRequest  # noqa: E402
+from certsvc.accounts.api_tokens import create_token
+from certsvc.accounts.models import Account, Role, RoleAssignment
+from certsvc.accounts.service import hash_password
+from certsvc.audit.service import verify_chain
+from certsvc.orgs.models import Organisation, OrgKind
+from certsvc.people.models import Person
+from certsvc.requests.models import CertificateRequest
 
 WRITERS, READERS = 4, 2
 BASELINE_SECONDS, FAILOVER_SECONDS, TERMINATE_EVERY = 10.0, 30.0, 2.0
@@ -57,9 +57,11 @@ class Phase:
 
     def line(self, label: str) -> str:
         refused = ", ".join(f"{status}×{n}" for status, n in sorted(self.refused.items())) or "none"
-        return (f"{label:<9} requests {self.requests:5d}  5xx {self.server_errors:3d}  connections lost "
-                f"{self.connections_lost:3d}  retries {self.retries:3d}  replayed {self.replayed:3d}  "
-                f"creates acknowledged {len(self.acknowledged):4d}  other refusals {refused}")
+        return (
+            f"{label:<9} requests {self.requests:5d}  5xx {self.server_errors:3d}  connections lost "
+            f"{self.connections_lost:3d}  retries {self.retries:3d}  replayed {self.replayed:3d}  "
+            f"creates acknowledged {len(self.acknowledged):4d}  other refusals {refused}"
+        )
 
 
 def seed(url: str) -> tuple[int, list[str]]:
@@ -68,8 +70,7 @@ def seed(url: str) -> tuple[int, list[str]]:
     with Session(engine) as session:
         district = Organisation(name="UBND huyện Văn Quan", symbol="UBND", kind=OrgKind.DISTRICT_COMMITTEE)
         focal = Organisation(name="Phòng Văn hóa và Thông tin", symbol="VHTT", kind=OrgKind.OFFICE, parent=district)
-        commune = Organisation(name="UBND xã Tân Đoàn", symbol="UBND", kind=OrgKind.COMMUNE_COMMITTEE,
-                               parent=district)
+        commune = Organisation(name="UBND xã Tân Đoàn", symbol="UBND", kind=OrgKind.COMMUNE_COMMITTEE, parent=district)
         session.add_all([district, focal, commune])
         session.flush()
         district.focal_office = focal
@@ -88,8 +89,9 @@ def seed(url: str) -> tuple[int, list[str]]:
     return commune_id, secrets
 
 
-def send(port: int, method: str, path: str, secret: str, body: str | None = None,
-         key: str | None = None) -> tuple[int, dict, bool]:
+def send(
+    port: int, method: str, path: str, secret: str, body: str | None = None, key: str | None = None
+) -> tuple[int, dict, bool]:
     """(status, JSON answer, replayed); OSError when the connection is lost."""
     headers = {"Authorization": f"Bearer {secret}"}
     if body is not None:
@@ -114,10 +116,23 @@ def send(port: int, method: str, path: str, secret: str, body: str | None = None
 def _draft(commune_id: int) -> str:
     n = next(_cccd)
     cccd = f"0201{n:08d}"
-    return json.dumps({"organisation_id": commune_id, "type": "new_individual", "fields": {
-        "full_name": f"Nguyễn Văn Số {n}", "cccd": cccd, "cccd_issued_on": "2021-05-10",
-        "cccd_issued_by": "Cục Cảnh sát QLHC về TTXH", "position": "Công chức", "unit_name": "UBND xã Tân Đoàn",
-        "email": f"canbo{n}@langson.gov.vn", "phone": "0912345678", "validity_years": 5}})
+    return json.dumps(
+        {
+            "organisation_id": commune_id,
+            "type": "new_individual",
+            "fields": {
+                "full_name": f"Nguyễn Văn Số {n}",
+                "cccd": cccd,
+                "cccd_issued_on": "2021-05-10",
+                "cccd_issued_by": "Cục Cảnh sát QLHC về TTXH",
+                "position": "Công chức",
+                "unit_name": "UBND xã Tân Đoàn",
+                "email": f"canbo{n}@langson.gov.vn",
+                "phone": "0912345678",
+                "validity_years": 5,
+            },
+        }
+    )
 
 
 def writer(port: int, secret: str, commune_id: int, phase: list[Phase], stop: threading.Event) -> None:
@@ -172,9 +187,12 @@ def terminate_all(url: str, seconds: float) -> int:
     end = time.monotonic() + seconds
     with engine.connect() as conn:
         while time.monotonic() < end:
-            killed += conn.execute(text(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND pid <> pg_backend_pid()")).scalar()
+            killed += conn.execute(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            ).scalar()
             time.sleep(min(TERMINATE_EVERY, max(0.0, end - time.monotonic())))
     engine.dispose()
     return killed
@@ -187,10 +205,13 @@ def main() -> None:
         with gunicorn(url, folder) as (port, _pid):
             baseline, failover = Phase(), Phase()
             phase, stop = [baseline], threading.Event()
-            threads = [threading.Thread(target=writer, args=(port, secret, commune_id, phase, stop))
-                       for secret in secrets[:WRITERS]]
-            threads += [threading.Thread(target=reader, args=(port, secret, phase, stop))
-                        for secret in secrets[WRITERS:]]
+            threads = [
+                threading.Thread(target=writer, args=(port, secret, commune_id, phase, stop))
+                for secret in secrets[:WRITERS]
+            ]
+            threads += [
+                threading.Thread(target=reader, args=(port, secret, phase, stop)) for secret in secrets[WRITERS:]
+            ]
             for thread in threads:
                 thread.start()
             time.sleep(BASELINE_SECONDS)
@@ -199,8 +220,10 @@ def main() -> None:
             stop.set()
             for thread in threads:
                 thread.join(60)
-        print(f"PostgreSQL, gunicorn 2 workers, {WRITERS} writers + {READERS} readers; "
-              f"{killed} connections terminated in {FAILOVER_SECONDS:.0f} s")
+        print(
+            f"PostgreSQL, gunicorn 2 workers, {WRITERS} writers + {READERS} readers; "
+            f"{killed} connections terminated in {FAILOVER_SECONDS:.0f} s"
+        )
         print(baseline.line("baseline"))
         print(failover.line("failover"))
         acknowledged = set(baseline.acknowledged + failover.acknowledged)
@@ -211,9 +234,11 @@ def main() -> None:
             people = session.scalar(select(func.count(func.distinct(CertificateRequest.subject_key))))
             chain = verify_chain(session)
         engine.dispose()
-        print(f"creates acknowledged {len(acknowledged)}, requests stored {rows}: lost {len(acknowledged - stored)}, "
-              f"duplicates {rows - people}, stored but never acknowledged {len(stored - acknowledged)}; "
-              f"audit chain {'intact' if chain.ok else 'FAULT'} ({chain.entries} entries)")
+        print(
+            f"creates acknowledged {len(acknowledged)}, requests stored {rows}: lost {len(acknowledged - stored)}, "
+            f"duplicates {rows - people}, stored but never acknowledged {len(stored - acknowledged)}; "
+            f"audit chain {'intact' if chain.ok else 'FAULT'} ({chain.entries} entries)"
+        )
 
 
 if __name__ == "__main__":

@@ -57,13 +57,20 @@ GUNICORN = [str(ROOT / ".venv/bin/gunicorn"), "--workers", WORKERS, "--threads",
 
 #: The share of each status among the requests (the rest of 100 are done).
 STATUS_SHARES = {
-    RequestStatus.SUBMITTED: 10, RequestStatus.RETURNED: 3, RequestStatus.ACCEPTED: 5, RequestStatus.IN_BATCH: 2,
-    RequestStatus.SENT: 5, RequestStatus.DRAFT: 5, RequestStatus.APPROVED: 2, RequestStatus.REJECTED: 2,
+    RequestStatus.SUBMITTED: 10,
+    RequestStatus.RETURNED: 3,
+    RequestStatus.ACCEPTED: 5,
+    RequestStatus.IN_BATCH: 2,
+    RequestStatus.SENT: 5,
+    RequestStatus.DRAFT: 5,
+    RequestStatus.APPROVED: 2,
+    RequestStatus.REJECTED: 2,
     RequestStatus.CANCELLED: 3,
 }
 
 
 # --- the database -----------------------------------------------------------------------------------
+
 
 @contextmanager
 def sqlite_database() -> Iterator[str]:
@@ -106,8 +113,10 @@ def fill(url: str) -> list[int]:
     with Session(engine) as session:
         district = Organisation(name="UBND huyện Văn Quan", symbol="UBND", kind=OrgKind.DISTRICT_COMMITTEE)
         focal = Organisation(name="Phòng Văn hóa và Thông tin", symbol="VHTT", kind=OrgKind.OFFICE, parent=district)
-        units = [Organisation(name=f"UBND xã số {n:03d}", symbol="UBND", kind=OrgKind.COMMUNE_COMMITTEE,
-                              parent=district) for n in range(1, UNITS + 1)]
+        units = [
+            Organisation(name=f"UBND xã số {n:03d}", symbol="UBND", kind=OrgKind.COMMUNE_COMMITTEE, parent=district)
+            for n in range(1, UNITS + 1)
+        ]
         session.add_all([district, focal, *units])
         session.flush()
         district.focal_office = focal
@@ -126,16 +135,28 @@ def fill(url: str) -> list[int]:
             created = now - timedelta(days=365) + timedelta(seconds=n * 300)
             sent = status not in (RequestStatus.DRAFT, RequestStatus.APPROVED)
             cccd = f"0201{n:08d}"
-            rows.append(dict(
-                request_type=RequestType.NEW_INDIVIDUAL if n % 3 else kinds[n % len(kinds)], status=status,
-                organisation_id=unit_ids[unit], subject_key=f"cccd:{cccd}",
-                data={"full_name": f"Nguyễn Văn Số {n}", "cccd": cccd, "cccd_issued_on": "2021-05-10",
-                      "cccd_issued_by": "Cục Cảnh sát QLHC về TTXH", "position": "Công chức",
-                      "unit_name": f"UBND xã số {unit + 1:03d}", "email": f"canbo{n}@langson.gov.vn",
-                      "phone": "0912345678", "validity_years": 5},
-                created_at=created, updated_at=created + timedelta(hours=2),
-                submitted_at=created + timedelta(hours=1) if sent else None,
-            ))
+            rows.append(
+                dict(
+                    request_type=RequestType.NEW_INDIVIDUAL if n % 3 else kinds[n % len(kinds)],
+                    status=status,
+                    organisation_id=unit_ids[unit],
+                    subject_key=f"cccd:{cccd}",
+                    data={
+                        "full_name": f"Nguyễn Văn Số {n}",
+                        "cccd": cccd,
+                        "cccd_issued_on": "2021-05-10",
+                        "cccd_issued_by": "Cục Cảnh sát QLHC về TTXH",
+                        "position": "Công chức",
+                        "unit_name": f"UBND xã số {unit + 1:03d}",
+                        "email": f"canbo{n}@langson.gov.vn",
+                        "phone": "0912345678",
+                        "validity_years": 5,
+                    },
+                    created_at=created,
+                    updated_at=created + timedelta(hours=2),
+                    submitted_at=created + timedelta(hours=1) if sent else None,
+                )
+            )
             if len(rows) == 10_000:
                 session.execute(insert(CertificateRequest), rows)
                 rows = []
@@ -151,6 +172,7 @@ def fill(url: str) -> list[int]:
 
 
 # --- the server -------------------------------------------------------------------------------------
+
 
 def free_port() -> int:
     with socket.socket() as probe:
@@ -171,10 +193,15 @@ def workers_cpu_seconds(master: int) -> float:
 @contextmanager
 def gunicorn(url: str, folder: str) -> Iterator[tuple[int, int]]:
     port = free_port()
-    env = {**os.environ, "CERTSVC_DATABASE_URL": url, "CERTSVC_SECRET_KEY": "bench-" + uuid.uuid4().hex,
-           "CERTSVC_SECURE_COOKIES": "false", "CERTSVC_INSTANCE_PATH": folder, "CERTSVC_LOG_LEVEL": "WARNING"}
-    server = subprocess.Popen([*GUNICORN, "--bind", f"127.0.0.1:{port}", "certsvc:create_app()"],
-                              cwd=ROOT, env=env)
+    env = {
+        **os.environ,
+        "CERTSVC_DATABASE_URL": url,
+        "CERTSVC_SECRET_KEY": "bench-" + uuid.uuid4().hex,
+        "CERTSVC_SECURE_COOKIES": "false",
+        "CERTSVC_INSTANCE_PATH": folder,
+        "CERTSVC_LOG_LEVEL": "WARNING",
+    }
+    server = subprocess.Popen([*GUNICORN, "--bind", f"127.0.0.1:{port}", "certsvc:create_app()"], cwd=ROOT, env=env)
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -199,8 +226,15 @@ class Answer:
     cookies: dict[str, str] = field(default_factory=dict)
 
 
-def get(port: int, path: str, cookie: str = "", *, method: str = "GET", body: str | None = None,
-        conn: http.client.HTTPConnection | None = None) -> Answer:
+def get(
+    port: int,
+    path: str,
+    cookie: str = "",
+    *,
+    method: str = "GET",
+    body: str | None = None,
+    conn: http.client.HTTPConnection | None = None,
+) -> Answer:
     own = conn is None
     conn = conn or http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     headers = {"Cookie": cookie} if cookie else {}
@@ -209,8 +243,9 @@ def get(port: int, path: str, cookie: str = "", *, method: str = "GET", body: st
     conn.request(method, path, body=body, headers=headers)
     response = conn.getresponse()
     content = response.read().decode("utf-8", "replace")
-    cookies = dict(value.split(";", 1)[0].split("=", 1) for name, value in response.getheaders()
-                   if name.lower() == "set-cookie")
+    cookies = dict(
+        value.split(";", 1)[0].split("=", 1) for name, value in response.getheaders() if name.lower() == "set-cookie"
+    )
     if own:
         conn.close()
     return Answer(response.status, content, cookies)
@@ -221,14 +256,20 @@ def log_in(port: int) -> str:
     form = get(port, "/login")
     token = re.search(r'name="csrf-token" content="([^"]+)"', form.body).group(1)
     cookie = "; ".join(f"{k}={v}" for k, v in form.cookies.items())
-    answer = get(port, "/login", cookie, method="POST",
-                 body=urlencode({"username": USERNAME, "password": PASSWORD, "csrf_token": token}))
+    answer = get(
+        port,
+        "/login",
+        cookie,
+        method="POST",
+        body=urlencode({"username": USERNAME, "password": PASSWORD, "csrf_token": token}),
+    )
     if answer.status != 302:
         raise RuntimeError(f"login failed: {answer.status}")
     return "; ".join(f"{k}={v}" for k, v in {**form.cookies, **answer.cookies}.items())
 
 
 # --- the load ---------------------------------------------------------------------------------------
+
 
 @dataclass
 class Figures:
@@ -242,8 +283,10 @@ class Figures:
         p95 = ms[min(len(ms) - 1, round(0.95 * (len(ms) - 1)))]
         rate = len(ms) / self.seconds if self.seconds else 0
         cpu = self.server_cpu * 1000 / max(1, len(self.timings))
-        return (f"  {label:<34} n={len(self.timings):4d}  p50 {statistics.median(ms):6.1f}  p95 {p95:6.1f}  "
-                f"max {ms[-1]:6.1f} ms  {rate:5.1f}/s  server CPU {cpu:5.1f} ms/request  errors {self.errors}")
+        return (
+            f"  {label:<34} n={len(self.timings):4d}  p50 {statistics.median(ms):6.1f}  p95 {p95:6.1f}  "
+            f"max {ms[-1]:6.1f} ms  {rate:5.1f}/s  server CPU {cpu:5.1f} ms/request  errors {self.errors}"
+        )
 
     @property
     def p95(self) -> float:
@@ -292,27 +335,34 @@ def scenarios(unit_ids: list[int]) -> dict[str, list[str]]:
     return {
         "queue, first page (default filter)": [q],
         "queue, filter combinations": [
-            f"{q}?status=", f"{q}?request_type=renewal", f"{q}?status=accepted&min_age_days=30",
-            f"{q}?organisation_id={unit_ids[17]}&status=", f"{q}?request_type=new_individual&status=done",
+            f"{q}?status=",
+            f"{q}?request_type=renewal",
+            f"{q}?status=accepted&min_age_days=30",
+            f"{q}?organisation_id={unit_ids[17]}&status=",
+            f"{q}?request_type=new_individual&status=done",
         ],
         "queue, pages 2-200": [f"{q}?page={n}" for n in (2, 5, 20, 50, 100, 150, 200)],
     }
 
 
 def run(kind: str) -> bool:
-    with temporary_folder() as folder, (sqlite_database() if kind == "sqlite" else postgresql_database()) as url:
+    with temporary_folder() as folder, sqlite_database() if kind == "sqlite" else postgresql_database() as url:
         started = time.perf_counter()
         migrate(url, folder)
         unit_ids = fill(url)
-        print(f"{kind}: {REQUESTS:,} requests over {UNITS} units loaded in {time.perf_counter() - started:.1f} s; "
-              f"{CLIENTS} clients x {PER_CLIENT} GETs per scenario, gunicorn {' '.join(GUNICORN[1:5])}; "
-              f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (other work skews every figure)")
+        print(
+            f"{kind}: {REQUESTS:,} requests over {UNITS} units loaded in {time.perf_counter() - started:.1f} s; "
+            f"{CLIENTS} clients x {PER_CLIENT} GETs per scenario, gunicorn {' '.join(GUNICORN[1:5])}; "
+            f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (other work skews every figure)"
+        )
         with gunicorn(url, folder) as (port, master):
             cookie = log_in(port)
             load(port, master, cookie, ["/requests/queue"], "")  # warm-up: connections, templates, caches
             passed = True
-            for label, path in (("baseline: GET /static/app.css", "/static/app.css"),
-                                ("baseline: GET /healthz", "/healthz")):
+            for label, path in (
+                ("baseline: GET /static/app.css", "/static/app.css"),
+                ("baseline: GET /healthz", "/healthz"),
+            ):
                 baseline = load(port, master, cookie, [path], "")
                 print(baseline.line(label))
                 passed &= baseline.errors == 0

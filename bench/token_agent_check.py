@@ -46,16 +46,26 @@ def plain(with_pin: bool, roots: list, blank: bytes) -> None:
                 if key_id == b"CA":
                     continue
                 key = session.get_key(object_class=ObjectClass.PRIVATE_KEY, id=key_id)
-                cert.public_key().verify(key.sign(b"x" * 32, mechanism=Mechanism.SHA256_RSA_PKCS), b"x" * 32,
-                                         padding.PKCS1v15(), hashes.SHA256())
-                signer = PKCS11Signer(session, signing_cert=to_asn1(cert), key_id=key_id,
-                                      ca_chain=[to_asn1(certs[b"CA"])])
+                cert.public_key().verify(
+                    key.sign(b"x" * 32, mechanism=Mechanism.SHA256_RSA_PKCS),
+                    b"x" * 32,
+                    padding.PKCS1v15(),
+                    hashes.SHA256(),
+                )
+                signer = PKCS11Signer(
+                    session, signing_cert=to_asn1(cert), key_id=key_id, ca_chain=[to_asn1(certs[b"CA"])]
+                )
                 out = io.BytesIO()
-                signers.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(blank)),
-                                 signers.PdfSignatureMetadata(field_name="KyThu"), signer=signer, output=out)
+                signers.sign_pdf(
+                    IncrementalPdfFileWriter(io.BytesIO(blank)),
+                    signers.PdfSignatureMetadata(field_name="KyThu"),
+                    signer=signer,
+                    output=out,
+                )
                 embedded = IncrementalPdfFileWriter(io.BytesIO(out.getvalue())).prev.embedded_signatures[0]
-                status = validate_pdf_signature(embedded, ValidationContext(trust_roots=roots),
-                                                key_usage_settings=SIGNING_KEY_USAGE)
+                status = validate_pdf_signature(
+                    embedded, ValidationContext(trust_roots=roots), key_usage_settings=SIGNING_KEY_USAGE
+                )
                 assert status.trusted
 
 
@@ -69,16 +79,28 @@ def main() -> None:
         selectors = tuple(TokenSelector(label=label) for label in PEOPLE)
 
         def agent(with_pin: bool) -> None:
-            options = CheckOptions(selectors=selectors, trust_anchors=anchors, crls=crls,
-                                   pin_source=lambda _info: Pin(demo.USER_PIN) if with_pin else None)
+            options = CheckOptions(
+                selectors=selectors,
+                trust_anchors=anchors,
+                crls=crls,
+                pin_source=lambda _info: Pin(demo.USER_PIN) if with_pin else None,
+            )
             report = health.run_health_check(options)
             assert len(report.tokens) == 8 and report.status is Status.PASS, report
 
-        for with_pin, title, target in ((False, "without PIN", "token_agent ≤ 500 ms"),
-                                        (True, "with PIN and test signatures", "token_agent ≤ 1500 ms")):
-            compare(f"check of 8 tokens, {title}",
-                    {"token_agent": functools.partial(agent, with_pin),
-                     "baseline": functools.partial(plain, with_pin, roots, blank)}, ROUNDS, target)
+        for with_pin, title, target in (
+            (False, "without PIN", "token_agent ≤ 500 ms"),
+            (True, "with PIN and test signatures", "token_agent ≤ 1500 ms"),
+        ):
+            compare(
+                f"check of 8 tokens, {title}",
+                {
+                    "token_agent": functools.partial(agent, with_pin),
+                    "baseline": functools.partial(plain, with_pin, roots, blank),
+                },
+                ROUNDS,
+                target,
+            )
 
 
 if __name__ == "__main__":

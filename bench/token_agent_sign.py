@@ -44,23 +44,37 @@ def main() -> None:
 
         def agent() -> bytes:
             approved = signing.approve(prepared, personal, files.signature_image)
-            return signing.issue(approved, organisation, files.seal_image, number="1/UBND-VHTT", place="Văn Quan",
-                                 issue_date=today, verifier=verifier)
+            return signing.issue(
+                approved,
+                organisation,
+                files.seal_image,
+                number="1/UBND-VHTT",
+                place="Văn Quan",
+                issue_date=today,
+                verifier=verifier,
+            )
 
         def plain() -> bytes:
             out = io.BytesIO()
-            signers.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(prepared)),
-                             signers.PdfSignatureMetadata(field_name=signing.PERSONAL_FIELD), signer=personal,
-                             output=out)
+            signers.sign_pdf(
+                IncrementalPdfFileWriter(io.BytesIO(prepared)),
+                signers.PdfSignatureMetadata(field_name=signing.PERSONAL_FIELD),
+                signer=personal,
+                output=out,
+            )
             final = io.BytesIO()
-            signers.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(out.getvalue())),
-                             signers.PdfSignatureMetadata(field_name=signing.ORGANISATION_FIELD),
-                             signer=organisation, output=final)
+            signers.sign_pdf(
+                IncrementalPdfFileWriter(io.BytesIO(out.getvalue())),
+                signers.PdfSignatureMetadata(field_name=signing.ORGANISATION_FIELD),
+                signer=organisation,
+                output=final,
+            )
             return final.getvalue()
 
         compare("approve + issue, 20 pages", {"token_agent": agent, "plain pyHanko": plain}, ROUNDS, "≤ 1.15×")
         personal_session.close()
         organisation_session.close()
+
 
 if __name__ == "__main__":
     main()

@@ -34,8 +34,15 @@ def _issued(files: demo.DemoFiles) -> tuple[bytes, list]:
             if label == "LANH-DAO":
                 signed = signing.approve(signed, signer, files.signature_image)
             else:
-                signed = signing.issue(signed, signer, files.seal_image, number="1/UBND-VHTT", place="Văn Quan",
-                                       issue_date=dt.datetime.now(signing.VN_TZ).date(), verifier=Verifier(anchors))
+                signed = signing.issue(
+                    signed,
+                    signer,
+                    files.seal_image,
+                    number="1/UBND-VHTT",
+                    place="Văn Quan",
+                    issue_date=dt.datetime.now(signing.VN_TZ).date(),
+                    verifier=Verifier(anchors),
+                )
     return signed, anchors
 
 
@@ -55,8 +62,10 @@ def main() -> None:
             assert validate_pdf_signature(embedded, context, key_usage_settings=SIGNING_KEY_USAGE).trusted
 
     # the first validation in a process is slow: compare() warms both before timing
-    compare("verify, 20 pages, 2 signatures, warm process", {"token_agent": agent, "plain pyHanko": plain},
-            ROUNDS, "≤ 1.1×")
+    compare(
+        "verify, 20 pages, 2 signatures, warm process", {"token_agent": agent, "plain pyHanko": plain}, ROUNDS, "≤ 1.1×"
+    )
+
 
 if __name__ == "__main__":
     main()

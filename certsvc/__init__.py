@@ -9,7 +9,8 @@ from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from certsvc.config import PROJECT_ROOT, instance_path as default_instance_path, load_config
+from certsvc.config import PROJECT_ROOT, load_config
+from certsvc.config import instance_path as default_instance_path
 
 __all__ = ["create_app"]
 

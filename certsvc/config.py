@@ -20,8 +20,17 @@ from typing import Any
 
 from certsvc.core.workdays import HOLIDAY_SETTINGS, WorkCalendar, calendar_from_settings
 
-__all__ = ["ConfigError", "PROJECT_ROOT", "SETTINGS", "HOLIDAY_SETTINGS", "WORK_CALENDAR", "instance_path",
-           "load_config", "setting_default", "setting_value"]
+__all__ = [
+    "ConfigError",
+    "PROJECT_ROOT",
+    "SETTINGS",
+    "HOLIDAY_SETTINGS",
+    "WORK_CALENDAR",
+    "instance_path",
+    "load_config",
+    "setting_default",
+    "setting_value",
+]
 
 #: The repository root: templates, migrations and the instance folder live here.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -35,6 +44,7 @@ class ConfigError(RuntimeError):
 
 # Each parser takes the raw value — a string from the environment, or a string or an already typed
 # value from the overrides — and returns the typed value, the default when unset or empty.
+
 
 def _is_unset(raw: object) -> bool:
     return raw is None or (isinstance(raw, str) and raw.strip() == "")
@@ -167,8 +177,7 @@ def load_config(instance_path: Path, overrides: dict | None = None, *, require_s
     """
     overrides = dict(overrides or {})
     config: dict = {
-        "SQLALCHEMY_DATABASE_URI": os.environ.get("CERTSVC_DATABASE_URL")
-        or default_database_url(instance_path),
+        "SQLALCHEMY_DATABASE_URI": os.environ.get("CERTSVC_DATABASE_URL") or default_database_url(instance_path),
         "SECRET_KEY": os.environ.get("CERTSVC_SECRET_KEY"),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

@@ -47,19 +47,48 @@ class _Org:
 
 
 _ORGS = (
-    _Org("tinh", "UBND tỉnh Lạng Sơn", "UBND", OrgKind.PROVINCE_COMMITTEE, None, "000.00.00.H40",
-         "Số 1 đường Hoàng Văn Thụ, TP Lạng Sơn", "ubnd@langson.gov.vn"),
-    _Org("huyen", "UBND huyện Văn Quan", "UBND", OrgKind.DISTRICT_COMMITTEE, "tinh", "000.00.12.H40",
-         "Khu Đức Hinh, thị trấn Văn Quan, huyện Văn Quan", "ubndvq@langson.gov.vn"),
+    _Org(
+        "tinh",
+        "UBND tỉnh Lạng Sơn",
+        "UBND",
+        OrgKind.PROVINCE_COMMITTEE,
+        None,
+        "000.00.00.H40",
+        "Số 1 đường Hoàng Văn Thụ, TP Lạng Sơn",
+        "ubnd@langson.gov.vn",
+    ),
+    _Org(
+        "huyen",
+        "UBND huyện Văn Quan",
+        "UBND",
+        OrgKind.DISTRICT_COMMITTEE,
+        "tinh",
+        "000.00.12.H40",
+        "Khu Đức Hinh, thị trấn Văn Quan, huyện Văn Quan",
+        "ubndvq@langson.gov.vn",
+    ),
     _Org("vp", "Văn phòng HĐND và UBND huyện", "VP", OrgKind.OFFICE, "huyen", "000.01.12.H40"),
-    _Org("vhtt", "Phòng Văn hóa và Thông tin", "VHTT", OrgKind.OFFICE, "huyen", "000.02.12.H40",
-         email="vhtt.vq@langson.gov.vn"),
+    _Org(
+        "vhtt",
+        "Phòng Văn hóa và Thông tin",
+        "VHTT",
+        OrgKind.OFFICE,
+        "huyen",
+        "000.02.12.H40",
+        email="vhtt.vq@langson.gov.vn",
+    ),
     _Org("nv", "Phòng Nội vụ", "NV", OrgKind.OFFICE, "huyen", "000.03.12.H40"),
     _Org("tckh", "Phòng Tài chính - Kế hoạch", "TCKH", OrgKind.OFFICE, "huyen", "000.04.12.H40"),
     _Org("tp", "Phòng Tư pháp", "TP", OrgKind.OFFICE, "huyen", "000.05.12.H40"),
     _Org("gddt", "Phòng Giáo dục và Đào tạo", "GDĐT", OrgKind.OFFICE, "huyen", "000.06.12.H40"),
-    _Org("ttvh", "Trung tâm Văn hóa, Thể thao và Truyền thông", "TTVHTTTT", OrgKind.PUBLIC_SERVICE_UNIT,
-         "huyen", "000.07.12.H40"),
+    _Org(
+        "ttvh",
+        "Trung tâm Văn hóa, Thể thao và Truyền thông",
+        "TTVHTTTT",
+        OrgKind.PUBLIC_SERVICE_UNIT,
+        "huyen",
+        "000.07.12.H40",
+    ),
     _Org("tt", "UBND thị trấn Văn Quan", "UBND", OrgKind.COMMUNE_COMMITTEE, "huyen", "000.20.12.H40"),
     _Org("tandoan", "UBND xã Tân Đoàn", "UBND", OrgKind.COMMUNE_COMMITTEE, "huyen", "000.21.12.H40"),
     _Org("trangphai", "UBND xã Tràng Phái", "UBND", OrgKind.COMMUNE_COMMITTEE, "huyen", "000.22.12.H40"),
@@ -100,8 +129,13 @@ def load_demo_data(registry_settings: RegistrySettings) -> bool:
     orgs: dict[str, Organisation] = {}
     for spec in _ORGS:
         org = Organisation(
-            name=spec.name, symbol=spec.symbol, kind=spec.kind, agency_code=spec.agency_code,
-            parent=orgs.get(spec.parent) if spec.parent else None, address=spec.address, email=spec.email,
+            name=spec.name,
+            symbol=spec.symbol,
+            kind=spec.kind,
+            agency_code=spec.agency_code,
+            parent=orgs.get(spec.parent) if spec.parent else None,
+            address=spec.address,
+            email=spec.email,
         )
         session.add(org)
         orgs[spec.key] = org
@@ -110,16 +144,26 @@ def load_demo_data(registry_settings: RegistrySettings) -> bool:
     orgs["huyen"].focal_office = orgs["vhtt"]
     people: dict[str, Person] = {}
     for spec in DEMO_ACCOUNTS:
-        person = Person(full_name=spec.full_name, position=spec.position, organisation=orgs[spec.org],
-                        email=f"{spec.username}.vq@langson.gov.vn")
+        person = Person(
+            full_name=spec.full_name,
+            position=spec.position,
+            organisation=orgs[spec.org],
+            email=f"{spec.username}.vq@langson.gov.vn",
+        )
         account = Account(person=person, username=spec.username, password_hash=hash_password(DEMO_PASSWORD))
         for role, org_key in ((spec.role, spec.org), *spec.also):
             account.roles.append(RoleAssignment(organisation=orgs[org_key], role=role))
         session.add(account)
         people[spec.username] = person
     session.flush()
-    record(session, Actor(label="demo"), "system.demo_loaded", "organisation", orgs["huyen"].id,
-           {"organisations": len(orgs), "accounts": [a.username for a in DEMO_ACCOUNTS]})
+    record(
+        session,
+        Actor(label="demo"),
+        "system.demo_loaded",
+        "organisation",
+        orgs["huyen"].id,
+        {"organisations": len(orgs), "accounts": [a.username for a in DEMO_ACCOUNTS]},
+    )
     load_registry_demo(session, orgs, people, registry_settings)
     load_requests_demo(session, orgs, people)
     load_custody_demo(session, orgs, people)
@@ -145,8 +189,9 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
 
     instance = instance_path()
     instance.mkdir(parents=True, exist_ok=True)
-    app = create_app({"SECRET_KEY": _demo_secret(instance), "SESSION_COOKIE_SECURE": False,
-                      "REMEMBER_COOKIE_SECURE": False})
+    app = create_app(
+        {"SECRET_KEY": _demo_secret(instance), "SESSION_COOKIE_SECURE": False, "REMEMBER_COOKIE_SECURE": False}
+    )
     with app.app_context():
         upgrade()
         inserted = load_demo_data(RegistrySettings.from_config(app.config))

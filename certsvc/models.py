@@ -11,6 +11,14 @@ from certsvc.registry.models import Certificate, Token, TokenEvent
 from certsvc.requests.models import Batch, CertificateRequest, RequestEvent  # noqa: F401
 
 __all__ = [
-    "Account", "ApiToken", "AuditEntry", "AuditHead", "Certificate", "Organisation", "Person", "RoleAssignment", "Token",
+    "Account",
+    "ApiToken",
+    "AuditEntry",
+    "AuditHead",
+    "Certificate",
+    "Organisation",
+    "Person",
+    "RoleAssignment",
+    "Token",
     "TokenEvent",
 ]

@@ -24,8 +24,16 @@ from certsvc.accounts.models import Account, Role
 from certsvc.errors import PermissionDenied
 from certsvc.orgs.tree import OrgTree
 
-__all__ = ["Permission", "can", "ensure", "orgs_in_scope", "request_subject_units",
-           "may_act_on_token", "may_witness", "nav_permissions"]
+__all__ = [
+    "Permission",
+    "can",
+    "ensure",
+    "orgs_in_scope",
+    "request_subject_units",
+    "may_act_on_token",
+    "may_witness",
+    "nav_permissions",
+]
 
 
 class Permission(enum.StrEnum):
@@ -56,26 +64,53 @@ class Permission(enum.StrEnum):
 
 
 _ADMINISTRATION = {
-    Permission.VIEW_ORGS, Permission.MANAGE_ORGS, Permission.VIEW_PEOPLE, Permission.MANAGE_PEOPLE,
-    Permission.VIEW_ACCOUNTS, Permission.MANAGE_ACCOUNTS, Permission.IMPORT_DATA, Permission.VIEW_AUDIT,
+    Permission.VIEW_ORGS,
+    Permission.MANAGE_ORGS,
+    Permission.VIEW_PEOPLE,
+    Permission.MANAGE_PEOPLE,
+    Permission.VIEW_ACCOUNTS,
+    Permission.MANAGE_ACCOUNTS,
+    Permission.IMPORT_DATA,
+    Permission.VIEW_AUDIT,
 }
 _READ_ALL = {
-    Permission.VIEW_ORGS, Permission.VIEW_PEOPLE, Permission.VIEW_ACCOUNTS, Permission.VIEW_AUDIT,
-    Permission.VIEW_REQUESTS, Permission.VIEW_BATCHES, Permission.VIEW_REGISTRY, Permission.VIEW_CUSTODY,
+    Permission.VIEW_ORGS,
+    Permission.VIEW_PEOPLE,
+    Permission.VIEW_ACCOUNTS,
+    Permission.VIEW_AUDIT,
+    Permission.VIEW_REQUESTS,
+    Permission.VIEW_BATCHES,
+    Permission.VIEW_REGISTRY,
+    Permission.VIEW_CUSTODY,
 }
 
 GRANTS: dict[Role, frozenset[Permission]] = {
     Role.ADMINISTRATOR: frozenset(_ADMINISTRATION),
     Role.AUDITOR: frozenset(_READ_ALL),
-    Role.FOCAL_OFFICER: frozenset({
-        Permission.VIEW_ORGS, Permission.VIEW_PEOPLE, Permission.VIEW_REQUESTS, Permission.REVIEW_REQUESTS,
-        Permission.MANAGE_BATCHES, Permission.VIEW_BATCHES, Permission.VIEW_REGISTRY, Permission.MANAGE_REGISTRY,
-        Permission.VIEW_CUSTODY,
-    }),
-    Role.UNIT_HEAD: frozenset({
-        Permission.VIEW_PEOPLE, Permission.VIEW_REQUESTS, Permission.APPROVE_REQUESTS, Permission.VIEW_REGISTRY,
-        Permission.VIEW_CUSTODY, Permission.RECORD_CUSTODY, Permission.APPROVE_HANDOVER,
-    }),
+    Role.FOCAL_OFFICER: frozenset(
+        {
+            Permission.VIEW_ORGS,
+            Permission.VIEW_PEOPLE,
+            Permission.VIEW_REQUESTS,
+            Permission.REVIEW_REQUESTS,
+            Permission.MANAGE_BATCHES,
+            Permission.VIEW_BATCHES,
+            Permission.VIEW_REGISTRY,
+            Permission.MANAGE_REGISTRY,
+            Permission.VIEW_CUSTODY,
+        }
+    ),
+    Role.UNIT_HEAD: frozenset(
+        {
+            Permission.VIEW_PEOPLE,
+            Permission.VIEW_REQUESTS,
+            Permission.APPROVE_REQUESTS,
+            Permission.VIEW_REGISTRY,
+            Permission.VIEW_CUSTODY,
+            Permission.RECORD_CUSTODY,
+            Permission.APPROVE_HANDOVER,
+        }
+    ),
     Role.UNIT_OFFICER: frozenset({Permission.VIEW_REQUESTS, Permission.DRAFT_REQUESTS, Permission.VIEW_REGISTRY}),
     Role.REVIEWER: frozenset(),
     Role.CLERK: frozenset({Permission.VIEW_REGISTRY, Permission.VIEW_CUSTODY, Permission.RECORD_CUSTODY}),
@@ -132,8 +167,11 @@ def may_act_on_token(session: Session, account: Account | None, org_id: int, kee
     """
     if not can(session, account, Permission.RECORD_CUSTODY, org_id):
         return False
-    return keeper_id is None or account.person_id == keeper_id \
+    return (
+        keeper_id is None
+        or account.person_id == keeper_id
         or can(session, account, Permission.APPROVE_HANDOVER, org_id)
+    )
 
 
 def may_witness(session: Session, witness: Account | None, org_id: int, named_by: Account) -> bool:

@@ -7,7 +7,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
 from certsvc.accounts.models import Account, Role, RoleAssignment
-from certsvc.accounts.service import temporary_password, hash_password
+from certsvc.accounts.service import hash_password, temporary_password
 from certsvc.audit.service import Actor, record
 from certsvc.cli_support import cli_actor_label
 from certsvc.core.validation import FieldError, clean_agency_code, clean_symbol
@@ -39,13 +39,23 @@ def bootstrap_command(org_name, symbol, kind, agency_code, admin_username, admin
     org = Organisation(name=org_name.strip(), symbol=symbol, kind=OrgKind(kind), agency_code=agency_code)
     password = temporary_password()
     person = Person(full_name=admin_name.strip(), organisation=org)
-    account = Account(person=person, username=admin_username.strip().lower(),
-                      password_hash=hash_password(password), must_change_password=True)
+    account = Account(
+        person=person,
+        username=admin_username.strip().lower(),
+        password_hash=hash_password(password),
+        must_change_password=True,
+    )
     account.roles.append(RoleAssignment(organisation=org, role=Role.ADMINISTRATOR))
     session.add_all([org, person, account])
     session.flush()
-    record(session, Actor(label=cli_actor_label()), "system.bootstrap", "organisation", org.id,
-           {"organisation": org.name, "administrator": account.username})
+    record(
+        session,
+        Actor(label=cli_actor_label()),
+        "system.bootstrap",
+        "organisation",
+        org.id,
+        {"organisation": org.name, "administrator": account.username},
+    )
     session.commit()
     click.echo(f"Đã tạo {org.name} và tài khoản quản trị «{account.username}».")
     click.echo(f"Mật khẩu tạm thời (đổi ngay khi đăng nhập lần đầu): {password}")

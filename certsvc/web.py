@@ -81,8 +81,9 @@ def _wants_json() -> bool:
     return request.path.startswith("/api/") or request.path == "/healthz"
 
 
-def _error_response(status: int, message: str | None = None, code: str | None = None,
-                    fields: dict[str, str] | None = None):
+def _error_response(
+    status: int, message: str | None = None, code: str | None = None, fields: dict[str, str] | None = None
+):
     db.session.rollback()
     if _wants_json():
         error = {"code": code or f"http_{status}", "message": message or ERROR_TEXTS.get(status, "")}
@@ -207,5 +208,15 @@ def _capability_view_modules():
     from certsvc.requests import board_views  # noqa: F401  (adds the expiry board to the registry's blueprint)
     from certsvc.requests import views as requests_views
 
-    return (requests_views, registry_views, custody_views, orgs_views, people_views, admin_views, imports_views,
-            audit_views, api_views, token_views)
+    return (
+        requests_views,
+        registry_views,
+        custody_views,
+        orgs_views,
+        people_views,
+        admin_views,
+        imports_views,
+        audit_views,
+        api_views,
+        token_views,
+    )

@@ -187,8 +187,16 @@ class World:
         return self.accounts[str(role)]
 
 
-def add_org(session, key_world: World | None, key: str, name: str, symbol: str, kind: OrgKind,
-            parent: Organisation | None = None, **fields) -> Organisation:
+def add_org(
+    session,
+    key_world: World | None,
+    key: str,
+    name: str,
+    symbol: str,
+    kind: OrgKind,
+    parent: Organisation | None = None,
+    **fields,
+) -> Organisation:
     org = Organisation(name=name, symbol=symbol, kind=kind, parent=parent, **fields)
     session.add(org)
     session.flush()
@@ -197,8 +205,14 @@ def add_org(session, key_world: World | None, key: str, name: str, symbol: str, 
     return org
 
 
-def add_account(session, username: str, org: Organisation, *roles: tuple[Role, Organisation],
-                full_name: str | None = None, password: str = PASSWORD) -> Account:
+def add_account(
+    session,
+    username: str,
+    org: Organisation,
+    *roles: tuple[Role, Organisation],
+    full_name: str | None = None,
+    password: str = PASSWORD,
+) -> Account:
     person = Person(full_name=full_name or f"Cán bộ {username}", organisation=org, position="Chuyên viên")
     account = Account(person=person, username=username, password_hash=_hashed(password))
     for role, where in roles:
@@ -217,10 +231,19 @@ def _hashed(password: str) -> str:
 @pytest.fixture
 def world(session) -> World:
     w = World()
-    province = add_org(session, w, "province", "UBND tỉnh Lạng Sơn", "UBND", OrgKind.PROVINCE_COMMITTEE,
-                       agency_code="000.00.00.H40")
-    district = add_org(session, w, "district", "UBND huyện Văn Quan", "UBND", OrgKind.DISTRICT_COMMITTEE, province,
-                       agency_code="000.00.12.H40")
+    province = add_org(
+        session, w, "province", "UBND tỉnh Lạng Sơn", "UBND", OrgKind.PROVINCE_COMMITTEE, agency_code="000.00.00.H40"
+    )
+    district = add_org(
+        session,
+        w,
+        "district",
+        "UBND huyện Văn Quan",
+        "UBND",
+        OrgKind.DISTRICT_COMMITTEE,
+        province,
+        agency_code="000.00.12.H40",
+    )
     focal = add_org(session, w, "focal", "Phòng Văn hóa và Thông tin", "VHTT", OrgKind.OFFICE, district)
     add_org(session, w, "office", "Văn phòng HĐND và UBND huyện", "VP", OrgKind.OFFICE, district)
     add_org(session, w, "commune", "UBND xã Tân Đoàn", "UBND", OrgKind.COMMUNE_COMMITTEE, district)

@@ -39,15 +39,21 @@ __all__ = [
 FONT_DIR_ENV = "TOKEN_AGENT_FONT_DIR"
 """Environment variable naming a folder with LiberationSerif-*.ttf, when they are not in a Debian place."""
 
-_FONT_DIRS = ("/usr/share/fonts/truetype/liberation2", "/usr/share/fonts/truetype/liberation",
-              "/usr/share/fonts/liberation-serif")
+_FONT_DIRS = (
+    "/usr/share/fonts/truetype/liberation2",
+    "/usr/share/fonts/truetype/liberation",
+    "/usr/share/fonts/liberation-serif",
+)
 MM = 72 / 25.4
 """One millimetre in PDF points."""
 REGULAR = "LiberationSerif"
 ITALIC = "LiberationSerif-Italic"
 BOLD = "LiberationSerif-Bold"
-_FILES = {REGULAR: "LiberationSerif-Regular.ttf", ITALIC: "LiberationSerif-Italic.ttf",
-          BOLD: "LiberationSerif-Bold.ttf"}
+_FILES = {
+    REGULAR: "LiberationSerif-Regular.ttf",
+    ITALIC: "LiberationSerif-Italic.ttf",
+    BOLD: "LiberationSerif-Bold.ttf",
+}
 
 
 @functools.cache
@@ -56,8 +62,11 @@ def _font_folder() -> Path:
     for folder in folders:
         if all((Path(folder) / name).exists() for name in _FILES.values()):
             return Path(folder)
-    raise TokenAgentError("Không tìm thấy phông chữ Liberation Serif (gói fonts-liberation2) để viết tiếng Việt; "
-                          f"hãy cài gói đó hoặc chỉ thư mục phông bằng biến {FONT_DIR_ENV}.", code="font_missing")
+    raise TokenAgentError(
+        "Không tìm thấy phông chữ Liberation Serif (gói fonts-liberation2) để viết tiếng Việt; "
+        f"hãy cài gói đó hoặc chỉ thư mục phông bằng biến {FONT_DIR_ENV}.",
+        code="font_missing",
+    )
 
 
 def font_file(font: str) -> Path:

@@ -58,8 +58,9 @@ def load_certificates(paths: Iterable[Path]) -> list[x509.Certificate]:
     for path in paths:
         data = _read(path, "chứng thư số")
         try:
-            found.extend(x509.load_pem_x509_certificates(data) if _PEM_CERT in data
-                         else [x509.load_der_x509_certificate(data)])
+            found.extend(
+                x509.load_pem_x509_certificates(data) if _PEM_CERT in data else [x509.load_der_x509_certificate(data)]
+            )
         except ValueError as exc:
             raise TokenAgentError(f"Tệp {path} không phải chứng thư số X.509.", code="bad_certificate_file") from exc
     return found
@@ -107,8 +108,9 @@ def _issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
     return True
 
 
-def build_chain(cert: x509.Certificate, intermediates: Sequence[x509.Certificate],
-                anchors: Sequence[x509.Certificate]) -> list[x509.Certificate] | None:
+def build_chain(
+    cert: x509.Certificate, intermediates: Sequence[x509.Certificate], anchors: Sequence[x509.Certificate]
+) -> list[x509.Certificate] | None:
     """The path cert → ... → anchor, checking each signature and the CA flag, or None when there is none.
 
     Validity periods are not judged here: the health check reports them separately.
@@ -119,8 +121,14 @@ def build_chain(cert: x509.Certificate, intermediates: Sequence[x509.Certificate
         anchor = next((a for a in anchors if a.subject == current.issuer and _issued_by(current, a)), None)
         if anchor is not None:
             return [*path, anchor] if anchor != current else path
-        issuer = next((c for c in intermediates if c.subject == current.issuer and c not in path and is_ca(c)
-                       and _issued_by(current, c)), None)
+        issuer = next(
+            (
+                c
+                for c in intermediates
+                if c.subject == current.issuer and c not in path and is_ca(c) and _issued_by(current, c)
+            ),
+            None,
+        )
         if issuer is None:
             return None
         path.append(issuer)
@@ -128,9 +136,11 @@ def build_chain(cert: x509.Certificate, intermediates: Sequence[x509.Certificate
     return None
 
 
-def revocation_entry(cert: x509.Certificate, issuer: x509.Certificate,
-                     crls: Sequence[x509.CertificateRevocationList],
-                     ) -> tuple[x509.CertificateRevocationList, x509.RevokedCertificate | None] | None:
+def revocation_entry(
+    cert: x509.Certificate,
+    issuer: x509.Certificate,
+    crls: Sequence[x509.CertificateRevocationList],
+) -> tuple[x509.CertificateRevocationList, x509.RevokedCertificate | None] | None:
     """The issuer's CRL among ``crls`` (signature checked) and the certificate's entry in it, if any.
 
     None when no CRL of that issuer was given.

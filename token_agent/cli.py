@@ -49,6 +49,7 @@ _VERDICT_EXIT = {Verdict.TOTAL_PASSED: 0, Verdict.INDETERMINATE: 1, Verdict.TOTA
 
 # --- argument types ------------------------------------------------------------------------------------
 
+
 def _box(text: str) -> Box:
     """``PAGE,X1,Y1,X2,Y2``: page counted from 1, coordinates in points from the bottom left."""
     try:
@@ -78,6 +79,7 @@ def _moment(text: str) -> dt.datetime:
 
 # --- parser --------------------------------------------------------------------------------------------
 
+
 def _add_token_options(parser: argparse.ArgumentParser, *, many: bool) -> None:
     action = "append" if many else "store"
     parser.add_argument("--module", help="thư viện PKCS#11 (mặc định: SoftHSM hoặc $TOKEN_AGENT_PKCS11_MODULE)")
@@ -87,15 +89,23 @@ def _add_token_options(parser: argparse.ArgumentParser, *, many: bool) -> None:
 
 
 def _add_trust_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--trust", action="append", type=Path, default=[], metavar="FILE",
-                        help="chứng thư gốc tin cậy (PEM/DER), lặp lại được")
-    parser.add_argument("--crl", action="append", type=Path, default=[], metavar="FILE",
-                        help="danh sách thu hồi (CRL), lặp lại được")
+    parser.add_argument(
+        "--trust",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="FILE",
+        help="chứng thư gốc tin cậy (PEM/DER), lặp lại được",
+    )
+    parser.add_argument(
+        "--crl", action="append", type=Path, default=[], metavar="FILE", help="danh sách thu hồi (CRL), lặp lại được"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="token-agent",
-                                     description="Kiểm tra thiết bị ký số, ký và kiểm tra văn bản PDF.")
+    parser = argparse.ArgumentParser(
+        prog="token-agent", description="Kiểm tra thiết bị ký số, ký và kiểm tra văn bản PDF."
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     check = commands.add_parser("check", help="kiểm tra tình trạng thiết bị ký số")
@@ -145,6 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 # --- PIN -----------------------------------------------------------------------------------------------
 
+
 def _pin_from_env(variable: str) -> Pin:
     value = os.environ.get(variable)
     if not value:
@@ -157,6 +168,7 @@ def _prompt_pin(info: TokenInfo) -> Pin:
 
 
 # --- commands ------------------------------------------------------------------------------------------
+
 
 def _selectors(labels: Sequence[str] | None, serials: Sequence[str] | None) -> tuple[TokenSelector, ...]:
     return (*(TokenSelector(label=v) for v in labels or ()), *(TokenSelector(serial=v) for v in serials or ()))
@@ -173,8 +185,10 @@ def _print_check(report: HealthReport) -> None:
     print(f"Thư viện PKCS#11: {report.module}")
     rows(report.general)
     for token in report.tokens:
-        print(f"\nThiết bị «{token.label}» (sê-ri {token.serial or '?'}, {token.manufacturer} {token.model}".rstrip()
-              + f"): {token.status.value}")
+        print(
+            f"\nThiết bị «{token.label}» (sê-ri {token.serial or '?'}, {token.manufacturer} {token.model}".rstrip()
+            + f"): {token.status.value}"
+        )
         rows(token.results)
     print(f"\nKết quả: {report.status.value}")
 
@@ -186,10 +200,16 @@ def _check(args: argparse.Namespace) -> int:
         pin_source = lambda _info: pin  # noqa: E731
     else:
         pin_source = _prompt_pin if args.ask_pin else (lambda _info: None)
-    options = CheckOptions(module_path=args.module, selectors=_selectors(args.token, args.serial),
-                           pin_source=pin_source, force_login=args.force_login,
-                           trust_anchors=tuple(load_certificates(args.trust)), crls=tuple(load_crls(args.crl)),
-                           reference_time=args.reference_time, test_signatures=not args.no_test_signatures)
+    options = CheckOptions(
+        module_path=args.module,
+        selectors=_selectors(args.token, args.serial),
+        pin_source=pin_source,
+        force_login=args.force_login,
+        trust_anchors=tuple(load_certificates(args.trust)),
+        crls=tuple(load_crls(args.crl)),
+        reference_time=args.reference_time,
+        test_signatures=not args.no_test_signatures,
+    )
     report = health.run_health_check(options)
     if args.json:
         print(dump_json(health.SCHEMA, report))
@@ -199,9 +219,14 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _prepare(args: argparse.Namespace) -> int:
-    prepared = signing.prepare(args.input.read_bytes(), signer_name=args.signer, number_box=args.number_box,
-                               date_box=args.date_box, signature_box=args.signature_box,
-                               seal_diameter=args.seal_diameter * appearance.MM)
+    prepared = signing.prepare(
+        args.input.read_bytes(),
+        signer_name=args.signer,
+        number_box=args.number_box,
+        date_box=args.date_box,
+        signature_box=args.signature_box,
+        seal_diameter=args.seal_diameter * appearance.MM,
+    )
     signing.write_output(args.input, args.output, prepared.pdf)
     if args.json:
         print(dump_json(PREPARE_SCHEMA, {"output": str(args.output), "places": prepared.places}))
@@ -224,16 +249,21 @@ def _signing_token(args: argparse.Namespace) -> pkcs11.Token:
     if args.token or args.serial:
         (token,) = pkcs11_access.select_tokens(module, [TokenSelector(label=args.token, serial=args.serial)])
         return token
-    ready = [t for t in pkcs11_access.present_tokens(module)
-             if pkcs11_access.token_info(t).has(TokenFlag.TOKEN_INITIALIZED)]
+    ready = [
+        t for t in pkcs11_access.present_tokens(module) if pkcs11_access.token_info(t).has(TokenFlag.TOKEN_INITIALIZED)
+    ]
     if len(ready) != 1:
         raise TokenSelectionError(f"Có {len(ready)} thiết bị ký số đang cắm: hãy chọn bằng --token hoặc --serial.")
     return ready[0]
 
 
 def _sign(args: argparse.Namespace) -> int:
-    needs = {"approve": ("signature_image",), "issue": ("seal_image", "number", "date", "place", "trust"),
-             "appendix": ("number",), "copy": ()}
+    needs = {
+        "approve": ("signature_image",),
+        "issue": ("seal_image", "number", "date", "place", "trust"),
+        "appendix": ("number",),
+        "copy": (),
+    }
     _require(args, *needs[args.role])
     data = args.input.read_bytes()
     verifier = Verifier(load_certificates(args.trust), load_crls(args.crl))
@@ -244,13 +274,26 @@ def _sign(args: argparse.Namespace) -> int:
         if args.role == "approve":
             signed = signing.approve(data, signer, args.signature_image, tsa_url=args.tsa_url)
         elif args.role == "issue":
-            signed = signing.issue(data, signer, args.seal_image, number=args.number, place=args.place,
-                                   issue_date=args.date, verifier=verifier, tsa_url=args.tsa_url)
+            signed = signing.issue(
+                data,
+                signer,
+                args.seal_image,
+                number=args.number,
+                place=args.place,
+                issue_date=args.date,
+                verifier=verifier,
+                tsa_url=args.tsa_url,
+            )
         elif args.role == "appendix":
             signed = signing.sign_appendix(data, signer, number=args.number, tsa_url=args.tsa_url)
         else:
-            signed = signing.sign_copy(data, signer, kind=signing.CopyKind(args.copy_kind),
-                                       copying_body=args.copying_body, tsa_url=args.tsa_url)
+            signed = signing.sign_copy(
+                data,
+                signer,
+                kind=signing.CopyKind(args.copy_kind),
+                copying_body=args.copying_body,
+                tsa_url=args.tsa_url,
+            )
     signing.write_output(args.input, args.output, signed)
     print(f"Đã ký ({args.role}) và ghi {args.output}")
     return 0
@@ -266,8 +309,10 @@ def _print_verify(report: DocumentReport) -> None:
         print(f"  Người ký: {s.signer.common_name} ({s.signer.uid or '—'}), {s.signer.organisation or '—'}")
         stamp = f" (dấu thời gian {signing.vn_iso_time(s.timestamp)})" if s.timestamp else ""
         print(f"  Thời gian ký: {time}{stamp}")
-        print(f"  Toàn vẹn: {'có' if s.intact and s.valid else 'KHÔNG'}; chuỗi tin cậy: "
-              f"{'có' if s.chain_trusted else 'không'}; bị thu hồi: {'CÓ' if s.revoked else 'không'}")
+        print(
+            f"  Toàn vẹn: {'có' if s.intact and s.valid else 'KHÔNG'}; chuỗi tin cậy: "
+            f"{'có' if s.chain_trusted else 'không'}; bị thu hồi: {'CÓ' if s.revoked else 'không'}"
+        )
         print(f"  Phạm vi: {s.coverage}; thay đổi sau khi ký: {s.modification.value}")
         if s.sub_indication == "NO_CERTIFICATE_CHAIN_FOUND":
             print("  → Chỉ chứng thư gốc tin cậy (của Ban Cơ yếu Chính phủ) bằng --trust.")

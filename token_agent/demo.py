@@ -62,14 +62,31 @@ SO_PIN = "12345678"
 CRL_URL = "http://crl.test.invalid/issuing-ca.crl"
 """Where the demo subscriber certificates say their CRL is (never fetched: CRLs are given as files)."""
 
-SIGNING_USAGE = dict(digital_signature=True, content_commitment=True, key_encipherment=False,
-                     data_encipherment=False, key_agreement=False, key_cert_sign=False, crl_sign=False,
-                     encipher_only=False, decipher_only=False)
-ENCRYPTION_ONLY_USAGE = {**SIGNING_USAGE, "digital_signature": False, "content_commitment": False,
-                         "key_encipherment": True}
+SIGNING_USAGE = dict(
+    digital_signature=True,
+    content_commitment=True,
+    key_encipherment=False,
+    data_encipherment=False,
+    key_agreement=False,
+    key_cert_sign=False,
+    crl_sign=False,
+    encipher_only=False,
+    decipher_only=False,
+)
+ENCRYPTION_ONLY_USAGE = {
+    **SIGNING_USAGE,
+    "digital_signature": False,
+    "content_commitment": False,
+    "key_encipherment": True,
+}
 DEVICE_USAGE = {**SIGNING_USAGE, "content_commitment": False, "key_encipherment": True}
-CA_USAGE = {**SIGNING_USAGE, "digital_signature": False, "content_commitment": False, "key_cert_sign": True,
-            "crl_sign": True}
+CA_USAGE = {
+    **SIGNING_USAGE,
+    "digital_signature": False,
+    "content_commitment": False,
+    "key_cert_sign": True,
+    "crl_sign": True,
+}
 
 
 def _now() -> dt.datetime:
@@ -78,10 +95,12 @@ def _now() -> dt.datetime:
 
 def vn_name(cn: str, uid: str | None = None, org: str = "UBND huyện Văn Quan") -> x509.Name:
     """A subject in the shape Vietnamese government certificates use."""
-    attrs = [x509.NameAttribute(NameOID.COUNTRY_NAME, "VN"),
-             x509.NameAttribute(NameOID.STATE_OR_PROVINCE_NAME, "Lạng Sơn"),
-             x509.NameAttribute(NameOID.LOCALITY_NAME, "Văn Quan"),
-             x509.NameAttribute(NameOID.ORGANIZATION_NAME, org)]
+    attrs = [
+        x509.NameAttribute(NameOID.COUNTRY_NAME, "VN"),
+        x509.NameAttribute(NameOID.STATE_OR_PROVINCE_NAME, "Lạng Sơn"),
+        x509.NameAttribute(NameOID.LOCALITY_NAME, "Văn Quan"),
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, org),
+    ]
     if uid is not None:
         attrs.append(x509.NameAttribute(NameOID.USER_ID, uid))
     attrs.append(x509.NameAttribute(NameOID.COMMON_NAME, cn))
@@ -96,38 +115,61 @@ class Authority:
     key: rsa.RSAPrivateKey
     cert: x509.Certificate
 
-    def issue(self, subject: x509.Name, public_key, *, usage: dict, ca: bool = False, path_length: int | None = 0,
-              extended_usage: tuple[x509.ObjectIdentifier, ...] = (),
-              not_before: dt.datetime | None = None, not_after: dt.datetime | None = None) -> x509.Certificate:
+    def issue(
+        self,
+        subject: x509.Name,
+        public_key,
+        *,
+        usage: dict,
+        ca: bool = False,
+        path_length: int | None = 0,
+        extended_usage: tuple[x509.ObjectIdentifier, ...] = (),
+        not_before: dt.datetime | None = None,
+        not_after: dt.datetime | None = None,
+    ) -> x509.Certificate:
         now = _now()
-        builder = (x509.CertificateBuilder().subject_name(subject).issuer_name(self.name)
-                   .public_key(public_key).serial_number(x509.random_serial_number())
-                   .not_valid_before(not_before or now - dt.timedelta(days=30))
-                   .not_valid_after(not_after or now + dt.timedelta(days=2 * 365))
-                   .add_extension(x509.BasicConstraints(ca=ca, path_length=path_length if ca else None), critical=True)
-                   .add_extension(x509.KeyUsage(**usage), critical=True)
-                   .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
-                   .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(self.key.public_key()),
-                                  critical=False))
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(self.name)
+            .public_key(public_key)
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(not_before or now - dt.timedelta(days=30))
+            .not_valid_after(not_after or now + dt.timedelta(days=2 * 365))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=path_length if ca else None), critical=True)
+            .add_extension(x509.KeyUsage(**usage), critical=True)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(self.key.public_key()), critical=False)
+        )
         if extended_usage:
             builder = builder.add_extension(x509.ExtendedKeyUsage(list(extended_usage)), critical=True)
         if not ca:  # subscriber certificates say where their CA's CRL is, as real ones do
-            builder = builder.add_extension(x509.CRLDistributionPoints([x509.DistributionPoint(
-                [x509.UniformResourceIdentifier(CRL_URL)], None, None, None)]), critical=False)
+            builder = builder.add_extension(
+                x509.CRLDistributionPoints(
+                    [x509.DistributionPoint([x509.UniformResourceIdentifier(CRL_URL)], None, None, None)]
+                ),
+                critical=False,
+            )
         return builder.sign(self.key, hashes.SHA256())
 
     def crl(self, revoked: list[x509.Certificate]) -> x509.CertificateRevocationList:
         """A CRL listing ``revoked`` (revoked yesterday), valid for a week."""
         now = _now()
-        builder = (x509.CertificateRevocationListBuilder().issuer_name(self.name)
-                   .last_update(now - dt.timedelta(hours=1)).next_update(now + dt.timedelta(days=7))
-                   .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(self.key.public_key()),
-                                  critical=False)
-                   .add_extension(x509.CRLNumber(1), critical=False))
+        builder = (
+            x509.CertificateRevocationListBuilder()
+            .issuer_name(self.name)
+            .last_update(now - dt.timedelta(hours=1))
+            .next_update(now + dt.timedelta(days=7))
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(self.key.public_key()), critical=False)
+            .add_extension(x509.CRLNumber(1), critical=False)
+        )
         for cert in revoked:
             builder = builder.add_revoked_certificate(
-                x509.RevokedCertificateBuilder().serial_number(cert.serial_number)
-                .revocation_date(now - dt.timedelta(days=1)).build())
+                x509.RevokedCertificateBuilder()
+                .serial_number(cert.serial_number)
+                .revocation_date(now - dt.timedelta(days=1))
+                .build()
+            )
         return builder.sign(self.key, hashes.SHA256())
 
 
@@ -136,8 +178,9 @@ def root_authority(cn: str) -> Authority:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     name = vn_name(cn, org="Ban Cơ yếu Chính phủ (thử nghiệm)")
     authority = Authority(name=name, key=key, cert=None)  # type: ignore[arg-type]
-    authority.cert = authority.issue(name, key.public_key(), usage=CA_USAGE, ca=True, path_length=1,
-                                     not_after=_now() + dt.timedelta(days=3650))
+    authority.cert = authority.issue(
+        name, key.public_key(), usage=CA_USAGE, ca=True, path_length=1, not_after=_now() + dt.timedelta(days=3650)
+    )
     return authority
 
 
@@ -166,34 +209,48 @@ def softhsm_config(directory: Path) -> Path:
 
 def init_token(label: str) -> None:
     """A new SoftHSM token with the demo PINs, in the directory ``$SOFTHSM2_CONF`` names."""
-    subprocess.run(["softhsm2-util", "--init-token", "--free", "--label", label, "--so-pin", SO_PIN,
-                    "--pin", USER_PIN], check=True, capture_output=True, env=os.environ)
+    subprocess.run(
+        ["softhsm2-util", "--init-token", "--free", "--label", label, "--so-pin", SO_PIN, "--pin", USER_PIN],
+        check=True,
+        capture_output=True,
+        env=os.environ,
+    )
 
 
 def store_certificate(session: pkcs11.Session, cert: x509.Certificate, key_id: bytes, label: str) -> None:
     """Store the certificate on the token with the CKA_ID of its key."""
-    session.create_object({
-        Attribute.CLASS: ObjectClass.CERTIFICATE,
-        Attribute.CERTIFICATE_TYPE: CertificateType.X_509,
-        Attribute.TOKEN: True,
-        Attribute.ID: key_id,
-        Attribute.LABEL: label,
-        Attribute.SUBJECT: cert.subject.public_bytes(),
-        Attribute.VALUE: cert.public_bytes(serialization.Encoding.DER),
-    })
+    session.create_object(
+        {
+            Attribute.CLASS: ObjectClass.CERTIFICATE,
+            Attribute.CERTIFICATE_TYPE: CertificateType.X_509,
+            Attribute.TOKEN: True,
+            Attribute.ID: key_id,
+            Attribute.LABEL: label,
+            Attribute.SUBJECT: cert.subject.public_bytes(),
+            Attribute.VALUE: cert.public_bytes(serialization.Encoding.DER),
+        }
+    )
 
 
 def generate_key_on_token(session: pkcs11.Session, key_id: bytes, label: str) -> rsa.RSAPublicKey:
     """An RSA-2048 key pair generated on the token; only the public key comes back."""
     public, _private = session.generate_keypair(KeyType.RSA, 2048, id=key_id, label=label, store=True)
-    numbers = rsa.RSAPublicNumbers(int.from_bytes(public[Attribute.PUBLIC_EXPONENT], "big"),
-                                   int.from_bytes(public[Attribute.MODULUS], "big"))
+    numbers = rsa.RSAPublicNumbers(
+        int.from_bytes(public[Attribute.PUBLIC_EXPONENT], "big"), int.from_bytes(public[Attribute.MODULUS], "big")
+    )
     return numbers.public_key()
 
 
-def provision_token(label: str, issuer: Authority, subject: x509.Name, *, usage: dict = SIGNING_USAGE,
-                    key_on_token: bool = True, not_before: dt.datetime | None = None,
-                    not_after: dt.datetime | None = None) -> x509.Certificate:
+def provision_token(
+    label: str,
+    issuer: Authority,
+    subject: x509.Name,
+    *,
+    usage: dict = SIGNING_USAGE,
+    key_on_token: bool = True,
+    not_before: dt.datetime | None = None,
+    not_after: dt.datetime | None = None,
+) -> x509.Certificate:
     """Fill the (initialised, empty) token ``label``: a key made on it, its certificate, the issuing CA's.
 
     With ``key_on_token=False`` the certificate certifies a key that is not on the token (a broken token).
@@ -217,8 +274,10 @@ MM = appearance.MM
 SIGNER = "Nguyễn Văn An"
 LEFT_CENTRE = 30 * MM + 38 * MM
 RIGHT_CENTRE = A4[0] - 15 * MM - 52 * MM
-BODY = ("Thực hiện Kế hoạch chuyển đổi số năm 2026, Ủy ban nhân dân huyện đề nghị các cơ quan, đơn vị "
-        "rà soát thiết bị lưu khóa bí mật, bảo đảm chữ ký số của cơ quan và của thủ trưởng hoạt động bình thường.")
+BODY = (
+    "Thực hiện Kế hoạch chuyển đổi số năm 2026, Ủy ban nhân dân huyện đề nghị các cơ quan, đơn vị "
+    "rà soát thiết bị lưu khóa bí mật, bảo đảm chữ ký số của cơ quan và của thủ trưởng hoạt động bình thường."
+)
 
 
 def _wrap(text: str, width: float, size: float) -> list[str]:
@@ -337,8 +396,10 @@ class DemoFiles:
     labels: tuple[str, ...]
 
 
-DEMO_PEOPLE = {"LANH-DAO": vn_name(SIGNER, "CCCD:001234567890"),
-               "VAN-THU": vn_name("UBND huyện Văn Quan", "MST:4900123456")}
+DEMO_PEOPLE = {
+    "LANH-DAO": vn_name(SIGNER, "CCCD:001234567890"),
+    "VAN-THU": vn_name("UBND huyện Văn Quan", "MST:4900123456"),
+}
 """The demo's tokens: the head (Nguyễn Văn An) and the organisation."""
 
 
@@ -358,7 +419,12 @@ def build_demo(directory: Path, people: dict[str, x509.Name] = DEMO_PEOPLE) -> D
         provision_token(label, issuing, subject)
     draft = directory / "du-thao.pdf"
     draft.write_bytes(make_draft(pages=2))
-    return DemoFiles(softhsm_conf=config, root=write_pem(directory / "root.pem", root.cert),
-                     crl=write_pem(directory / "crl.pem", issuing.crl([])), draft=draft,
-                     signature_image=signature_image(directory / "chu-ky.png"),
-                     seal_image=seal_image(directory / "con-dau.png"), labels=tuple(people))
+    return DemoFiles(
+        softhsm_conf=config,
+        root=write_pem(directory / "root.pem", root.cert),
+        crl=write_pem(directory / "crl.pem", issuing.crl([])),
+        draft=draft,
+        signature_image=signature_image(directory / "chu-ky.png"),
+        seal_image=seal_image(directory / "con-dau.png"),
+        labels=tuple(people),
+    )

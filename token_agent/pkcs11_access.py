@@ -96,8 +96,10 @@ class TokenSelector:
 
     def describe(self) -> str:
         """``thiết bị ký số có nhãn «X», số sê-ri Y`` (or ``thiết bị ký số nào`` when it names none)."""
-        parts = [f"nhãn «{self.label}»" if self.label is not None else "",
-                 f"số sê-ri {self.serial}" if self.serial else ""]
+        parts = [
+            f"nhãn «{self.label}»" if self.label is not None else "",
+            f"số sê-ri {self.serial}" if self.serial else "",
+        ]
         named = ", ".join(p for p in parts if p)
         return f"thiết bị ký số có {named}" if named else "thiết bị ký số nào"
 
@@ -146,8 +148,7 @@ def default_module_path() -> str:
         if Path(candidate).exists():
             return candidate
     raise ModuleLoadError(
-        "Không tìm thấy thư viện PKCS#11: hãy chỉ đường dẫn bằng --module hoặc biến môi trường "
-        f"{MODULE_ENV}."
+        f"Không tìm thấy thư viện PKCS#11: hãy chỉ đường dẫn bằng --module hoặc biến môi trường {MODULE_ENV}."
     )
 
 
@@ -220,8 +221,9 @@ def open_session(token: pkcs11.Token, pin: Pin | None) -> Iterator[pkcs11.Sessio
     except pkcs11.PinLocked as exc:
         raise PinLockedError("Mã PIN đã bị khóa.") from exc
     except pkcs11.PKCS11Error as exc:
-        raise TokenAgentError(f"Không mở được phiên làm việc với thiết bị: {type(exc).__name__}",
-                              code="session_failed") from exc
+        raise TokenAgentError(
+            f"Không mở được phiên làm việc với thiết bị: {type(exc).__name__}", code="session_failed"
+        ) from exc
     try:
         yield session
     finally:
@@ -237,8 +239,11 @@ def list_certificates(session: pkcs11.Session) -> list[TokenCertificate]:
             certificate = x509.load_der_x509_certificate(der)
         except ValueError:
             continue
-        found.append(TokenCertificate(label=obj[Attribute.LABEL], key_id=bytes(obj[Attribute.ID]), der=der,
-                                      certificate=certificate))
+        found.append(
+            TokenCertificate(
+                label=obj[Attribute.LABEL], key_id=bytes(obj[Attribute.ID]), der=der, certificate=certificate
+            )
+        )
     return found
 
 

@@ -92,8 +92,13 @@ def _lines(page: LTPage, index: int) -> Iterator[TextLine]:
             if not chars or not text:
                 continue
             baseline = min(c.matrix[5] for c in chars)
-            yield TextLine(text=text, box=Box(index, *line.bbox), size=max(c.size for c in chars), baseline=baseline,
-                           chars=tuple((c.get_text(), c.x0, c.x1) for c in chars))
+            yield TextLine(
+                text=text,
+                box=Box(index, *line.bbox),
+                size=max(c.size for c in chars),
+                baseline=baseline,
+                chars=tuple((c.get_text(), c.x0, c.x1) for c in chars),
+            )
 
 
 def read_lines(pdf: bytes, page_index: int) -> list[TextLine]:
@@ -101,8 +106,9 @@ def read_lines(pdf: bytes, page_index: int) -> list[TextLine]:
     try:
         pages = list(extract_pages(io.BytesIO(pdf), page_numbers=[page_index], laparams=LAParams()))
     except (PDFSyntaxError, ValueError, KeyError) as exc:
-        raise DocumentError(f"Không đọc được nội dung trang {page_index + 1} của tệp PDF.",
-                            code="pdf_unreadable") from exc
+        raise DocumentError(
+            f"Không đọc được nội dung trang {page_index + 1} của tệp PDF.", code="pdf_unreadable"
+        ) from exc
     if not pages:
         raise DocumentError(f"Tệp PDF không có trang {page_index + 1}.", code="pdf_unreadable")
     return sorted(_lines(pages[0], page_index), key=lambda line: (-line.baseline, line.box.x1))
@@ -121,16 +127,23 @@ def _field_box(page: int, x1: float, x2: float, baseline: float, size: float) ->
 def _rest_of_row(lines: list[TextLine], line: TextLine) -> list[TextLine]:
     """The text fragments to the right of ``line`` on its baseline, left to right (word processors often
     write one line as several runs, with the blanks to be filled in as gaps)."""
-    return sorted((other for other in lines if other is not line and abs(other.baseline - line.baseline) < 1
-                   and other.box.x1 >= line.box.x2 - 0.5), key=lambda other: other.box.x1)
+    return sorted(
+        (
+            other
+            for other in lines
+            if other is not line and abs(other.baseline - line.baseline) < 1 and other.box.x1 >= line.box.x2 - 0.5
+        ),
+        key=lambda other: other.box.x1,
+    )
 
 
 def number_place(lines: list[TextLine]) -> tuple[Box, float]:
     """Where the number and symbol go: after ``Số:`` to the end of the symbol (``/UBND-VHTT``); font size."""
     line = next((line for line in lines if line.text.startswith(_NUMBER_PREFIX)), None)
     if line is None:
-        raise PlacementNotFoundError("Không tìm thấy dòng «Số: …» trên trang đầu của dự thảo; "
-                                     "hãy chỉ vị trí bằng --number-box.")
+        raise PlacementNotFoundError(
+            "Không tìm thấy dòng «Số: …» trên trang đầu của dự thảo; hãy chỉ vị trí bằng --number-box."
+        )
     colon = next(x2 for ch, _x1, x2 in line.chars if ch == ":")
     row_end = line.box.x2
     for other in _rest_of_row(lines, line):
@@ -155,8 +168,9 @@ def date_place(lines: list[TextLine]) -> tuple[Box, float]:
             centre = (line.box.x1 + right) / 2
             half = max((right - line.box.x1) / 2 + line.size, 9 * line.size)
             return _field_box(line.box.page, centre - half, centre + half, line.baseline, line.size), line.size
-    raise PlacementNotFoundError("Không tìm thấy dòng «…, ngày … tháng … năm …» trên trang đầu của dự thảo; "
-                                 "hãy chỉ vị trí bằng --date-box.")
+    raise PlacementNotFoundError(
+        "Không tìm thấy dòng «…, ngày … tháng … năm …» trên trang đầu của dự thảo; hãy chỉ vị trí bằng --date-box."
+    )
 
 
 def signer_place(lines: list[TextLine], signer_name: str) -> Box:
@@ -164,8 +178,10 @@ def signer_place(lines: list[TextLine], signer_name: str) -> Box:
     wanted = normalise(signer_name)
     name = next((line for line in reversed(lines) if line.text == wanted), None)
     if name is None:
-        raise PlacementNotFoundError(f"Không tìm thấy tên người ký «{wanted}» trên trang cuối của dự thảo; "
-                                     "hãy kiểm tra tên hoặc chỉ vị trí bằng --signature-box.")
+        raise PlacementNotFoundError(
+            f"Không tìm thấy tên người ký «{wanted}» trên trang cuối của dự thảo; "
+            "hãy kiểm tra tên hoặc chỉ vị trí bằng --signature-box."
+        )
     centre = (name.box.x1 + name.box.x2) / 2
     above = [line for line in lines if line.box.y1 > name.box.y2 and line.box.x1 < centre < line.box.x2]
     if not above:

@@ -114,6 +114,7 @@ class Prepared:
 
 # --- formats -------------------------------------------------------------------------------------------
 
+
 def format_number(number: str) -> str:
     """``1/UBND-VHTT`` → ``01/UBND-VHTT``: numbers below 10 get a leading zero."""
     match = _NUMBER.match(number)
@@ -134,6 +135,7 @@ def vn_iso_time(moment: dt.datetime) -> str:
 
 
 # --- files ---------------------------------------------------------------------------------------------
+
 
 def write_output(source: Path, target: Path, data: bytes) -> None:
     """Write ``data`` to ``target`` atomically (temporary file, fsync, rename); never over ``source``."""
@@ -160,33 +162,49 @@ def _writer(pdf: bytes) -> IncrementalPdfFileWriter:
 
 # --- prepare -------------------------------------------------------------------------------------------
 
+
 def _form(writer: IncrementalPdfFileWriter) -> generic.DictionaryObject:
     return writer.root["/AcroForm"]
 
 
-def _add_text_field(writer: IncrementalPdfFileWriter, name: str, box: Box, font: str, size: float,
-                    centred: bool) -> None:
+def _add_text_field(
+    writer: IncrementalPdfFileWriter, name: str, box: Box, font: str, size: float, centred: bool
+) -> None:
     page_ref = writer.find_page_for_modification(box.page)[0]
-    field = generic.DictionaryObject({
-        pdf_name("/Type"): pdf_name("/Annot"),
-        pdf_name("/Subtype"): pdf_name("/Widget"),
-        pdf_name("/FT"): pdf_name("/Tx"),
-        pdf_name("/T"): generic.TextStringObject(name),
-        pdf_name("/F"): generic.NumberObject(4),
-        pdf_name("/Rect"): generic.ArrayObject(generic.FloatObject(v) for v in box.rect),
-        pdf_name("/P"): page_ref,
-        pdf_name("/DA"): generic.TextStringObject(f"/{font} {size:g} Tf 0 g"),
-        pdf_name("/Q"): generic.NumberObject(1 if centred else 0),
-    })
+    field = generic.DictionaryObject(
+        {
+            pdf_name("/Type"): pdf_name("/Annot"),
+            pdf_name("/Subtype"): pdf_name("/Widget"),
+            pdf_name("/FT"): pdf_name("/Tx"),
+            pdf_name("/T"): generic.TextStringObject(name),
+            pdf_name("/F"): generic.NumberObject(4),
+            pdf_name("/Rect"): generic.ArrayObject(generic.FloatObject(v) for v in box.rect),
+            pdf_name("/P"): page_ref,
+            pdf_name("/DA"): generic.TextStringObject(f"/{font} {size:g} Tf 0 g"),
+            pdf_name("/Q"): generic.NumberObject(1 if centred else 0),
+        }
+    )
     ref = writer.add_object(field)
     writer.register_annotation(page_ref, ref)
     form = _form(writer)
     form["/Fields"].append(ref)
-    form[pdf_name("/DR")] = generic.DictionaryObject({pdf_name("/Font"): generic.DictionaryObject({
-        pdf_name(f"/{alias}"): generic.DictionaryObject({
-            pdf_name("/Type"): pdf_name("/Font"), pdf_name("/Subtype"): pdf_name("/Type1"),
-            pdf_name("/BaseFont"): pdf_name(base), pdf_name("/Encoding"): pdf_name("/WinAnsiEncoding")})
-        for alias, base in _FALLBACK_FONTS.items()})})
+    form[pdf_name("/DR")] = generic.DictionaryObject(
+        {
+            pdf_name("/Font"): generic.DictionaryObject(
+                {
+                    pdf_name(f"/{alias}"): generic.DictionaryObject(
+                        {
+                            pdf_name("/Type"): pdf_name("/Font"),
+                            pdf_name("/Subtype"): pdf_name("/Type1"),
+                            pdf_name("/BaseFont"): pdf_name(base),
+                            pdf_name("/Encoding"): pdf_name("/WinAnsiEncoding"),
+                        }
+                    )
+                    for alias, base in _FALLBACK_FONTS.items()
+                }
+            )
+        }
+    )
     writer.update_container(form)
 
 
@@ -204,9 +222,15 @@ def _text_place(found: tuple[Box, float] | None, given: Box | None) -> tuple[Box
     return found
 
 
-def prepare(pdf: bytes, *, signer_name: str | None = None, number_box: Box | None = None,
-            date_box: Box | None = None, signature_box: Box | None = None,
-            seal_diameter: float = SEAL_DIAMETER) -> Prepared:
+def prepare(
+    pdf: bytes,
+    *,
+    signer_name: str | None = None,
+    number_box: Box | None = None,
+    date_box: Box | None = None,
+    signature_box: Box | None = None,
+    seal_diameter: float = SEAL_DIAMETER,
+) -> Prepared:
     """Add the number and date text fields and the personal and organisation signature fields.
 
     Places are found on the pages unless given: ``Số:`` and the date line on the first page, the signer's
@@ -236,20 +260,32 @@ def prepare(pdf: bytes, *, signer_name: str | None = None, number_box: Box | Non
 
 # --- signing -------------------------------------------------------------------------------------------
 
+
 def token_signer(session: pkcs11.Session, cert_label: str | None = None) -> PKCS11Signer:
     """A pyHanko signer for the token's one signing certificate (or the one labelled ``cert_label``)."""
     certs = list_certificates(session)
-    usable = [c for c in certs if not is_ca(c.certificate) and cert_label in (None, c.label)
-              and find_private_key(session, c) is not None]
+    usable = [
+        c
+        for c in certs
+        if not is_ca(c.certificate) and cert_label in (None, c.label) and find_private_key(session, c) is not None
+    ]
     if len(usable) != 1:
         wanted = f"«{cert_label}»" if cert_label else "nào"
-        message = (f"Thiết bị không có chứng thư số {wanted} kèm khóa bí mật để ký." if not usable else
-                   "Thiết bị có nhiều chứng thư số: hãy chọn bằng --cert-label.")
+        message = (
+            f"Thiết bị không có chứng thư số {wanted} kèm khóa bí mật để ký."
+            if not usable
+            else "Thiết bị có nhiều chứng thư số: hãy chọn bằng --cert-label."
+        )
         raise KeyNotFoundError(message)
     chosen = usable[0]
-    return PKCS11Signer(session, signing_cert=to_asn1(chosen.certificate), key_id=chosen.key_id,
-                        ca_chain=[to_asn1(c.certificate) for c in certs if c is not chosen], other_certs_to_pull=(),
-                        use_raw_mechanism=is_ec(chosen.certificate))  # see pkcs11_access.sign_with_key
+    return PKCS11Signer(
+        session,
+        signing_cert=to_asn1(chosen.certificate),
+        key_id=chosen.key_id,
+        ca_chain=[to_asn1(c.certificate) for c in certs if c is not chosen],
+        other_certs_to_pull=(),
+        use_raw_mechanism=is_ec(chosen.certificate),
+    )  # see pkcs11_access.sign_with_key
 
 
 class _PageAppearance(PdfContent):
@@ -278,8 +314,9 @@ def _find_field(writer: IncrementalPdfFileWriter, name: str) -> generic.Dictiona
 def _field(writer: IncrementalPdfFileWriter, name: str) -> generic.DictionaryObject:
     field = _find_field(writer, name)
     if field is None:
-        raise PlacementNotFoundError(f"Tệp không có trường «{name}»: hãy chuẩn bị dự thảo bằng «token-agent prepare».",
-                                     code="field_missing")
+        raise PlacementNotFoundError(
+            f"Tệp không có trường «{name}»: hãy chuẩn bị dự thảo bằng «token-agent prepare».", code="field_missing"
+        )
     return field
 
 
@@ -309,8 +346,13 @@ def _fill_text_fields(writer: IncrementalPdfFileWriter, values: dict[str, str]) 
         match = _DA.search(str(field.get("/DA", "")))  # prepare's fields say "/Font size Tf"; others may not
         font = match.group(1) if match else appearance.REGULAR
         size = float(match.group(2)) if match else placement.font_size_for(height)
-        layout = appearance.TextLayout(font=font, size=size, centred=int(field.get("/Q", 0)) == 1, opaque=True,
-                                       baseline_offset=BASELINE_DEPTH * size)
+        layout = appearance.TextLayout(
+            font=font,
+            size=size,
+            centred=int(field.get("/Q", 0)) == 1,
+            opaque=True,
+            baseline_offset=BASELINE_DEPTH * size,
+        )
         boxes.append(appearance.TextBox(width, height, (value,), layout))
     drawn = PdfFileReader(io.BytesIO(appearance.text_appearances(boxes)))
     for index, (field, value) in enumerate(zip(filled, values.values(), strict=True)):
@@ -327,22 +369,41 @@ def _reserve(signer: PKCS11Signer) -> int:
     return 2 * (2048 + sum(len(c.dump()) for c in certificates))  # hexadecimal digits
 
 
-def _sign(writer: IncrementalPdfFileWriter, signer: PKCS11Signer, field_name: str, drawn: bytes, *,
-          new_field: Box | None = None, tsa_url: str | None = None) -> bytes:
-    style = StaticStampStyle(background=_PageAppearance(drawn), border_width=0, background_opacity=1.0,
-                             background_layout=SimpleBoxLayoutRule(x_align=AxisAlignment.ALIGN_MID,
-                                                                   y_align=AxisAlignment.ALIGN_MID,
-                                                                   margins=Margins.uniform(0)))
-    metadata = signers.PdfSignatureMetadata(field_name=field_name, md_algorithm="sha256",
-                                            subfilter=fields.SigSeedSubFilter.PADES)
-    spec = (fields.SigFieldSpec(field_name, on_page=new_field.page, box=new_field.rect)  # type: ignore[arg-type]
-            if new_field else None)
+def _sign(
+    writer: IncrementalPdfFileWriter,
+    signer: PKCS11Signer,
+    field_name: str,
+    drawn: bytes,
+    *,
+    new_field: Box | None = None,
+    tsa_url: str | None = None,
+) -> bytes:
+    style = StaticStampStyle(
+        background=_PageAppearance(drawn),
+        border_width=0,
+        background_opacity=1.0,
+        background_layout=SimpleBoxLayoutRule(
+            x_align=AxisAlignment.ALIGN_MID, y_align=AxisAlignment.ALIGN_MID, margins=Margins.uniform(0)
+        ),
+    )
+    metadata = signers.PdfSignatureMetadata(
+        field_name=field_name, md_algorithm="sha256", subfilter=fields.SigSeedSubFilter.PADES
+    )
+    spec = (
+        fields.SigFieldSpec(field_name, on_page=new_field.page, box=new_field.rect)  # type: ignore[arg-type]
+        if new_field
+        else None
+    )
     timestamper = timestamps.HTTPTimeStamper(tsa_url) if tsa_url else None
     pdf_signer = signers.PdfSigner(metadata, signer, stamp_style=style, new_field_spec=spec, timestamper=timestamper)
     out = io.BytesIO()
     try:
-        pdf_signer.sign_pdf(writer, existing_fields_only=new_field is None, output=out,
-                            bytes_reserved=None if tsa_url else _reserve(signer))
+        pdf_signer.sign_pdf(
+            writer,
+            existing_fields_only=new_field is None,
+            output=out,
+            bytes_reserved=None if tsa_url else _reserve(signer),
+        )
     except (SigningError, PdfError, pkcs11.PKCS11Error) as exc:
         raise TokenAgentError(f"Ký không thành công: {exc}", code="signing_failed") from exc
     return out.getvalue()
@@ -356,8 +417,18 @@ def approve(pdf: bytes, signer: PKCS11Signer, signature_image: Path, *, tsa_url:
     return _sign(writer, signer, PERSONAL_FIELD, drawn, tsa_url=tsa_url)
 
 
-def issue(pdf: bytes, signer: PKCS11Signer, seal_image: Path, *, number: str, place: str, issue_date: dt.date,
-          verifier: Verifier, now: dt.datetime | None = None, tsa_url: str | None = None) -> bytes:
+def issue(
+    pdf: bytes,
+    signer: PKCS11Signer,
+    seal_image: Path,
+    *,
+    number: str,
+    place: str,
+    issue_date: dt.date,
+    verifier: Verifier,
+    now: dt.datetime | None = None,
+    tsa_url: str | None = None,
+) -> bytes:
     """Fill number and date and add the organisation's signature with the seal, in one incremental revision.
 
     Refused when the personal signature is missing or does not pass verification, or when it, or this
@@ -365,20 +436,26 @@ def issue(pdf: bytes, signer: PKCS11Signer, seal_image: Path, *, number: str, pl
     """
     today = (now or dt.datetime.now(VN_TZ)).astimezone(VN_TZ).date()
     if today != issue_date:
-        raise SigningRefusedError(f"Ngày ký ({today:%d/%m/%Y}) khác ngày ban hành ({issue_date:%d/%m/%Y}): "
-                                  "chữ ký của cơ quan phải được ký đúng ngày ban hành.", code="date_mismatch")
+        raise SigningRefusedError(
+            f"Ngày ký ({today:%d/%m/%Y}) khác ngày ban hành ({issue_date:%d/%m/%Y}): "
+            "chữ ký của cơ quan phải được ký đúng ngày ban hành.",
+            code="date_mismatch",
+        )
     writer = _writer(pdf)
     report = verifier.verify(writer.prev)
     personal = next((s for s in report.signatures if s.field_name == PERSONAL_FIELD), None)
     if personal is None:
         raise SigningRefusedError("Văn bản chưa có chữ ký số của người có thẩm quyền.", code="personal_missing")
     if personal.verdict is not Verdict.TOTAL_PASSED:
-        raise SigningRefusedError(f"Chữ ký số của người có thẩm quyền không hợp lệ ({personal.verdict}, "
-                                  f"{personal.sub_indication}).", code="personal_invalid")
+        raise SigningRefusedError(
+            f"Chữ ký số của người có thẩm quyền không hợp lệ ({personal.verdict}, {personal.sub_indication}).",
+            code="personal_invalid",
+        )
     signed_on = personal.signing_time.astimezone(VN_TZ).date() if personal.signing_time else None
     if signed_on != issue_date:
-        raise SigningRefusedError("Người có thẩm quyền không ký vào ngày ban hành: hãy trình ký lại.",
-                                  code="date_mismatch")
+        raise SigningRefusedError(
+            "Người có thẩm quyền không ký vào ngày ban hành: hãy trình ký lại.", code="date_mismatch"
+        )
     _fill_text_fields(writer, {NUMBER_FIELD: format_number(number), DATE_FIELD: format_date_line(place, issue_date)})
     width, height = _size(_rect(_unsigned_field(writer, ORGANISATION_FIELD)))
     drawn = appearance.image_appearance(width, height, seal_image)
@@ -414,8 +491,9 @@ def sign_appendix(pdf: bytes, signer: PKCS11Signer, *, number: str, tsa_url: str
     return _sign_top_right(pdf, signer, lines, tsa_url)
 
 
-def sign_copy(pdf: bytes, signer: PKCS11Signer, *, kind: CopyKind, copying_body: str | None = None,
-              tsa_url: str | None = None) -> bytes:
+def sign_copy(
+    pdf: bytes, signer: PKCS11Signer, *, kind: CopyKind, copying_body: str | None = None, tsa_url: str | None = None
+) -> bytes:
     """An electronic copy: copy form, copying body and signing time, top right of page 1, no image."""
     lines = [kind.value, copying_body or _organisation_name(signer), vn_iso_time(dt.datetime.now(VN_TZ))]
     return _sign_top_right(pdf, signer, lines, tsa_url)

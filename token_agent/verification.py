@@ -47,8 +47,7 @@ __all__ = [
 SCHEMA = "token-agent.verify/1"
 """Name and version of the JSON shape of a :class:`DocumentReport` (see docs in cli.py)."""
 
-SIGNING_KEY_USAGE = KeyUsageConstraints(key_usage={"digital_signature", "non_repudiation"},
-                                        match_all_key_usages=False)
+SIGNING_KEY_USAGE = KeyUsageConstraints(key_usage={"digital_signature", "non_repudiation"}, match_all_key_usages=False)
 """A signer's certificate must allow digital signature or non-repudiation (device certificates have only the first)."""
 
 
@@ -157,14 +156,16 @@ class Verifier:
     (government subscriber certificates do); no CRL for a certificate is not a failure (soft-fail).
     """
 
-    def __init__(self, trust_anchors: Sequence[x509.Certificate],
-                 crls: Sequence[x509.CertificateRevocationList] = ()) -> None:
+    def __init__(
+        self, trust_anchors: Sequence[x509.Certificate], crls: Sequence[x509.CertificateRevocationList] = ()
+    ) -> None:
         self._anchors = [to_asn1(c) for c in trust_anchors]
         self._crls = [asn1_crl.CertificateList.load(c.public_bytes(serialization.Encoding.DER)) for c in crls]
 
     def _context(self) -> ValidationContext:
-        return ValidationContext(trust_roots=self._anchors, crls=self._crls, allow_fetching=False,
-                                 revocation_mode="soft-fail")
+        return ValidationContext(
+            trust_roots=self._anchors, crls=self._crls, allow_fetching=False, revocation_mode="soft-fail"
+        )
 
     def verify(self, pdf: bytes | PdfFileReader) -> DocumentReport:
         """Judge every signature in ``pdf`` (bytes, or a reader already open on them).

@@ -46,7 +46,7 @@ class ActorName:
 
 def _non_account(label: str) -> ActorName:
     if label.startswith(_CLI_PREFIX):
-        return ActorName(f"Lệnh quản trị trên máy chủ ({label[len(_CLI_PREFIX):]})")
+        return ActorName(f"Lệnh quản trị trên máy chủ ({label[len(_CLI_PREFIX) :]})")
     return ActorName(_NON_ACCOUNT_NAMES.get(label, label))
 
 

@@ -44,8 +44,12 @@ class ChoiceField(SelectField):
             return None if value in (None, "") else coerce(value)
 
         super().__init__(
-            label, validators, coerce=optional,
-            invalid_value_message=INVALID_CHOICE, invalid_choice_message=INVALID_CHOICE, **kwargs,
+            label,
+            validators,
+            coerce=optional,
+            invalid_value_message=INVALID_CHOICE,
+            invalid_choice_message=INVALID_CHOICE,
+            **kwargs,
         )
 
 
@@ -69,7 +73,8 @@ class AccountFilterForm(FlaskForm):
 
     organisation_id = ChoiceField("Tổ chức", coerce=_record_id)
     state = ChoiceField(
-        "Trạng thái", coerce=AccountState,
+        "Trạng thái",
+        coerce=AccountState,
         choices=[SelectChoice("", "Mọi trạng thái")] + [SelectChoice(s.value, s.label) for s in AccountState],
     )
 
@@ -89,6 +94,8 @@ class NewAccountForm(FlaskForm):
 class GrantRoleForm(FlaskForm):
     organisation_id = ChoiceField("Tại tổ chức", coerce=_record_id, validators=[InputRequired("Chọn tổ chức.")])
     role = ChoiceField(
-        "Vai trò", coerce=Role, validators=[InputRequired("Chọn vai trò.")],
+        "Vai trò",
+        coerce=Role,
+        validators=[InputRequired("Chọn vai trò.")],
         choices=[SelectChoice("", "— Chọn vai trò —")] + [SelectChoice(r.value, r.label) for r in Role],
     )

@@ -113,7 +113,10 @@ def list_accounts():
     if not form.validate():
         return render_template("accounts/list.html", form=form, result=None, filters={}), 400
     result = service.find_accounts(
-        db.session, _me(), org_id=form.organisation_id.data, state=form.state.data,
+        db.session,
+        _me(),
+        org_id=form.organisation_id.data,
+        state=form.state.data,
         page=request.args.get("page", 1, type=int),
     )
     filters = {name: request.args[name] for name in ("organisation_id", "state") if request.args.get(name)}
@@ -140,8 +143,9 @@ def new_account():
         if wanted and to_id(wanted) in people:
             form.person_id.data = to_id(wanted)
         elif wanted:
-            notice = ("Cán bộ được chọn đã có tài khoản hoặc không thuộc phạm vi bạn quản lý. "
-                      "Vui lòng chọn trong danh sách.")
+            notice = (
+                "Cán bộ được chọn đã có tài khoản hoặc không thuộc phạm vi bạn quản lý. Vui lòng chọn trong danh sách."
+            )
         return render_template("accounts/new.html", form=form, notice=notice, has_people=bool(people))
     if form.validate_on_submit():
         try:
@@ -174,8 +178,9 @@ def _set_disabled(account_id: int, disabled: bool):
     if account.is_disabled == disabled:
         done, category = "Tài khoản đã ở trạng thái này từ trước; không có gì thay đổi.", "info"
     elif disabled:
-        done = (f"Đã vô hiệu hóa tài khoản {account.username}. "
-                "Mọi phiên đăng nhập và khóa API của tài khoản đã kết thúc.")
+        done = (
+            f"Đã vô hiệu hóa tài khoản {account.username}. Mọi phiên đăng nhập và khóa API của tài khoản đã kết thúc."
+        )
         category = "success"
     else:
         done, category = f"Đã kích hoạt lại tài khoản {account.username}.", "success"

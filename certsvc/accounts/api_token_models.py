@@ -8,13 +8,13 @@ from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from certsvc.accounts.models import Account
-from certsvc.extensions import db
+from certsvc.extensions import Model
 from certsvc.timeutil import UTCDateTime, utcnow
 
 __all__ = ["ApiToken"]
 
 
-class ApiToken(db.Model):
+class ApiToken(Model):
     """Only the SHA-256 of the secret is kept; the secret is shown once, when created."""
 
     __tablename__ = "api_token"

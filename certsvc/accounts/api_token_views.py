@@ -35,8 +35,7 @@ def list_tokens():
                 status = 200
                 form = NewTokenForm(formdata=None)
     tokens = service.tokens_of(db.session, current_user)
-    return render_template("api/tokens.html", form=form, tokens=tokens, secret=secret,
-                           revoke_form=ActionForm()), status
+    return render_template("api/tokens.html", form=form, tokens=tokens, secret=secret, revoke_form=ActionForm()), status
 
 
 @bp.post("/<int:api_token_id>/revoke")

@@ -15,8 +15,15 @@ from certsvc.core.validation import FieldCollector, clean_text
 from certsvc.errors import Conflict, NotFound
 from certsvc.timeutil import utcnow
 
-__all__ = ["SECRET_PREFIX", "MAX_ACTIVE_TOKENS", "create_token", "revoke_token", "revoke_all_tokens",
-           "account_for_secret", "tokens_of"]
+__all__ = [
+    "SECRET_PREFIX",
+    "MAX_ACTIVE_TOKENS",
+    "create_token",
+    "revoke_token",
+    "revoke_all_tokens",
+    "account_for_secret",
+    "tokens_of",
+]
 
 #: Every secret starts with this, so leaked ones are easy to recognise in logs and code.
 SECRET_PREFIX = "csv1_"
@@ -28,9 +35,11 @@ def _digest(secret: str) -> str:
 
 
 def tokens_of(session: Session, account: Account) -> list[ApiToken]:
-    return list(session.scalars(
-        select(ApiToken).where(ApiToken.account_id == account.id).order_by(ApiToken.created_at.desc(), ApiToken.id)
-    ))
+    return list(
+        session.scalars(
+            select(ApiToken).where(ApiToken.account_id == account.id).order_by(ApiToken.created_at.desc(), ApiToken.id)
+        )
+    )
 
 
 def create_token(session: Session, account: Account, raw: dict) -> tuple[ApiToken, str]:
@@ -39,18 +48,21 @@ def create_token(session: Session, account: Account, raw: dict) -> tuple[ApiToke
     name = fields.take("name", lambda value: clean_text(value, required=True, max_length=100))
     fields.raise_if_failed()
     active = session.scalar(
-        select(func.count()).select_from(ApiToken)
+        select(func.count())
+        .select_from(ApiToken)
         .where(ApiToken.account_id == account.id, ApiToken.revoked_at.is_(None))
     )
     if active >= MAX_ACTIVE_TOKENS:
         raise Conflict(f"Mỗi tài khoản có tối đa {MAX_ACTIVE_TOKENS} khóa API đang dùng; hãy thu hồi khóa cũ.")
     secret = SECRET_PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken(account_id=account.id, name=name, prefix=secret[: len(SECRET_PREFIX) + 6],
-                     secret_sha256=_digest(secret))
+    token = ApiToken(
+        account_id=account.id, name=name, prefix=secret[: len(SECRET_PREFIX) + 6], secret_sha256=_digest(secret)
+    )
     session.add(token)
     session.flush()
-    record(session, Actor.of(account), "api_token.created", "api_token", token.id,
-           {"name": name, "prefix": token.prefix})
+    record(
+        session, Actor.of(account), "api_token.created", "api_token", token.id, {"name": name, "prefix": token.prefix}
+    )
     return token, secret
 
 
@@ -73,8 +85,14 @@ def revoke_all_tokens(session: Session, by: Account, account: Account, reason: s
         select(ApiToken).where(ApiToken.account_id == account.id, ApiToken.revoked_at.is_(None)).order_by(ApiToken.id)
     ):
         token.revoked_at = now
-        record(session, Actor.of(by), "api_token.revoked", "api_token", token.id,
-               {"prefix": token.prefix, "reason": reason})
+        record(
+            session,
+            Actor.of(by),
+            "api_token.revoked",
+            "api_token",
+            token.id,
+            {"prefix": token.prefix, "reason": reason},
+        )
 
 
 def account_for_secret(session: Session, secret: str) -> Account | None:

@@ -8,7 +8,7 @@ from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from certsvc.core.enums import LabelledEnum, enum_column
-from certsvc.extensions import db
+from certsvc.extensions import Model
 from certsvc.orgs.models import Organisation
 from certsvc.people.models import Person
 from certsvc.timeutil import UTCDateTime, utcnow
@@ -28,7 +28,7 @@ class Role(LabelledEnum):
     AUDITOR = "auditor", "Kiểm tra, giám sát"
 
 
-class Account(db.Model):
+class Account(Model):
     """A login of one person. The person may exist without one."""
 
     __tablename__ = "account"
@@ -75,7 +75,7 @@ class Account(db.Model):
         return f"<Account {self.id} {self.username!r}>"
 
 
-class RoleAssignment(db.Model):
+class RoleAssignment(Model):
     __tablename__ = "role_assignment"
     __table_args__ = (UniqueConstraint("account_id", "organisation_id", "role"),)
 
@@ -89,7 +89,7 @@ class RoleAssignment(db.Model):
     organisation: Mapped[Organisation] = relationship()
 
 
-class LoginSession(db.Model):
+class LoginSession(Model):
     """One sign-in: the cookie carries its random secret, the database only that secret's SHA-256,
     so ending a session here ends it for every worker and app server."""
 
@@ -106,7 +106,7 @@ class LoginSession(db.Model):
     account: Mapped[Account] = relationship()
 
 
-class LoginThrottle(db.Model):
+class LoginThrottle(Model):
     """Failed logins counted per client address, and per username that names no account (an account
     keeps its own count), so that unknown names are throttled exactly like known ones."""
 

@@ -160,12 +160,12 @@ def _throttle_row(session: Session, scope: str, key: str) -> LoginThrottle:
     attempts from one address or on one name are decided one at a time."""
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     session.execute(
-        insert(LoginThrottle).values(scope=scope, key=key, failed_login_count=0)
+        insert(LoginThrottle)
+        .values(scope=scope, key=key, failed_login_count=0)
         .on_conflict_do_nothing(index_elements=["scope", "key"])
     )
     return session.scalars(
-        select(LoginThrottle).where(LoginThrottle.scope == scope, LoginThrottle.key == key)
-        .with_for_update()
+        select(LoginThrottle).where(LoginThrottle.scope == scope, LoginThrottle.key == key).with_for_update()
     ).one()
 
 
@@ -175,8 +175,9 @@ def _forget_old_failures(session: Session, policy: LoginPolicy, now: datetime) -
     unused = (
         select(LoginThrottle.id)
         .where(
-            or_(LoginThrottle.last_failed_login_at.is_(None),
-                LoginThrottle.last_failed_login_at <= now - policy.memory),
+            or_(
+                LoginThrottle.last_failed_login_at.is_(None), LoginThrottle.last_failed_login_at <= now - policy.memory
+            ),
             or_(LoginThrottle.locked_until.is_(None), LoginThrottle.locked_until <= now),
         )
         .with_for_update(skip_locked=True)
@@ -192,7 +193,12 @@ def _reset_if_quiet(counter: Account | LoginThrottle, policy: LoginPolicy, now: 
 
 
 def authenticate(
-    session: Session, username: str, password: str, *, source: str, policy: LoginPolicy,
+    session: Session,
+    username: str,
+    password: str,
+    *,
+    source: str,
+    policy: LoginPolicy,
     now: datetime | None = None,
 ) -> LoginResult:
     """Check a login attempt and record it. The caller commits.
@@ -230,8 +236,9 @@ def authenticate(
             named.failed_login_count = 0
             named.last_failed_login_at = None
         reason = "bad_password" if account is not None else "unknown_user"
-        record(session, actor, "auth.login_failed", "account", account_id,
-               {**details, "reason": reason, "locked": locked})
+        record(
+            session, actor, "auth.login_failed", "account", account_id, {**details, "reason": reason, "locked": locked}
+        )
         if locked:
             return LoginResult(LoginOutcome.LOCKED, account, named.locked_until)
         return LoginResult(LoginOutcome.BAD_CREDENTIALS, account)
@@ -257,8 +264,15 @@ def start_session(session: Session, account: Account, *, hours: int, now: dateti
     # The account's expired sessions go now: nothing else removes them.
     session.execute(delete(LoginSession).where(LoginSession.account_id == account.id, LoginSession.expires_at <= now))
     secret = secrets.token_urlsafe(32)
-    session.add(LoginSession(account=account, secret_sha256=_secret_digest(secret), created_at=now,
-                             last_seen_at=now, expires_at=now + timedelta(hours=hours)))
+    session.add(
+        LoginSession(
+            account=account,
+            secret_sha256=_secret_digest(secret),
+            created_at=now,
+            last_seen_at=now,
+            expires_at=now + timedelta(hours=hours),
+        )
+    )
     account.session_secret = secret
     return secret
 
@@ -268,12 +282,18 @@ def login_session_for(session: Session, secret: str, now: datetime | None = None
     None when it is unknown, ended, expired, or its account disabled."""
     if not secret or len(secret) > 100:
         return None
-    login = session.scalars(
-        select(LoginSession)
-        .join(LoginSession.account)
-        .where(LoginSession.secret_sha256 == _secret_digest(secret), LoginSession.expires_at > (now or utcnow()))
-        .options(contains_eager(LoginSession.account).options(joinedload(Account.person), joinedload(Account.roles)))
-    ).unique().first()
+    login = (
+        session.scalars(
+            select(LoginSession)
+            .join(LoginSession.account)
+            .where(LoginSession.secret_sha256 == _secret_digest(secret), LoginSession.expires_at > (now or utcnow()))
+            .options(
+                contains_eager(LoginSession.account).options(joinedload(Account.person), joinedload(Account.roles))
+            )
+        )
+        .unique()
+        .first()
+    )
     if login is None or login.account.is_disabled:
         return None
     login.account.session_secret = secret
@@ -369,8 +389,14 @@ class AccountPage:
 
 
 def find_accounts(
-    session: Session, by: Account, *, org_id: int | None = None, state: AccountState | None = None,
-    page: int = 1, per_page: int = 50, now: datetime | None = None,
+    session: Session,
+    by: Account,
+    *,
+    org_id: int | None = None,
+    state: AccountState | None = None,
+    page: int = 1,
+    per_page: int = 50,
+    now: datetime | None = None,
 ) -> AccountPage:
     """The accounts of people in ``by``'s VIEW_ACCOUNTS scope, by username, one page of them."""
     scope = orgs_in_scope(session, by, Permission.VIEW_ACCOUNTS)
@@ -405,26 +431,26 @@ def accounts_of(session: Session, people: Collection[Person]) -> dict[int, Accou
 def people_without_account(session: Session, by: Account) -> list[Person]:
     """Active people in ``by``'s MANAGE_ACCOUNTS scope who have no login yet, by unit and name."""
     scope = orgs_in_scope(session, by, Permission.MANAGE_ACCOUNTS)
-    return list(session.scalars(
-        select(Person)
-        .join(Person.organisation)
-        .where(
-            Person.organisation_id.in_(scope),
-            Person.is_active.is_(True),
-            ~exists().where(Account.person_id == Person.id),
+    return list(
+        session.scalars(
+            select(Person)
+            .join(Person.organisation)
+            .where(
+                Person.organisation_id.in_(scope),
+                Person.is_active.is_(True),
+                ~exists().where(Account.person_id == Person.id),
+            )
+            .options(contains_eager(Person.organisation))
+            .order_by(Organisation.name, Person.full_name, Person.id)
         )
-        .options(contains_eager(Person.organisation))
-        .order_by(Organisation.name, Person.full_name, Person.id)
-    ))
+    )
 
 
 def _ensure_manages(session: Session, by: Account, account: Account) -> None:
     ensure(session, by, Permission.MANAGE_ACCOUNTS, account.person.organisation_id)
 
 
-def create_account(
-    session: Session, by: Account, person: Person, username: str
-) -> tuple[Account, str]:
+def create_account(session: Session, by: Account, person: Person, username: str) -> tuple[Account, str]:
     """Open a login for ``person``; returns it with a one-time password to hand over."""
     ensure(session, by, Permission.MANAGE_ACCOUNTS, person.organisation_id)
     username = username.strip().lower()
@@ -443,8 +469,9 @@ def create_account(
     )
     session.add(account)
     session.flush()
-    record(session, Actor.of(by), "account.created", "account", account.id,
-           {"username": username, "person_id": person.id})
+    record(
+        session, Actor.of(by), "account.created", "account", account.id, {"username": username, "person_id": person.id}
+    )
     return account, password
 
 
@@ -508,8 +535,14 @@ def grant_role(session: Session, by: Account, account: Account, org_id: int, rol
     assignment = RoleAssignment(account=account, organisation_id=org_id, role=role)
     session.add(assignment)
     session.flush()
-    record(session, Actor.of(by), "role.granted", "account", account.id,
-           {"role": role.value, "organisation_id": org_id, "assignment_id": assignment.id})
+    record(
+        session,
+        Actor.of(by),
+        "role.granted",
+        "account",
+        account.id,
+        {"role": role.value, "organisation_id": org_id, "assignment_id": assignment.id},
+    )
     return assignment
 
 
@@ -518,8 +551,11 @@ def revoke_role(session: Session, by: Account, assignment: RoleAssignment) -> No
     _ensure_manages(session, by, account)
     _ensure_not_own_roles(by, account)
     ensure(session, by, Permission.MANAGE_ACCOUNTS, assignment.organisation_id)
-    details = {"role": assignment.role.value, "organisation_id": assignment.organisation_id,
-               "assignment_id": assignment.id}
+    details = {
+        "role": assignment.role.value,
+        "organisation_id": assignment.organisation_id,
+        "assignment_id": assignment.id,
+    }
     account.roles.remove(assignment)
     session.flush()
     record(session, Actor.of(by), "role.revoked", "account", account.id, details)

@@ -88,8 +88,12 @@ def login():
     if not form.validate_on_submit():
         return render_template("auth/login.html", form=form), 400
     result = service.authenticate(
-        db.session, form.username.data, form.password.data,
-        source=request.remote_addr or "", policy=_login_policy(), now=clock(),
+        db.session,
+        form.username.data,
+        form.password.data,
+        source=request.remote_addr or "",
+        policy=_login_policy(),
+        now=clock(),
     )
     if not result.ok:
         db.session.commit()
@@ -122,9 +126,7 @@ def change_password():
     form = ChangePasswordForm()
     if form.validate_on_submit():
         try:
-            service.change_password(
-                db.session, current_user, form.current_password.data, form.new_password.data
-            )
+            service.change_password(db.session, current_user, form.current_password.data, form.new_password.data)
         except ValidationFailed as failure:
             db.session.rollback()
             apply_field_errors(form, failure)

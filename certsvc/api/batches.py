@@ -38,8 +38,10 @@ def create_batch() -> Response:
     account = api_account()
     ensure(db.session, account, Permission.MANAGE_BATCHES)
     body = Body(json_body(), _NEW_BATCH)
-    raw = {"focal_office_id": body.integer("focal_office_id"),
-           **{name: body.text(name, required=True) for name in _NEW_BATCH[1:]}}
+    raw = {
+        "focal_office_id": body.integer("focal_office_id"),
+        **{name: body.text(name, required=True) for name in _NEW_BATCH[1:]},
+    }
     body.check()
     batch = batches.create_batch(db.session, account, raw)
     return committed(lambda: batch_detail_json(batch), 201, url_for("api.get_batch", api_batch_id=batch.id))
@@ -53,6 +55,7 @@ def get_batch(api_batch_id: int) -> Response:
 @bp.post("/batches/<int:api_batch_id>/requests")
 def add_batch_requests(api_batch_id: int) -> Response:
     """Put accepted requests into the open batch: all of them or, on any refusal, none."""
+
     def add(batch: Batch) -> None:
         body = Body(json_body(), ("request_ids",))
         ids = body.integers("request_ids")
@@ -70,6 +73,7 @@ def lock_batch(api_batch_id: int) -> Response:
 @bp.post("/batches/<int:api_batch_id>/sent")
 def mark_batch_sent(api_batch_id: int) -> Response:
     """Record the proposal letter's number and date (``YYYY-MM-DD``): the batch and its requests are sent."""
+
     def mark(batch: Batch) -> None:
         body = Body(json_body(), _SENT)
         raw = {name: body.text(name, required=True) for name in _SENT}

@@ -8,8 +8,8 @@ written before these checks pass.
 from __future__ import annotations
 
 import math
-from enum import Enum
 from collections.abc import Callable, Collection, Iterable
+from enum import Enum
 from typing import Any, TypeVar
 
 from flask import Response, request
@@ -145,8 +145,9 @@ class Query(_Reader):
 
     def number(self, name: str, default: int, maximum: int) -> int:
         try:
-            number = parse_count(self.args.get(name), minimum=1, maximum=maximum,
-                                 message=f"Phải là số nguyên từ 1 đến {maximum}.")
+            number = parse_count(
+                self.args.get(name), minimum=1, maximum=maximum, message=f"Phải là số nguyên từ 1 đến {maximum}."
+            )
         except FieldError as error:
             self.fail(name, str(error))
             return default
@@ -198,5 +199,10 @@ def _is_integer(value: object) -> bool:
 
 def page_json(items: Iterable[T], number: int, total: int, per_page: int, item: Callable[[T], dict]) -> dict:
     """One page of a list: its items, which page it is, how many pages and items the whole list has."""
-    return {"items": [item(row) for row in items], "page": number, "pages": max(1, math.ceil(total / per_page)),
-            "per_page": per_page, "total": total}
+    return {
+        "items": [item(row) for row in items],
+        "page": number,
+        "pages": max(1, math.ceil(total / per_page)),
+        "per_page": per_page,
+        "total": total,
+    }

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from certsvc.accounts.models import Account
 from certsvc.errors import CertsvcError
-from certsvc.extensions import db
+from certsvc.extensions import Model
 from certsvc.timeutil import UTCDateTime, utcnow
 
 __all__ = ["HEADER", "IdempotencyKeyReused", "IdempotentAnswer", "replay", "commit_answer"]
@@ -38,7 +38,7 @@ class IdempotencyKeyReused(CertsvcError):
     http_status = 422
 
 
-class IdempotentAnswer(db.Model):
+class IdempotentAnswer(Model):
     """The answer to a POST that carried an ``Idempotency-Key`` and changed something."""
 
     __tablename__ = "api_idempotency_key"
@@ -71,22 +71,27 @@ def replay(session: Session, account: Account) -> Response | None:
     if key is None:
         return None
     if not _KEY.fullmatch(key):
-        raise CertsvcError(f"{HEADER} phải gồm từ 1 đến {MAX_KEY_LENGTH} ký tự: chữ cái không dấu, chữ số "
-                           "hoặc - _ . :", code="bad_request")
-    pending = _Pending(account.id, key, f"{request.method} {request.path}"[:200],
-                       hashlib.sha256(request.get_data()).hexdigest())
+        raise CertsvcError(
+            f"{HEADER} phải gồm từ 1 đến {MAX_KEY_LENGTH} ký tự: chữ cái không dấu, chữ số hoặc - _ . :",
+            code="bad_request",
+        )
+    pending = _Pending(
+        account.id, key, f"{request.method} {request.path}"[:200], hashlib.sha256(request.get_data()).hexdigest()
+    )
     setattr(g, _PENDING, pending)
     return _stored(session, pending)
 
 
 def _stored(session: Session, pending: _Pending) -> Response | None:
-    found = session.scalar(select(IdempotentAnswer).where(IdempotentAnswer.account_id == pending.account_id,
-                                                          IdempotentAnswer.key == pending.key))
+    found = session.scalar(
+        select(IdempotentAnswer).where(
+            IdempotentAnswer.account_id == pending.account_id, IdempotentAnswer.key == pending.key
+        )
+    )
     if found is None:
         return None
     if (found.operation, found.body_sha256) != (pending.operation, pending.body_sha256):
-        raise IdempotencyKeyReused(f"{HEADER} này đã được dùng cho một yêu cầu khác; "
-                                   "mỗi thao tác cần một khóa mới.")
+        raise IdempotencyKeyReused(f"{HEADER} này đã được dùng cho một yêu cầu khác; mỗi thao tác cần một khóa mới.")
     response = Response(found.response, found.status, mimetype="application/json")
     if found.location is not None:
         response.headers["Location"] = found.location
@@ -102,9 +107,17 @@ def commit_answer(session: Session, payload: dict, status: int, location: str | 
         response.headers["Location"] = location
     pending: _Pending | None = g.get(_PENDING)
     if pending is not None:
-        session.add(IdempotentAnswer(account_id=pending.account_id, key=pending.key, operation=pending.operation,
-                                     body_sha256=pending.body_sha256, status=status,
-                                     response=response.get_data(as_text=True), location=location))
+        session.add(
+            IdempotentAnswer(
+                account_id=pending.account_id,
+                key=pending.key,
+                operation=pending.operation,
+                body_sha256=pending.body_sha256,
+                status=status,
+                response=response.get_data(as_text=True),
+                location=location,
+            )
+        )
         try:
             session.flush()
         except IntegrityError:

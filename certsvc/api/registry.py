@@ -38,8 +38,9 @@ def list_certificates() -> Response:
     page, per_page = query.paging()
     text = query.text("q")
     query.check()
-    result = listing.find_certificates(db.session, units, now=utcnow(), status=status, query=text,
-                                       page=page, per_page=per_page, warn_days=_warn_days())
+    result = listing.find_certificates(
+        db.session, units, now=utcnow(), status=status, query=text, page=page, per_page=per_page, warn_days=_warn_days()
+    )
     return jsonify(page_json(result.items, result.number, result.total, per_page, _certificate))
 
 
@@ -59,8 +60,7 @@ def list_tokens() -> Response:
     page, per_page = query.paging()
     text = query.text("q")
     query.check()
-    result = listing.find_tokens(db.session, units, state=state, kind=kind, query=text, page=page,
-                                 per_page=per_page)
+    result = listing.find_tokens(db.session, units, state=state, kind=kind, query=text, page=page, per_page=per_page)
     return jsonify(page_json(result.items, result.number, result.total, per_page, token_json))
 
 

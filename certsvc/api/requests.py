@@ -16,8 +16,8 @@ from certsvc.extensions import db
 from certsvc.policy import Permission, can, ensure, orgs_in_scope
 from certsvc.requests import checks, listing, service
 from certsvc.requests.fields import REQUEST_TYPES, RequestPolicy, spec_of
-from certsvc.requests.models import CertificateRequest, RequestStatus, RequestType
 from certsvc.requests.listing import RequestFilter
+from certsvc.requests.models import CertificateRequest, RequestStatus, RequestType
 from certsvc.requests.transitions import ACTION_LABELS, PAGE_ACTIONS, action_permissions
 
 __all__ = ["request_detail"]
@@ -43,8 +43,12 @@ def _field_names(kind: RequestType) -> set[str]:
 def request_detail(req: CertificateRequest) -> dict:
     account = api_account()
     problems = checks.policy_problems(db.session, req, _policy(), account) if req.status in _CHECKED else []
-    return request_detail_json(req, service.available_transitions(db.session, account, req),
-                               service.can_edit(db.session, account, req), problems)
+    return request_detail_json(
+        req,
+        service.available_transitions(db.session, account, req),
+        service.can_edit(db.session, account, req),
+        problems,
+    )
 
 
 def _viewable(request_id: int) -> CertificateRequest:
@@ -108,8 +112,7 @@ def update_request(api_request_id: int) -> Response:
     body = Body(json_body(), ("fields",))
     changes = body.form("fields", _field_names(req.request_type))
     body.check()
-    values = {name: value for name, value in req.data.items()
-              if _REFERENCES.get(name) not in changes}
+    values = {name: value for name, value in req.data.items() if _REFERENCES.get(name) not in changes}
     service.update_request(db.session, api_account(), req, {**values, **changes})
     return committed(lambda: request_detail(req))
 

@@ -13,14 +13,20 @@ from certsvc.orgs.models import Organisation
 from certsvc.people.models import Person
 from certsvc.registry.models import Certificate, Token, TokenEvent
 from certsvc.registry.service import CertificateStatus
+from certsvc.requests.checks import PolicyProblem
 from certsvc.requests.fields import TypeSpec, written_fields
 from certsvc.requests.models import Batch, CertificateRequest, RequestEvent
-from certsvc.requests.checks import PolicyProblem
 from certsvc.requests.transitions import ACTION_LABELS, Transition
 
 __all__ = [
-    "request_type_json", "request_json", "request_detail_json", "batch_json", "batch_detail_json",
-    "certificate_json", "token_json", "token_detail_json",
+    "request_type_json",
+    "request_json",
+    "request_detail_json",
+    "batch_json",
+    "batch_detail_json",
+    "certificate_json",
+    "token_json",
+    "token_detail_json",
 ]
 
 
@@ -46,9 +52,15 @@ def request_type_json(spec: TypeSpec) -> dict:
         "label": spec.type.label,
         "form_no": spec.form_no,
         "fields": [
-            {"name": f.name, "label": f.label, "widget": f.widget, "required": f.required,
-             "choices": [{"value": value, "label": label} for value, label in f.choices],
-             "hint": f.hint, "max_length": f.max_length}
+            {
+                "name": f.name,
+                "label": f.label,
+                "widget": f.widget,
+                "required": f.required,
+                "choices": [{"value": value, "label": label} for value, label in f.choices],
+                "hint": f.hint,
+                "max_length": f.max_length,
+            }
             for f in spec.fields
         ],
     }
@@ -86,13 +98,17 @@ def _event_json(event: RequestEvent) -> dict:
 
 
 def request_detail_json(
-    req: CertificateRequest, transitions: Iterable[Transition], editable: bool, problems: Iterable[PolicyProblem],
+    req: CertificateRequest,
+    transitions: Iterable[Transition],
+    editable: bool,
+    problems: Iterable[PolicyProblem],
 ) -> dict:
     return {
         **request_json(req),
         "events": [_event_json(event) for event in req.events],
-        "transitions": [{"action": t.action, "label": t.label, "comment_required": t.comment_required}
-                        for t in transitions],
+        "transitions": [
+            {"action": t.action, "label": t.label, "comment_required": t.comment_required} for t in transitions
+        ],
         "editable": editable,
         "problems": [{"code": p.code, "message": p.message} for p in problems],
     }

@@ -50,8 +50,9 @@ def _authenticate():
         raise Unauthenticated("Thiếu khóa API hợp lệ (Authorization: Bearer ...), hoặc khóa đã bị thu hồi.")
     # As on the pages: an account that must change its password does nothing else first.
     if account.must_change_password:
-        raise PasswordChangeRequired("Tài khoản phải đổi mật khẩu trước khi dùng API. "
-                                     "Hãy đăng nhập trang web và đổi mật khẩu.")
+        raise PasswordChangeRequired(
+            "Tài khoản phải đổi mật khẩu trước khi dùng API. Hãy đăng nhập trang web và đổi mật khẩu."
+        )
     g.api_account = account
     if request.method == "POST":
         return idempotency.replay(db.session, account)
@@ -81,4 +82,3 @@ def me():
         roles=[{"role": a.role.value, "organisation_id": a.organisation_id} for a in account.roles],
         permissions=sorted(p.value for p in nav_permissions(account)),
     )
-

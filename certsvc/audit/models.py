@@ -16,13 +16,13 @@ from sqlalchemy import CheckConstraint, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from certsvc.core.hashchain import GENESIS_HASH
-from certsvc.extensions import db
+from certsvc.extensions import Model
 from certsvc.timeutil import UTCDateTime
 
 __all__ = ["AuditEntry", "AuditHead", "GENESIS_HASH"]
 
 
-class AuditEntry(db.Model):
+class AuditEntry(Model):
     __tablename__ = "audit_log"
 
     seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
@@ -40,7 +40,7 @@ class AuditEntry(db.Model):
     hash: Mapped[str] = mapped_column(String(64), unique=True)
 
 
-class AuditHead(db.Model):
+class AuditHead(Model):
     __tablename__ = "audit_head"
     __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
 

@@ -62,9 +62,7 @@ def _belongs_to(orgs: Collection[int]) -> ColumnElement[bool]:
         "certificate_request": _ids(CertificateRequest.id, CertificateRequest.organisation_id, orgs),
         "request_batch": _ids(Batch.id, Batch.focal_office_id, orgs),
     }
-    return or_(*(
-        and_(AuditEntry.object_type == kind, AuditEntry.object_id.in_(ids)) for kind, ids in objects.items()
-    ))
+    return or_(*(and_(AuditEntry.object_type == kind, AuditEntry.object_id.in_(ids)) for kind, ids in objects.items()))
 
 
 def _within(orgs: set[int], everything: frozenset[int]) -> ColumnElement[bool]:

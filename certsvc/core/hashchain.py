@@ -81,8 +81,12 @@ def chain_hash(fields: list | tuple) -> str:
 @functools.cache
 def _head_statements(head: Table) -> tuple[Update, Update]:
     """The two statements on a head row, built once: building them costs more than running them."""
-    bump = (update(head).where(head.c.id == 1).values(last_seq=head.c.last_seq + 1)
-            .returning(head.c.last_seq, head.c.last_hash))
+    bump = (
+        update(head)
+        .where(head.c.id == 1)
+        .values(last_seq=head.c.last_seq + 1)
+        .returning(head.c.last_seq, head.c.last_hash)
+    )
     set_hash = update(head).where(head.c.id == 1).values(last_hash=bindparam("new_hash"))
     return bump, set_hash
 
@@ -144,7 +148,8 @@ def _content_fault(
         following = entries[index + 1] if index + 1 < len(entries) else None
         if following is not None and _original_seq(following, [entry.seq], hash_of) == entry.seq:
             return ChainFault(
-                "inserted", entry.seq,
+                "inserted",
+                entry.seq,
                 f"entry #{entry.seq} was inserted: the entry after it was written as #{entry.seq}",
             )
         return ChainFault(
@@ -154,15 +159,17 @@ def _content_fault(
         predecessor = by_hash.get(entry.prev_hash)
         first_inserted = predecessor.seq + 1 if predecessor is not None else entry.seq
         return ChainFault(
-            "inserted", first_inserted,
+            "inserted",
+            first_inserted,
             f"entry #{first_inserted} was inserted: entry written as #{original} now stands at #{entry.seq}",
         )
     later_originals = {
-        _original_seq(e, candidates, hash_of) for e in entries[index + 1:] if hash_of(e, None) != e.hash
+        _original_seq(e, candidates, hash_of) for e in entries[index + 1 :] if hash_of(e, None) != e.hash
     }
     if entry.seq in later_originals:
         return ChainFault(
-            "reordered", entry.seq,
+            "reordered",
+            entry.seq,
             f"entries were reordered: the entry written as #{original} stands at #{entry.seq}",
         )
     return ChainFault("removed", entry.seq, f"entry #{entry.seq} was removed and the entries after it renumbered")
@@ -173,28 +180,30 @@ def _link_fault(entry: ChainEntry, index: int, by_hash: dict) -> ChainFault:
     predecessor = by_hash.get(entry.prev_hash)
     if predecessor is not None and predecessor.seq < entry.seq - 1:
         return ChainFault(
-            "inserted", predecessor.seq + 1,
+            "inserted",
+            predecessor.seq + 1,
             f"entry #{predecessor.seq + 1} was inserted: entry #{entry.seq} was written after #{predecessor.seq}",
         )
     if predecessor is not None and predecessor.seq > entry.seq:
         return ChainFault(
-            "reordered", entry.seq,
+            "reordered",
+            entry.seq,
             f"entries were reordered: entry #{entry.seq} was written after #{predecessor.seq}",
         )
     if index == 0:
         return ChainFault(
-            "changed", entry.seq,
+            "changed",
+            entry.seq,
             f"entry #{entry.seq} was changed and its hash recomputed: it no longer starts the chain",
         )
     return ChainFault(
-        "changed", entry.seq - 1,
+        "changed",
+        entry.seq - 1,
         f"entry #{entry.seq - 1} was changed and its hash recomputed: entry #{entry.seq} no longer links to it",
     )
 
 
-def find_fault(
-    entries: Sequence[ChainEntry], head_seq: int, head_hash: str, hash_of: HashOf
-) -> ChainFault | None:
+def find_fault(entries: Sequence[ChainEntry], head_seq: int, head_hash: str, hash_of: HashOf) -> ChainFault | None:
     """The first fault of ``entries`` (in sequence order) against the head, or None if intact.
 
     One pass re-hashes and links every entry; the look-ups that classify a fault are built
@@ -206,7 +215,8 @@ def find_fault(
             return ChainFault("inserted", entry.seq, f"entry #{entry.seq} was inserted: numbering starts at #1")
         if entry.seq > expected_seq:
             return ChainFault(
-                "removed", expected_seq,
+                "removed",
+                expected_seq,
                 f"entry #{expected_seq} is missing (the log goes from #{expected_seq - 1} to #{entry.seq})",
             )
         if hash_of(entry, None) != entry.hash:
@@ -231,9 +241,7 @@ def _by_hash(entries: Sequence[ChainEntry]) -> dict[str, ChainEntry]:
     return {e.hash: e for e in entries}
 
 
-def verify_entries(
-    entries: Sequence[ChainEntry], head: tuple[int, str] | None, hash_of: HashOf
-) -> ChainReport:
+def verify_entries(entries: Sequence[ChainEntry], head: tuple[int, str] | None, hash_of: HashOf) -> ChainReport:
     """Re-hash ``entries`` (the whole table, in sequence order) and compare the end with ``head``."""
     head_seq, head_hash = head if head is not None else (0, GENESIS_HASH)
     return ChainReport(
@@ -245,8 +253,11 @@ def verify_entries(
 
 
 def verify_rows(
-    rows: Sequence[Sequence], head: tuple[int, str] | None, hash_row: Callable[[Sequence], str],
-    make_entry: Callable[[Sequence], ChainEntry], hash_of: HashOf,
+    rows: Sequence[Sequence],
+    head: tuple[int, str] | None,
+    hash_row: Callable[[Sequence], str],
+    make_entry: Callable[[Sequence], ChainEntry],
+    hash_of: HashOf,
 ) -> ChainReport:
     """:func:`verify_entries` for plain rows (sequence number first, previous hash and hash last).
 

@@ -120,8 +120,12 @@ Fetch = Callable[[int, int, ColumnElement[int | None]], Sequence[tuple[T, int | 
 
 
 def paginate(
-    session: Session, query: Select, number: int = 1, per_page: int = PER_PAGE,
-    fetch: Fetch | None = None, count_limit: int | None = COUNT_LIMIT,
+    session: Session,
+    query: Select,
+    number: int = 1,
+    per_page: int = PER_PAGE,
+    fetch: Fetch | None = None,
+    count_limit: int | None = COUNT_LIMIT,
 ) -> Page[T]:
     """Page ``number`` of ``query`` (ordered by the caller), and how long the whole list is.
 
@@ -141,7 +145,7 @@ def paginate(
     reached = offset + len(items)
     if rows and rows[0][1] is not None:
         counted = rows[0][1]
-    elif items and len(items) < per_page or not items and offset == 0:
+    elif (items and len(items) < per_page) or (not items and offset == 0):
         return Page(items=items, number=number, total=reached, per_page=per_page)
     elif items:  # a full page past the counted rows
         return Page(items=items, number=number, total=count_limit, per_page=per_page, more=True)
@@ -153,6 +157,8 @@ def paginate(
 
 def _plain_fetch(session: Session, query: Select) -> Fetch:
     def fetch(limit: int, offset: int, total: ColumnElement[int | None]):
-        return [(item, counted) for item, counted in session.execute(
-            query.limit(limit).offset(offset).add_columns(total))]
+        return [
+            (item, counted) for item, counted in session.execute(query.limit(limit).offset(offset).add_columns(total))
+        ]
+
     return fetch

@@ -95,8 +95,11 @@ def parse_count(value: object, *, maximum: int, minimum: int = 0, message: str |
         return None
     # Read no more digits than the maximum has (leading zeros aside): a million-digit number is not parsed.
     digits = text.lstrip("0") or "0"
-    if not (text.isascii() and text.isdigit()) or len(digits) > len(str(maximum)) \
-            or not minimum <= int(digits) <= maximum:
+    if (
+        not (text.isascii() and text.isdigit())
+        or len(digits) > len(str(maximum))
+        or not minimum <= int(digits) <= maximum
+    ):
         raise FieldError(message or f"Nhập số nguyên từ {minimum} đến {maximum}.")
     return int(digits)
 
@@ -139,9 +142,7 @@ def clean_agency_code(value: str | None) -> str | None:
     if not code:
         return None
     if not AGENCY_CODE.match(code):
-        raise FieldError(
-            "Mã định danh phải gồm 13 ký tự, bốn nhóm cách nhau bởi dấu chấm, ví dụ 000.00.12.H30."
-        )
+        raise FieldError("Mã định danh phải gồm 13 ký tự, bốn nhóm cách nhau bởi dấu chấm, ví dụ 000.00.12.H30.")
     return code
 
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import holidays as holidays_package
@@ -37,7 +37,7 @@ HOLIDAY_SETTINGS = ("CERTSVC_HOLIDAYS", "CERTSVC_HOLIDAYS_FILE", "CERTSVC_WORKIN
 _FIRST_YEAR, _LAST_YEAR = holidays_package.VN.start_year, holidays_package.VN.end_year
 
 
-@lru_cache(maxsize=None)
+@cache
 def public_holidays(year: int) -> tuple[frozenset[date], frozenset[date]]:
     """Vietnam's days off in ``year`` and the weekend days made working days, as the package lists them."""
     if not _FIRST_YEAR <= year <= _LAST_YEAR:  # the package computes per year: never ask it for year 1 or 9999
@@ -107,8 +107,9 @@ class WorkCalendar:
         """Working days after ``start`` up to and including ``end``; negative when ``end`` is earlier."""
         if end < start:
             return -self.working_days_between(end, start)
-        return sum(1 for offset in range(1, (end - start).days + 1)
-                   if self.is_working_day(start + timedelta(days=offset)))
+        return sum(
+            1 for offset in range(1, (end - start).days + 1) if self.is_working_day(start + timedelta(days=offset))
+        )
 
 
 def calendar_from_settings(settings: Mapping[str, str]) -> WorkCalendar:
@@ -127,8 +128,13 @@ def calendar_from_settings(settings: Mapping[str, str]) -> WorkCalendar:
         holidays |= _parse_dates((line for line in lines if line), f"CERTSVC_HOLIDAYS_FILE {path!r}")
     working = _parse_dates(_split(settings.get("CERTSVC_WORKING_DAYS") or ""), "CERTSVC_WORKING_DAYS")
     if both := sorted(holidays & working):
-        raise ValueError(f"CERTSVC_WORKING_DAYS: {', '.join(map(str, both))} also listed as a day off "
-                         "(CERTSVC_HOLIDAYS or CERTSVC_HOLIDAYS_FILE)")
+        raise ValueError(
+            f"CERTSVC_WORKING_DAYS: {', '.join(map(str, both))} also listed as a day off "
+            "(CERTSVC_HOLIDAYS or CERTSVC_HOLIDAYS_FILE)"
+        )
     raw_fixed = settings.get("CERTSVC_FIXED_HOLIDAYS")
-    return WorkCalendar(holidays=frozenset(holidays), working_days=frozenset(working),
-                        fixed=None if raw_fixed is None else _parse_fixed(raw_fixed))
+    return WorkCalendar(
+        holidays=frozenset(holidays),
+        working_days=frozenset(working),
+        fixed=None if raw_fixed is None else _parse_fixed(raw_fixed),
+    )

@@ -17,6 +17,7 @@ __all__ = ["book_events", "details_of", "happened_at", "summary"]
 
 E = CustodyEventKind
 
+
 def details_of(event: CustodyEvent) -> dict:
     try:
         value = json.loads(event.details)
@@ -52,8 +53,12 @@ def summary(event: CustodyEvent) -> str:
         E.FOUND: f"Người giữ: {d.get('keeper_name')}",
         E.RETURNED: f"Nộp lại {d.get('ca_name')} ({d.get('ca_representative')}): {d.get('reason')}",
     }
-    pieces = [parts.get(event.kind), d.get("condition") and f"Tình trạng: {d['condition']}",
-              d.get("seal_numbers") and f"Niêm phong: {d['seal_numbers']}", d.get("note")]
+    pieces = [
+        parts.get(event.kind),
+        d.get("condition") and f"Tình trạng: {d['condition']}",
+        d.get("seal_numbers") and f"Niêm phong: {d['seal_numbers']}",
+        d.get("note"),
+    ]
     return "; ".join(p for p in pieces if p)
 
 
@@ -61,9 +66,14 @@ def book_events(session: Session, org_id: int, year: int) -> list[CustodyEvent]:
     """The unit's register entries of a year (Vietnam calendar)."""
     start = datetime(year, 1, 1, tzinfo=VIETNAM_TZ).astimezone(UTC)
     end = datetime(year + 1, 1, 1, tzinfo=VIETNAM_TZ).astimezone(UTC)
-    return list(session.scalars(
-        select(CustodyEvent)
-        .where(CustodyEvent.organisation_id == org_id, CustodyEvent.occurred_at >= start,
-               CustodyEvent.occurred_at < end)
-        .order_by(CustodyEvent.seq)
-    ))
+    return list(
+        session.scalars(
+            select(CustodyEvent)
+            .where(
+                CustodyEvent.organisation_id == org_id,
+                CustodyEvent.occurred_at >= start,
+                CustodyEvent.occurred_at < end,
+            )
+            .order_by(CustodyEvent.seq)
+        )
+    )

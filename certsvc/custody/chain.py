@@ -30,12 +30,21 @@ from certsvc.errors import Conflict
 from certsvc.registry.models import Token
 from certsvc.timeutil import utcnow
 
-__all__ = ["HASHED_COLUMNS", "EntryCheck", "append_event", "check_entry", "entry_hash", "keeper_ids",
-           "verify_register"]
+__all__ = ["HASHED_COLUMNS", "EntryCheck", "append_event", "check_entry", "entry_hash", "keeper_ids", "verify_register"]
 
 #: The columns an entry's hash covers, in order (the hash itself excepted).
-HASHED_COLUMNS = ("seq", "occurred_at", "token_id", "organisation_id", "kind", "keeper_id", "actor_id",
-                  "actor_label", "details", "prev_hash")
+HASHED_COLUMNS = (
+    "seq",
+    "occurred_at",
+    "token_id",
+    "organisation_id",
+    "kind",
+    "keeper_id",
+    "actor_id",
+    "actor_label",
+    "details",
+    "prev_hash",
+)
 
 _UNCHECKED = object()
 _INSERT = insert(CustodyEvent.__table__)
@@ -48,8 +57,9 @@ def entry_hash(**fields: object) -> str:
 
 def _hash_values(values, seq: int | None = None) -> str:
     """The hash of an entry given as values in :data:`HASHED_COLUMNS` order (a row as stored, or a :class:`_Row`)."""
-    return chain_hash((values[0] if seq is None else seq, timestamp(values[1]), values[2], values[3],
-                       str(values[4]), *values[5:10]))
+    return chain_hash(
+        (values[0] if seq is None else seq, timestamp(values[1]), values[2], values[3], str(values[4]), *values[5:10])
+    )
 
 
 def _hash_of(entry, seq: int | None = None) -> str:
@@ -89,11 +99,22 @@ def append_event(
     """
     seq, prev_hash = bump_head(session, CustodyHead)
     if from_keeper is not _UNCHECKED and keeper_ids(session, [token.id]).get(token.id) != from_keeper:
-        raise Conflict("Người giao không còn là người đang giữ thiết bị theo sổ theo dõi; không thể ghi sổ.",
-                       code="custody_keeper_changed")
-    row = dict(seq=seq, occurred_at=utcnow(), token_id=token.id, organisation_id=token.organisation_id, kind=kind,
-               keeper_id=keeper_id, actor_id=actor.account_id, actor_label=actor.label,
-               details=canonical_json(details), prev_hash=prev_hash)
+        raise Conflict(
+            "Người giao không còn là người đang giữ thiết bị theo sổ theo dõi; không thể ghi sổ.",
+            code="custody_keeper_changed",
+        )
+    row = dict(
+        seq=seq,
+        occurred_at=utcnow(),
+        token_id=token.id,
+        organisation_id=token.organisation_id,
+        kind=kind,
+        keeper_id=keeper_id,
+        actor_id=actor.account_id,
+        actor_label=actor.label,
+        details=canonical_json(details),
+        prev_hash=prev_hash,
+    )
     row["hash"] = entry_hash(**row)
     # A Core INSERT, then the entry joins the session as already persistent: no unit-of-work flush per append.
     session.connection().execute(_INSERT, row)
@@ -135,8 +156,9 @@ def verify_register(session: Session) -> ChainReport:
     finally:
         cursor.close()
     head = session.get(CustodyHead, 1)
-    return verify_rows(rows, None if head is None else (head.last_seq, head.last_hash), _hash_values, _Row._make,
-                       _hash_of)
+    return verify_rows(
+        rows, None if head is None else (head.last_seq, head.last_hash), _hash_values, _Row._make, _hash_of
+    )
 
 
 @dataclass(frozen=True)

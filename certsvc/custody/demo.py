@@ -40,21 +40,55 @@ def load_demo(session: Session, orgs: dict[str, Organisation], people: dict[str,
     former_person = people[FORMER_CLERK]
     former = session.scalar(select(Account).where(Account.person_id == former_person.id))
     token = _seal_token(session, unit)
-    entries.receive(session, former, token, {
-        "keeper_id": str(former_person.id), "event_date": _day(300), "event_time": "09:30",
-        "place": "Cục Chứng thực số và Bảo mật thông tin, Hà Nội", "condition": "Mới, nguyên niêm phong",
-        "accessories": "Hộp đựng, phong bì mã PIN niêm phong", "seal_numbers": "CA-2025-0198"})
-    entries.record_event(session, former, token, {
-        "kind": "inventory", "event_date": _day(120), "event_time": "14:00", "place": "Phòng Văn thư",
-        "condition": "Hoạt động bình thường", "seal_numbers": "VQ-0007", "note": "Kiểm kê định kỳ 6 tháng"})
-    handover = handovers.start_handover(session, former, token, {
-        "giver_id": str(former_person.id), "receiver_id": str(people["vanthu"].id),
-        "witness_id": str(people[WITNESS].id), "decision_number": "125/QĐ-UBND",
-        "decision_date": _day(3), "handed_date": _day(2), "handed_time": "08:30",
-        "place": "Văn phòng HĐND và UBND huyện Văn Quan", "condition": "Hoạt động bình thường, vỏ nguyên vẹn",
-        "accessories": "Hộp đựng, phong bì mã PIN", "seal_numbers": "VQ-0012",
-        "reason": "Văn thư cũ chuyển công tác; giao văn thư mới quản lý theo Điều 5 Quy chế"})
+    entries.receive(
+        session,
+        former,
+        token,
+        {
+            "keeper_id": str(former_person.id),
+            "event_date": _day(300),
+            "event_time": "09:30",
+            "place": "Cục Chứng thực số và Bảo mật thông tin, Hà Nội",
+            "condition": "Mới, nguyên niêm phong",
+            "accessories": "Hộp đựng, phong bì mã PIN niêm phong",
+            "seal_numbers": "CA-2025-0198",
+        },
+    )
+    entries.record_event(
+        session,
+        former,
+        token,
+        {
+            "kind": "inventory",
+            "event_date": _day(120),
+            "event_time": "14:00",
+            "place": "Phòng Văn thư",
+            "condition": "Hoạt động bình thường",
+            "seal_numbers": "VQ-0007",
+            "note": "Kiểm kê định kỳ 6 tháng",
+        },
+    )
+    handover = handovers.start_handover(
+        session,
+        former,
+        token,
+        {
+            "giver_id": str(former_person.id),
+            "receiver_id": str(people["vanthu"].id),
+            "witness_id": str(people[WITNESS].id),
+            "decision_number": "125/QĐ-UBND",
+            "decision_date": _day(3),
+            "handed_date": _day(2),
+            "handed_time": "08:30",
+            "place": "Văn phòng HĐND và UBND huyện Văn Quan",
+            "condition": "Hoạt động bình thường, vỏ nguyên vẹn",
+            "accessories": "Hộp đựng, phong bì mã PIN",
+            "seal_numbers": "VQ-0012",
+            "reason": "Văn thư cũ chuyển công tác; giao văn thư mới quản lý theo Điều 5 Quy chế",
+        },
+    )
     handovers.confirm_handover(session, former, handover)
     handovers.confirm_handover(session, current, handover)
-    handovers.confirm_handover(session, session.scalar(select(Account).where(Account.person_id == people[WITNESS].id)),
-                               handover)
+    handovers.confirm_handover(
+        session, session.scalar(select(Account).where(Account.person_id == people[WITNESS].id)), handover
+    )

@@ -52,8 +52,13 @@ _CANCELS_HANDOVER = {E.LOST, E.RETURNED, E.DESTROYED, E.DAMAGED}
 
 
 #: The token state each event moves to (none: the state stays).
-_STATE_AFTER = {E.FOUND: TokenState.ACTIVE, E.DAMAGED: TokenState.DAMAGED, E.RETURNED: TokenState.RETURNED,
-                E.DESTROYED: TokenState.DESTROYED, E.LOST: TokenState.LOST}
+_STATE_AFTER = {
+    E.FOUND: TokenState.ACTIVE,
+    E.DAMAGED: TokenState.DAMAGED,
+    E.RETURNED: TokenState.RETURNED,
+    E.DESTROYED: TokenState.DESTROYED,
+    E.LOST: TokenState.LOST,
+}
 
 
 #: Events recorded with the plain event form (receiving, loss and handover have their own).
@@ -68,10 +73,14 @@ def _set_state(session: Session, by: Account, token: Token, to: TokenState, reas
 
 
 def _cancel_pending(session: Session, token: Token) -> None:
-    session.execute(update(Handover).where(Handover.token_id == token.id, Handover.status == HandoverStatus.PENDING)
-                    .values(status=HandoverStatus.CANCELLED))
-    session.execute(update(CustodyToken).where(CustodyToken.token_id == token.id)
-                    .values(claim_handover_id=None, claim_until=None))
+    session.execute(
+        update(Handover)
+        .where(Handover.token_id == token.id, Handover.status == HandoverStatus.PENDING)
+        .values(status=HandoverStatus.CANCELLED)
+    )
+    session.execute(
+        update(CustodyToken).where(CustodyToken.token_id == token.id).values(claim_handover_id=None, claim_until=None)
+    )
 
 
 def _common_fields(raw: Mapping) -> FieldCollector:
@@ -82,8 +91,11 @@ def _common_fields(raw: Mapping) -> FieldCollector:
     fields.take("condition", text_field(500))
     fields.take("seal_numbers", text_field(255))
     fields.take("note", text_field(1000))
-    if fields.values.get("event_time") and fields.values.get("event_date") is None \
-            and "event_date" not in fields.errors:
+    if (
+        fields.values.get("event_time")
+        and fields.values.get("event_date") is None
+        and "event_date" not in fields.errors
+    ):
         fields.fail("event_date", "Đã nhập giờ thì nhập cả ngày xảy ra.")
     return fields
 
@@ -91,8 +103,11 @@ def _common_fields(raw: Mapping) -> FieldCollector:
 def _event_details(session: Session, token: Token, fields: FieldCollector, **extra) -> dict:
     values = fields.values
     happened = vietnam_moment(values.get("event_date"), values.get("event_time")) or utcnow()
-    details = {**token_facts(session, token), "happened_at": happened.isoformat(),
-               **{k: values.get(k) for k in ("place", "condition", "seal_numbers", "note") if values.get(k)}}
+    details = {
+        **token_facts(session, token),
+        "happened_at": happened.isoformat(),
+        **{k: values.get(k) for k in ("place", "condition", "seal_numbers", "note") if values.get(k)},
+    }
     details.update({k: v for k, v in extra.items() if v is not None})
     return details
 
@@ -110,8 +125,9 @@ def receive(session: Session, account: Account, token: Token, raw: Mapping) -> C
         fields.fail("keeper_id", "Người giữ thiết bị phải là văn thư hoặc thủ trưởng đơn vị có tài khoản.")
     fields.raise_if_failed()
     session.add(CustodyToken(token_id=token.id))
-    details = _event_details(session, token, fields, keeper_name=keeper.full_name,
-                             accessories=fields.values.get("accessories"))
+    details = _event_details(
+        session, token, fields, keeper_name=keeper.full_name, accessories=fields.values.get("accessories")
+    )
     if token.state is TokenState.IN_STOCK:
         _set_state(session, account, token, TokenState.ACTIVE, "Nhận thiết bị từ tổ chức cung cấp dịch vụ")
     event = append_event(session, actor_of(account), token, E.RECEIVED, keeper.id, details)
@@ -153,9 +169,14 @@ def record_event(session: Session, account: Account, token: Token, raw: Mapping)
         new_keeper = None
     previous = session.get(Person, keepers[token.id]) if keepers.get(token.id) else None
     details = _event_details(
-        session, token, fields, keeper_name=name_of(session.get(Person, new_keeper)) if new_keeper else None,
-        previous_keeper_name=name_of(previous), ca_name=fields.values.get("ca_name"),
-        ca_representative=fields.values.get("ca_representative"), reason=fields.values.get("reason"),
+        session,
+        token,
+        fields,
+        keeper_name=name_of(session.get(Person, new_keeper)) if new_keeper else None,
+        previous_keeper_name=name_of(previous),
+        ca_name=fields.values.get("ca_name"),
+        ca_representative=fields.values.get("ca_representative"),
+        reason=fields.values.get("reason"),
     )
     if kind in _STATE_AFTER:
         _set_state(session, account, token, _STATE_AFTER[kind], f"Sổ theo dõi: {kind.label}")
@@ -178,8 +199,11 @@ def _draft_revocation(session: Session, account: Account, token: Token, event: C
     certificate = certificate_of(session, token)
     if certificate is None:
         return None
-    fields = {"certificate_id": certificate.id, "reason": "lost_token",
-              "reason_detail": f"Mất thiết bị lưu khóa bí mật số {token.serial} (sổ theo dõi, mục số {event.seq})."}
+    fields = {
+        "certificate_id": certificate.id,
+        "reason": "lost_token",
+        "reason_detail": f"Mất thiết bị lưu khóa bí mật số {token.serial} (sổ theo dõi, mục số {event.seq}).",
+    }
     try:
         with session.begin_nested():
             return draft_lost_token_revocation(session, account, token.organisation_id, fields)
@@ -198,8 +222,14 @@ def report_loss(session: Session, account: Account, token: Token, raw: Mapping) 
         raise ValidationFailed({"circumstances": f"Thiết bị đang ở trạng thái «{token.state.label}»."})
     keeper_id = keeper_ids(session, [token.id]).get(token.id)
     keeper = session.get(Person, keeper_id) if keeper_id else None
-    details = _event_details(session, token, fields, circumstances=fields.values["circumstances"],
-                             previous_keeper_name=name_of(keeper), reporter_name=account.person.full_name)
+    details = _event_details(
+        session,
+        token,
+        fields,
+        circumstances=fields.values["circumstances"],
+        previous_keeper_name=name_of(keeper),
+        reporter_name=account.person.full_name,
+    )
     _set_state(session, account, token, TokenState.LOST, f"Báo mất: {fields.values['circumstances']}")
     _cancel_pending(session, token)
     event = append_event(session, actor_of(account), token, E.LOST, None, details)

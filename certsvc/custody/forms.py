@@ -67,7 +67,7 @@ HINTS = {
     "giver_id": "Theo sổ theo dõi, chỉ người đang giữ thiết bị mới giao được.",
     "receiver_id": "Văn thư hoặc thủ trưởng đơn vị; người nhận tự xác nhận bằng tài khoản của mình.",
     "witness_id": "Người của đơn vị (hoặc do thủ trưởng đơn vị chỉ định) có tài khoản xem sổ theo dõi; người chứng "
-                  "kiến cũng tự xác nhận biên bản.",
+    "kiến cũng tự xác nhận biên bản.",
     "decision_number": "Văn bản của người có thẩm quyền cho phép giao thiết bị cho người khác, ví dụ 15/QĐ-UBND.",
     "seal_numbers": "Số các tem niêm phong trên hộp hoặc phong bì, cách nhau bởi dấu phẩy.",
     "event_date": "Để trống cả ngày và giờ nếu việc vừa xảy ra (ghi theo giờ ghi sổ); đã nhập giờ thì nhập cả ngày.",

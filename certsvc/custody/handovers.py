@@ -87,8 +87,11 @@ def _check_parties(session: Session, by: Account, token: Token, fields: FieldCol
     if witness is not None and witness.id in {getattr(giver, "id", None), getattr(receiver, "id", None)}:
         fields.fail("witness_id", "Người chứng kiến không được là bên giao hoặc bên nhận.")
     elif witness is not None and not may_witness(session, account_of(session, witness), org, by):
-        fields.fail("witness_id", "Người chứng kiến phải thuộc đơn vị (hoặc do thủ trưởng đơn vị chỉ định) và có "
-                                  "tài khoản xem sổ theo dõi để tự xác nhận biên bản.")
+        fields.fail(
+            "witness_id",
+            "Người chứng kiến phải thuộc đơn vị (hoặc do thủ trưởng đơn vị chỉ định) và có "
+            "tài khoản xem sổ theo dõi để tự xác nhận biên bản.",
+        )
     if receiver is not None and receiver.id != getattr(giver, "id", None) and not may_keep(session, receiver, org):
         fields.fail("receiver_id", "Người nhận phải là văn thư hoặc thủ trưởng đơn vị có tài khoản để xác nhận.")
     return giver, receiver, witness
@@ -100,8 +103,11 @@ def _check_permission(fields: FieldCollector) -> PermissionKind | None:
     if values.get("ask_approval") and not has_decision:
         return PermissionKind.APPROVAL
     if not has_decision:
-        fields.fail("decision_number", "Thiếu văn bản cho phép của người có thẩm quyền: nhập số và ngày văn bản, "
-                                       "hoặc chọn xin thủ trưởng đơn vị phê duyệt trên hệ thống.")
+        fields.fail(
+            "decision_number",
+            "Thiếu văn bản cho phép của người có thẩm quyền: nhập số và ngày văn bản, "
+            "hoặc chọn xin thủ trưởng đơn vị phê duyệt trên hệ thống.",
+        )
         return None
     if not values.get("decision_number"):
         fields.fail("decision_number", "Nhập số văn bản cho phép.")
@@ -114,23 +120,30 @@ def _claim(session: Session, token: Token, handover: Handover, now: datetime) ->
     """Take the token for this handover with one conditional UPDATE: of two at once, one wins."""
     claimed = session.execute(
         update(CustodyToken)
-        .where(CustodyToken.token_id == token.id,
-               or_(CustodyToken.claim_handover_id.is_(None), CustodyToken.claim_until <= now))
+        .where(
+            CustodyToken.token_id == token.id,
+            or_(CustodyToken.claim_handover_id.is_(None), CustodyToken.claim_until <= now),
+        )
         .values(claim_handover_id=handover.id, claim_until=handover.expires_at)
         .execution_options(synchronize_session=False)
     ).rowcount
     if claimed != 1:
-        raise Conflict("Thiết bị đang có một biên bản bàn giao khác chờ xác nhận; hoàn tất hoặc chờ biên bản đó "
-                       "hết hạn trước.", code="custody_handover_pending")
+        raise Conflict(
+            "Thiết bị đang có một biên bản bàn giao khác chờ xác nhận; hoàn tất hoặc chờ biên bản đó hết hạn trước.",
+            code="custody_handover_pending",
+        )
 
 
-def start_handover(session: Session, account: Account, token: Token, raw: Mapping,
-                   settings: CustodySettings = CustodySettings()) -> Handover:
+def start_handover(
+    session: Session, account: Account, token: Token, raw: Mapping, settings: CustodySettings = CustodySettings()
+) -> Handover:
     """Open a handover: pending until permission is there and giver, receiver and witness have confirmed."""
     take_token(session, account, token, "giver_id")
     if token.state in _NOT_HANDED:
-        raise ValidationFailed({"giver_id": f"Thiết bị đang ở trạng thái «{token.state.label}»: không bàn giao "
-                                            "được."}, f"Thiết bị «{token.state.label}» không bàn giao được.")
+        raise ValidationFailed(
+            {"giver_id": f"Thiết bị đang ở trạng thái «{token.state.label}»: không bàn giao được."},
+            f"Thiết bị «{token.state.label}» không bàn giao được.",
+        )
     fields = _handover_fields(session, token, raw, settings)
     giver, receiver, witness = _check_parties(session, account, token, fields)
     permission = _check_permission(fields)
@@ -139,53 +152,87 @@ def start_handover(session: Session, account: Account, token: Token, raw: Mappin
     now = utcnow()
     certificate = certificate_of(session, token)
     handover = Handover(
-        token=token, organisation_id=token.organisation_id, giver=giver, receiver=receiver, witness=witness,
-        certificate=certificate, permission_kind=permission,
+        token=token,
+        organisation_id=token.organisation_id,
+        giver=giver,
+        receiver=receiver,
+        witness=witness,
+        certificate=certificate,
+        permission_kind=permission,
         decision_number=values["decision_number"] if permission is PermissionKind.DECISION else None,
         decision_date=values["decision_date"] if permission is PermissionKind.DECISION else None,
-        handed_at=vietnam_moment(values["handed_date"], values["handed_time"]), place=values["place"],
-        condition=values["condition"], accessories=values.get("accessories"), seal_numbers=values.get("seal_numbers"),
-        reason=values["reason"], status=HandoverStatus.PENDING, created_by_id=account.id, created_at=now,
+        handed_at=vietnam_moment(values["handed_date"], values["handed_time"]),
+        place=values["place"],
+        condition=values["condition"],
+        accessories=values.get("accessories"),
+        seal_numbers=values.get("seal_numbers"),
+        reason=values["reason"],
+        status=HandoverStatus.PENDING,
+        created_by_id=account.id,
+        created_at=now,
         expires_at=now + timedelta(hours=settings.pending_hours),
     )
     session.add(handover)
     session.flush()
     _claim(session, token, handover, now)
-    audit(session, account, "custody.handover_started", None, token,
-           {"handover": handover.id, "giver": giver.full_name, "receiver": receiver.full_name,
-            "witness": name_of(witness), "permission": permission.value})
+    audit(
+        session,
+        account,
+        "custody.handover_started",
+        None,
+        token,
+        {
+            "handover": handover.id,
+            "giver": giver.full_name,
+            "receiver": receiver.full_name,
+            "witness": name_of(witness),
+            "permission": permission.value,
+        },
+    )
     return handover
 
 
 def _ensure_open(handover: Handover) -> None:
     status = effective_status(handover)
     if status is HandoverStatus.EXPIRED:
-        raise Conflict(f"Biên bản bàn giao đã hết hạn lúc {format_vietnam(handover.expires_at)}; "
-                       "hãy lập biên bản mới.", code="custody_handover_expired")
+        raise Conflict(
+            f"Biên bản bàn giao đã hết hạn lúc {format_vietnam(handover.expires_at)}; hãy lập biên bản mới.",
+            code="custody_handover_expired",
+        )
     if status is not HandoverStatus.PENDING:
         raise Conflict(f"Biên bản bàn giao đã ở trạng thái «{status.label}».", code="custody_handover_closed")
 
 
 def _handover_details(session: Session, handover: Handover) -> dict:
     details = token_facts(session, handover.token)
-    details.update({
-        "handover": handover.id,
-        "giver_name": handover.giver.full_name, "giver_position": handover.giver.position,
-        "receiver_name": handover.receiver.full_name, "receiver_position": handover.receiver.position,
-        "witness_name": name_of(handover.witness),
-        "witness_position": handover.witness.position if handover.witness else None,
-        "keeper_name": handover.receiver.full_name,
-        "permission": handover.permission_kind.value,
-        "decision_number": handover.decision_number,
-        "decision_date": handover.decision_date.isoformat() if handover.decision_date else None,
-        "approved_by": _approver_name(session, handover),
-        "approved_at": handover.approved_at.isoformat() if handover.approved_at else None,
-        "happened_at": handover.handed_at.isoformat(), "place": handover.place, "condition": handover.condition,
-        "accessories": handover.accessories, "seal_numbers": handover.seal_numbers, "reason": handover.reason,
-        "giver_confirmed_at": handover.giver_confirmed_at.isoformat(),
-        "receiver_confirmed_at": handover.receiver_confirmed_at.isoformat(),
-        "witness_confirmed_at": handover.witness_confirmed_at.isoformat() if handover.witness_confirmed_at else None,
-    })
+    details.update(
+        {
+            "handover": handover.id,
+            "giver_name": handover.giver.full_name,
+            "giver_position": handover.giver.position,
+            "receiver_name": handover.receiver.full_name,
+            "receiver_position": handover.receiver.position,
+            "witness_name": name_of(handover.witness),
+            "witness_position": handover.witness.position if handover.witness else None,
+            "keeper_name": handover.receiver.full_name,
+            "permission": handover.permission_kind.value,
+            "decision_number": handover.decision_number,
+            "decision_date": handover.decision_date.isoformat() if handover.decision_date else None,
+            "approved_by": _approver_name(session, handover),
+            "approved_at": handover.approved_at.isoformat() if handover.approved_at else None,
+            "happened_at": handover.handed_at.isoformat(),
+            "place": handover.place,
+            "condition": handover.condition,
+            "accessories": handover.accessories,
+            "seal_numbers": handover.seal_numbers,
+            "reason": handover.reason,
+            "giver_confirmed_at": handover.giver_confirmed_at.isoformat(),
+            "receiver_confirmed_at": handover.receiver_confirmed_at.isoformat(),
+            "witness_confirmed_at": handover.witness_confirmed_at.isoformat()
+            if handover.witness_confirmed_at
+            else None,
+        }
+    )
     return {key: value for key, value in details.items() if value is not None}
 
 
@@ -195,14 +242,24 @@ def _approver_name(session: Session, handover: Handover) -> str | None:
 
 
 def _complete_if_ready(session: Session, account: Account, handover: Handover) -> CustodyEvent | None:
-    ready = (handover.giver_confirmed_at and handover.receiver_confirmed_at
-             and (handover.witness_id is None or handover.witness_confirmed_at)
-             and (handover.permission_kind is PermissionKind.DECISION or handover.approved_at))
+    ready = (
+        handover.giver_confirmed_at
+        and handover.receiver_confirmed_at
+        and (handover.witness_id is None or handover.witness_confirmed_at)
+        and (handover.permission_kind is PermissionKind.DECISION or handover.approved_at)
+    )
     if not ready:
         return None
     token = handover.token
-    event = append_event(session, actor_of(account), token, CustodyEventKind.HANDED_OVER, handover.receiver_id,
-                         _handover_details(session, handover), from_keeper=handover.giver_id)
+    event = append_event(
+        session,
+        actor_of(account),
+        token,
+        CustodyEventKind.HANDED_OVER,
+        handover.receiver_id,
+        _handover_details(session, handover),
+        from_keeper=handover.giver_id,
+    )
     released = session.execute(
         update(CustodyToken)
         .where(CustodyToken.token_id == token.id, CustodyToken.claim_handover_id == handover.id)
@@ -210,8 +267,9 @@ def _complete_if_ready(session: Session, account: Account, handover: Handover) -
         .execution_options(synchronize_session=False)
     ).rowcount
     if released != 1:
-        raise Conflict("Biên bản bàn giao không còn giữ thiết bị (đã hết hạn và có biên bản khác).",
-                       code="custody_claim_lost")
+        raise Conflict(
+            "Biên bản bàn giao không còn giữ thiết bị (đã hết hạn và có biên bản khác).", code="custody_claim_lost"
+        )
     handover.status = HandoverStatus.COMPLETED
     handover.event_seq = event.seq
     return event
@@ -228,19 +286,25 @@ def _take_handover(session: Session, by: Account, handover: Handover) -> None:
 
 
 #: The parties who confirm a handover, each with the column of the confirmation.
-_SIDES = (("giver", "giver_id", "giver_confirmed_at"), ("receiver", "receiver_id", "receiver_confirmed_at"),
-          ("witness", "witness_id", "witness_confirmed_at"))
+_SIDES = (
+    ("giver", "giver_id", "giver_confirmed_at"),
+    ("receiver", "receiver_id", "receiver_confirmed_at"),
+    ("witness", "witness_id", "witness_confirmed_at"),
+)
 
 
 def confirm_handover(session: Session, account: Account, handover: Handover) -> CustodyEvent | None:
     """The giver, the receiver and the witness confirm, each signed in as themselves; the last confirmation
     writes the register."""
     _take_handover(session, account, handover)
-    side, confirmed = next(((side, column) for side, party, column in _SIDES
-                            if getattr(handover, party) == account.person_id), (None, None))
+    side, confirmed = next(
+        ((side, column) for side, party, column in _SIDES if getattr(handover, party) == account.person_id),
+        (None, None),
+    )
     if side is None:
-        raise PermissionDenied("Chỉ người giao, người nhận và người chứng kiến tự xác nhận, mỗi người bằng tài "
-                               "khoản của mình.")
+        raise PermissionDenied(
+            "Chỉ người giao, người nhận và người chứng kiến tự xác nhận, mỗi người bằng tài khoản của mình."
+        )
     if getattr(handover, confirmed) is not None:
         raise Conflict("Bạn đã xác nhận biên bản này rồi.", code="custody_already_confirmed")
     setattr(handover, confirmed, utcnow())

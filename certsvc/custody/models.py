@@ -20,7 +20,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from certsvc.core.enums import LabelledEnum, enum_column
-from certsvc.extensions import db
+from certsvc.extensions import Model
 from certsvc.orgs.models import Organisation
 from certsvc.people.models import Person
 from certsvc.registry.models import Certificate, Token
@@ -28,10 +28,14 @@ from certsvc.registry.tokens import register_custody_keeper
 from certsvc.timeutil import UTCDateTime, utcnow
 
 __all__ = [
-    "CustodyEventKind", "HandoverStatus", "PermissionKind", "CustodyEvent", "CustodyHead", "CustodyToken",
+    "CustodyEventKind",
+    "HandoverStatus",
+    "PermissionKind",
+    "CustodyEvent",
+    "CustodyHead",
+    "CustodyToken",
     "Handover",
 ]
-
 
 
 class CustodyEventKind(LabelledEnum):
@@ -57,7 +61,7 @@ class PermissionKind(LabelledEnum):
     APPROVAL = "approval", "Thủ trưởng đơn vị phê duyệt trên hệ thống"
 
 
-class CustodyEvent(db.Model):
+class CustodyEvent(Model):
     """One entry of the register ("sổ theo dõi riêng")."""
 
     __tablename__ = "custody_event"
@@ -83,7 +87,7 @@ class CustodyEvent(db.Model):
     keeper: Mapped[Person | None] = relationship()
 
 
-class CustodyHead(db.Model):
+class CustodyHead(Model):
     __tablename__ = "custody_head"
     __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
 
@@ -92,7 +96,7 @@ class CustodyHead(db.Model):
     last_hash: Mapped[str] = mapped_column(String(64))
 
 
-class CustodyToken(db.Model):
+class CustodyToken(Model):
     """A token that is in the register, and the handover that has claimed it, if any."""
 
     __tablename__ = "custody_token"
@@ -102,7 +106,7 @@ class CustodyToken(db.Model):
     claim_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
-class Handover(db.Model):
+class Handover(Model):
     """A handover ("bàn giao") of a token from its keeper to another person, until it is complete."""
 
     __tablename__ = "custody_handover"

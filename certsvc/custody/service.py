@@ -36,11 +36,34 @@ from certsvc.registry.models import Certificate, Token, TokenKind
 from certsvc.timeutil import VIETNAM_TZ, format_vietnam, utcnow
 
 __all__ = [
-    "CustodySettings", "is_custody_item", "get_token", "get_handover", "custody_tokens", "current_keeper",
-    "in_register", "events_of", "handovers_of", "unit_people", "certificate_of", "effective_status", "pending_for",
+    "CustodySettings",
+    "is_custody_item",
+    "get_token",
+    "get_handover",
+    "custody_tokens",
+    "current_keeper",
+    "in_register",
+    "events_of",
+    "handovers_of",
+    "unit_people",
+    "certificate_of",
+    "effective_status",
+    "pending_for",
     # The rules the changes of the register share (entries, handovers).
-    "account_of", "actor_of", "audit", "clean_person_id", "clean_time", "ensure_visible", "lock_token", "may_keep",
-    "name_of", "person_field", "take_token", "text_field", "token_facts", "vietnam_moment",
+    "account_of",
+    "actor_of",
+    "audit",
+    "clean_person_id",
+    "clean_time",
+    "ensure_visible",
+    "lock_token",
+    "may_keep",
+    "name_of",
+    "person_field",
+    "take_token",
+    "text_field",
+    "token_facts",
+    "vietnam_moment",
 ]
 
 
@@ -54,11 +77,14 @@ class CustodySettings:
     @classmethod
     def from_config(cls, config: Mapping) -> CustodySettings:
         """From the app's config, checked by :func:`certsvc.config.setting_value`."""
-        return cls(witness_required=setting_value(config, "CERTSVC_CUSTODY_WITNESS_REQUIRED"),
-                   pending_hours=setting_value(config, "CERTSVC_CUSTODY_PENDING_HOURS"))
+        return cls(
+            witness_required=setting_value(config, "CERTSVC_CUSTODY_WITNESS_REQUIRED"),
+            pending_hours=setting_value(config, "CERTSVC_CUSTODY_PENDING_HOURS"),
+        )
 
 
 # -- finding things -------------------------------------------------------------------------------
+
 
 def is_custody_item(token: Token) -> bool:
     return token.kind is TokenKind.ORGANISATION or token.is_secret
@@ -70,8 +96,12 @@ def ensure_visible(session: Session, by: Account, org_id: int, permission: Permi
         raise NotFound(missing)
 
 
-def get_token(session: Session, by: Account, token_id: int, permission: Permission = Permission.VIEW_CUSTODY,
-              ) -> Token:
+def get_token(
+    session: Session,
+    by: Account,
+    token_id: int,
+    permission: Permission = Permission.VIEW_CUSTODY,
+) -> Token:
     """The custody item, if ``by`` holds ``permission`` at its unit."""
     token = session.get(Token, token_id)
     if token is None or not is_custody_item(token):
@@ -80,8 +110,9 @@ def get_token(session: Session, by: Account, token_id: int, permission: Permissi
     return token
 
 
-def get_handover(session: Session, by: Account, handover_id: int,
-                 permission: Permission = Permission.VIEW_CUSTODY) -> Handover:
+def get_handover(
+    session: Session, by: Account, handover_id: int, permission: Permission = Permission.VIEW_CUSTODY
+) -> Handover:
     """The handover, if ``by`` holds ``permission`` at its unit."""
     handover = session.get(Handover, handover_id)
     if handover is None:
@@ -93,11 +124,13 @@ def get_handover(session: Session, by: Account, handover_id: int,
 def custody_tokens(session: Session, by: Account) -> list[Token]:
     """The MẬT tokens (organisation tokens and tokens marked secret) of the units where ``by`` sees the register."""
     org_ids = orgs_in_scope(session, by, Permission.VIEW_CUSTODY)
-    return list(session.scalars(
-        select(Token)
-        .where(Token.organisation_id.in_(org_ids), or_(Token.kind == TokenKind.ORGANISATION, Token.is_secret))
-        .order_by(Token.organisation_id, Token.serial)
-    ))
+    return list(
+        session.scalars(
+            select(Token)
+            .where(Token.organisation_id.in_(org_ids), or_(Token.kind == TokenKind.ORGANISATION, Token.is_secret))
+            .order_by(Token.organisation_id, Token.serial)
+        )
+    )
 
 
 def current_keeper(session: Session, token: Token) -> Person | None:
@@ -111,8 +144,9 @@ def in_register(session: Session, token: Token) -> bool:
 
 
 def events_of(session: Session, token: Token) -> list[CustodyEvent]:
-    return list(session.scalars(select(CustodyEvent).where(CustodyEvent.token_id == token.id)
-                                .order_by(CustodyEvent.seq)))
+    return list(
+        session.scalars(select(CustodyEvent).where(CustodyEvent.token_id == token.id).order_by(CustodyEvent.seq))
+    )
 
 
 def handovers_of(session: Session, token: Token) -> list[Handover]:
@@ -121,8 +155,9 @@ def handovers_of(session: Session, token: Token) -> list[Handover]:
 
 def certificate_of(session: Session, token: Token) -> Certificate | None:
     """The newest certificate on the token."""
-    return session.scalar(select(Certificate).where(Certificate.token_id == token.id)
-                          .order_by(Certificate.not_before.desc()).limit(1))
+    return session.scalar(
+        select(Certificate).where(Certificate.token_id == token.id).order_by(Certificate.not_before.desc()).limit(1)
+    )
 
 
 def effective_status(handover: Handover, now: datetime | None = None) -> HandoverStatus:
@@ -136,14 +171,24 @@ def pending_for(session: Session, by: Account) -> list[Handover]:
     """Pending handovers that ``by`` sees: in the units where he records custody, or where he is a party."""
     now = utcnow()
     person_id = by.person_id
-    concerned = or_(Handover.giver_id == person_id, Handover.receiver_id == person_id,
-                    Handover.witness_id == person_id,
-                    Handover.organisation_id.in_(orgs_in_scope(session, by, Permission.RECORD_CUSTODY)))
-    return list(session.scalars(
-        select(Handover).where(Handover.status == HandoverStatus.PENDING, Handover.expires_at > now, concerned,
-                               Handover.organisation_id.in_(orgs_in_scope(session, by, Permission.VIEW_CUSTODY)))
-        .order_by(Handover.created_at)
-    ))
+    concerned = or_(
+        Handover.giver_id == person_id,
+        Handover.receiver_id == person_id,
+        Handover.witness_id == person_id,
+        Handover.organisation_id.in_(orgs_in_scope(session, by, Permission.RECORD_CUSTODY)),
+    )
+    return list(
+        session.scalars(
+            select(Handover)
+            .where(
+                Handover.status == HandoverStatus.PENDING,
+                Handover.expires_at > now,
+                concerned,
+                Handover.organisation_id.in_(orgs_in_scope(session, by, Permission.VIEW_CUSTODY)),
+            )
+            .order_by(Handover.created_at)
+        )
+    )
 
 
 # -- input ------------------------------------------------------------------------------------------
@@ -189,8 +234,13 @@ def person_field(session: Session, fields: FieldCollector, name: str) -> Person 
 def unit_people(session: Session, org_id: int) -> list[Person]:
     """Who may take part in the unit's custody: its active people and whoever holds a role there."""
     with_role = select(Account.person_id).join(RoleAssignment).where(RoleAssignment.organisation_id == org_id)
-    return list(session.scalars(select(Person).where(
-        or_(Person.organisation_id == org_id, Person.id.in_(with_role)), Person.is_active).order_by(Person.full_name)))
+    return list(
+        session.scalars(
+            select(Person)
+            .where(or_(Person.organisation_id == org_id, Person.id.in_(with_role)), Person.is_active)
+            .order_by(Person.full_name)
+        )
+    )
 
 
 def account_of(session: Session, person: Person) -> Account | None:
@@ -222,8 +272,9 @@ def actor_of(account: Account) -> Actor:
     return Actor.of(account)
 
 
-def audit(session: Session, account: Account, action: str, event: CustodyEvent | None, token: Token,
-           extra: dict | None = None) -> None:
+def audit(
+    session: Session, account: Account, action: str, event: CustodyEvent | None, token: Token, extra: dict | None = None
+) -> None:
     details = {"serial": token.serial, **(extra or {})}
     if event is not None:
         details.update(entry=event.seq, hash=event.hash, kind=event.kind.value)
@@ -232,14 +283,20 @@ def audit(session: Session, account: Account, action: str, event: CustodyEvent |
 
 # -- who acts, one at a time -------------------------------------------------------------------------
 
+
 def lock_token(session: Session, token_id: int) -> bool:
     """Take the token's register row (False when it is not in the register). An UPDATE that changes
     nothing locks the row on PostgreSQL and takes the write lock on SQLite: concurrent changes of one
     token queue here, and each then reads what the one before did."""
-    return session.execute(
-        update(CustodyToken).where(CustodyToken.token_id == token_id)
-        .values(token_id=CustodyToken.token_id).execution_options(synchronize_session=False)
-    ).rowcount == 1
+    return (
+        session.execute(
+            update(CustodyToken)
+            .where(CustodyToken.token_id == token_id)
+            .values(token_id=CustodyToken.token_id)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        == 1
+    )
 
 
 def take_token(session: Session, by: Account, token: Token, field: str = "kind") -> None:

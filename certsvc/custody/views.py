@@ -33,8 +33,14 @@ from certsvc.ui.forms import ServiceForm, apply_field_errors
 from certsvc.ui.navigation import NavLink
 
 bp = Blueprint("custody", __name__, url_prefix="/custody")
-NAV_LINKS = (NavLink("Sổ theo dõi thiết bị", "custody.index", Permission.VIEW_CUSTODY,
-                     "Thiết bị lưu khóa bí mật (MẬT): người giữ, bàn giao, kiểm kê, báo mất"),)
+NAV_LINKS = (
+    NavLink(
+        "Sổ theo dõi thiết bị",
+        "custody.index",
+        Permission.VIEW_CUSTODY,
+        "Thiết bị lưu khóa bí mật (MẬT): người giữ, bàn giao, kiểm kê, báo mất",
+    ),
+)
 
 _HASH = re.compile(r"[0-9a-f]{64}")
 
@@ -74,14 +80,22 @@ def index():
         raise PermissionDenied()
     tokens = service.custody_tokens(db.session, current_user)
     keepers = keeper_ids(db.session, [t.id for t in tokens])
-    names = {p.id: p.full_name for p in db.session.scalars(
-        select(Person).where(Person.id.in_([k for k in keepers.values() if k])))}
+    names = {
+        p.id: p.full_name
+        for p in db.session.scalars(select(Person).where(Person.id.in_([k for k in keepers.values() if k])))
+    }
     return render_template(
-        "custody/index.html", tokens=tokens, keepers=keepers, names=names,
+        "custody/index.html",
+        tokens=tokens,
+        keepers=keepers,
+        names=names,
         lost=[t for t in tokens if t.state is TokenState.LOST],
         pending=service.pending_for(db.session, current_user),
-        units=db.session.scalars(select(Organisation).where(Organisation.id.in_({t.organisation_id for t in tokens}))
-                                 .order_by(Organisation.name)).all(),
+        units=db.session.scalars(
+            select(Organisation)
+            .where(Organisation.id.in_({t.organisation_id for t in tokens}))
+            .order_by(Organisation.name)
+        ).all(),
         year=to_vietnam(utcnow()).year,
     )
 
@@ -90,22 +104,34 @@ def index():
 @login_required
 def view_token(token_id: int):
     token = _token(token_id)
-    pending = [h for h in service.handovers_of(db.session, token)
-               if service.effective_status(h) is HandoverStatus.PENDING]
+    pending = [
+        h for h in service.handovers_of(db.session, token) if service.effective_status(h) is HandoverStatus.PENDING
+    ]
     return render_template(
-        "custody/token.html", token=token, events=service.events_of(db.session, token),
-        keeper=service.current_keeper(db.session, token), pending=pending, summary=book.summary,
-        happened_at=book.happened_at, minute_kinds=MINUTE_KINDS,
+        "custody/token.html",
+        token=token,
+        events=service.events_of(db.session, token),
+        keeper=service.current_keeper(db.session, token),
+        pending=pending,
+        summary=book.summary,
+        happened_at=book.happened_at,
+        minute_kinds=MINUTE_KINDS,
         certificate=service.certificate_of(db.session, token),
-        can_record=may_act_on_token(db.session, current_user, token.organisation_id, keeper_ids(
-            db.session, [token.id]).get(token.id)),
+        can_record=may_act_on_token(
+            db.session, current_user, token.organisation_id, keeper_ids(db.session, [token.id]).get(token.id)
+        ),
     )
 
 
-def _form_page(token_id: int, form_class: type[ServiceForm], title: str,
-               act: Callable[[Account, object, dict], object], done: Callable[[object], tuple[str, str]],
-               prepare: Callable[[ServiceForm, object], None] = lambda form, token: None,
-               submit: str = "Ghi vào sổ"):
+def _form_page(
+    token_id: int,
+    form_class: type[ServiceForm],
+    title: str,
+    act: Callable[[Account, object, dict], object],
+    done: Callable[[object], tuple[str, str]],
+    prepare: Callable[[ServiceForm, object], None] = lambda form, token: None,
+    submit: str = "Ghi vào sổ",
+):
     """A custody form: permission first (404), then the service; refused input answers 400."""
     token = _token(token_id, Permission.RECORD_CUSTODY)
     form = form_class()
@@ -122,28 +148,35 @@ def _form_page(token_id: int, form_class: type[ServiceForm], title: str,
             flash(message, "success")
             return redirect(target)
     status = 400 if request.method == "POST" else 200
-    return render_template("custody/form.html", form=form, token=token, title=title, hints=HINTS,
-                           submit=submit), status
+    return render_template("custody/form.html", form=form, token=token, title=title, hints=HINTS, submit=submit), status
 
 
 def _unit_people(*names: str):
     def prepare(form: ServiceForm, token) -> None:
         for name in names:
             getattr(form, name).choices = _people(token.organisation_id)
+
     return prepare
 
 
 def _to_token(event) -> tuple[str, str]:
-    return (f"Đã ghi mục số {event.seq} vào sổ theo dõi: {event.kind.label}.",
-            url_for("custody.view_token", token_id=event.token_id))
+    return (
+        f"Đã ghi mục số {event.seq} vào sổ theo dõi: {event.kind.label}.",
+        url_for("custody.view_token", token_id=event.token_id),
+    )
 
 
 @bp.route("/tokens/<int:token_id>/receive", methods=["GET", "POST"])
 @login_required
 def receive(token_id: int):
-    return _form_page(token_id, ReceiveForm, "Ghi sổ: nhận thiết bị từ tổ chức cung cấp dịch vụ",
-                      lambda by, token, raw: entries.receive(db.session, by, token, raw), _to_token,
-                      _unit_people("keeper_id"))
+    return _form_page(
+        token_id,
+        ReceiveForm,
+        "Ghi sổ: nhận thiết bị từ tổ chức cung cấp dịch vụ",
+        lambda by, token, raw: entries.receive(db.session, by, token, raw),
+        _to_token,
+        _unit_people("keeper_id"),
+    )
 
 
 def _prepare_event(form: ServiceForm, token) -> None:
@@ -154,24 +187,40 @@ def _prepare_event(form: ServiceForm, token) -> None:
 @bp.route("/tokens/<int:token_id>/event", methods=["GET", "POST"])
 @login_required
 def record_event(token_id: int):
-    return _form_page(token_id, EventForm, "Ghi sổ: kiểm kê, hư hỏng, tìm thấy, nộp lại, tiêu hủy",
-                      lambda by, token, raw: entries.record_event(db.session, by, token, raw), _to_token,
-                      _prepare_event)
+    return _form_page(
+        token_id,
+        EventForm,
+        "Ghi sổ: kiểm kê, hư hỏng, tìm thấy, nộp lại, tiêu hủy",
+        lambda by, token, raw: entries.record_event(db.session, by, token, raw),
+        _to_token,
+        _prepare_event,
+    )
 
 
 def _loss_done(report) -> tuple[str, str]:
-    draft = ("Đã lập dự thảo đề nghị thu hồi chứng thư số (Mẫu 05)." if report.revocation_request is not None else
-             "Chưa lập được đề nghị thu hồi tự động: cán bộ đơn vị lập đề nghị thu hồi (Mẫu 05).")
-    return (f"Đã báo mất thiết bị (mục số {report.event.seq}); thiết bị chuyển sang «Bị mất». {draft} "
-            "Cơ quan đầu mối đã thấy thông báo này.", url_for("custody.view_entry", entry_seq=report.event.seq))
+    draft = (
+        "Đã lập dự thảo đề nghị thu hồi chứng thư số (Mẫu 05)."
+        if report.revocation_request is not None
+        else "Chưa lập được đề nghị thu hồi tự động: cán bộ đơn vị lập đề nghị thu hồi (Mẫu 05)."
+    )
+    return (
+        f"Đã báo mất thiết bị (mục số {report.event.seq}); thiết bị chuyển sang «Bị mất». {draft} "
+        "Cơ quan đầu mối đã thấy thông báo này.",
+        url_for("custody.view_entry", entry_seq=report.event.seq),
+    )
 
 
 @bp.route("/tokens/<int:token_id>/lost", methods=["GET", "POST"])
 @login_required
 def report_lost(token_id: int):
-    return _form_page(token_id, LossForm, "Báo mất thiết bị lưu khóa bí mật",
-                      lambda by, token, raw: entries.report_loss(db.session, by, token, raw), _loss_done,
-                      submit="Báo mất ngay")
+    return _form_page(
+        token_id,
+        LossForm,
+        "Báo mất thiết bị lưu khóa bí mật",
+        lambda by, token, raw: entries.report_loss(db.session, by, token, raw),
+        _loss_done,
+        submit="Báo mất ngay",
+    )
 
 
 def _prepare_handover(form: ServiceForm, token) -> None:
@@ -187,10 +236,14 @@ def _prepare_handover(form: ServiceForm, token) -> None:
 def new_handover(token_id: int):
     settings = service.CustodySettings.from_config(current_app.config)
     return _form_page(
-        token_id, HandoverForm, "Lập biên bản bàn giao thiết bị lưu khóa bí mật",
+        token_id,
+        HandoverForm,
+        "Lập biên bản bàn giao thiết bị lưu khóa bí mật",
         lambda by, token, raw: handovers.start_handover(db.session, by, token, raw, settings),
-        lambda handover: ("Đã lập biên bản bàn giao; chờ bên giao và bên nhận xác nhận.",
-                          url_for("custody.view_handover", handover_id=handover.id)),
+        lambda handover: (
+            "Đã lập biên bản bàn giao; chờ bên giao và bên nhận xác nhận.",
+            url_for("custody.view_handover", handover_id=handover.id),
+        ),
         _prepare_handover,
         "Lập biên bản, chờ hai bên xác nhận",
     )
@@ -205,10 +258,13 @@ def _handover(handover_id: int, permission: Permission = Permission.VIEW_CUSTODY
 def view_handover(handover_id: int):
     handover = _handover(handover_id)
     _audit("custody.handover_viewed", "token", handover.token_id, {"handover": handover.id})
-    return render_template("custody/handover.html", handover=handover, status=service.effective_status(handover),
-                           me=current_user.person_id,
-                           can_approve=can(db.session, current_user, Permission.APPROVE_HANDOVER,
-                                           handover.organisation_id))
+    return render_template(
+        "custody/handover.html",
+        handover=handover,
+        status=service.effective_status(handover),
+        me=current_user.person_id,
+        can_approve=can(db.session, current_user, Permission.APPROVE_HANDOVER, handover.organisation_id),
+    )
 
 
 def _handover_action(handover_id: int, act, permission: Permission) -> Response:
@@ -216,8 +272,11 @@ def _handover_action(handover_id: int, act, permission: Permission) -> Response:
     event = act(db.session, current_user, handover)
     db.session.commit()
     if event is not None:
-        flash(f"Đã hoàn tất bàn giao; mục số {event.seq} đã ghi vào sổ theo dõi. Người giữ mới: "
-              f"{handover.receiver.full_name}.", "success")
+        flash(
+            f"Đã hoàn tất bàn giao; mục số {event.seq} đã ghi vào sổ theo dõi. Người giữ mới: "
+            f"{handover.receiver.full_name}.",
+            "success",
+        )
     else:
         flash("Đã ghi nhận.", "success")
     return redirect(url_for("custody.view_handover", handover_id=handover.id))
@@ -242,9 +301,15 @@ def view_entry(entry_seq: int):
     event = _entry(entry_seq)
     if event.kind in MINUTE_KINDS:
         _audit("custody.minutes_viewed", "token", event.token_id, {"entry": event.seq})
-    return render_template("custody/entry.html", event=event, details=book.details_of(event),
-                           summary=book.summary(event), happened_at=book.happened_at(event),
-                           has_minutes=event.kind in MINUTE_KINDS, check=check_entry(db.session, event.hash))
+    return render_template(
+        "custody/entry.html",
+        event=event,
+        details=book.details_of(event),
+        summary=book.summary(event),
+        happened_at=book.happened_at(event),
+        has_minutes=event.kind in MINUTE_KINDS,
+        check=check_entry(db.session, event.hash),
+    )
 
 
 @bp.get("/entries/<int:entry_seq>/minutes.pdf")
@@ -279,16 +344,26 @@ def _download(content: bytes, mimetype: str, filename: str, org_id: int, year: i
 @login_required
 def book_as_pdf(org_id: int, year: int):
     org, events = _book(org_id, year)
-    return _download(book_pdf(org, year, events, utcnow(), actor_names(db.session, events)), "application/pdf",
-                     f"so-theo-doi-{year}.pdf", org_id, year)
+    return _download(
+        book_pdf(org, year, events, utcnow(), actor_names(db.session, events)),
+        "application/pdf",
+        f"so-theo-doi-{year}.pdf",
+        org_id,
+        year,
+    )
 
 
 @bp.get("/units/<int:org_id>/book-<int:year>.csv")
 @login_required
 def book_as_csv(org_id: int, year: int):
     _, events = _book(org_id, year)
-    return _download(book_csv(events, actor_names(db.session, events)).encode("utf-8"), "text/csv",
-                     f"so-theo-doi-{year}.csv", org_id, year)
+    return _download(
+        book_csv(events, actor_names(db.session, events)).encode("utf-8"),
+        "text/csv",
+        f"so-theo-doi-{year}.csv",
+        org_id,
+        year,
+    )
 
 
 @bp.get("/verify")
@@ -306,5 +381,12 @@ def verify():
     check = check_entry(db.session, match.group(0))
     if check.found and not can(db.session, current_user, Permission.VIEW_CUSTODY, check.event.organisation_id):
         check = EntryCheck(None, False)
-    return render_template("custody/verify.html", typed=typed, error=None, check=check, printed=match.group(0),
-                           summary=book.summary, happened_at=book.happened_at)
+    return render_template(
+        "custody/verify.html",
+        typed=typed,
+        error=None,
+        check=check,
+        printed=match.group(0),
+        summary=book.summary,
+        happened_at=book.happened_at,
+    )

@@ -107,16 +107,29 @@ SPECS: dict[ImportKind, ImportSpec] = {
         "to_chuc",
         (
             Column("name", "Tên cơ quan", ("Tên", "Tên tổ chức", "name"), True, "Tên đầy đủ."),
-            Column("symbol", "Ký hiệu", ("symbol",), True,
-                   "Viết hoa, dùng trong số văn bản, ví dụ UBND, VHTT."),
-            Column("agency_code", "Mã định danh", ("agency_code",), False,
-                   "13 ký tự, bốn nhóm cách nhau bởi dấu chấm, ví dụ 000.00.12.H40."),
-            Column("kind", "Loại", ("Loại tổ chức", "kind"), True,
-                   "Một trong: " + "; ".join(kind.label for kind in OrgKind) + "."),
+            Column("symbol", "Ký hiệu", ("symbol",), True, "Viết hoa, dùng trong số văn bản, ví dụ UBND, VHTT."),
+            Column(
+                "agency_code",
+                "Mã định danh",
+                ("agency_code",),
+                False,
+                "13 ký tự, bốn nhóm cách nhau bởi dấu chấm, ví dụ 000.00.12.H40.",
+            ),
+            Column(
+                "kind",
+                "Loại",
+                ("Loại tổ chức", "kind"),
+                True,
+                "Một trong: " + "; ".join(kind.label for kind in OrgKind) + ".",
+            ),
             Column("parent_id", "Cơ quan cấp trên", ("Cấp trên", "parent"), True, _ORG_REF_HINT.capitalize() + "."),
-            Column("focal_office_id", "Cơ quan đầu mối", ("Đầu mối", "focal_office"), False,
-                   "Nơi tổng hợp đề nghị cấp chứng thư số; để trống thì theo cấp trên. Ghi "
-                   + _ORG_REF_HINT + "."),
+            Column(
+                "focal_office_id",
+                "Cơ quan đầu mối",
+                ("Đầu mối", "focal_office"),
+                False,
+                "Nơi tổng hợp đề nghị cấp chứng thư số; để trống thì theo cấp trên. Ghi " + _ORG_REF_HINT + ".",
+            ),
             Column("address", "Địa chỉ", ("address",)),
             _EMAIL,
             Column("tax_code", "Mã số thuế", ("MST", "tax_code"), hint="10 chữ số, hoặc 10 chữ số-3 chữ số."),
@@ -129,9 +142,14 @@ SPECS: dict[ImportKind, ImportSpec] = {
         (
             Column("full_name", "Họ và tên", ("Họ tên", "full_name"), True),
             Column("position", "Chức vụ", ("position",)),
-            Column("organisation_id", "Đơn vị", ("Đơn vị công tác", "unit"), True,
-                   "Mã định danh hoặc tên đúng nguyên văn của một tổ chức đã có "
-                   "(kể cả tổ chức vừa nhập bằng tệp tổ chức)."),
+            Column(
+                "organisation_id",
+                "Đơn vị",
+                ("Đơn vị công tác", "unit"),
+                True,
+                "Mã định danh hoặc tên đúng nguyên văn của một tổ chức đã có "
+                "(kể cả tổ chức vừa nhập bằng tệp tổ chức).",
+            ),
             Column("cccd", "Số CCCD", ("CCCD", "Căn cước công dân", "cccd"), hint="12 chữ số."),
             _EMAIL,
             Column("phone", "Điện thoại", ("Số điện thoại", "SĐT", "phone"), hint="Ví dụ 0912345678."),
@@ -191,6 +209,7 @@ def _refuse(message: str, line: int | None = None, column: str = "") -> ImportRe
 
 
 # --- reading the file -------------------------------------------------------------------------
+
 
 def _fold(text: str) -> str:
     """Lower case without diacritics, words separated by one space: how headers and kinds are matched."""
@@ -290,9 +309,7 @@ def read_rows(spec: ImportSpec, content: bytes) -> list[Row]:
             if column is not None:
                 values[column.key] = cell
             elif cell.strip():
-                problems.append(
-                    ImportProblem(line, f"Cột thứ {index + 1}", "Ô có dữ liệu nhưng cột không có tiêu đề.")
-                )
+                problems.append(ImportProblem(line, f"Cột thứ {index + 1}", "Ô có dữ liệu nhưng cột không có tiêu đề."))
         rows.append(Row(line, values))
     if problems:
         raise ImportRefused(problems)
@@ -302,6 +319,7 @@ def read_rows(spec: ImportSpec, content: bytes) -> list[Row]:
 
 
 # --- references to organisations ---------------------------------------------------------------
+
 
 def _same_name(name: str) -> str:
     """A name as compared with another: the same letters, spaces collapsed."""
@@ -327,9 +345,7 @@ class _Directory:
     @classmethod
     def load(cls, session: Session) -> _Directory:
         directory = cls(names={})
-        for org_id, name, code in session.execute(
-            select(Organisation.id, Organisation.name, Organisation.agency_code)
-        ):
+        for org_id, name, code in session.execute(select(Organisation.id, Organisation.name, Organisation.agency_code)):
             directory.names[org_id] = name
             directory.add(_Target(org_id=org_id), name, code)
         return directory
@@ -418,9 +434,9 @@ def _kind_code(check: _Check, value: object) -> str:
     text = str(value or "")
     kind = _KINDS.get(_fold(text))
     if kind is None and text.strip():
-        check.errors["kind"] = f"Loại «{_quote(text)}» không hợp lệ. Dùng một trong: " + "; ".join(
-            k.label for k in OrgKind
-        ) + "."
+        check.errors["kind"] = (
+            f"Loại «{_quote(text)}» không hợp lệ. Dùng một trong: " + "; ".join(k.label for k in OrgKind) + "."
+        )
     return kind.value if kind else ""
 
 
@@ -441,9 +457,7 @@ class _OrgDraft:
     anchor_id: int
 
 
-def _check_organisations(
-    session: Session, by: Account, rows: list[Row]
-) -> tuple[list[_OrgDraft], _Failures]:
+def _check_organisations(session: Session, by: Account, rows: list[Row]) -> tuple[list[_OrgDraft], _Failures]:
     directory = _Directory.load(session)
     scope = orgs_in_scope(session, by, Permission.MANAGE_ORGS)
     codes = _Duplicates("mã định danh")
@@ -507,9 +521,7 @@ def _insert_organisations(session: Session, drafts: list[_OrgDraft]) -> list[int
     return [org.id for org in made.values()]
 
 
-def _check_people(
-    session: Session, by: Account, rows: list[Row]
-) -> tuple[list[dict], _Failures]:
+def _check_people(session: Session, by: Account, rows: list[Row]) -> tuple[list[dict], _Failures]:
     directory = _Directory.load(session)
     scope = orgs_in_scope(session, by, Permission.MANAGE_PEOPLE)
     numbers = _Duplicates("số CCCD")

@@ -35,9 +35,11 @@ class OrganisationForm(ServiceForm):
     tax_code = StringField("Mã số thuế")
     letter_recipient = StringField(
         "Nơi nhận công văn đề nghị (Kính gửi)",
-        description=("Chỉ dùng khi tổ chức là cơ quan đầu mối tổng hợp: công văn đề nghị cấp chứng thư số "
-                     "của các đợt tổng hợp gửi tới nơi này, ví dụ «Sở Khoa học và Công nghệ tỉnh Lạng Sơn». "
-                     f"Để trống thì gửi {DEFAULT_RECIPIENT}. Đợt đã chốt giữ nơi nhận lúc chốt."),
+        description=(
+            "Chỉ dùng khi tổ chức là cơ quan đầu mối tổng hợp: công văn đề nghị cấp chứng thư số "
+            "của các đợt tổng hợp gửi tới nơi này, ví dụ «Sở Khoa học và Công nghệ tỉnh Lạng Sơn». "
+            f"Để trống thì gửi {DEFAULT_RECIPIENT}. Đợt đã chốt giữ nơi nhận lúc chốt."
+        ),
     )
     is_active = BooleanField("Đang hoạt động", default=True)
 

@@ -15,7 +15,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from certsvc.core.enums import LabelledEnum, enum_column
-from certsvc.extensions import db
+from certsvc.extensions import Model
 from certsvc.timeutil import UTCDateTime, utcnow
 
 __all__ = ["DEFAULT_RECIPIENT", "OrgKind", "Organisation", "OrganisationTreeVersion", "office_recipient"]
@@ -37,7 +37,7 @@ class OrgKind(LabelledEnum):
     OTHER = "other", "Khác"
 
 
-class Organisation(db.Model):
+class Organisation(Model):
     __tablename__ = "organisation"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -68,15 +68,13 @@ class Organisation(db.Model):
     children: Mapped[list[Organisation]] = relationship(
         foreign_keys=[parent_id], back_populates="parent", order_by="Organisation.name"
     )
-    focal_office: Mapped[Organisation | None] = relationship(
-        remote_side=[id], foreign_keys=[focal_office_id]
-    )
+    focal_office: Mapped[Organisation | None] = relationship(remote_side=[id], foreign_keys=[focal_office_id])
 
     def __repr__(self) -> str:
         return f"<Organisation {self.id} {self.symbol} {self.name!r}>"
 
 
-class OrganisationTreeVersion(db.Model):
+class OrganisationTreeVersion(Model):
     """One row whose value names the current state of the organisation tree.
 
     Database triggers (migration 0008) give it a new random value in the same transaction as any

@@ -42,8 +42,17 @@ __all__ = [
 ]
 
 AUDITED_FIELDS = (
-    "name", "symbol", "agency_code", "kind", "parent_id", "focal_office_id",
-    "address", "email", "tax_code", "letter_recipient", "is_active",
+    "name",
+    "symbol",
+    "agency_code",
+    "kind",
+    "parent_id",
+    "focal_office_id",
+    "address",
+    "email",
+    "tax_code",
+    "letter_recipient",
+    "is_active",
 )
 
 
@@ -65,9 +74,7 @@ def _clean_org_ref(session: Session, value: object) -> int | None:
     return org_id
 
 
-def clean_organisation(
-    session: Session, raw: Mapping[str, object], current: Organisation | None = None
-) -> dict:
+def clean_organisation(session: Session, raw: Mapping[str, object], current: Organisation | None = None) -> dict:
     """Validate an organisation's fields; return them typed, or raise ValidationFailed."""
     fields = FieldCollector(raw)
     fields.take("name", partial(clean_text, required=True, max_length=255))
@@ -111,9 +118,7 @@ def create_organisation(session: Session, by: Account, raw: Mapping[str, object]
     return org
 
 
-def update_organisation(
-    session: Session, by: Account, org: Organisation, raw: Mapping[str, object]
-) -> Organisation:
+def update_organisation(session: Session, by: Account, org: Organisation, raw: Mapping[str, object]) -> Organisation:
     ensure(session, by, Permission.MANAGE_ORGS, org.id)
     values = clean_organisation(session, raw, current=org)
     if values["parent_id"] is not None and values["parent_id"] != org.parent_id:

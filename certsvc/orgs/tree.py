@@ -72,10 +72,15 @@ class OrgTree:
                 return tree
         # The version is read again with the rows, in one statement: a tree is kept only under the
         # version of the very rows it was built from.
-        rows = session.execute(select(
-            Organisation.id, Organisation.parent_id, Organisation.focal_office_id, Organisation.name,
-            select(OrganisationTreeVersion.version).scalar_subquery(),
-        ).order_by(Organisation.id)).all()
+        rows = session.execute(
+            select(
+                Organisation.id,
+                Organisation.parent_id,
+                Organisation.focal_office_id,
+                Organisation.name,
+                select(OrganisationTreeVersion.version).scalar_subquery(),
+            ).order_by(Organisation.id)
+        ).all()
         tree = cls(
             parent={org_id: parent for org_id, parent, *_ in rows},
             focal_office={org_id: focal for org_id, _, focal, *_ in rows},
@@ -104,8 +109,10 @@ class OrgTree:
             current = self.parent.get(current)
 
     def subtree(self, root_id: int) -> frozenset[int]:
-        return self.memo(("subtree", root_id), lambda: frozenset(
-            org for org in self.parent if root_id in self.ancestors_and_self(org)))
+        return self.memo(
+            ("subtree", root_id),
+            lambda: frozenset(org for org in self.parent if root_id in self.ancestors_and_self(org)),
+        )
 
     def effective_focal_office(self, org_id: int) -> int | None:
         for org in self.ancestors_and_self(org_id):
@@ -114,8 +121,10 @@ class OrgTree:
         return None
 
     def served_by(self, focal_id: int) -> frozenset[int]:
-        return self.memo(("served_by", focal_id), lambda: frozenset(
-            org for org in self.parent if self.effective_focal_office(org) == focal_id))
+        return self.memo(
+            ("served_by", focal_id),
+            lambda: frozenset(org for org in self.parent if self.effective_focal_office(org) == focal_id),
+        )
 
     def in_tree_order(self, only: Iterable[int]) -> tuple[TreePlace, ...]:
         """The organisations in ``only`` depth-first, by name among siblings; one whose parent is

@@ -83,7 +83,15 @@ def _prepare(form: OrganisationForm, org: Organisation | None) -> None:
 
 
 RecordEditor(
-    form=OrganisationForm, template="orgs/form.html", record_name="org", noun="tổ chức", title_attr="name",
-    permission=Permission.MANAGE_ORGS, load=service.get_organisation, org_of=lambda org: org.id,
-    create=service.create_organisation, update=service.update_organisation, prepare=_prepare,
+    form=OrganisationForm,
+    template="orgs/form.html",
+    record_name="org",
+    noun="tổ chức",
+    title_attr="name",
+    permission=Permission.MANAGE_ORGS,
+    load=service.get_organisation,
+    org_of=lambda org: org.id,
+    create=service.create_organisation,
+    update=service.update_organisation,
+    prepare=_prepare,
 ).register(bp)

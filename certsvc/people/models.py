@@ -7,14 +7,14 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from certsvc.extensions import db
+from certsvc.extensions import Model
 from certsvc.orgs.models import Organisation
 from certsvc.timeutil import UTCDateTime, utcnow
 
 __all__ = ["Person"]
 
 
-class Person(db.Model):
+class Person(Model):
     __tablename__ = "person"
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -137,12 +137,12 @@ def find_people(
         rows = [row for row in rows if name_matches(query, row.full_name)]
     pages = max(1, math.ceil(len(rows) / per_page))
     page = min(max(page, 1), pages)
-    wanted = [row.id for row in rows[(page - 1) * per_page: page * per_page]]
+    wanted = [row.id for row in rows[(page - 1) * per_page : page * per_page]]
     by_id = {p.id: p for p in session.scalars(select(Person).where(Person.id.in_(wanted)))}
     return PeoplePage(people=[by_id[i] for i in wanted], page=page, pages=pages, total=len(rows))
 
 
 def people_of(session: Session, org_id: int) -> list[Person]:
-    return list(session.scalars(
-        select(Person).where(Person.organisation_id == org_id).order_by(Person.full_name, Person.id)
-    ))
+    return list(
+        session.scalars(select(Person).where(Person.organisation_id == org_id).order_by(Person.full_name, Person.id))
+    )

@@ -53,9 +53,7 @@ def list_people():
             status, selected, units = 400, None, set()
         else:
             units = {selected}
-    result = service.find_people(
-        db.session, units, form.q.data or "", request.args.get("page", 1, type=int), PER_PAGE
-    )
+    result = service.find_people(db.session, units, form.q.data or "", request.args.get("page", 1, type=int), PER_PAGE)
     return render_template(
         "people/list.html",
         form=form,
@@ -84,10 +82,14 @@ def view_person(person_id: int):
 @ORG_PAGE.add
 def _people_of_org(org: Organisation) -> dict[str, object]:
     """The organisation's people, for whoever may see them, and whether the user may add one."""
-    people = service.people_of(db.session, org.id) if can(db.session, current_user, Permission.VIEW_PEOPLE, org.id) \
-        else None
-    return {"people": people, "can_add_person": can(db.session, current_user, Permission.MANAGE_PEOPLE, org.id),
-            **PEOPLE_PAGES.values(people or [])}
+    people = (
+        service.people_of(db.session, org.id) if can(db.session, current_user, Permission.VIEW_PEOPLE, org.id) else None
+    )
+    return {
+        "people": people,
+        "can_add_person": can(db.session, current_user, Permission.MANAGE_PEOPLE, org.id),
+        **PEOPLE_PAGES.values(people or []),
+    }
 
 
 def _prepare(form: PersonForm, person: Person | None) -> None:
@@ -101,7 +103,15 @@ def _prepare(form: PersonForm, person: Person | None) -> None:
 
 
 RecordEditor(
-    form=PersonForm, template="people/form.html", record_name="person", noun="cán bộ", title_attr="full_name",
-    permission=Permission.MANAGE_PEOPLE, load=service.get_person, org_of=lambda person: person.organisation_id,
-    create=service.create_person, update=service.update_person, prepare=_prepare,
+    form=PersonForm,
+    template="people/form.html",
+    record_name="person",
+    noun="cán bộ",
+    title_attr="full_name",
+    permission=Permission.MANAGE_PEOPLE,
+    load=service.get_person,
+    org_of=lambda person: person.organisation_id,
+    create=service.create_person,
+    update=service.update_person,
+    prepare=_prepare,
 ).register(bp)

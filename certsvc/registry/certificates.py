@@ -32,17 +32,28 @@ _PEM_PKCS7 = (b"-----BEGIN PKCS7-----", b"-----BEGIN CMS-----")
 
 #: Short names of the attributes Vietnamese certificates use, in the readable DN.
 _SHORT_NAMES = {
-    NameOID.COMMON_NAME: "CN", NameOID.USER_ID: "UID", NameOID.ORGANIZATIONAL_UNIT_NAME: "OU",
-    NameOID.ORGANIZATION_NAME: "O", NameOID.LOCALITY_NAME: "L", NameOID.STATE_OR_PROVINCE_NAME: "ST",
-    NameOID.COUNTRY_NAME: "C", NameOID.EMAIL_ADDRESS: "E", NameOID.SERIAL_NUMBER: "SERIALNUMBER",
-    NameOID.TITLE: "T", NameOID.STREET_ADDRESS: "STREET",
+    NameOID.COMMON_NAME: "CN",
+    NameOID.USER_ID: "UID",
+    NameOID.ORGANIZATIONAL_UNIT_NAME: "OU",
+    NameOID.ORGANIZATION_NAME: "O",
+    NameOID.LOCALITY_NAME: "L",
+    NameOID.STATE_OR_PROVINCE_NAME: "ST",
+    NameOID.COUNTRY_NAME: "C",
+    NameOID.EMAIL_ADDRESS: "E",
+    NameOID.SERIAL_NUMBER: "SERIALNUMBER",
+    NameOID.TITLE: "T",
+    NameOID.STREET_ADDRESS: "STREET",
 }
 
 #: KeyUsage flags in the order and with the names of RFC 5280.
 _KEY_USAGES = (
-    ("digital_signature", "digitalSignature"), ("content_commitment", "nonRepudiation"),
-    ("key_encipherment", "keyEncipherment"), ("data_encipherment", "dataEncipherment"),
-    ("key_agreement", "keyAgreement"), ("key_cert_sign", "keyCertSign"), ("crl_sign", "cRLSign"),
+    ("digital_signature", "digitalSignature"),
+    ("content_commitment", "nonRepudiation"),
+    ("key_encipherment", "keyEncipherment"),
+    ("data_encipherment", "dataEncipherment"),
+    ("key_agreement", "keyAgreement"),
+    ("key_cert_sign", "keyCertSign"),
+    ("crl_sign", "cRLSign"),
 )
 
 
@@ -172,8 +183,7 @@ def parse_certificates(data: bytes) -> list[ParsedCertificate]:
     try:
         end_entities = [cert for cert in found if not _is_ca(cert)]
         if not end_entities:
-            raise _refuse(
-                "Tệp chỉ có chứng thư của tổ chức cung cấp dịch vụ (CA), không có chứng thư của thuê bao.")
+            raise _refuse("Tệp chỉ có chứng thư của tổ chức cung cấp dịch vụ (CA), không có chứng thư của thuê bao.")
         return [_checked(cert) for cert in end_entities]
     except (ValueError, x509.DuplicateExtension):  # a malformed extension is only noticed when read
         raise _refuse("Chứng thư số trong tệp bị lỗi định dạng (phần mở rộng hỏng), không đọc được.") from None
@@ -186,8 +196,12 @@ def _checked(cert: x509.Certificate) -> ParsedCertificate:
     parsed = summarise(cert)
     if len(parsed.serial_hex) > MAX_SERIAL_HEX:
         raise _refuse(f"Số hiệu (serial) của chứng thư số dài quá {MAX_SERIAL_HEX} chữ số hệ 16.")
-    limits = (("Chủ thể (Subject)", parsed.subject_dn, MAX_DN), ("Tổ chức cấp (Issuer)", parsed.issuer_dn, MAX_DN),
-              ("Tên (CN)", parsed.common_name, MAX_CN), ("Mã định danh (UID)", parsed.uid or "", MAX_UID))
+    limits = (
+        ("Chủ thể (Subject)", parsed.subject_dn, MAX_DN),
+        ("Tổ chức cấp (Issuer)", parsed.issuer_dn, MAX_DN),
+        ("Tên (CN)", parsed.common_name, MAX_CN),
+        ("Mã định danh (UID)", parsed.uid or "", MAX_UID),
+    )
     for label, value, limit in limits:
         if len(value) > limit:
             raise _refuse(f"{label} của chứng thư số dài quá {limit} ký tự: sổ theo dõi không ghi được.")

@@ -26,8 +26,9 @@ def registry() -> None:
 def remind() -> None:
     """Record today's expiry reminders (each certificate and threshold once); run it daily."""
     thresholds = RegistrySettings.from_config(current_app.config).reminder_thresholds
-    recorded = record_expiry_reminders(db.session, utcnow(), actor=Actor(label=cli_actor_label()),
-                                       thresholds=thresholds)
+    recorded = record_expiry_reminders(
+        db.session, utcnow(), actor=Actor(label=cli_actor_label()), thresholds=thresholds
+    )
     db.session.commit()
     click.echo(f"Đã ghi {len(recorded)} nhắc hạn chứng thư số.")
     for reminder in recorded:

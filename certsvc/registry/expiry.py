@@ -55,34 +55,57 @@ def _live(now: datetime) -> ColumnElement[bool]:
 
 
 def pending_returns(
-    session: Session, now: datetime, token_ids: Collection[int] | None = None, *, calendar: WorkCalendar,
+    session: Session,
+    now: datetime,
+    token_ids: Collection[int] | None = None,
+    *,
+    calendar: WorkCalendar,
 ) -> list[ReturnRow]:
     """The open token returns (of ``token_ids`` when given), with working days left on ``calendar`` and
     whether overdue."""
     today = to_vietnam(now).date()
-    return [ReturnRow(r, calendar.working_days_between(today, r.due_on), today > r.due_on)
-            for r in open_returns(session, token_ids)]
+    return [
+        ReturnRow(r, calendar.working_days_between(today, r.due_on), today > r.due_on)
+        for r in open_returns(session, token_ids)
+    ]
 
 
 def expiry_board(
-    session: Session, org_ids: Collection[int], now: datetime, windows: Sequence[int] = (30, 60, 90), *,
+    session: Session,
+    org_ids: Collection[int],
+    now: datetime,
+    windows: Sequence[int] = (30, 60, 90),
+    *,
     calendar: WorkCalendar,
 ) -> ExpiryBoard:
     """Certificates of ``org_ids`` that are neither revoked nor renewed, expiring within the largest
     window or already expired; and the open token returns of those units (working days on ``calendar``)."""
     windows = sorted(windows)
-    certs = list(session.scalars(
-        select(Certificate)
-        .where(Certificate.organisation_id.in_(set(org_ids)), _live(now), not_renewed(), in_register(),
-               Certificate.not_after <= now + timedelta(days=windows[-1]))
-        .options(selectinload(Certificate.holder), selectinload(Certificate.organisation),
-                 selectinload(Certificate.token))
-        .order_by(Certificate.not_after, Certificate.id)))
+    certs = list(
+        session.scalars(
+            select(Certificate)
+            .where(
+                Certificate.organisation_id.in_(set(org_ids)),
+                _live(now),
+                not_renewed(),
+                in_register(),
+                Certificate.not_after <= now + timedelta(days=windows[-1]),
+            )
+            .options(
+                selectinload(Certificate.holder),
+                selectinload(Certificate.organisation),
+                selectinload(Certificate.token),
+            )
+            .order_by(Certificate.not_after, Certificate.id)
+        )
+    )
     reminders: dict[int, list[ExpiryReminder]] = {}
     if certs:
-        for reminder in session.scalars(select(ExpiryReminder)
-                                        .where(ExpiryReminder.certificate_id.in_([c.id for c in certs]))
-                                        .order_by(ExpiryReminder.recorded_at)):
+        for reminder in session.scalars(
+            select(ExpiryReminder)
+            .where(ExpiryReminder.certificate_id.in_([c.id for c in certs]))
+            .order_by(ExpiryReminder.recorded_at)
+        ):
             reminders.setdefault(reminder.certificate_id, []).append(reminder)
     today = to_vietnam(now).date()
     buckets: dict[int, list[BoardRow]] = {days: [] for days in windows}
@@ -94,13 +117,20 @@ def expiry_board(
         else:
             window = next(days for days in windows if cert.not_after <= now + timedelta(days=days))
             buckets[window].append(row)
-    returns = [row for row in pending_returns(session, now, calendar=calendar)
-               if row.token_return.token.organisation_id in org_ids]
+    returns = [
+        row
+        for row in pending_returns(session, now, calendar=calendar)
+        if row.token_return.token.organisation_id in org_ids
+    ]
     return ExpiryBoard(windows=[(days, buckets[days]) for days in windows], expired=expired[::-1], returns=returns)
 
 
 def record_expiry_reminders(
-    session: Session, now: datetime, *, thresholds: Sequence[int], actor: Actor = SYSTEM,
+    session: Session,
+    now: datetime,
+    *,
+    thresholds: Sequence[int],
+    actor: Actor = SYSTEM,
 ) -> list[ExpiryReminder]:
     """Record, once per certificate and threshold, that a certificate came within one of ``thresholds``
     (days, :attr:`RegistrySettings.reminder_thresholds`) of its expiry; one audit entry for the run when
@@ -111,16 +141,25 @@ def record_expiry_reminders(
     (those with a successor) get none.
     """
     thresholds = sorted(thresholds)
-    candidates = list(session.scalars(
-        select(Certificate)
-        .where(_live(now), not_renewed(), in_register(), Certificate.not_after >= now,
-               Certificate.not_after <= now + timedelta(days=thresholds[-1]))
-        .order_by(Certificate.not_after, Certificate.id)))
+    candidates = list(
+        session.scalars(
+            select(Certificate)
+            .where(
+                _live(now),
+                not_renewed(),
+                in_register(),
+                Certificate.not_after >= now,
+                Certificate.not_after <= now + timedelta(days=thresholds[-1]),
+            )
+            .order_by(Certificate.not_after, Certificate.id)
+        )
+    )
     done: dict[int, set[int]] = {}
     if candidates:
         for cert_id, days in session.execute(
-            select(ExpiryReminder.certificate_id, ExpiryReminder.threshold_days)
-            .where(ExpiryReminder.certificate_id.in_([c.id for c in candidates]))
+            select(ExpiryReminder.certificate_id, ExpiryReminder.threshold_days).where(
+                ExpiryReminder.certificate_id.in_([c.id for c in candidates])
+            )
         ):
             done.setdefault(cert_id, set()).add(days)
     recorded: list[ExpiryReminder] = []
@@ -133,6 +172,12 @@ def record_expiry_reminders(
         recorded.append(reminder)
     if recorded:
         session.flush()
-        record(session, actor, "certificate.expiry_reminders", "certificate", None,
-               {"reminders": [[r.certificate_id, r.threshold_days] for r in recorded]})
+        record(
+            session,
+            actor,
+            "certificate.expiry_reminders",
+            "certificate",
+            None,
+            {"reminders": [[r.certificate_id, r.threshold_days] for r in recorded]},
+        )
     return recorded

@@ -11,8 +11,16 @@ from certsvc.registry.models import TokenKind, TokenState
 from certsvc.registry.service import CertificateStatus
 from certsvc.ui.forms import ServiceForm, open_select
 
-__all__ = ["enum_choices", "CertificateFilterForm", "TokenFilterForm", "BoardFilterForm", "UploadCertificateForm",
-           "TokenTransitionForm", "RevokeForm", "EnteredInErrorForm"]
+__all__ = [
+    "enum_choices",
+    "CertificateFilterForm",
+    "TokenFilterForm",
+    "BoardFilterForm",
+    "UploadCertificateForm",
+    "TokenTransitionForm",
+    "RevokeForm",
+    "EnteredInErrorForm",
+]
 
 
 def enum_choices(members: type[LabelledEnum] | list, placeholder: str) -> list[SelectChoice]:

@@ -28,8 +28,9 @@ def _matching(session: Session, statement: Select, query: str, holder_id, *colum
     :class:`Person`) contain ``query``."""
     if not query.strip():
         return statement
-    rows = session.execute(statement.outerjoin(Person, holder_id == Person.id).with_only_columns(*columns)
-                           .order_by(None))
+    rows = session.execute(
+        statement.outerjoin(Person, holder_id == Person.id).with_only_columns(*columns).order_by(None)
+    )
     ids = [row_id for row_id, *values in rows if any(value and name_matches(query, value) for value in values)]
     return statement.where(one_of_ids(columns[0], ids))
 
@@ -43,25 +44,58 @@ def _page(session: Session, statement: Select, page: int, per_page: int) -> Page
 
 
 def find_certificates(
-    session: Session, org_ids: Collection[int], *, now: datetime, warn_days: int,
-    status: CertificateStatus | None = None, query: str = "", page: int = 1, per_page: int = PER_PAGE,
+    session: Session,
+    org_ids: Collection[int],
+    *,
+    now: datetime,
+    warn_days: int,
+    status: CertificateStatus | None = None,
+    query: str = "",
+    page: int = 1,
+    per_page: int = PER_PAGE,
 ) -> Page[Certificate]:
     """Certificates of ``org_ids`` in ``status`` (see :func:`~certsvc.registry.service.certificate_status`
     for ``warn_days``), whose holder name, CN, serial or UID contains ``query``; soonest expiry first."""
-    statement = (select(Certificate).where(Certificate.organisation_id.in_(set(org_ids)), in_register())
-                 .order_by(Certificate.not_after, Certificate.id))
+    statement = (
+        select(Certificate)
+        .where(Certificate.organisation_id.in_(set(org_ids)), in_register())
+        .order_by(Certificate.not_after, Certificate.id)
+    )
     if status is not None:
         statement = statement.where(status_clause(status, now, warn_days=warn_days))
-    statement = _matching(session, statement, query, Certificate.holder_id, Certificate.id, Person.full_name,
-                          Certificate.subject_cn, Certificate.serial_hex, Certificate.subject_uid)
-    return _page(session, statement.options(
-        selectinload(Certificate.holder), selectinload(Certificate.organisation), selectinload(Certificate.token),
-        selectinload(Certificate.successor)), page, per_page)
+    statement = _matching(
+        session,
+        statement,
+        query,
+        Certificate.holder_id,
+        Certificate.id,
+        Person.full_name,
+        Certificate.subject_cn,
+        Certificate.serial_hex,
+        Certificate.subject_uid,
+    )
+    return _page(
+        session,
+        statement.options(
+            selectinload(Certificate.holder),
+            selectinload(Certificate.organisation),
+            selectinload(Certificate.token),
+            selectinload(Certificate.successor),
+        ),
+        page,
+        per_page,
+    )
 
 
 def find_tokens(
-    session: Session, org_ids: Collection[int], *, state: TokenState | None = None, kind: TokenKind | None = None,
-    query: str = "", page: int = 1, per_page: int = PER_PAGE,
+    session: Session,
+    org_ids: Collection[int],
+    *,
+    state: TokenState | None = None,
+    kind: TokenKind | None = None,
+    query: str = "",
+    page: int = 1,
+    per_page: int = PER_PAGE,
 ) -> Page[Token]:
     """Tokens of ``org_ids`` in ``state`` and of ``kind``, whose serial, model or holder contains ``query``."""
     statement = select(Token).where(Token.organisation_id.in_(set(org_ids))).order_by(Token.serial)
@@ -69,7 +103,12 @@ def find_tokens(
         statement = statement.where(Token.state == state)
     if kind is not None:
         statement = statement.where(Token.kind == kind)
-    statement = _matching(session, statement, query, Token.holder_id, Token.id, Token.serial, Token.model,
-                          Person.full_name)
-    return _page(session, statement.options(
-        selectinload(Token.holder), selectinload(Token.organisation), selectinload(Token.replaces)), page, per_page)
+    statement = _matching(
+        session, statement, query, Token.holder_id, Token.id, Token.serial, Token.model, Person.full_name
+    )
+    return _page(
+        session,
+        statement.options(selectinload(Token.holder), selectinload(Token.organisation), selectinload(Token.replaces)),
+        page,
+        per_page,
+    )

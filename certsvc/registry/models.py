@@ -7,21 +7,18 @@ organisation token is never stored here: the custody register derives it.
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import Date, ForeignKey, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from certsvc.core.enums import LabelledEnum, enum_column
-from certsvc.extensions import db
+from certsvc.extensions import Model
 from certsvc.orgs.models import Organisation
 from certsvc.people.models import Person
 from certsvc.timeutil import UTCDateTime, utcnow
 
 __all__ = ["TokenKind", "TokenState", "Token", "TokenEvent", "Certificate", "TokenReturn", "ExpiryReminder"]
-
 
 
 class TokenKind(LabelledEnum):
@@ -41,7 +38,7 @@ class TokenState(LabelledEnum):
     DESTROYED = "destroyed", "Đã hủy"
 
 
-class Token(db.Model):
+class Token(Model):
     """A key-storage device ("thiết bị lưu khóa bí mật") known by its serial."""
 
     __tablename__ = "token"
@@ -74,7 +71,7 @@ class Token(db.Model):
         return f"<Token {self.serial} {self.state.value}>"
 
 
-class TokenEvent(db.Model):
+class TokenEvent(Model):
     """One state transition of a token: from, to, why, who, when."""
 
     __tablename__ = "token_event"
@@ -91,7 +88,7 @@ class TokenEvent(db.Model):
     token: Mapped[Token] = relationship(back_populates="events")
 
 
-class Certificate(db.Model):
+class Certificate(Model):
     """An X.509 certificate the CA issued, as registered from its file."""
 
     __tablename__ = "certificate"
@@ -134,7 +131,7 @@ class Certificate(db.Model):
         return f"<Certificate {self.serial_hex} {self.subject_cn!r}>"
 
 
-class TokenReturn(db.Model):
+class TokenReturn(Model):
     """The managing body's duty to hand a token back to the CA after a revocation.
 
     Opened when the certificate is revoked, due ``due_on`` (5 working days after the
@@ -155,7 +152,7 @@ class TokenReturn(db.Model):
     certificate: Mapped[Certificate | None] = relationship()
 
 
-class ExpiryReminder(db.Model):
+class ExpiryReminder(Model):
     """That a certificate came within ``threshold_days`` of its expiry, recorded once per threshold."""
 
     __tablename__ = "expiry_reminder"

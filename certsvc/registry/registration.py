@@ -41,15 +41,28 @@ def _clean_serial(value: object) -> str:
 
 
 def _find_or_new_token(
-    session: Session, serial: str, *, kind: TokenKind, organisation_id: int, holder_id: int | None,
+    session: Session,
+    serial: str,
+    *,
+    kind: TokenKind,
+    organisation_id: int,
+    holder_id: int | None,
     model: str | None,
 ) -> tuple[Token, bool]:
     """The token with ``serial`` if it may take this certificate, else a new ACTIVE one (not yet added)."""
     token = session.scalar(select(Token).where(Token.serial == serial))
     if token is None:
-        return Token(serial=serial, model=model, kind=kind, organisation_id=organisation_id,
-                     holder_id=holder_id if kind is TokenKind.PERSONAL else None, state=TokenState.ACTIVE,
-                     is_secret=kind is TokenKind.ORGANISATION, recoveries=0, replacements=0), True
+        return Token(
+            serial=serial,
+            model=model,
+            kind=kind,
+            organisation_id=organisation_id,
+            holder_id=holder_id if kind is TokenKind.PERSONAL else None,
+            state=TokenState.ACTIVE,
+            is_secret=kind is TokenKind.ORGANISATION,
+            recoveries=0,
+            replacements=0,
+        ), True
     if token.organisation_id != organisation_id:
         raise ValidationFailed({"token_serial": f"Thiết bị {serial} do {token.organisation.name} quản lý."})
     if token.kind is not kind:
@@ -57,14 +70,24 @@ def _find_or_new_token(
     if token.state in _UNUSABLE:
         raise ValidationFailed({"token_serial": f"Thiết bị {serial} đang ở trạng thái «{token.state.label}»."})
     if token.holder_id is not None and holder_id is not None and token.holder_id != holder_id:
-        raise ValidationFailed({"token_serial": f"Thiết bị {serial} là thiết bị cá nhân của {token.holder.full_name}: "
-                                                "chỉ người được cấp giữ và sử dụng."})
+        raise ValidationFailed(
+            {
+                "token_serial": f"Thiết bị {serial} là thiết bị cá nhân của {token.holder.full_name}: "
+                "chỉ người được cấp giữ và sử dụng."
+            }
+        )
     return token, False
 
 
 def get_or_create_token(
-    session: Session, by: Account | Actor, serial: str, *, kind: TokenKind, organisation_id: int,
-    holder_id: int | None = None, model: str | None = None,
+    session: Session,
+    by: Account | Actor,
+    serial: str,
+    *,
+    kind: TokenKind,
+    organisation_id: int,
+    holder_id: int | None = None,
+    model: str | None = None,
 ) -> Token:
     """The token with ``serial`` (it must belong to the organisation and be of ``kind``), or a new
     one in service (ACTIVE); a new token writes one audit entry."""
@@ -73,18 +96,29 @@ def get_or_create_token(
     serial = fields.take("serial", _clean_serial)
     model = fields.take("model", lambda v: clean_text(v, max_length=100))
     fields.raise_if_failed()
-    token, created = _find_or_new_token(session, serial, kind=kind, organisation_id=organisation_id,
-                                        holder_id=holder_id, model=model)
+    token, created = _find_or_new_token(
+        session, serial, kind=kind, organisation_id=organisation_id, holder_id=holder_id, model=model
+    )
     if created:
         session.add(token)
         first_event(session, actor, token, "Ghi nhận thiết bị vào sổ theo dõi.")
-        record(session, actor, "token.registered", "token", token.id,
-               {"serial": token.serial, "kind": kind.value, "organisation_id": organisation_id})
+        record(
+            session,
+            actor,
+            "token.registered",
+            "token",
+            token.id,
+            {"serial": token.serial, "kind": kind.value, "organisation_id": organisation_id},
+        )
     return token
 
 
 def _check_registration(
-    session: Session, parsed: ParsedCertificate, kind: TokenKind, organisation_id: int, holder_id: int | None,
+    session: Session,
+    parsed: ParsedCertificate,
+    kind: TokenKind,
+    organisation_id: int,
+    holder_id: int | None,
     predecessor: Certificate | None,
 ) -> None:
     errors: dict[str, str] = {}
@@ -94,9 +128,14 @@ def _check_registration(
         errors["holder_id"] = "Người được cấp không tồn tại."
     if kind is TokenKind.PERSONAL and holder_id is None:
         errors["holder_id"] = "Chứng thư cá nhân phải có người được cấp."
-    same = session.scalar(select(Certificate).where(or_(
-        Certificate.sha256 == parsed.sha256,
-        and_(Certificate.issuer_dn == parsed.issuer_dn, Certificate.serial_hex == parsed.serial_hex))))
+    same = session.scalar(
+        select(Certificate).where(
+            or_(
+                Certificate.sha256 == parsed.sha256,
+                and_(Certificate.issuer_dn == parsed.issuer_dn, Certificate.serial_hex == parsed.serial_hex),
+            )
+        )
+    )
     if same is not None:
         errors["file"] = f"Chứng thư số này đã có trong sổ theo dõi (số hiệu {same.serial_hex}, {same.subject_cn})."
     if predecessor is not None and predecessor.successor is not None:
@@ -108,8 +147,15 @@ def _check_registration(
 
 
 def register_certificate(
-    session: Session, by: Account | Actor, parsed: ParsedCertificate, *, kind: TokenKind, organisation_id: int,
-    holder_id: int | None = None, token_serial: str | None = None, predecessor: Certificate | None = None,
+    session: Session,
+    by: Account | Actor,
+    parsed: ParsedCertificate,
+    *,
+    kind: TokenKind,
+    organisation_id: int,
+    holder_id: int | None = None,
+    token_serial: str | None = None,
+    predecessor: Certificate | None = None,
 ) -> Certificate:
     """Record a certificate the CA issued, with one audit entry.
 
@@ -122,23 +168,43 @@ def register_certificate(
     actor = authorise(session, by, organisation_id)
     _check_registration(session, parsed, kind, organisation_id, holder_id, predecessor)
     try:
-        cert, token, created = _register(session, actor, parsed, kind, organisation_id, holder_id, token_serial,
-                                         predecessor)
+        cert, token, created = _register(
+            session, actor, parsed, kind, organisation_id, holder_id, token_serial, predecessor
+        )
     except IntegrityError:  # registered at the same moment by someone else
         raise ValidationFailed(
-            {"file": "Chứng thư số hoặc thiết bị này vừa được đăng ký: tải lại trang để kiểm tra."}) from None
-    record(session, actor, "certificate.registered", "certificate", cert.id, {
-        "serial": cert.serial_hex, "sha256": cert.sha256, "subject": cert.subject_dn, "kind": kind.value,
-        "organisation_id": organisation_id, "holder_id": holder_id,
-        "token": token.serial if token else None, "token_created": created,
-        "predecessor_id": predecessor.id if predecessor else None,
-    })
+            {"file": "Chứng thư số hoặc thiết bị này vừa được đăng ký: tải lại trang để kiểm tra."}
+        ) from None
+    record(
+        session,
+        actor,
+        "certificate.registered",
+        "certificate",
+        cert.id,
+        {
+            "serial": cert.serial_hex,
+            "sha256": cert.sha256,
+            "subject": cert.subject_dn,
+            "kind": kind.value,
+            "organisation_id": organisation_id,
+            "holder_id": holder_id,
+            "token": token.serial if token else None,
+            "token_created": created,
+            "predecessor_id": predecessor.id if predecessor else None,
+        },
+    )
     return cert
 
 
 def _register(
-    session: Session, actor: Actor, parsed: ParsedCertificate, kind: TokenKind, organisation_id: int,
-    holder_id: int | None, token_serial: str | None, predecessor: Certificate | None,
+    session: Session,
+    actor: Actor,
+    parsed: ParsedCertificate,
+    kind: TokenKind,
+    organisation_id: int,
+    holder_id: int | None,
+    token_serial: str | None,
+    predecessor: Certificate | None,
 ) -> tuple[Certificate, Token | None, bool]:
     """The writes of :func:`register_certificate`: the token (found, put in service or created) and the certificate."""
     token, created = None, False
@@ -146,8 +212,9 @@ def _register(
         fields = FieldCollector({"token_serial": token_serial})
         serial = fields.take("token_serial", _clean_serial)
         fields.raise_if_failed()
-        token, created = _find_or_new_token(session, serial, kind=kind, organisation_id=organisation_id,
-                                            holder_id=holder_id, model=None)
+        token, created = _find_or_new_token(
+            session, serial, kind=kind, organisation_id=organisation_id, holder_id=holder_id, model=None
+        )
     elif predecessor is not None and predecessor.token is not None and predecessor.token.state not in _UNUSABLE:
         token = predecessor.token
     if created:
@@ -159,11 +226,21 @@ def _register(
     elif token is not None and token.state is TokenState.IN_STOCK:
         move(session, actor, token, TokenState.ACTIVE, f"Cấp phát kèm chứng thư số {parsed.serial_hex}.")
     cert = Certificate(
-        serial_hex=parsed.serial_hex, subject_dn=parsed.subject_dn, subject_cn=parsed.common_name,
-        subject_uid=parsed.uid, issuer_dn=parsed.issuer_dn,
-        not_before=parsed.not_before, not_after=parsed.not_after,
-        key_usage=", ".join(parsed.key_usage)[:255] or None, sha1=parsed.sha1, sha256=parsed.sha256,
-        der=parsed.der, kind=kind, organisation_id=organisation_id, holder_id=holder_id, token=token,
+        serial_hex=parsed.serial_hex,
+        subject_dn=parsed.subject_dn,
+        subject_cn=parsed.common_name,
+        subject_uid=parsed.uid,
+        issuer_dn=parsed.issuer_dn,
+        not_before=parsed.not_before,
+        not_after=parsed.not_after,
+        key_usage=", ".join(parsed.key_usage)[:255] or None,
+        sha1=parsed.sha1,
+        sha256=parsed.sha256,
+        der=parsed.der,
+        kind=kind,
+        organisation_id=organisation_id,
+        holder_id=holder_id,
+        token=token,
         predecessor=predecessor,
     )
     session.add(cert)
@@ -173,16 +250,25 @@ def _register(
 
 def holder_choices(session: Session, org_ids: Collection[int]) -> list[Person]:
     """People who may be named holder of a certificate of ``org_ids``: the active staff of those units."""
-    return list(session.scalars(
-        select(Person).where(Person.organisation_id.in_(set(org_ids)), Person.is_active)
-        .options(selectinload(Person.organisation)).order_by(Person.full_name, Person.id)))
+    return list(
+        session.scalars(
+            select(Person)
+            .where(Person.organisation_id.in_(set(org_ids)), Person.is_active)
+            .options(selectinload(Person.organisation))
+            .order_by(Person.full_name, Person.id)
+        )
+    )
 
 
 def predecessor_choices(session: Session, org_ids: Collection[int]) -> list[Certificate]:
     """Certificates of ``org_ids`` that a new one may renew or replace: not yet succeeded."""
-    return list(session.scalars(
-        select(Certificate).where(Certificate.organisation_id.in_(set(org_ids)), not_renewed(), in_register())
-        .order_by(Certificate.subject_cn, Certificate.not_after)))
+    return list(
+        session.scalars(
+            select(Certificate)
+            .where(Certificate.organisation_id.in_(set(org_ids)), not_renewed(), in_register())
+            .order_by(Certificate.subject_cn, Certificate.not_after)
+        )
+    )
 
 
 def _choice_in(ids: Collection[int], message: str, *, required: bool):
@@ -195,6 +281,7 @@ def _choice_in(ids: Collection[int], message: str, *, required: bool):
         if number not in ids:
             raise FieldError(message)
         return number
+
     return clean
 
 
@@ -215,8 +302,9 @@ def register_upload(session: Session, by: Account, raw: Mapping[str, object], da
     holders = {p.id for p in holder_choices(session, manageable)}
     holder_id = fields.take("holder_id", _choice_in(holders, "Chọn người được cấp trong danh sách.", required=False))
     earlier = {c.id for c in predecessor_choices(session, manageable)}
-    predecessor_id = fields.take("predecessor_id", _choice_in(earlier, "Chọn chứng thư trong danh sách.",
-                                                              required=False))
+    predecessor_id = fields.take(
+        "predecessor_id", _choice_in(earlier, "Chọn chứng thư trong danh sách.", required=False)
+    )
     fields.take("token_serial", lambda v: _clean_serial(v) if str(v or "").strip() else None)
     try:
         parsed = parse_certificate(data)
@@ -224,7 +312,12 @@ def register_upload(session: Session, by: Account, raw: Mapping[str, object], da
         fields.fail("file", failure.field_errors["file"])
     fields.raise_if_failed()
     return register_certificate(
-        session, by, parsed, kind=kind, organisation_id=org_id, holder_id=holder_id,
+        session,
+        by,
+        parsed,
+        kind=kind,
+        organisation_id=org_id,
+        holder_id=holder_id,
         token_serial=fields.values["token_serial"],
         predecessor=session.get(Certificate, predecessor_id) if predecessor_id else None,
     )

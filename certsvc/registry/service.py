@@ -37,10 +37,26 @@ from certsvc.registry.tokens import change_state
 from certsvc.timeutil import VIETNAM_TZ, to_vietnam, utcnow
 
 __all__ = [
-    "CertificateStatus", "RETURN_WORKING_DAYS", "RECOVERABLE", "RegistrySettings",
-    "get_certificate", "get_token", "revoke_certificate", "due_back_message", "recover_token", "transition_token",
-    "certificate_status", "status_clause", "open_returns", "record_past_revocation", "certificates_on",
-    "replacements_of", "mark_entered_in_error", "in_register", "not_renewed", "authorise",
+    "CertificateStatus",
+    "RETURN_WORKING_DAYS",
+    "RECOVERABLE",
+    "RegistrySettings",
+    "get_certificate",
+    "get_token",
+    "revoke_certificate",
+    "due_back_message",
+    "recover_token",
+    "transition_token",
+    "certificate_status",
+    "status_clause",
+    "open_returns",
+    "record_past_revocation",
+    "certificates_on",
+    "replacements_of",
+    "mark_entered_in_error",
+    "in_register",
+    "not_renewed",
+    "authorise",
 ]
 
 #: After a revocation the managing body returns the token to the CA within this many working days.
@@ -64,9 +80,11 @@ class RegistrySettings:
         """From the app's config, checked by :func:`certsvc.config.setting_value`; the calendar is the one
         :func:`certsvc.config.load_config` built (the package's alone when missing)."""
         calendar = config.get(WORK_CALENDAR)
-        return cls(warning_days=setting_value(config, "CERTSVC_EXPIRY_WARNING_DAYS"),
-                   reminder_thresholds=setting_value(config, "CERTSVC_REMINDER_DAYS"),
-                   calendar=calendar if isinstance(calendar, WorkCalendar) else cls.calendar)
+        return cls(
+            warning_days=setting_value(config, "CERTSVC_EXPIRY_WARNING_DAYS"),
+            reminder_thresholds=setting_value(config, "CERTSVC_REMINDER_DAYS"),
+            calendar=calendar if isinstance(calendar, WorkCalendar) else cls.calendar,
+        )
 
 
 class CertificateStatus(LabelledEnum):
@@ -130,8 +148,14 @@ def get_token(session: Session, token_id: object) -> Token:
 
 
 def record_past_revocation(
-    session: Session, by: Account | Actor, certificate: Certificate, *, revoked_on: date | None, reason: str,
-    calendar: WorkCalendar, now: datetime | None = None,
+    session: Session,
+    by: Account | Actor,
+    certificate: Certificate,
+    *,
+    revoked_on: date | None,
+    reason: str,
+    calendar: WorkCalendar,
+    now: datetime | None = None,
 ) -> None:
     """Record a revocation the CA has already made, dated ``revoked_on`` (Vietnam calendar, today or
     earlier): it took effect now when dated today, else at the start of that day. ``calendar`` as for
@@ -143,8 +167,9 @@ def record_past_revocation(
         bounded_day(revoked_on)
     except FieldError as error:
         raise ValidationFailed({"revoked_on": str(error)}) from None
-    moment = now if revoked_on == _vietnam_day(now) else (
-        datetime.combine(revoked_on, time(0), VIETNAM_TZ).astimezone(UTC))
+    moment = (
+        now if revoked_on == _vietnam_day(now) else (datetime.combine(revoked_on, time(0), VIETNAM_TZ).astimezone(UTC))
+    )
     revoke_certificate(session, by, certificate, revoked_at=moment, reason=reason, calendar=calendar)
 
 
@@ -157,13 +182,22 @@ def mark_entered_in_error(session: Session, by: Account | Actor, certificate: Ce
     fields.raise_if_failed()
     # Compare-and-set: of two people marking the record at once, one does.
     marked = session.execute(
-        update(Certificate).where(Certificate.id == certificate.id, Certificate.entered_in_error_at.is_(None))
-        .values(entered_in_error_at=utcnow(), entered_in_error_reason=reason))
+        update(Certificate)
+        .where(Certificate.id == certificate.id, Certificate.entered_in_error_at.is_(None))
+        .values(entered_in_error_at=utcnow(), entered_in_error_reason=reason)
+    )
     if marked.rowcount != 1:
-        raise Conflict(f"Chứng thư {certificate.serial_hex} đã được đánh dấu ghi nhầm từ trước.",
-                       code="already_entered_in_error")
-    record(session, actor, "certificate.entered_in_error", "certificate", certificate.id, {
-        "serial": certificate.serial_hex, "subject": certificate.subject_dn, "reason": reason})
+        raise Conflict(
+            f"Chứng thư {certificate.serial_hex} đã được đánh dấu ghi nhầm từ trước.", code="already_entered_in_error"
+        )
+    record(
+        session,
+        actor,
+        "certificate.entered_in_error",
+        "certificate",
+        certificate.id,
+        {"serial": certificate.serial_hex, "subject": certificate.subject_dn, "reason": reason},
+    )
 
 
 def in_register() -> ColumnElement[bool]:
@@ -173,8 +207,13 @@ def in_register() -> ColumnElement[bool]:
 
 def certificates_on(session: Session, token: Token) -> list[Certificate]:
     """The certificates a token has carried, oldest first."""
-    return list(session.scalars(select(Certificate).where(Certificate.token_id == token.id, in_register())
-                                .order_by(Certificate.not_before, Certificate.id)))
+    return list(
+        session.scalars(
+            select(Certificate)
+            .where(Certificate.token_id == token.id, in_register())
+            .order_by(Certificate.not_before, Certificate.id)
+        )
+    )
 
 
 def replacements_of(session: Session, token: Token) -> list[Token]:
@@ -192,12 +231,19 @@ def open_returns(session: Session, token_ids: Collection[int] | None = None) -> 
 
 def due_back_message(token: Token) -> str:
     """Why a token with an open return to the CA (its certificate revoked) is not recovered."""
-    return (f"Chứng thư số trên thiết bị «{token.serial}» đã bị thu hồi: thiết bị phải nộp lại cơ quan cấp, "
-            "không khôi phục.")
+    return (
+        f"Chứng thư số trên thiết bị «{token.serial}» đã bị thu hồi: thiết bị phải nộp lại cơ quan cấp, "
+        "không khôi phục."
+    )
 
 
 def revoke_certificate(
-    session: Session, by: Account | Actor, certificate: Certificate, *, revoked_at: datetime, reason: str,
+    session: Session,
+    by: Account | Actor,
+    certificate: Certificate,
+    *,
+    revoked_at: datetime,
+    reason: str,
     calendar: WorkCalendar,
 ) -> None:
     """Mark the certificate revoked (one audit entry) and, if its token is still out, open the token's
@@ -219,30 +265,51 @@ def revoke_certificate(
     certificate.revoked_at, certificate.revocation_reason = revoked_at, reason
     token_return = None
     token = certificate.token
-    if token is not None and token.state not in {TokenState.RETURNED, TokenState.DESTROYED} \
-            and not open_returns(session, [token.id]):
+    if (
+        token is not None
+        and token.state not in {TokenState.RETURNED, TokenState.DESTROYED}
+        and not open_returns(session, [token.id])
+    ):
         due = calendar.add_working_days(_vietnam_day(revoked_at), RETURN_WORKING_DAYS)
         token_return = TokenReturn(token=token, certificate=certificate, due_on=due)
         session.add(token_return)
     session.flush()
-    record(session, actor, "certificate.revoked", "certificate", certificate.id, {
-        "serial": certificate.serial_hex, "revoked_at": revoked_at.isoformat(), "reason": reason,
-        "token_return_due": token_return.due_on.isoformat() if token_return else None,
-    })
+    record(
+        session,
+        actor,
+        "certificate.revoked",
+        "certificate",
+        certificate.id,
+        {
+            "serial": certificate.serial_hex,
+            "revoked_at": revoked_at.isoformat(),
+            "reason": reason,
+            "token_return_due": token_return.due_on.isoformat() if token_return else None,
+        },
+    )
 
 
 def recover_token(session: Session, by: Account | Actor, token: Token, reason: str) -> None:
     """Put a PIN-locked or damaged token back in service (ACTIVE): one event, one audit entry, recoveries + 1."""
     actor = authorise(session, by, token.organisation_id)
     if token.state not in RECOVERABLE:
-        raise Conflict(f"Chỉ khôi phục được thiết bị đang «{TokenState.PIN_LOCKED.label}» hoặc "
-                       f"«{TokenState.DAMAGED.label}»; thiết bị {token.serial} đang «{token.state.label}».",
-                       code="token_not_recoverable")
+        raise Conflict(
+            f"Chỉ khôi phục được thiết bị đang «{TokenState.PIN_LOCKED.label}» hoặc "
+            f"«{TokenState.DAMAGED.label}»; thiết bị {token.serial} đang «{token.state.label}».",
+            code="token_not_recoverable",
+        )
     if open_returns(session, [token.id]):
         raise Conflict(due_back_message(token), code="token_being_returned")
     token.recoveries += 1
-    change_state(session, actor, token, TokenState.ACTIVE, reason, action="token.recovered",
-                 details={"recoveries": token.recoveries})
+    change_state(
+        session,
+        actor,
+        token,
+        TokenState.ACTIVE,
+        reason,
+        action="token.recovered",
+        details={"recoveries": token.recoveries},
+    )
 
 
 def transition_token(session: Session, by: Account | Actor, token: Token, to: TokenState, reason: str) -> TokenEvent:
@@ -253,8 +320,9 @@ def transition_token(session: Session, by: Account | Actor, token: Token, to: To
         recover_token(session, actor, token, reason)
         return token.events[-1]
     closing = open_returns(session, [token.id]) if to is TokenState.RETURNED else []
-    event = change_state(session, actor, token, to, reason,
-                         details={"returns_closed": [r.id for r in closing]} if closing else None)
+    event = change_state(
+        session, actor, token, to, reason, details={"returns_closed": [r.id for r in closing]} if closing else None
+    )
     for token_return in closing:
         token_return.returned_at = event.occurred_at or utcnow()
     session.flush()
@@ -265,5 +333,3 @@ def not_renewed() -> ColumnElement[bool]:
     """Certificates that no other certificate renews (none names them as its predecessor)."""
     renewal = aliased(Certificate)
     return ~exists().where(renewal.predecessor_id == Certificate.id)
-
-

@@ -21,8 +21,14 @@ from certsvc.orgs.service import list_in_tree_order
 from certsvc.policy import Permission, can, ensure, orgs_in_scope
 from certsvc.registry import expiry, listing, registration, service
 from certsvc.registry.certificates import MAX_FILE_BYTES, der_to_pem
-from certsvc.registry.forms import (CertificateFilterForm, EnteredInErrorForm, RevokeForm, TokenFilterForm,
-                                    TokenTransitionForm, UploadCertificateForm)
+from certsvc.registry.forms import (
+    CertificateFilterForm,
+    EnteredInErrorForm,
+    RevokeForm,
+    TokenFilterForm,
+    TokenTransitionForm,
+    UploadCertificateForm,
+)
 from certsvc.registry.models import TokenKind, TokenState
 from certsvc.registry.tokens import allowed_next, kept_in_custody_register
 from certsvc.timeutil import format_vietnam, utcnow
@@ -31,20 +37,38 @@ from certsvc.ui.navigation import NavLink
 
 bp = Blueprint("registry", __name__, url_prefix="/registry")
 NAV_LINKS = (
-    NavLink("Chứng thư số", "registry.list_certificates", Permission.VIEW_REGISTRY,
-            "Sổ theo dõi chứng thư số: còn hiệu lực, sắp hết hạn, đã hết hạn, đã thu hồi"),
-    NavLink("Thiết bị ký số", "registry.list_tokens", Permission.VIEW_REGISTRY,
-            "Sổ theo dõi thiết bị lưu khóa bí mật (USB Token) và trạng thái của từng thiết bị"),
-    NavLink("Hạn chứng thư", "registry.expiry_board", Permission.VIEW_REGISTRY,
-            "Chứng thư sắp hết hạn trong 30, 60, 90 ngày và thời hạn nộp lại thiết bị"),
+    NavLink(
+        "Chứng thư số",
+        "registry.list_certificates",
+        Permission.VIEW_REGISTRY,
+        "Sổ theo dõi chứng thư số: còn hiệu lực, sắp hết hạn, đã hết hạn, đã thu hồi",
+    ),
+    NavLink(
+        "Thiết bị ký số",
+        "registry.list_tokens",
+        Permission.VIEW_REGISTRY,
+        "Sổ theo dõi thiết bị lưu khóa bí mật (USB Token) và trạng thái của từng thiết bị",
+    ),
+    NavLink(
+        "Hạn chứng thư",
+        "registry.expiry_board",
+        Permission.VIEW_REGISTRY,
+        "Chứng thư sắp hết hạn trong 30, 60, 90 ngày và thời hạn nộp lại thiết bị",
+    ),
 )
 
 PER_PAGE = 50
 
 #: Badge colour of each token state.
 STATE_TONES = {
-    TokenState.ACTIVE: "ok", TokenState.IN_STOCK: "", TokenState.PIN_LOCKED: "warn", TokenState.SUSPENDED: "warn",
-    TokenState.DAMAGED: "warn", TokenState.LOST: "bad", TokenState.RETURNED: "", TokenState.DESTROYED: "",
+    TokenState.ACTIVE: "ok",
+    TokenState.IN_STOCK: "",
+    TokenState.PIN_LOCKED: "warn",
+    TokenState.SUSPENDED: "warn",
+    TokenState.DAMAGED: "warn",
+    TokenState.LOST: "bad",
+    TokenState.RETURNED: "",
+    TokenState.DESTROYED: "",
 }
 
 
@@ -140,12 +164,24 @@ def list_filters(form_class, **enums):
 def list_certificates():
     form, units, selected, filters, status = list_filters(CertificateFilterForm, status=service.CertificateStatus)
     now, warn_days = utcnow(), registry_settings().warning_days
-    result = listing.find_certificates(db.session, units, now=now, query=_query_text(form), page=_page_number(),
-                                       per_page=PER_PAGE, warn_days=warn_days, **filters)
+    result = listing.find_certificates(
+        db.session,
+        units,
+        now=now,
+        query=_query_text(form),
+        page=_page_number(),
+        per_page=PER_PAGE,
+        warn_days=warn_days,
+        **filters,
+    )
     return render_template(
-        "registry/certificates.html", form=form, result=result, now=now,
+        "registry/certificates.html",
+        form=form,
+        result=result,
+        now=now,
         status_of=partial(service.certificate_status, warn_days=warn_days),
-        selected=selected, can_upload=can(db.session, current_user, Permission.MANAGE_REGISTRY),
+        selected=selected,
+        can_upload=can(db.session, current_user, Permission.MANAGE_REGISTRY),
     ), status
 
 
@@ -169,12 +205,21 @@ def _certificate_page(cert, revoke_form: RevokeForm, status: int, error_form: En
     visible = orgs_in_scope(db.session, current_user, Permission.VIEW_REGISTRY)
     settings, now = registry_settings(), utcnow()
     return render_template(
-        "registry/certificate.html", cert=cert, now=now, error_form=error_form or EnteredInErrorForm(),
+        "registry/certificate.html",
+        cert=cert,
+        now=now,
+        error_form=error_form or EnteredInErrorForm(),
         status=service.certificate_status(cert, now, warn_days=settings.warning_days),
-        earlier=_walk(cert, "predecessor"), later=_walk(cert, "successor"), visible=visible, revoke_form=revoke_form,
+        earlier=_walk(cert, "predecessor"),
+        later=_walk(cert, "successor"),
+        visible=visible,
+        revoke_form=revoke_form,
         can_manage=can(db.session, current_user, Permission.MANAGE_REGISTRY, cert.organisation_id),
-        returns=(expiry.pending_returns(db.session, now, [cert.token_id], calendar=settings.calendar)
-                 if cert.token_id else []),
+        returns=(
+            expiry.pending_returns(db.session, now, [cert.token_id], calendar=settings.calendar)
+            if cert.token_id
+            else []
+        ),
     ), status
 
 
@@ -186,8 +231,11 @@ def download_certificate(certificate_id: int):
         body, mimetype, suffix = cert.der, "application/pkix-cert", "cer"
     else:
         body, mimetype, suffix = der_to_pem(cert.der), "application/x-pem-file", "pem"
-    return Response(body, mimetype=mimetype, headers={
-        "Content-Disposition": f'attachment; filename="chung-thu-{cert.serial_hex}.{suffix}"'})
+    return Response(
+        body,
+        mimetype=mimetype,
+        headers={"Content-Disposition": f'attachment; filename="chung-thu-{cert.serial_hex}.{suffix}"'},
+    )
 
 
 @bp.post("/certificates/<int:certificate_id>/revoke")
@@ -197,8 +245,14 @@ def revoke_certificate(certificate_id: int):
     form = RevokeForm()
 
     def revoke() -> None:
-        service.record_past_revocation(db.session, current_user, cert, revoked_on=form.revoked_on.data,
-                                       reason=form.reason.data, calendar=registry_settings().calendar)
+        service.record_past_revocation(
+            db.session,
+            current_user,
+            cert,
+            revoked_on=form.revoked_on.data,
+            reason=form.reason.data,
+            calendar=registry_settings().calendar,
+        )
 
     valid = form.validate_on_submit()
     if valid and _attempt(form, revoke):
@@ -219,8 +273,7 @@ def mark_entered_in_error(certificate_id: int):
         service.mark_entered_in_error(db.session, current_user, cert, form.reason.data or "")
 
     if form.validate_on_submit() and _attempt(form, mark):
-        flash(f"Đã đánh dấu chứng thư {cert.serial_hex} là ghi nhầm: chứng thư không còn trong sổ theo dõi.",
-              "success")
+        flash(f"Đã đánh dấu chứng thư {cert.serial_hex} là ghi nhầm: chứng thư không còn trong sổ theo dõi.", "success")
         return redirect(url_for("registry.view_certificate", certificate_id=cert.id))
     return _certificate_page(cert, RevokeForm(), 400, error_form=form)
 
@@ -233,10 +286,12 @@ def upload_certificate():
     form.organisation_id.choices = org_choices(list_in_tree_order(db.session, only=manageable), "— Chọn đơn vị —")
     form.holder_id.choices = [("", "— Không có (chứng thư của tổ chức, thiết bị) —")] + [
         (str(p.id), f"{p.full_name} — {p.organisation.name}")
-        for p in registration.holder_choices(db.session, manageable)]
+        for p in registration.holder_choices(db.session, manageable)
+    ]
     form.predecessor_id.choices = [("", "— Không (cấp mới) —")] + [
         (str(c.id), f"{c.subject_cn} · {c.serial_hex} · hết hạn {format_vietnam(c.not_after)[:10]}")
-        for c in registration.predecessor_choices(db.session, manageable)]
+        for c in registration.predecessor_choices(db.session, manageable)
+    ]
     if request.method == "GET":
         form.organisation_id.data = request.args.get("organisation_id", "")
         form.predecessor_id.data = request.args.get("predecessor_id", "")
@@ -258,8 +313,9 @@ def upload_certificate():
 @login_required
 def list_tokens():
     form, units, selected, filters, status = list_filters(TokenFilterForm, state=TokenState, kind=TokenKind)
-    result = listing.find_tokens(db.session, units, query=_query_text(form), page=_page_number(), per_page=PER_PAGE,
-                                 **filters)
+    result = listing.find_tokens(
+        db.session, units, query=_query_text(form), page=_page_number(), per_page=PER_PAGE, **filters
+    )
     return render_template("registry/tokens.html", form=form, result=result, selected=selected), status
 
 
@@ -274,8 +330,12 @@ def _token_page(token, form: TokenTransitionForm, status: int):
     form.to_state.choices = [("", "— Chọn trạng thái —")] + [(s.value, s.label) for s in allowed_next(token.state)]
     settings, now = registry_settings(), utcnow()
     return render_template(
-        "registry/token.html", token=token, form=form, certificates=service.certificates_on(db.session, token),
-        replaced_by=service.replacements_of(db.session, token), now=now,
+        "registry/token.html",
+        token=token,
+        form=form,
+        certificates=service.certificates_on(db.session, token),
+        replaced_by=service.replacements_of(db.session, token),
+        now=now,
         status_of=partial(service.certificate_status, warn_days=settings.warning_days),
         returns=expiry.pending_returns(db.session, now, [token.id], calendar=settings.calendar),
         can_manage=can(db.session, current_user, Permission.MANAGE_REGISTRY, token.organisation_id)
@@ -294,8 +354,9 @@ def transition_token(registry_token_id: int):
     def transition() -> None:
         if form.to_state.data not in {state.value for state in TokenState}:
             raise ValidationFailed({"to_state": "Chọn trạng thái mới."})
-        service.transition_token(db.session, current_user, token, TokenState(form.to_state.data),
-                                 form.reason.data or "")
+        service.transition_token(
+            db.session, current_user, token, TokenState(form.to_state.data), form.reason.data or ""
+        )
 
     if form.validate_on_submit() and _attempt(form, transition):
         flash(f"Đã chuyển thiết bị {token.serial} sang «{token.state.label}».", "success")

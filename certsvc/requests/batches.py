@@ -61,7 +61,9 @@ def get_batch(
     return batch
 
 
-def focal_offices_of(session: Session, by: Account, permission: Permission = Permission.MANAGE_BATCHES) -> list[Organisation]:
+def focal_offices_of(
+    session: Session, by: Account, permission: Permission = Permission.MANAGE_BATCHES
+) -> list[Organisation]:
     """The focal offices (organisations that serve some unit) where ``by`` holds ``permission``."""
     tree = OrgTree.load(session)
     offices = {office for office in tree.focal_office.values() if office is not None}
@@ -76,9 +78,7 @@ def batches_in_scope(session: Session, by: Account) -> list[Batch]:
     offices = [o.id for o in focal_offices_of(session, by, Permission.VIEW_BATCHES)]
     if not offices:
         raise PermissionDenied()
-    return list(session.scalars(
-        select(Batch).where(Batch.focal_office_id.in_(offices)).order_by(Batch.id.desc())
-    ))
+    return list(session.scalars(select(Batch).where(Batch.focal_office_id.in_(offices)).order_by(Batch.id.desc())))
 
 
 def create_batch(session: Session, by: Account, raw: Mapping[str, object]) -> Batch:
@@ -93,12 +93,24 @@ def create_batch(session: Session, by: Account, raw: Mapping[str, object]) -> Ba
     fields.take("signer_name", lambda v: clean_text(v, required=True, max_length=200))
     fields.raise_if_failed()
     ensure(session, by, Permission.MANAGE_BATCHES, office_id)
-    batch = Batch(focal_office_id=office_id, title=fields.values["title"], signer_title=fields.values["signer_title"],
-                  signer_name=fields.values["signer_name"], status=BatchStatus.OPEN, created_by_id=by.id)
+    batch = Batch(
+        focal_office_id=office_id,
+        title=fields.values["title"],
+        signer_title=fields.values["signer_title"],
+        signer_name=fields.values["signer_name"],
+        status=BatchStatus.OPEN,
+        created_by_id=by.id,
+    )
     session.add(batch)
     session.flush()
-    record(session, Actor.of(by), "batch.created", "request_batch", batch.id,
-           {"focal_office_id": office_id, "title": batch.title})
+    record(
+        session,
+        Actor.of(by),
+        "batch.created",
+        "request_batch",
+        batch.id,
+        {"focal_office_id": office_id, "title": batch.title},
+    )
     return batch
 
 
@@ -115,19 +127,25 @@ def _multiline(value: object, max_length: int) -> str:
 def candidates(session: Session, batch: Batch) -> list[CertificateRequest]:
     """Accepted requests not in any batch, of the units the batch's focal office serves."""
     served = OrgTree.load(session).served_by(batch.focal_office_id)
-    return list(session.scalars(
-        select(CertificateRequest).where(
-            CertificateRequest.status == RequestStatus.ACCEPTED,
-            CertificateRequest.batch_id.is_(None),
-            CertificateRequest.organisation_id.in_(served),
-        ).order_by(CertificateRequest.organisation_id, CertificateRequest.id)
-    ))
+    return list(
+        session.scalars(
+            select(CertificateRequest)
+            .where(
+                CertificateRequest.status == RequestStatus.ACCEPTED,
+                CertificateRequest.batch_id.is_(None),
+                CertificateRequest.organisation_id.in_(served),
+            )
+            .order_by(CertificateRequest.organisation_id, CertificateRequest.id)
+        )
+    )
 
 
 def _ensure_open(batch: Batch) -> None:
     if batch.status is not BatchStatus.OPEN:
-        raise Conflict(f"Đợt tổng hợp đang ở trạng thái «{batch.status.label}», không thay đổi danh sách được.",
-                       code="batch_not_open")
+        raise Conflict(
+            f"Đợt tổng hợp đang ở trạng thái «{batch.status.label}», không thay đổi danh sách được.",
+            code="batch_not_open",
+        )
 
 
 def add_requests(session: Session, by: Account, batch: Batch, request_ids: Sequence[object]) -> int:
@@ -141,9 +159,14 @@ def add_requests(session: Session, by: Account, batch: Batch, request_ids: Seque
     for request_id in ids:
         request = allowed.get(request_id)
         if request is None:
-            raise ValidationFailed({"request_ids": (
-                f"Đề nghị số {request_id} không phải đề nghị đã tiếp nhận, chưa vào đợt nào, "
-                "của đơn vị do cơ quan đầu mối này phụ trách.")})
+            raise ValidationFailed(
+                {
+                    "request_ids": (
+                        f"Đề nghị số {request_id} không phải đề nghị đã tiếp nhận, chưa vào đợt nào, "
+                        "của đơn vị do cơ quan đầu mối này phụ trách."
+                    )
+                }
+            )
         try:
             apply_transition(session, by, request, Action.ADD_TO_BATCH, details={"batch_id": batch.id})
         except CertsvcError as error:
@@ -180,11 +203,18 @@ def lock_batch(session: Session, by: Account, batch: Batch) -> None:
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:
-        raise Conflict("Đợt tổng hợp vừa được người khác chốt hoặc đã thay đổi. Vui lòng tải lại trang.",
-                       code="batch_lock_lost")
+        raise Conflict(
+            "Đợt tổng hợp vừa được người khác chốt hoặc đã thay đổi. Vui lòng tải lại trang.", code="batch_lock_lost"
+        )
     session.refresh(batch)
-    record(session, Actor.of(by), "batch.locked", "request_batch", batch.id,
-           {"requests": [r.id for r in batch.requests], "letter_recipient": recipient})
+    record(
+        session,
+        Actor.of(by),
+        "batch.locked",
+        "request_batch",
+        batch.id,
+        {"requests": [r.id for r in batch.requests], "letter_recipient": recipient},
+    )
 
 
 def _clean_number(value: object) -> str:
@@ -228,8 +258,14 @@ def mark_sent(session: Session, by: Account, batch: Batch, raw: Mapping[str, obj
     if result.rowcount != 1:
         raise Conflict("Đợt tổng hợp vừa được người khác cập nhật. Vui lòng tải lại trang.", code="batch_changed")
     session.refresh(batch)
-    record(session, Actor.of(by), "batch.sent", "request_batch", batch.id,
-           {"document_number": number, "document_date": day.isoformat()})
+    record(
+        session,
+        Actor.of(by),
+        "batch.sent",
+        "request_batch",
+        batch.id,
+        {"document_number": number, "document_date": day.isoformat()},
+    )
     comment = f"Công văn số {number} ngày {day.strftime('%d/%m/%Y')}."
     for request in batch.requests:
         apply_transition(session, by, request, Action.MARK_SENT, comment, details={"batch_id": batch.id})
@@ -247,21 +283,30 @@ class OutcomeResult:
     certificate_id: int | None = None
 
 
-_ISSUING = {RequestType.NEW_INDIVIDUAL, RequestType.NEW_ORGANISATION, RequestType.NEW_DEVICE,
-            RequestType.RENEWAL, RequestType.CHANGE}
+_ISSUING = {
+    RequestType.NEW_INDIVIDUAL,
+    RequestType.NEW_ORGANISATION,
+    RequestType.NEW_DEVICE,
+    RequestType.RENEWAL,
+    RequestType.CHANGE,
+}
 
 
 def record_outcome(
-    session: Session, by: Account, request: CertificateRequest, raw: Mapping[str, object],
-    certificate_file: bytes | None = None, *, calendar: WorkCalendar,
+    session: Session,
+    by: Account,
+    request: CertificateRequest,
+    raw: Mapping[str, object],
+    certificate_file: bytes | None = None,
+    *,
+    calendar: WorkCalendar,
 ) -> OutcomeResult:
     """The CA's answer to a sent request: ``done`` (with the issued certificate for new, renewal and
     change requests; the registry is updated, a revoked token's return due on ``calendar``) or
     ``rejected`` with a reason."""
     ensure(session, by, Permission.MANAGE_BATCHES, request.organisation_id)
     if request.status is not RequestStatus.SENT:
-        raise Conflict(f"Chỉ ghi kết quả cho đề nghị đã gửi; đề nghị đang «{request.status.label}».",
-                       code="not_sent")
+        raise Conflict(f"Chỉ ghi kết quả cho đề nghị đã gửi; đề nghị đang «{request.status.label}».", code="not_sent")
     outcome = str(raw.get("outcome") or "")
     try:
         comment = clean_text(str(raw.get("comment") or ""), max_length=2000)
@@ -277,8 +322,14 @@ def record_outcome(
     certificate = apply_to_registry(session, by, request, raw, certificate_file, calendar=calendar)
     if certificate is not None:
         request.issued_certificate_id = certificate.id
-    apply_transition(session, by, request, Action.COMPLETE, comment,
-                     details={"certificate_id": certificate.id if certificate else None})
+    apply_transition(
+        session,
+        by,
+        request,
+        Action.COMPLETE,
+        comment,
+        details={"certificate_id": certificate.id if certificate else None},
+    )
     if request.request_type is RequestType.REVOCATION and request.token_id is not None:
         _cancel_recoveries_of_revoked_token(session, by, request)
     return OutcomeResult(request.id, request.status, certificate.id if certificate else None)
@@ -294,14 +345,20 @@ def _cancel_recoveries_of_revoked_token(session: Session, by: Account, revocatio
     revocation (a consequence of that act, whatever their own permissions at the unit), each with a note
     on its timeline. One already in a batch stays for the batch's officer; the registry refuses to
     recover the token when its answer comes."""
-    recoveries = session.scalars(select(CertificateRequest).where(
-        CertificateRequest.request_type == RequestType.RECOVERY,
-        CertificateRequest.token_id == revocation.token_id,
-        CertificateRequest.status.in_(list(_CANCELLABLE)),
-    ).order_by(CertificateRequest.id))
-    note = (f"Tự động hủy: chứng thư số trên thiết bị đã bị thu hồi theo đề nghị số {revocation.id}; "
-            "thiết bị phải nộp lại cơ quan cấp.")
+    recoveries = session.scalars(
+        select(CertificateRequest)
+        .where(
+            CertificateRequest.request_type == RequestType.RECOVERY,
+            CertificateRequest.token_id == revocation.token_id,
+            CertificateRequest.status.in_(list(_CANCELLABLE)),
+        )
+        .order_by(CertificateRequest.id)
+    )
+    note = (
+        f"Tự động hủy: chứng thư số trên thiết bị đã bị thu hồi theo đề nghị số {revocation.id}; "
+        "thiết bị phải nộp lại cơ quan cấp."
+    )
     for recovery in recoveries:
-        apply_transition(session, Actor.of(by), recovery, Action.CANCEL, note,
-                         details={"revocation_request_id": revocation.id})
-
+        apply_transition(
+            session, Actor.of(by), recovery, Action.CANCEL, note, details={"revocation_request_id": revocation.id}
+        )

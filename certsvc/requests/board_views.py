@@ -31,9 +31,13 @@ def expiry_board():
     form, units, selected, _, status = list_filters(BoardFilterForm)
     now, settings = utcnow(), registry_settings()
     return render_template(
-        "registry/board.html", form=form, selected=selected, reminder_days=settings.reminder_thresholds,
+        "registry/board.html",
+        form=form,
+        selected=selected,
+        reminder_days=settings.reminder_thresholds,
         board=expiry.expiry_board(db.session, units, now, calendar=settings.calendar),
-        ca_deadlines=ca_deadlines(db.session, units, now, calendar=settings.calendar), ca_days=CA_WORKING_DAYS,
+        ca_deadlines=ca_deadlines(db.session, units, now, calendar=settings.calendar),
+        ca_days=CA_WORKING_DAYS,
         drafting=orgs_in_scope(db.session, current_user, Permission.DRAFT_REQUESTS),
         request_readers=orgs_in_scope(db.session, current_user, Permission.VIEW_REQUESTS),
     ), status
@@ -47,13 +51,21 @@ def renewal_draft(certificate_id: int):
     years = RequestPolicy.from_config(current_app.config).max_extension_years
     try:
         draft = service.create_draft(
-            db.session, current_user, cert.organisation_id, RequestType.RENEWAL,
-            {"certificate_id": cert.id, "extension_years": str(years),
-             "note": f"Lập từ bảng theo dõi hạn: chứng thư hết hạn {format_vietnam(cert.not_after)}."})
+            db.session,
+            current_user,
+            cert.organisation_id,
+            RequestType.RENEWAL,
+            {
+                "certificate_id": cert.id,
+                "extension_years": str(years),
+                "note": f"Lập từ bảng theo dõi hạn: chứng thư hết hạn {format_vietnam(cert.not_after)}.",
+            },
+        )
     except ValidationFailed as failure:
         db.session.rollback()
-        raise ValidationFailed(failure.field_errors,
-                               "Chưa lập được đề nghị gia hạn: " + " ".join(failure.field_errors.values())) from None
+        raise ValidationFailed(
+            failure.field_errors, "Chưa lập được đề nghị gia hạn: " + " ".join(failure.field_errors.values())
+        ) from None
     db.session.commit()
     flash(f"Đã lập dự thảo đề nghị gia hạn số {draft.id}; kiểm tra lại rồi trình thủ trưởng.", "success")
     return redirect(url_for("requests.view_request", request_id=draft.id))

@@ -59,7 +59,9 @@ def nameable(units: frozenset[int], record: R | None) -> R | None:
 
 
 def policy_problems(
-    session: Session, request: CertificateRequest, policy: RequestPolicy = DEFAULT_POLICY,
+    session: Session,
+    request: CertificateRequest,
+    policy: RequestPolicy = DEFAULT_POLICY,
     by: Account | None = None,
 ) -> list[PolicyProblem]:
     """Everything that blocks sending ``request`` to the focal office (empty when it may go).
@@ -74,16 +76,22 @@ def policy_problems(
     certificate, token = nameable(units, request.certificate), nameable(units, request.token)
     other = _open_other(session, request, CertificateRequest.subject_key == request.subject_key)
     if other is not None:
-        named = (f"đề nghị số {other.id} ({other.request_type.label}, {other.status.label.lower()})"
-                 if _may_view(session, by, other) else "một đề nghị khác")
-        problems.append(PolicyProblem(
-            "duplicate_open", f"Đã có {named} đang mở cho cùng người, chứng thư số hoặc thiết bị này."))
+        named = (
+            f"đề nghị số {other.id} ({other.request_type.label}, {other.status.label.lower()})"
+            if _may_view(session, by, other)
+            else "một đề nghị khác"
+        )
+        problems.append(
+            PolicyProblem("duplicate_open", f"Đã có {named} đang mở cho cùng người, chứng thư số hoặc thiết bị này.")
+        )
     if kind in _NEW_TYPES and data.get("validity_years", 0) > policy.max_new_years:
-        problems.append(PolicyProblem(
-            "validity_too_long", f"Thời hạn chứng thư số cấp mới tối đa {policy.max_new_years} năm."))
+        problems.append(
+            PolicyProblem("validity_too_long", f"Thời hạn chứng thư số cấp mới tối đa {policy.max_new_years} năm.")
+        )
     if kind is RequestType.RENEWAL and data.get("extension_years", 0) > policy.max_extension_years:
-        problems.append(PolicyProblem(
-            "extension_too_long", f"Thời gian gia hạn tối đa {policy.max_extension_years} năm."))
+        problems.append(
+            PolicyProblem("extension_too_long", f"Thời gian gia hạn tối đa {policy.max_extension_years} năm.")
+        )
     if kind in _CERTIFICATE_TYPES:
         problems.extend(_certificate_problems(request, certificate, policy))
     if kind is RequestType.REVOCATION:
@@ -92,18 +100,27 @@ def policy_problems(
         elif data["reason"] == "other" and not data.get("reason_detail"):
             problems.append(PolicyProblem("revocation_without_reason", "Ghi rõ nội dung lý do thu hồi khác."))
     if kind is RequestType.CHANGE and certificate is not None and not _changes_something(request, certificate):
-        problems.append(PolicyProblem(
-            "change_changes_nothing",
-            "Đề nghị thay đổi thông tin không thay đổi nội dung nào so với thông tin hiện tại của chứng thư số."))
+        problems.append(
+            PolicyProblem(
+                "change_changes_nothing",
+                "Đề nghị thay đổi thông tin không thay đổi nội dung nào so với thông tin hiện tại của chứng thư số.",
+            )
+        )
     if kind is RequestType.RECOVERY:
         if token is None:
-            problems.append(PolicyProblem(
-                "unknown_token",
-                f"Thiết bị số hiệu «{data.get('token_serial')}» không có trong sổ thiết bị lưu khóa bí mật."))
+            problems.append(
+                PolicyProblem(
+                    "unknown_token",
+                    f"Thiết bị số hiệu «{data.get('token_serial')}» không có trong sổ thiết bị lưu khóa bí mật.",
+                )
+            )
         elif token.state in (TokenState.RETURNED, TokenState.DESTROYED, TokenState.LOST):
-            problems.append(PolicyProblem(
-                "token_not_recoverable",
-                f"Thiết bị «{token.serial}» đang ở trạng thái «{token.state.label}», không thể khôi phục."))
+            problems.append(
+                PolicyProblem(
+                    "token_not_recoverable",
+                    f"Thiết bị «{token.serial}» đang ở trạng thái «{token.state.label}», không thể khôi phục.",
+                )
+            )
         else:
             problems.extend(_token_going_back(session, request, token, by))
     return problems
@@ -117,13 +134,19 @@ def _may_view(session: Session, by: Account | None, other: CertificateRequest) -
 def _open_other(session: Session, request: CertificateRequest, *conditions) -> CertificateRequest | None:
     """The first other open request that meets ``conditions`` and goes before ``request``: a later
     draft does not block an earlier request; anything already sent does."""
-    return session.scalars(select(CertificateRequest).where(
-        *conditions,
-        CertificateRequest.id != request.id,
-        CertificateRequest.status.not_in(list(CLOSED_STATUSES)),
-        or_(CertificateRequest.id < request.id,
-            CertificateRequest.status.not_in([RequestStatus.DRAFT, RequestStatus.APPROVED])),
-    ).order_by(CertificateRequest.id)).first()
+    return session.scalars(
+        select(CertificateRequest)
+        .where(
+            *conditions,
+            CertificateRequest.id != request.id,
+            CertificateRequest.status.not_in(list(CLOSED_STATUSES)),
+            or_(
+                CertificateRequest.id < request.id,
+                CertificateRequest.status.not_in([RequestStatus.DRAFT, RequestStatus.APPROVED]),
+            ),
+        )
+        .order_by(CertificateRequest.id)
+    ).first()
 
 
 def _token_going_back(
@@ -132,14 +155,21 @@ def _token_going_back(
     """A token whose certificate is revoked, or is being revoked, goes back to the CA: it is not recovered."""
     if open_returns(session, [token.id]):
         return [PolicyProblem("token_being_returned", due_back_message(token))]
-    revocation = _open_other(session, request, CertificateRequest.request_type == RequestType.REVOCATION,
-                             CertificateRequest.token_id == token.id)
+    revocation = _open_other(
+        session,
+        request,
+        CertificateRequest.request_type == RequestType.REVOCATION,
+        CertificateRequest.token_id == token.id,
+    )
     if revocation is not None:
         named = f"Đề nghị thu hồi số {revocation.id}" if _may_view(session, by, revocation) else "Một đề nghị thu hồi"
-        return [PolicyProblem(
-            "token_being_revoked",
-            f"{named} đang mở cho chứng thư số trên thiết bị «{token.serial}»: "
-            "thiết bị sẽ nộp lại cơ quan cấp, không khôi phục.")]
+        return [
+            PolicyProblem(
+                "token_being_revoked",
+                f"{named} đang mở cho chứng thư số trên thiết bị «{token.serial}»: "
+                "thiết bị sẽ nộp lại cơ quan cấp, không khôi phục.",
+            )
+        ]
     return []
 
 
@@ -147,18 +177,24 @@ def _certificate_problems(
     request: CertificateRequest, certificate: Certificate | None, policy: RequestPolicy
 ) -> list[PolicyProblem]:
     if certificate is None:
-        return [PolicyProblem(
-            "certificate_not_registered",
-            f"Chứng thư số số hiệu «{written_serial(str(request.data.get('certificate_serial') or ''))}» không có trong sổ chứng thư số.")]
+        return [
+            PolicyProblem(
+                "certificate_not_registered",
+                f"Chứng thư số số hiệu «{written_serial(str(request.data.get('certificate_serial') or ''))}» không có trong sổ chứng thư số.",
+            )
+        ]
     if certificate.revoked_at is not None:
         return [PolicyProblem("certificate_revoked", "Chứng thư số này đã bị thu hồi.")]
     if request.request_type is RequestType.RENEWAL:
         expired_for = utcnow() - certificate.not_after
         if expired_for > timedelta(days=policy.renewal_grace_days):
-            return [PolicyProblem(
-                "certificate_expired_too_long",
-                f"Chứng thư số đã hết hạn {expired_for.days} ngày (quá {policy.renewal_grace_days} ngày): "
-                "không gia hạn được, cần đề nghị cấp mới.")]
+            return [
+                PolicyProblem(
+                    "certificate_expired_too_long",
+                    f"Chứng thư số đã hết hạn {expired_for.days} ngày (quá {policy.renewal_grace_days} ngày): "
+                    "không gia hạn được, cần đề nghị cấp mới.",
+                )
+            ]
     return []
 
 

@@ -32,15 +32,21 @@ class CaDeadline:
     overdue: bool
 
 
-def ca_deadlines(session: Session, org_ids: Collection[int], now: datetime, *,
-                 calendar: WorkCalendar) -> list[CaDeadline]:
+def ca_deadlines(
+    session: Session, org_ids: Collection[int], now: datetime, *, calendar: WorkCalendar
+) -> list[CaDeadline]:
     """New-certificate requests of ``org_ids`` sent to the CA and still open, earliest due first; working days
     counted on ``calendar``."""
     new_types = [RequestType.NEW_INDIVIDUAL, RequestType.NEW_ORGANISATION, RequestType.NEW_DEVICE]
     rows = session.execute(
-        select(CertificateRequest, Batch.sent_at).join(Batch, CertificateRequest.batch_id == Batch.id)
-        .where(CertificateRequest.status == RequestStatus.SENT, CertificateRequest.request_type.in_(new_types),
-               CertificateRequest.organisation_id.in_(set(org_ids)), Batch.sent_at.is_not(None))
+        select(CertificateRequest, Batch.sent_at)
+        .join(Batch, CertificateRequest.batch_id == Batch.id)
+        .where(
+            CertificateRequest.status == RequestStatus.SENT,
+            CertificateRequest.request_type.in_(new_types),
+            CertificateRequest.organisation_id.in_(set(org_ids)),
+            Batch.sent_at.is_not(None),
+        )
         .options(selectinload(CertificateRequest.organisation))
     ).all()
     today = to_vietnam(now).date()
@@ -48,6 +54,7 @@ def ca_deadlines(session: Session, org_ids: Collection[int], now: datetime, *,
     for request, sent_at in rows:
         sent_on = to_vietnam(sent_at).date()
         due_on = calendar.add_working_days(sent_on, CA_WORKING_DAYS)
-        deadlines.append(CaDeadline(request, sent_on, due_on, calendar.working_days_between(today, due_on),
-                                    today > due_on))
+        deadlines.append(
+            CaDeadline(request, sent_on, due_on, calendar.working_days_between(today, due_on), today > due_on)
+        )
     return sorted(deadlines, key=lambda d: (d.due_on, d.request.id))

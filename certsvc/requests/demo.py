@@ -27,38 +27,85 @@ def _account(session: Session, person: Person) -> Account:
 
 
 def _newcomer(name: str, cccd: str, position: str, unit: str, email: str, phone: str) -> dict:
-    return {"full_name": name, "cccd": cccd, "cccd_issued_on": "2021-08-16",
-            "cccd_issued_by": "Cục Cảnh sát quản lý hành chính về trật tự xã hội", "position": position,
-            "unit_name": unit, "email": email, "phone": phone, "validity_years": "5"}
+    return {
+        "full_name": name,
+        "cccd": cccd,
+        "cccd_issued_on": "2021-08-16",
+        "cccd_issued_by": "Cục Cảnh sát quản lý hành chính về trật tự xã hội",
+        "position": position,
+        "unit_name": unit,
+        "email": email,
+        "phone": phone,
+        "validity_years": "5",
+    }
 
 
 def load_demo(session: Session, orgs: dict[str, Organisation], people: dict[str, Person]) -> None:
     unit = orgs["tandoan"]
     officer, head, focal = (_account(session, people[key]) for key in ("canbo", "thutruong", "daumoi"))
 
-    create_draft(session, officer, unit.id, RequestType.NEW_INDIVIDUAL, _newcomer(
-        "Hoàng Thị Mai", "020196004512", "Công chức Văn hóa - Xã hội", unit.name, "maiht.td@langson.gov.vn",
-        "0915 204 388"))
+    create_draft(
+        session,
+        officer,
+        unit.id,
+        RequestType.NEW_INDIVIDUAL,
+        _newcomer(
+            "Hoàng Thị Mai",
+            "020196004512",
+            "Công chức Văn hóa - Xã hội",
+            unit.name,
+            "maiht.td@langson.gov.vn",
+            "0915 204 388",
+        ),
+    )
 
-    returned = create_draft(session, officer, unit.id, RequestType.NEW_INDIVIDUAL, _newcomer(
-        "Lộc Văn Thắng", "020088007731", "Phó Chủ tịch UBND xã", unit.name, "thanglv.td@langson.gov.vn",
-        "0983 117 402"))
+    returned = create_draft(
+        session,
+        officer,
+        unit.id,
+        RequestType.NEW_INDIVIDUAL,
+        _newcomer(
+            "Lộc Văn Thắng",
+            "020088007731",
+            "Phó Chủ tịch UBND xã",
+            unit.name,
+            "thanglv.td@langson.gov.vn",
+            "0983 117 402",
+        ),
+    )
     take_action(session, head, returned, Action.APPROVE_SUBMIT, "Đề nghị cấp cho Phó Chủ tịch mới được bầu.")
-    take_action(session, focal, returned, Action.RETURN,
-                "Ngày cấp CCCD không khớp bản chụp CCCD gửi kèm; đề nghị kiểm tra lại.")
+    take_action(
+        session, focal, returned, Action.RETURN, "Ngày cấp CCCD không khớp bản chụp CCCD gửi kèm; đề nghị kiểm tra lại."
+    )
 
     khanh = session.scalar(select(Certificate).where(Certificate.holder_id == people["thutruong"].id))
     if khanh is not None:
-        renewal = create_draft(session, officer, unit.id, RequestType.RENEWAL, {
-            "certificate_id": khanh.id, "extension_years": "3",
-            "note": "Chứng thư số của Chủ tịch UBND xã sắp hết hạn."})
+        renewal = create_draft(
+            session,
+            officer,
+            unit.id,
+            RequestType.RENEWAL,
+            {
+                "certificate_id": khanh.id,
+                "extension_years": "3",
+                "note": "Chứng thư số của Chủ tịch UBND xã sắp hết hạn.",
+            },
+        )
         take_action(session, head, renewal, Action.APPROVE_SUBMIT)
         take_action(session, focal, renewal, Action.ACCEPT, "Hồ sơ đầy đủ.")
 
     tung = session.scalar(select(Certificate).where(Certificate.holder_id == people["canbo"].id))
     if tung is not None and tung.token is not None:
-        recovery = create_draft(session, officer, unit.id, RequestType.RECOVERY, {
-            "token_id": tung.token_id, "problem": "pin_locked",
-            "description": "Nhập sai mã PIN quá số lần cho phép, thiết bị bị khóa."})
+        recovery = create_draft(
+            session,
+            officer,
+            unit.id,
+            RequestType.RECOVERY,
+            {
+                "token_id": tung.token_id,
+                "problem": "pin_locked",
+                "description": "Nhập sai mã PIN quá số lần cho phép, thiết bị bị khóa.",
+            },
+        )
         take_action(session, head, recovery, Action.APPROVE_SUBMIT)
     session.flush()

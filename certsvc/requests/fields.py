@@ -206,90 +206,151 @@ def _choice(choices: tuple[tuple[str, str], ...]) -> Callable[[object], str | No
     return clean
 
 
-def _field(name: str, label: str, clean: Callable[[object], object | None], *, required: bool = False,
-           **options) -> FieldSpec:
+def _field(
+    name: str, label: str, clean: Callable[[object], object | None], *, required: bool = False, **options
+) -> FieldSpec:
     return FieldSpec(name, label, non_empty(clean) if required else clean, required=required, **options)
 
 
 def _free(name: str, label: str, *, required: bool = False, max_length: int = 255, **options) -> FieldSpec:
     widget = "textarea" if max_length > 255 else "text"
-    return _field(name, label, partial(_text, max_length=max_length), required=required, widget=widget,
-                  max_length=max_length, **options)
+    return _field(
+        name,
+        label,
+        partial(_text, max_length=max_length),
+        required=required,
+        widget=widget,
+        max_length=max_length,
+        **options,
+    )
 
 
 _EMAIL = partial(_field, clean=clean_email, widget="email", max_length=254)
 _PHONE = partial(_field, clean=clean_phone, widget="tel", max_length=20)
-_VALIDITY = _field("validity_years", "Thời hạn đề nghị (năm)", _years, required=True, widget="number",
-                   hint="Tối đa 5 năm.")
-_CERTIFICATE = _field("certificate_serial", "Số hiệu (serial) chứng thư số", clean_serial, required=True,
-                      max_length=100, written=written_serial,
-                      hint="Xem trong sổ chứng thư số, ví dụ 5401010A3F (không phân biệt chữ hoa, chữ thường; "
-                           "dấu cách, dấu hai chấm được bỏ qua).")
+_VALIDITY = _field(
+    "validity_years", "Thời hạn đề nghị (năm)", _years, required=True, widget="number", hint="Tối đa 5 năm."
+)
+_CERTIFICATE = _field(
+    "certificate_serial",
+    "Số hiệu (serial) chứng thư số",
+    clean_serial,
+    required=True,
+    max_length=100,
+    written=written_serial,
+    hint="Xem trong sổ chứng thư số, ví dụ 5401010A3F (không phân biệt chữ hoa, chữ thường; "
+    "dấu cách, dấu hai chấm được bỏ qua).",
+)
 
 REQUEST_TYPES: dict[RequestType, TypeSpec] = {
     spec.type: spec
     for spec in (
-        TypeSpec(RequestType.NEW_INDIVIDUAL, "Mẫu 01", (
-            _free("full_name", "Họ và tên", required=True, max_length=200),
-            _field("cccd", "Số CCCD", clean_cccd, required=True, max_length=12, hint="12 chữ số."),
-            _field("cccd_issued_on", "Ngày cấp CCCD", _past_date, required=True, widget="date"),
-            _free("cccd_issued_by", "Nơi cấp CCCD", required=True),
-            _free("position", "Chức vụ", required=True, max_length=200),
-            _free("unit_name", "Cơ quan, đơn vị công tác", required=True),
-            _EMAIL("email", "Thư điện tử công vụ", required=True),
-            _PHONE("phone", "Số điện thoại di động", required=True),
-            _VALIDITY,
-        )),
-        TypeSpec(RequestType.NEW_ORGANISATION, "Mẫu 02", (
-            _free("org_name", "Tên cơ quan, tổ chức", required=True),
-            _free("address", "Địa chỉ", required=True, max_length=500),
-            _field("tax_code", "Mã số thuế", clean_tax_code, required=True, max_length=14),
-            _field("budget_code", "Mã quan hệ ngân sách", _budget_code, required=True, max_length=7,
-                   hint="7 chữ số."),
-            _free("province", "Tỉnh, thành phố", required=True, max_length=100),
-            _EMAIL("email", "Thư điện tử công vụ của cơ quan", required=True),
-            _free("receiver_name", "Người nhận thiết bị lưu khóa bí mật", required=True, max_length=200),
-            _field("receiver_cccd", "Số CCCD người nhận", clean_cccd, max_length=12),
-            _VALIDITY,
-        )),
-        TypeSpec(RequestType.NEW_DEVICE, "Mẫu 03", (
-            _free("device_name", "Tên thiết bị, dịch vụ, phần mềm", required=True),
-            _free("identifier", "Định danh (tên miền, địa chỉ IP hoặc mã hiệu)", required=True),
-            _free("purpose", "Mục đích sử dụng", required=True, max_length=1000),
-            _free("manager_name", "Người quản lý", required=True, max_length=200),
-            _EMAIL("email", "Thư điện tử công vụ người quản lý", required=True),
-            _VALIDITY,
-        )),
-        TypeSpec(RequestType.RENEWAL, "Mẫu 04", (
-            _CERTIFICATE,
-            _field("extension_years", "Thời gian gia hạn (năm)", _years, required=True, widget="number",
-                   hint="Tối đa 3 năm."),
-            _free("note", "Ghi chú", max_length=1000),
-        )),
-        TypeSpec(RequestType.CHANGE, "Mẫu 04", (
-            _CERTIFICATE,
-            _free("new_full_name", "Họ và tên mới", max_length=200),
-            _free("new_position", "Chức vụ mới", max_length=200),
-            _free("new_unit_name", "Cơ quan, đơn vị công tác mới"),
-            _EMAIL("new_email", "Thư điện tử công vụ mới"),
-            _PHONE("new_phone", "Số điện thoại di động mới"),
-            _free("note", "Lý do thay đổi", max_length=1000),
-        )),
-        TypeSpec(RequestType.REVOCATION, "Mẫu 05", (
-            _CERTIFICATE,
-            _field("reason", "Lý do thu hồi", _choice(REVOCATION_REASONS), widget="select",
-                   choices=REVOCATION_REASONS),
-            _free("reason_detail", "Nội dung lý do", max_length=1000, hint="Bắt buộc khi chọn «Lý do khác»."),
-            _field("invalid_from", "Ngày đề nghị chứng thư số hết hiệu lực", _future_date, widget="date",
-                   hint="Để trống nếu thu hồi ngay."),
-        )),
-        TypeSpec(RequestType.RECOVERY, "Mẫu 06", (
-            _field("token_serial", "Số hiệu thiết bị lưu khóa bí mật", _token_serial, required=True,
-                   max_length=64),
-            _field("problem", "Tình trạng", _choice(RECOVERY_PROBLEMS), required=True, widget="select",
-                   choices=RECOVERY_PROBLEMS),
-            _free("description", "Mô tả thêm", max_length=1000),
-        )),
+        TypeSpec(
+            RequestType.NEW_INDIVIDUAL,
+            "Mẫu 01",
+            (
+                _free("full_name", "Họ và tên", required=True, max_length=200),
+                _field("cccd", "Số CCCD", clean_cccd, required=True, max_length=12, hint="12 chữ số."),
+                _field("cccd_issued_on", "Ngày cấp CCCD", _past_date, required=True, widget="date"),
+                _free("cccd_issued_by", "Nơi cấp CCCD", required=True),
+                _free("position", "Chức vụ", required=True, max_length=200),
+                _free("unit_name", "Cơ quan, đơn vị công tác", required=True),
+                _EMAIL("email", "Thư điện tử công vụ", required=True),
+                _PHONE("phone", "Số điện thoại di động", required=True),
+                _VALIDITY,
+            ),
+        ),
+        TypeSpec(
+            RequestType.NEW_ORGANISATION,
+            "Mẫu 02",
+            (
+                _free("org_name", "Tên cơ quan, tổ chức", required=True),
+                _free("address", "Địa chỉ", required=True, max_length=500),
+                _field("tax_code", "Mã số thuế", clean_tax_code, required=True, max_length=14),
+                _field(
+                    "budget_code", "Mã quan hệ ngân sách", _budget_code, required=True, max_length=7, hint="7 chữ số."
+                ),
+                _free("province", "Tỉnh, thành phố", required=True, max_length=100),
+                _EMAIL("email", "Thư điện tử công vụ của cơ quan", required=True),
+                _free("receiver_name", "Người nhận thiết bị lưu khóa bí mật", required=True, max_length=200),
+                _field("receiver_cccd", "Số CCCD người nhận", clean_cccd, max_length=12),
+                _VALIDITY,
+            ),
+        ),
+        TypeSpec(
+            RequestType.NEW_DEVICE,
+            "Mẫu 03",
+            (
+                _free("device_name", "Tên thiết bị, dịch vụ, phần mềm", required=True),
+                _free("identifier", "Định danh (tên miền, địa chỉ IP hoặc mã hiệu)", required=True),
+                _free("purpose", "Mục đích sử dụng", required=True, max_length=1000),
+                _free("manager_name", "Người quản lý", required=True, max_length=200),
+                _EMAIL("email", "Thư điện tử công vụ người quản lý", required=True),
+                _VALIDITY,
+            ),
+        ),
+        TypeSpec(
+            RequestType.RENEWAL,
+            "Mẫu 04",
+            (
+                _CERTIFICATE,
+                _field(
+                    "extension_years",
+                    "Thời gian gia hạn (năm)",
+                    _years,
+                    required=True,
+                    widget="number",
+                    hint="Tối đa 3 năm.",
+                ),
+                _free("note", "Ghi chú", max_length=1000),
+            ),
+        ),
+        TypeSpec(
+            RequestType.CHANGE,
+            "Mẫu 04",
+            (
+                _CERTIFICATE,
+                _free("new_full_name", "Họ và tên mới", max_length=200),
+                _free("new_position", "Chức vụ mới", max_length=200),
+                _free("new_unit_name", "Cơ quan, đơn vị công tác mới"),
+                _EMAIL("new_email", "Thư điện tử công vụ mới"),
+                _PHONE("new_phone", "Số điện thoại di động mới"),
+                _free("note", "Lý do thay đổi", max_length=1000),
+            ),
+        ),
+        TypeSpec(
+            RequestType.REVOCATION,
+            "Mẫu 05",
+            (
+                _CERTIFICATE,
+                _field(
+                    "reason", "Lý do thu hồi", _choice(REVOCATION_REASONS), widget="select", choices=REVOCATION_REASONS
+                ),
+                _free("reason_detail", "Nội dung lý do", max_length=1000, hint="Bắt buộc khi chọn «Lý do khác»."),
+                _field(
+                    "invalid_from",
+                    "Ngày đề nghị chứng thư số hết hiệu lực",
+                    _future_date,
+                    widget="date",
+                    hint="Để trống nếu thu hồi ngay.",
+                ),
+            ),
+        ),
+        TypeSpec(
+            RequestType.RECOVERY,
+            "Mẫu 06",
+            (
+                _field("token_serial", "Số hiệu thiết bị lưu khóa bí mật", _token_serial, required=True, max_length=64),
+                _field(
+                    "problem",
+                    "Tình trạng",
+                    _choice(RECOVERY_PROBLEMS),
+                    required=True,
+                    widget="select",
+                    choices=RECOVERY_PROBLEMS,
+                ),
+                _free("description", "Mô tả thêm", max_length=1000),
+            ),
+        ),
     )
 }
 

@@ -11,12 +11,12 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from certsvc.errors import Conflict, NotFound
+from certsvc.orgs.models import office_recipient
 from certsvc.requests.documents.annex import AnnexTable
 from certsvc.requests.documents.annex_pdf import build_annex_pdf
 from certsvc.requests.documents.annex_tables import build_annex_csv, build_annex_xlsx
 from certsvc.requests.documents.letter import LetterData, build_letter_pdf
-from certsvc.errors import Conflict, NotFound
-from certsvc.orgs.models import office_recipient
 from certsvc.requests.fields import display_value, spec_of
 from certsvc.requests.models import Batch, BatchStatus, CertificateRequest, RequestType
 
@@ -55,10 +55,13 @@ def annex_tables(batch: Batch) -> list[AnnexTable]:
         subject = [_SUBJECT_COLUMN[kind]] if kind in _SUBJECT_COLUMN else []
         columns = [*_COMMON_COLUMNS, *subject, *(field.label for field in spec.fields)]
         rows = [_row(request) for request in requests]
-        tables.append(AnnexTable(
-            title=f"Bảng {len(tables) + 1}. Đề nghị {kind.label[0].lower()}{kind.label[1:]} ({spec.form_no})",
-            columns=columns, rows=rows,
-        ))
+        tables.append(
+            AnnexTable(
+                title=f"Bảng {len(tables) + 1}. Đề nghị {kind.label[0].lower()}{kind.label[1:]} ({spec.form_no})",
+                columns=columns,
+                rows=rows,
+            )
+        )
     return tables
 
 
@@ -77,8 +80,12 @@ def _subject(request: CertificateRequest) -> list[str]:
 
 def _row(request: CertificateRequest) -> list[str]:
     spec = spec_of(request.request_type)
-    return [request.organisation.name, str(request.id), *_subject(request),
-            *(display_value(field, request.data.get(field.name)) for field in spec.fields)]
+    return [
+        request.organisation.name,
+        str(request.id),
+        *_subject(request),
+        *(display_value(field, request.data.get(field.name)) for field in spec.fields),
+    ]
 
 
 def _issuing_body(batch: Batch) -> tuple[str, str, str, str]:
@@ -132,20 +139,27 @@ def letter_data(batch: Batch) -> LetterData:
 
 def _heading(batch: Batch) -> str:
     _, _, symbol, _ = _issuing_body(batch)
-    return ("PHỤ LỤC\nDanh sách đề nghị cấp, gia hạn, thay đổi thông tin, thu hồi chứng thư số chuyên dùng công vụ"
-            f"\n(Kèm theo Công văn số      /{symbol} ngày      )")
+    return (
+        "PHỤ LỤC\nDanh sách đề nghị cấp, gia hạn, thay đổi thông tin, thu hồi chứng thư số chuyên dùng công vụ"
+        f"\n(Kèm theo Công văn số      /{symbol} ngày      )"
+    )
 
 
 DOCUMENTS: dict[str, BatchDocument] = {
-    "letter.pdf": BatchDocument("cong-van-de-nghi.pdf", "application/pdf",
-                                lambda batch: build_letter_pdf(letter_data(batch))),
-    "annex.pdf": BatchDocument("phu-luc.pdf", "application/pdf",
-                               lambda batch: build_annex_pdf(annex_tables(batch), heading=_heading(batch))),
+    "letter.pdf": BatchDocument(
+        "cong-van-de-nghi.pdf", "application/pdf", lambda batch: build_letter_pdf(letter_data(batch))
+    ),
+    "annex.pdf": BatchDocument(
+        "phu-luc.pdf", "application/pdf", lambda batch: build_annex_pdf(annex_tables(batch), heading=_heading(batch))
+    ),
     "annex.xlsx": BatchDocument(
-        "phu-luc.xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        lambda batch: build_annex_xlsx(annex_tables(batch), heading=_heading(batch))),
-    "annex.csv": BatchDocument("phu-luc.csv", "text/csv; charset=utf-8",
-                               lambda batch: build_annex_csv(annex_tables(batch))),
+        "phu-luc.xlsx",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        lambda batch: build_annex_xlsx(annex_tables(batch), heading=_heading(batch)),
+    ),
+    "annex.csv": BatchDocument(
+        "phu-luc.csv", "text/csv; charset=utf-8", lambda batch: build_annex_csv(annex_tables(batch))
+    ),
 }
 
 

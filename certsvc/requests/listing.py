@@ -27,12 +27,28 @@ from certsvc.registry.models import Certificate, Token
 from certsvc.requests.models import CertificateRequest, RequestStatus, RequestType, SubjectLine, subject_line
 from certsvc.timeutil import utcnow
 
-__all__ = ["QUEUE_STATUSES", "ListedRequest", "RequestFilter", "count_requests", "find_requests", "page_listed",
-           "page_requests", "review_scope"]
+__all__ = [
+    "QUEUE_STATUSES",
+    "ListedRequest",
+    "RequestFilter",
+    "count_requests",
+    "find_requests",
+    "page_listed",
+    "page_requests",
+    "review_scope",
+]
 
 #: What the focal office's queue shows: requests that have reached it.
-QUEUE_STATUSES = (RequestStatus.SUBMITTED, RequestStatus.RETURNED, RequestStatus.ACCEPTED, RequestStatus.IN_BATCH,
-                  RequestStatus.SENT, RequestStatus.DONE, RequestStatus.REJECTED, RequestStatus.CANCELLED)
+QUEUE_STATUSES = (
+    RequestStatus.SUBMITTED,
+    RequestStatus.RETURNED,
+    RequestStatus.ACCEPTED,
+    RequestStatus.IN_BATCH,
+    RequestStatus.SENT,
+    RequestStatus.DONE,
+    RequestStatus.REJECTED,
+    RequestStatus.CANCELLED,
+)
 
 
 @dataclass(frozen=True)
@@ -101,20 +117,30 @@ _LIST_ORDER = (CertificateRequest.submitted_at.asc().nulls_last(), CertificateRe
 def _slice_ids(query: Select, limit: int, offset: int) -> Select:
     """The ids of a slice of ``query`` in list order, read from the index alone: a deep OFFSET skips
     index entries, not rows, and only the slice's requests are read afterwards."""
-    return query.with_only_columns(CertificateRequest.id).order_by(*_LIST_ORDER).limit(written(limit)).offset(
-        written(offset))
+    return (
+        query.with_only_columns(CertificateRequest.id)
+        .order_by(*_LIST_ORDER)
+        .limit(written(limit))
+        .offset(written(offset))
+    )
 
 
-def _rows(session: Session, query: Select, limit: int, offset: int,
-          total: ColumnElement[int | None] = null()) -> list[tuple[CertificateRequest, int | None]]:
+def _rows(
+    session: Session, query: Select, limit: int, offset: int, total: ColumnElement[int | None] = null()
+) -> list[tuple[CertificateRequest, int | None]]:
     """A slice of ``query`` in list order, whole requests with their unit, certificate and token; each
     with the value of ``total`` (see :data:`certsvc.core.paging.Fetch`)."""
     token = selectinload(CertificateRequest.token)
-    rows = select(CertificateRequest, total).where(
-        CertificateRequest.id.in_(_slice_ids(query, limit, offset).scalar_subquery())
-    ).order_by(*_LIST_ORDER).options(
-        selectinload(CertificateRequest.organisation), selectinload(CertificateRequest.certificate),
-        token.selectinload(Token.holder), token.selectinload(Token.organisation),
+    rows = (
+        select(CertificateRequest, total)
+        .where(CertificateRequest.id.in_(_slice_ids(query, limit, offset).scalar_subquery()))
+        .order_by(*_LIST_ORDER)
+        .options(
+            selectinload(CertificateRequest.organisation),
+            selectinload(CertificateRequest.certificate),
+            token.selectinload(Token.holder),
+            token.selectinload(Token.organisation),
+        )
     )
     return [(request, counted) for request, counted in session.execute(rows)]
 
@@ -132,8 +158,9 @@ class ListedRequest:
     updated_at: datetime
 
 
-def _listed(session: Session, query: Select, limit: int, offset: int,
-            total: ColumnElement[int | None]) -> list[tuple[ListedRequest, int | None]]:
+def _listed(
+    session: Session, query: Select, limit: int, offset: int, total: ColumnElement[int | None]
+) -> list[tuple[ListedRequest, int | None]]:
     """The lines of a slice of ``query`` in list order, each with the value of ``total``.
 
     One plain query for the requests; the units' names come from the organisation tree, and the
@@ -141,20 +168,49 @@ def _listed(session: Session, query: Select, limit: int, offset: int,
     query joining all of them costs the database more to plan than to run.
     """
     r = CertificateRequest
-    rows = session.execute(select(
-        r.id, r.request_type, r.status, r.organisation_id, r.data, r.certificate_id, r.token_id, r.submitted_at,
-        r.updated_at, total,
-    ).where(r.id.in_(_slice_ids(query, limit, offset).scalar_subquery())).order_by(*_LIST_ORDER)).all()
+    rows = session.execute(
+        select(
+            r.id,
+            r.request_type,
+            r.status,
+            r.organisation_id,
+            r.data,
+            r.certificate_id,
+            r.token_id,
+            r.submitted_at,
+            r.updated_at,
+            total,
+        )
+        .where(r.id.in_(_slice_ids(query, limit, offset).scalar_subquery()))
+        .order_by(*_LIST_ORDER)
+    ).all()
     certificate_ids = {row.certificate_id for row in rows if row.certificate_id is not None}
     token_ids = {row.token_id for row in rows if row.token_id is not None}
-    certificates = {cert_id: (cn, serial) for cert_id, cn, serial in session.execute(
-        select(Certificate.id, Certificate.subject_cn, Certificate.serial_hex).where(Certificate.id.in_(certificate_ids))
-    )} if certificate_ids else {}
-    tokens = {token_id: (serial, user) for token_id, serial, user in session.execute(
-        select(Token.id, Token.serial, func.coalesce(Person.full_name, Organisation.name))
-        .join(Organisation, Token.organisation_id == Organisation.id)
-        .outerjoin(Person, Token.holder_id == Person.id).where(Token.id.in_(token_ids))
-    )} if token_ids else {}
+    certificates = (
+        {
+            cert_id: (cn, serial)
+            for cert_id, cn, serial in session.execute(
+                select(Certificate.id, Certificate.subject_cn, Certificate.serial_hex).where(
+                    Certificate.id.in_(certificate_ids)
+                )
+            )
+        }
+        if certificate_ids
+        else {}
+    )
+    tokens = (
+        {
+            token_id: (serial, user)
+            for token_id, serial, user in session.execute(
+                select(Token.id, Token.serial, func.coalesce(Person.full_name, Organisation.name))
+                .join(Organisation, Token.organisation_id == Organisation.id)
+                .outerjoin(Person, Token.holder_id == Person.id)
+                .where(Token.id.in_(token_ids))
+            )
+        }
+        if token_ids
+        else {}
+    )
     unit_names = OrgTree.load(session).name
 
     def line(row) -> ListedRequest:
@@ -162,18 +218,27 @@ def _listed(session: Session, query: Select, limit: int, offset: int,
         cn, serial_hex = certificates.get(certificate_id, (None, None))
         token_serial, token_user = tokens.get(token_id, (None, None))
         return ListedRequest(
-            id=request_id, request_type=kind, status=status, unit_name=unit_names.get(unit_id, ""),
-            submitted_at=submitted_at, updated_at=updated_at, subject_line=subject_line(
-                data, certificate_cn=cn, certificate_serial=serial_hex, token_serial=token_serial,
-                token_user=token_user),
+            id=request_id,
+            request_type=kind,
+            status=status,
+            unit_name=unit_names.get(unit_id, ""),
+            submitted_at=submitted_at,
+            updated_at=updated_at,
+            subject_line=subject_line(
+                data, certificate_cn=cn, certificate_serial=serial_hex, token_serial=token_serial, token_user=token_user
+            ),
         )
 
     return [(line(row), row[-1]) for row in rows]
 
 
 def find_requests(
-    session: Session, scope: Iterable[int], filters: RequestFilter = RequestFilter(),
-    statuses: Sequence[RequestStatus] | None = None, limit: int = 500, offset: int = 0,
+    session: Session,
+    scope: Iterable[int],
+    filters: RequestFilter = RequestFilter(),
+    statuses: Sequence[RequestStatus] | None = None,
+    limit: int = 500,
+    offset: int = 0,
 ) -> list[CertificateRequest]:
     """Requests of the units in ``scope`` matching ``filters``, oldest submission first.
 
@@ -184,7 +249,9 @@ def find_requests(
 
 
 def count_requests(
-    session: Session, scope: Iterable[int], filters: RequestFilter = RequestFilter(),
+    session: Session,
+    scope: Iterable[int],
+    filters: RequestFilter = RequestFilter(),
     statuses: Sequence[RequestStatus] | None = None,
 ) -> int:
     """How many requests :func:`find_requests` would list with no limit."""
@@ -192,8 +259,12 @@ def count_requests(
 
 
 def page_requests(
-    session: Session, scope: Iterable[int], filters: RequestFilter = RequestFilter(),
-    statuses: Sequence[RequestStatus] | None = None, page: int = 1, per_page: int = PER_PAGE,
+    session: Session,
+    scope: Iterable[int],
+    filters: RequestFilter = RequestFilter(),
+    statuses: Sequence[RequestStatus] | None = None,
+    page: int = 1,
+    per_page: int = PER_PAGE,
 ) -> Page[CertificateRequest]:
     """Page ``page`` (from 1) of the requests :func:`find_requests` lists, with their total count."""
     query = _requests_query(scope, filters, statuses)
@@ -201,8 +272,12 @@ def page_requests(
 
 
 def page_listed(
-    session: Session, scope: Iterable[int], filters: RequestFilter = RequestFilter(),
-    statuses: Sequence[RequestStatus] | None = None, page: int = 1, per_page: int = PER_PAGE,
+    session: Session,
+    scope: Iterable[int],
+    filters: RequestFilter = RequestFilter(),
+    statuses: Sequence[RequestStatus] | None = None,
+    page: int = 1,
+    per_page: int = PER_PAGE,
 ) -> Page[ListedRequest]:
     """Page ``page`` of the lines a request list shows, with their total count (the pages' lists;
     :func:`page_requests` gives whole requests)."""

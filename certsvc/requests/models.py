@@ -15,13 +15,21 @@ from sqlalchemy import JSON, Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from certsvc.core.enums import LabelledEnum, enum_column
-from certsvc.extensions import db
+from certsvc.extensions import Model
 from certsvc.orgs.models import Organisation
 from certsvc.registry.models import Certificate, Token
 from certsvc.timeutil import UTCDateTime, utcnow
 
-__all__ = ["RequestType", "RequestStatus", "BatchStatus", "CertificateRequest", "RequestEvent", "Batch",
-           "SubjectLine", "subject_line"]
+__all__ = [
+    "RequestType",
+    "RequestStatus",
+    "BatchStatus",
+    "CertificateRequest",
+    "RequestEvent",
+    "Batch",
+    "SubjectLine",
+    "subject_line",
+]
 
 
 class RequestType(LabelledEnum):
@@ -53,8 +61,17 @@ class RequestStatus(LabelledEnum):
         return _STATUS_TONES.get(self.value, "")
 
 
-_STATUS_TONES = {"done": "ok", "accepted": "ok", "in_batch": "ok", "sent": "ok", "returned": "warn",
-                 "approved": "warn", "submitted": "warn", "rejected": "bad", "cancelled": "bad"}
+_STATUS_TONES = {
+    "done": "ok",
+    "accepted": "ok",
+    "in_batch": "ok",
+    "sent": "ok",
+    "returned": "warn",
+    "approved": "warn",
+    "submitted": "warn",
+    "rejected": "bad",
+    "cancelled": "bad",
+}
 
 #: A request in one of these statuses is closed: it no longer blocks a new one for the same subject.
 CLOSED_STATUSES = frozenset({RequestStatus.DONE, RequestStatus.REJECTED, RequestStatus.CANCELLED})
@@ -75,8 +92,12 @@ class SubjectLine(NamedTuple):
 
 
 def subject_line(
-    data: Mapping[str, object], *, certificate_cn: str | None = None, certificate_serial: str | None = None,
-    token_serial: str | None = None, token_user: str | None = None,
+    data: Mapping[str, object],
+    *,
+    certificate_cn: str | None = None,
+    certificate_serial: str | None = None,
+    token_serial: str | None = None,
+    token_user: str | None = None,
 ) -> SubjectLine:
     """The subject of a request: the certificate's holder or the token's user when it names a registry
     record, else the person, organisation or device its form describes."""
@@ -85,8 +106,13 @@ def subject_line(
     if token_serial is not None:
         return SubjectLine(token_user or "", f"thiết bị {token_serial}")
     serial = data.get("certificate_serial")
-    named = (data.get("full_name"), data.get("org_name"), data.get("device_name"),
-             serial.upper() if isinstance(serial, str) else serial, data.get("token_serial"))
+    named = (
+        data.get("full_name"),
+        data.get("org_name"),
+        data.get("device_name"),
+        serial.upper() if isinstance(serial, str) else serial,
+        data.get("token_serial"),
+    )
     return SubjectLine(str(next((value for value in named if value), "—")))
 
 
@@ -96,7 +122,7 @@ class BatchStatus(LabelledEnum):
     SENT = "sent", "Đã gửi"
 
 
-class Batch(db.Model):
+class Batch(Model):
     """An "đợt tổng hợp": accepted requests that the focal office proposes in one letter."""
 
     __tablename__ = "request_batch"
@@ -122,15 +148,13 @@ class Batch(db.Model):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     focal_office: Mapped[Organisation] = relationship()
-    requests: Mapped[list[CertificateRequest]] = relationship(
-        back_populates="batch", order_by="CertificateRequest.id"
-    )
+    requests: Mapped[list[CertificateRequest]] = relationship(back_populates="batch", order_by="CertificateRequest.id")
 
     def __repr__(self) -> str:
         return f"<Batch {self.id} {self.status.value}>"
 
 
-class CertificateRequest(db.Model):
+class CertificateRequest(Model):
     __tablename__ = "certificate_request"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -175,8 +199,9 @@ class CertificateRequest(db.Model):
     def subject_line(self) -> SubjectLine:
         certificate, token = self.certificate, self.token
         if certificate is not None:
-            return subject_line(self.data, certificate_cn=certificate.subject_cn,
-                                certificate_serial=certificate.serial_hex)
+            return subject_line(
+                self.data, certificate_cn=certificate.subject_cn, certificate_serial=certificate.serial_hex
+            )
         if token is not None:
             user = token.holder.full_name if token.holder else token.organisation.name
             return subject_line(self.data, token_serial=token.serial, token_user=user)
@@ -190,13 +215,17 @@ class CertificateRequest(db.Model):
 # the newest request), with the unit and the type in the index so that the filters, the count and a
 # deep page are answered from it alone. A unit's own requests: by unit, then submission.
 Index(
-    "ix_certificate_request_queue", CertificateRequest.status, CertificateRequest.submitted_at,
-    CertificateRequest.id.desc(), CertificateRequest.organisation_id, CertificateRequest.request_type,
+    "ix_certificate_request_queue",
+    CertificateRequest.status,
+    CertificateRequest.submitted_at,
+    CertificateRequest.id.desc(),
+    CertificateRequest.organisation_id,
+    CertificateRequest.request_type,
 )
 Index("ix_certificate_request_unit_list", CertificateRequest.organisation_id, CertificateRequest.submitted_at)
 
 
-class RequestEvent(db.Model):
+class RequestEvent(Model):
     """One step of a request's life: the action, from and to which status, who, when, and the comment."""
 
     __tablename__ = "request_event"

@@ -23,7 +23,7 @@ from certsvc.registry.certificates import ParsedCertificate, parse_certificate
 from certsvc.registry.models import Certificate, TokenKind
 from certsvc.registry.registration import register_certificate
 from certsvc.registry.service import recover_token, revoke_certificate
-from certsvc.requests.fields import REVOCATION_REASONS, RECOVERY_PROBLEMS, spec_of
+from certsvc.requests.fields import RECOVERY_PROBLEMS, REVOCATION_REASONS, spec_of
 from certsvc.requests.models import CertificateRequest, RequestType
 from certsvc.timeutil import VIETNAM_TZ, utcnow
 
@@ -65,38 +65,70 @@ def _holder(session: Session, by: Account, request: CertificateRequest) -> int |
     data = request.data
     person = session.scalar(select(Person).where(Person.cccd == data["cccd"]))
     if person is None:
-        person = Person(full_name=data["full_name"], position=data["position"], cccd=data["cccd"],
-                        email=data["email"], phone=data["phone"], organisation_id=request.organisation_id)
+        person = Person(
+            full_name=data["full_name"],
+            position=data["position"],
+            cccd=data["cccd"],
+            email=data["email"],
+            phone=data["phone"],
+            organisation_id=request.organisation_id,
+        )
         session.add(person)
         session.flush()
-        record(session, Actor.of(by), "person.created", "person", person.id,
-               {"full_name": person.full_name, "organisation_id": person.organisation_id,
-                "from_request": request.id})
+        record(
+            session,
+            Actor.of(by),
+            "person.created",
+            "person",
+            person.id,
+            {"full_name": person.full_name, "organisation_id": person.organisation_id, "from_request": request.id},
+        )
     request.subject_person_id = person.id
     return person.id
 
 
-def _issue(session: Session, by: Account, request: CertificateRequest, raw: Mapping[str, object],
-           certificate_file: bytes | None) -> Certificate:
+def _issue(
+    session: Session,
+    by: Account,
+    request: CertificateRequest,
+    raw: Mapping[str, object],
+    certificate_file: bytes | None,
+) -> Certificate:
     if not certificate_file:
         raise ValidationFailed({"certificate_file": "Tải lên tệp chứng thư số do cơ quan cấp gửi về."})
     parsed = parse_certificate(certificate_file)
     if not matches_request(request, parsed):
-        raise ValidationFailed({"certificate_file": (
-            f"Chứng thư số «{parsed.common_name}» ({parsed.uid or 'không có UID'}) không khớp với đề nghị số "
-            f"{request.id}: kiểm tra lại tệp.")})
+        raise ValidationFailed(
+            {
+                "certificate_file": (
+                    f"Chứng thư số «{parsed.common_name}» ({parsed.uid or 'không có UID'}) không khớp với đề nghị số "
+                    f"{request.id}: kiểm tra lại tệp."
+                )
+            }
+        )
     predecessor = request.certificate if request.request_type in (RequestType.RENEWAL, RequestType.CHANGE) else None
     kind = predecessor.kind if predecessor is not None else _KIND[request.request_type]
     token_serial = str(raw.get("token_serial") or "").strip() or None
     return register_certificate(
-        session, by, parsed, kind=kind, organisation_id=request.organisation_id,
-        holder_id=_holder(session, by, request), token_serial=token_serial, predecessor=predecessor,
+        session,
+        by,
+        parsed,
+        kind=kind,
+        organisation_id=request.organisation_id,
+        holder_id=_holder(session, by, request),
+        token_serial=token_serial,
+        predecessor=predecessor,
     )
 
 
 def apply_to_registry(
-    session: Session, by: Account, request: CertificateRequest, raw: Mapping[str, object],
-    certificate_file: bytes | None, *, calendar: WorkCalendar,
+    session: Session,
+    by: Account,
+    request: CertificateRequest,
+    raw: Mapping[str, object],
+    certificate_file: bytes | None,
+    *,
+    calendar: WorkCalendar,
 ) -> Certificate | None:
     """Update the registries for a request the CA completed; the new certificate when one was issued.
     A revocation counts the token's return deadline in working days on ``calendar``."""
@@ -108,13 +140,15 @@ def apply_to_registry(
         reason = dict(REVOCATION_REASONS).get(data.get("reason", ""), "Thu hồi")
         if data.get("reason_detail"):
             reason = f"{reason}: {data['reason_detail']}"
-        revoke_certificate(session, by, request.certificate, revoked_at=revoked_at, reason=reason[:255],
-                           calendar=calendar)
+        revoke_certificate(
+            session, by, request.certificate, revoked_at=revoked_at, reason=reason[:255], calendar=calendar
+        )
         return None
     if kind is RequestType.RECOVERY:
         problem = dict(RECOVERY_PROBLEMS).get(request.data.get("problem", ""), "")
-        recover_token(session, by, request.token,
-                      f"Khôi phục theo đề nghị số {request.id} ({spec_of(kind).form_no}): {problem}.")
+        recover_token(
+            session, by, request.token, f"Khôi phục theo đề nghị số {request.id} ({spec_of(kind).form_no}): {problem}."
+        )
         return None
     return _issue(session, by, request, raw, certificate_file)
 
@@ -124,9 +158,14 @@ def _revocation_day(when: str) -> date:
     try:
         return bounded_day(date.fromisoformat(when))
     except FieldError:
-        raise ValidationFailed({"invalid_from": (
-            f"Ngày đề nghị chứng thư số hết hiệu lực ({when}) không hợp lý: ghi nhận CA từ chối đề nghị này "
-            "rồi lập đề nghị mới.")}) from None
+        raise ValidationFailed(
+            {
+                "invalid_from": (
+                    f"Ngày đề nghị chứng thư số hết hiệu lực ({when}) không hợp lý: ghi nhận CA từ chối đề nghị này "
+                    "rồi lập đề nghị mới."
+                )
+            }
+        ) from None
 
 
 def _start_of(day: date) -> datetime:

@@ -36,6 +36,7 @@ from certsvc.requests.transitions import (
     apply_transition,
     may_take,
 )
+
 __all__ = [
     "BulkFailed",
     "create_draft",
@@ -51,8 +52,11 @@ __all__ = [
 ]
 
 #: Statuses in which the unit may still change what the request says.
-EDITABLE = {RequestStatus.DRAFT: Action.EDIT, RequestStatus.APPROVED: Action.VOID_APPROVAL,
-            RequestStatus.RETURNED: Action.EDIT}
+EDITABLE = {
+    RequestStatus.DRAFT: Action.EDIT,
+    RequestStatus.APPROVED: Action.VOID_APPROVAL,
+    RequestStatus.RETURNED: Action.EDIT,
+}
 
 
 class BulkFailed(CertsvcError):
@@ -93,15 +97,16 @@ def ensure_can_view(session: Session, by: Account, request: CertificateRequest) 
 def _find_certificate(session: Session, units: frozenset[int], serial: str) -> Certificate | None:
     normalised = func.replace(func.lower(Certificate.serial_hex), ":", "")
     return session.scalars(
-        select(Certificate).where(normalised == serial, one_of_ids(Certificate.organisation_id, units),
-                                  in_register())
+        select(Certificate)
+        .where(normalised == serial, one_of_ids(Certificate.organisation_id, units), in_register())
         .order_by(Certificate.not_after.desc())
     ).first()
 
 
 def _find_token(session: Session, units: frozenset[int], serial: str) -> Token | None:
-    return session.scalar(select(Token).where(
-        func.lower(Token.serial) == serial.lower(), one_of_ids(Token.organisation_id, units)))
+    return session.scalar(
+        select(Token).where(func.lower(Token.serial) == serial.lower(), one_of_ids(Token.organisation_id, units))
+    )
 
 
 @dataclass(frozen=True)
@@ -112,8 +117,9 @@ class _Subject:
     token_id: int | None = None
 
 
-def _subject(session: Session, request_type: RequestType, organisation_id: int, units: frozenset[int],
-             values: dict) -> _Subject:
+def _subject(
+    session: Session, request_type: RequestType, organisation_id: int, units: frozenset[int], values: dict
+) -> _Subject:
     """What the request is about: the key of the "one open request" rule and the registry records
     (those of ``units`` only)."""
     if request_type is RequestType.NEW_INDIVIDUAL:
@@ -131,8 +137,12 @@ def _subject(session: Session, request_type: RequestType, organisation_id: int, 
     certificate = _find_certificate(session, units, values["certificate_serial"])
     if certificate is None:
         return _Subject(f"certificate-serial:{values['certificate_serial']}")
-    return _Subject(f"certificate:{certificate.id}", person_id=certificate.holder_id,
-                    certificate_id=certificate.id, token_id=certificate.token_id)
+    return _Subject(
+        f"certificate:{certificate.id}",
+        person_id=certificate.holder_id,
+        certificate_id=certificate.id,
+        token_id=certificate.token_id,
+    )
 
 
 def _with_references(session: Session, units: frozenset[int], raw: Mapping[str, object]) -> dict:
@@ -167,8 +177,12 @@ def _apply_subject(request: CertificateRequest, values: dict, subject: _Subject)
 
 # --- drafting and editing -------------------------------------------------------------------------
 
+
 def create_draft(
-    session: Session, by: Account, organisation_id: int, request_type: RequestType | str,
+    session: Session,
+    by: Account,
+    organisation_id: int,
+    request_type: RequestType | str,
     fields: Mapping[str, object],
 ) -> CertificateRequest:
     """A new draft request of ``organisation_id``, validated as the form is; the caller commits.
@@ -192,7 +206,11 @@ def draft_lost_token_revocation(
 
 
 def _new_draft(
-    session: Session, by: Account, organisation_id: int, kind: RequestType, fields: Mapping[str, object],
+    session: Session,
+    by: Account,
+    organisation_id: int,
+    kind: RequestType,
+    fields: Mapping[str, object],
     permission: Permission,
 ) -> CertificateRequest:
     org_id = to_id(organisation_id)
@@ -216,8 +234,9 @@ def can_edit(session: Session, by: Account, request: CertificateRequest) -> bool
 
 def ensure_can_change(session: Session, by: Account, request: CertificateRequest) -> None:
     """Only the unit (its officers and its head) changes what its request says."""
-    if not any(can(session, by, p, request.organisation_id)
-               for p in (Permission.DRAFT_REQUESTS, Permission.APPROVE_REQUESTS)):
+    if not any(
+        can(session, by, p, request.organisation_id) for p in (Permission.DRAFT_REQUESTS, Permission.APPROVE_REQUESTS)
+    ):
         raise PermissionDenied()
 
 
@@ -230,8 +249,11 @@ def update_request(
     if action is None:
         raise Conflict(f"Không thể sửa đề nghị ở trạng thái «{request.status.label}».", code="not_editable")
     values, subject = _clean(session, request.request_type, request.organisation_id, fields)
-    changes = {name: [request.data.get(name), values.get(name)]
-               for name in set(request.data) | set(values) if request.data.get(name) != values.get(name)}
+    changes = {
+        name: [request.data.get(name), values.get(name)]
+        for name in set(request.data) | set(values)
+        if request.data.get(name) != values.get(name)
+    }
     if not changes:
         return request
     _apply_subject(request, values, subject)
@@ -242,8 +264,13 @@ def update_request(
 
 # --- actions ----------------------------------------------------------------------------------------
 
+
 def take_action(
-    session: Session, by: Account, request: CertificateRequest, action: str, comment: str | None = None,
+    session: Session,
+    by: Account,
+    request: CertificateRequest,
+    action: str,
+    comment: str | None = None,
     policy: RequestPolicy = DEFAULT_POLICY,
 ) -> RequestEvent:
     """A lifecycle step from the request page or the queue; sending runs the policy checks first.
@@ -265,7 +292,6 @@ def take_action(
 def available_transitions(session: Session, by: Account, request: CertificateRequest) -> list[Transition]:
     """The buttons the request page shows this account: allowed now, and offered there."""
     return [t for t in TRANSITIONS if t.on_request_page and may_take(session, by, request, t)]
-
 
 
 def bulk_review(

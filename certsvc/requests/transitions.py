@@ -24,8 +24,18 @@ from certsvc.policy import Permission, can
 from certsvc.requests.models import CertificateRequest, RequestEvent, RequestStatus
 from certsvc.timeutil import utcnow
 
-__all__ = ["Action", "Transition", "TRANSITIONS", "SUBMITTING", "find_transition", "apply_transition",
-           "may_take", "ACTION_LABELS", "PAGE_ACTIONS", "action_permissions"]
+__all__ = [
+    "Action",
+    "Transition",
+    "TRANSITIONS",
+    "SUBMITTING",
+    "find_transition",
+    "apply_transition",
+    "may_take",
+    "ACTION_LABELS",
+    "PAGE_ACTIONS",
+    "action_permissions",
+]
 
 S = RequestStatus
 P = Permission
@@ -75,11 +85,16 @@ _BATCH = frozenset({P.MANAGE_BATCHES})
 TRANSITIONS: tuple[Transition, ...] = (
     # The keeper of a MẬT token who reports it lost drafts its revocation (see
     # certsvc.requests.service.draft_lost_token_revocation); other drafts are the unit officer's.
-    Transition(Action.CREATE, None, S.DRAFT, frozenset({P.DRAFT_REQUESTS, P.RECORD_CUSTODY}), "Tạo dự thảo",
-               on_request_page=False),
+    Transition(
+        Action.CREATE,
+        None,
+        S.DRAFT,
+        frozenset({P.DRAFT_REQUESTS, P.RECORD_CUSTODY}),
+        "Tạo dự thảo",
+        on_request_page=False,
+    ),
     Transition(Action.EDIT, S.DRAFT, S.DRAFT, _UNIT, "Sửa nội dung", on_request_page=False),
-    Transition(Action.VOID_APPROVAL, S.APPROVED, S.DRAFT, _UNIT, "Sửa nội dung, hủy phê duyệt",
-               on_request_page=False),
+    Transition(Action.VOID_APPROVAL, S.APPROVED, S.DRAFT, _UNIT, "Sửa nội dung, hủy phê duyệt", on_request_page=False),
     Transition(Action.EDIT, S.RETURNED, S.RETURNED, _UNIT, "Sửa nội dung", on_request_page=False),
     Transition(Action.APPROVE, S.DRAFT, S.APPROVED, _HEAD, "Phê duyệt", not_drafter=True),
     Transition(Action.APPROVE_SUBMIT, S.DRAFT, S.SUBMITTED, _HEAD, "Phê duyệt và gửi đầu mối", not_drafter=True),
@@ -93,12 +108,14 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition(Action.CANCEL, S.RETURNED, S.CANCELLED, _UNIT, "Hủy đề nghị", comment_required=True),
     Transition(Action.CANCEL, S.ACCEPTED, S.CANCELLED, _UNIT, "Hủy đề nghị", comment_required=True),
     Transition(Action.ADD_TO_BATCH, S.ACCEPTED, S.IN_BATCH, _BATCH, "Đưa vào đợt tổng hợp", on_request_page=False),
-    Transition(Action.REMOVE_FROM_BATCH, S.IN_BATCH, S.ACCEPTED, _BATCH, "Rút khỏi đợt tổng hợp",
-               on_request_page=False),
+    Transition(
+        Action.REMOVE_FROM_BATCH, S.IN_BATCH, S.ACCEPTED, _BATCH, "Rút khỏi đợt tổng hợp", on_request_page=False
+    ),
     Transition(Action.MARK_SENT, S.IN_BATCH, S.SENT, _BATCH, "Gửi cơ quan cấp chứng thư số", on_request_page=False),
     Transition(Action.COMPLETE, S.SENT, S.DONE, _BATCH, "Ghi nhận hoàn thành", on_request_page=False),
-    Transition(Action.REJECT, S.SENT, S.REJECTED, _BATCH, "Ghi nhận bị từ chối", comment_required=True,
-               on_request_page=False),
+    Transition(
+        Action.REJECT, S.SENT, S.REJECTED, _BATCH, "Ghi nhận bị từ chối", comment_required=True, on_request_page=False
+    ),
 )
 
 #: Actions that send a request to the focal office: the policy checks run before them.
@@ -151,8 +168,13 @@ def may_take(session: Session, by: Account, request: CertificateRequest, transit
 
 
 def apply_transition(
-    session: Session, by: Account | Actor, request: CertificateRequest, action: str, comment: str | None = None,
-    *, details: dict | None = None,
+    session: Session,
+    by: Account | Actor,
+    request: CertificateRequest,
+    action: str,
+    comment: str | None = None,
+    *,
+    details: dict | None = None,
 ) -> RequestEvent:
     """Take ``action`` on ``request``: check the table, move the status, write the event and one audit entry.
 
@@ -179,7 +201,8 @@ def apply_transition(
         raise PermissionDenied()
     if account is not None and _four_eyes_refused(account, request, transition):
         raise PermissionDenied(
-            "Người soạn đề nghị và người sửa nội dung sau cùng không được tự phê duyệt, gửi đề nghị này.")
+            "Người soạn đề nghị và người sửa nội dung sau cùng không được tự phê duyệt, gửi đề nghị này."
+        )
     if problem := text_problem(comment or ""):
         raise ValidationFailed({"comment": problem})
     text = " ".join((comment or "").split()) or None
@@ -189,11 +212,19 @@ def apply_transition(
         raise ValidationFailed({"comment": "Ý kiến dài quá 2000 ký tự."})
     now = utcnow()
     if transition.source is not None and not _moved(session, request, transition):
-        raise Conflict("Đề nghị vừa được người khác xử lý, trạng thái đã thay đổi. Xem lại đề nghị để biết "
-                       "trạng thái hiện tại.", code="already_changed")
+        raise Conflict(
+            "Đề nghị vừa được người khác xử lý, trạng thái đã thay đổi. Xem lại đề nghị để biết trạng thái hiện tại.",
+            code="already_changed",
+        )
     event = RequestEvent(
-        request=request, action=action, from_status=request.status, to_status=transition.target, comment=text,
-        actor_id=actor.account_id, actor_label=actor.label, occurred_at=now,
+        request=request,
+        action=action,
+        from_status=request.status,
+        to_status=transition.target,
+        comment=text,
+        actor_id=actor.account_id,
+        actor_label=actor.label,
+        occurred_at=now,
     )
     request.status = transition.target
     request.updated_at = now
@@ -205,8 +236,12 @@ def apply_transition(
         request.submitted_at = now
     session.add(event)
     session.flush()
-    audit = {"type": request.request_type.value, "from": event.from_status and event.from_status.value,
-             "to": transition.target.value, "organisation_id": request.organisation_id}
+    audit = {
+        "type": request.request_type.value,
+        "from": event.from_status and event.from_status.value,
+        "to": transition.target.value,
+        "organisation_id": request.organisation_id,
+    }
     if text is not None:
         audit["comment"] = text
     audit.update(details or {})
@@ -224,7 +259,9 @@ def _moved(session: Session, request: CertificateRequest, transition: Transition
     r = CertificateRequest
     try:
         moved = session.execute(
-            update(r).where(r.id == request.id, r.status == transition.source).values(status=transition.target)
+            update(r)
+            .where(r.id == request.id, r.status == transition.source)
+            .values(status=transition.target)
             .execution_options(synchronize_session=False)
         )
     except OperationalError as error:

@@ -21,19 +21,31 @@ from certsvc.registry.service import RegistrySettings
 from certsvc.requests import batches, checks, listing, service
 from certsvc.requests.fields import RequestPolicy, display_value, spec_of
 from certsvc.requests.letters import DOCUMENTS, batch_recipient, build_document
-from certsvc.requests.models import Batch, BatchStatus, CertificateRequest, RequestStatus, RequestType
 from certsvc.requests.listing import QUEUE_STATUSES, RequestFilter
+from certsvc.requests.models import Batch, BatchStatus, CertificateRequest, RequestStatus, RequestType
 from certsvc.requests.transitions import ACTION_LABELS, PAGE_ACTIONS, action_permissions
 from certsvc.ui.navigation import NavLink
 
 bp = Blueprint("requests", __name__, url_prefix="/requests")
 NAV_LINKS = (
-    NavLink("Đề nghị", "requests.list_requests", Permission.VIEW_REQUESTS,
-            "Đề nghị cấp mới, gia hạn, thay đổi thông tin, thu hồi chứng thư số, khôi phục thiết bị"),
-    NavLink("Tiếp nhận", "requests.queue", Permission.REVIEW_REQUESTS,
-            "Đề nghị các đơn vị gửi cơ quan đầu mối: tiếp nhận hoặc trả lại"),
-    NavLink("Đợt tổng hợp", "requests.list_batches", Permission.MANAGE_BATCHES,
-            "Tổng hợp đề nghị, công văn và phụ lục gửi cơ quan cấp chứng thư số"),
+    NavLink(
+        "Đề nghị",
+        "requests.list_requests",
+        Permission.VIEW_REQUESTS,
+        "Đề nghị cấp mới, gia hạn, thay đổi thông tin, thu hồi chứng thư số, khôi phục thiết bị",
+    ),
+    NavLink(
+        "Tiếp nhận",
+        "requests.queue",
+        Permission.REVIEW_REQUESTS,
+        "Đề nghị các đơn vị gửi cơ quan đầu mối: tiếp nhận hoặc trả lại",
+    ),
+    NavLink(
+        "Đợt tổng hợp",
+        "requests.list_batches",
+        Permission.MANAGE_BATCHES,
+        "Tổng hợp đề nghị, công văn và phụ lục gửi cơ quan cấp chứng thư số",
+    ),
 )
 
 
@@ -81,10 +93,13 @@ def _unit_options(tree: OrgTree, scope: set[int]) -> Markup:
     A focal office serves hundreds of units: the options are built once per tree and scope, and
     only the chosen one is marked per page.
     """
-    options = tree.memo(("requests.unit_options", frozenset(scope)), lambda: "".join(
-        f'<option value="{unit.id}">{"— " * unit.depth}{escape(unit.name)}</option>'
-        for unit in tree.in_tree_order(scope)
-    ))
+    options = tree.memo(
+        ("requests.unit_options", frozenset(scope)),
+        lambda: "".join(
+            f'<option value="{unit.id}">{"— " * unit.depth}{escape(unit.name)}</option>'
+            for unit in tree.in_tree_order(scope)
+        ),
+    )
     chosen = to_id(request.args.get("organisation_id"))
     if chosen in scope:
         options = options.replace(f'<option value="{chosen}">', f'<option value="{chosen}" selected>', 1)
@@ -94,12 +109,15 @@ def _unit_options(tree: OrgTree, scope: set[int]) -> Markup:
 def _list_context(scope: set[int], endpoint: str) -> dict:
     """What both list templates need besides the rows: the filter choices and the pager's link."""
     return dict(
-        unit_options=_unit_options(OrgTree.load(db.session), scope), types=RequestType, filter_endpoint=endpoint,
+        unit_options=_unit_options(OrgTree.load(db.session), scope),
+        types=RequestType,
+        filter_endpoint=endpoint,
         filter_args={name: request.args[name] for name in FILTER_ARGS if name in request.args},
     )
 
 
 # --- the unit's pages -----------------------------------------------------------------------------
+
 
 @bp.get("/")
 @login_required
@@ -109,7 +127,10 @@ def list_requests():
         raise PermissionDenied()
     rows, errors, status = _filtered(scope, None)
     return render_template(
-        "requests/list.html", rows=rows, errors=errors, statuses=RequestStatus,
+        "requests/list.html",
+        rows=rows,
+        errors=errors,
+        statuses=RequestStatus,
         can_draft=can(db.session, current_user, Permission.DRAFT_REQUESTS),
         **_list_context(scope, "requests.list_requests"),
     ), status
@@ -117,7 +138,12 @@ def list_requests():
 
 def _form_page(kind: RequestType, req: CertificateRequest | None, values: dict, errors: dict, status: int):
     return render_template(
-        "requests/form.html", spec=spec_of(kind), kind=kind, req=req, values=values, errors=errors,
+        "requests/form.html",
+        spec=spec_of(kind),
+        kind=kind,
+        req=req,
+        values=values,
+        errors=errors,
         units=_units(_scope(Permission.DRAFT_REQUESTS)) if req is None else [],
     ), status
 
@@ -145,10 +171,18 @@ def new_request(request_type: str):
 
 def _request_page(req: CertificateRequest, errors: dict | None = None, status: int = 200):
     spec = spec_of(req.request_type)
-    problems = (checks.policy_problems(db.session, req, _policy(), current_user)
-                if req.status in (RequestStatus.DRAFT, RequestStatus.APPROVED, RequestStatus.RETURNED) else [])
+    problems = (
+        checks.policy_problems(db.session, req, _policy(), current_user)
+        if req.status in (RequestStatus.DRAFT, RequestStatus.APPROVED, RequestStatus.RETURNED)
+        else []
+    )
     return render_template(
-        "requests/view.html", req=req, spec=spec, display_value=display_value, action_label=ACTION_LABELS.get, problems=problems,
+        "requests/view.html",
+        req=req,
+        spec=spec,
+        display_value=display_value,
+        action_label=ACTION_LABELS.get,
+        problems=problems,
         transitions=service.available_transitions(db.session, current_user, req),
         can_edit=service.can_edit(db.session, current_user, req),
         can_record_outcome=req.status is RequestStatus.SENT
@@ -216,9 +250,12 @@ def act(request_id: int, action: str):
     if not any(can(db.session, current_user, p, req.organisation_id) for p in permissions):
         raise PermissionDenied()
     comment = request.form.get("comment")
-    return _attempt(lambda: service.take_action(db.session, current_user, req, action, comment, _policy()),
-                    _on_request_page(request_id), f"Đề nghị số {req.id}: đã thực hiện «{ACTION_LABELS[action]}».",
-                    url_for("requests.view_request", request_id=req.id))
+    return _attempt(
+        lambda: service.take_action(db.session, current_user, req, action, comment, _policy()),
+        _on_request_page(request_id),
+        f"Đề nghị số {req.id}: đã thực hiện «{ACTION_LABELS[action]}».",
+        url_for("requests.view_request", request_id=req.id),
+    )
 
 
 @bp.post("/<int:request_id>/outcome")
@@ -229,20 +266,27 @@ def record_outcome(request_id: int):
     upload = request.files.get("certificate_file")
     content = upload.read() if upload else None
     calendar = RegistrySettings.from_config(current_app.config).calendar
-    return _attempt(lambda: batches.record_outcome(db.session, current_user, req, request.form, content,
-                                                   calendar=calendar),
-                    _on_request_page(request_id), f"Đã ghi kết quả đề nghị số {req.id}.",
-                    url_for("requests.view_request", request_id=req.id))
+    return _attempt(
+        lambda: batches.record_outcome(db.session, current_user, req, request.form, content, calendar=calendar),
+        _on_request_page(request_id),
+        f"Đã ghi kết quả đề nghị số {req.id}.",
+        url_for("requests.view_request", request_id=req.id),
+    )
 
 
 # --- the focal office's queue ---------------------------------------------------------------------
+
 
 def _queue_page(errors: dict | None = None, status: int = 200):
     scope = listing.review_scope(db.session, current_user)
     rows, filter_errors, filter_status = _filtered(scope, RequestStatus.SUBMITTED, QUEUE_STATUSES)
     return render_template(
-        "requests/queue.html", rows=rows, errors={**filter_errors, **(errors or {})}, statuses=QUEUE_STATUSES,
-        selected=set(request.form.getlist("request_ids")), reason=request.form.get("reason", ""),
+        "requests/queue.html",
+        rows=rows,
+        errors={**filter_errors, **(errors or {})},
+        statuses=QUEUE_STATUSES,
+        selected=set(request.form.getlist("request_ids")),
+        reason=request.form.get("reason", ""),
         **_list_context(scope, "requests.queue"),
     ), max(status, filter_status)
 
@@ -273,10 +317,14 @@ def bulk_review():
 
 # --- batches --------------------------------------------------------------------------------------
 
+
 def _batches_page(errors: dict | None = None, values: dict | None = None, status: int = 200):
     return render_template(
-        "requests/batches.html", rows=batches.batches_in_scope(db.session, current_user),
-        offices=batches.focal_offices_of(db.session, current_user), errors=errors or {}, values=values or {},
+        "requests/batches.html",
+        rows=batches.batches_in_scope(db.session, current_user),
+        offices=batches.focal_offices_of(db.session, current_user),
+        errors=errors or {},
+        values=values or {},
     ), status
 
 
@@ -303,7 +351,11 @@ def create_batch():
 def _batch_page(batch: Batch, errors: dict | None = None, status: int = 200):
     manage = can(db.session, current_user, Permission.MANAGE_BATCHES, batch.focal_office_id)
     return render_template(
-        "requests/batch.html", batch=batch, errors=errors or {}, manage=manage, documents=DOCUMENTS,
+        "requests/batch.html",
+        batch=batch,
+        errors=errors or {},
+        manage=manage,
+        documents=DOCUMENTS,
         recipient=batch_recipient(batch),
         candidates=batches.candidates(db.session, batch) if manage and batch.status is BatchStatus.OPEN else [],
         values=request.form if request.method == "POST" else {},
@@ -318,38 +370,50 @@ def view_batch(batch_id: int):
 
 def _batch_action(batch_id: int, change, message: str):
     batch = batches.get_batch(db.session, current_user, batch_id, Permission.MANAGE_BATCHES)
-    return _attempt(lambda: change(batch),
-                    lambda errors, status: _batch_page(batches.get_batch(db.session, current_user, batch_id),
-                                                       errors, status),
-                    message, url_for("requests.view_batch", batch_id=batch_id))
+    return _attempt(
+        lambda: change(batch),
+        lambda errors, status: _batch_page(batches.get_batch(db.session, current_user, batch_id), errors, status),
+        message,
+        url_for("requests.view_batch", batch_id=batch_id),
+    )
 
 
 @bp.post("/batches/<int:batch_id>/add")
 @login_required
 def add_to_batch(batch_id: int):
-    return _batch_action(batch_id, lambda b: batches.add_requests(
-        db.session, current_user, b, request.form.getlist("request_ids")), "Đã đưa đề nghị vào đợt tổng hợp.")
+    return _batch_action(
+        batch_id,
+        lambda b: batches.add_requests(db.session, current_user, b, request.form.getlist("request_ids")),
+        "Đã đưa đề nghị vào đợt tổng hợp.",
+    )
 
 
 @bp.post("/batches/<int:batch_id>/remove")
 @login_required
 def remove_from_batch(batch_id: int):
-    return _batch_action(batch_id, lambda b: batches.remove_request(
-        db.session, current_user, b, request.form.get("request_id")), "Đã rút đề nghị khỏi đợt tổng hợp.")
+    return _batch_action(
+        batch_id,
+        lambda b: batches.remove_request(db.session, current_user, b, request.form.get("request_id")),
+        "Đã rút đề nghị khỏi đợt tổng hợp.",
+    )
 
 
 @bp.post("/batches/<int:batch_id>/lock")
 @login_required
 def lock_batch(batch_id: int):
-    return _batch_action(batch_id, lambda b: batches.lock_batch(db.session, current_user, b),
-                         "Đã chốt đợt tổng hợp. Có thể tạo công văn và phụ lục.")
+    return _batch_action(
+        batch_id,
+        lambda b: batches.lock_batch(db.session, current_user, b),
+        "Đã chốt đợt tổng hợp. Có thể tạo công văn và phụ lục.",
+    )
 
 
 @bp.post("/batches/<int:batch_id>/sent")
 @login_required
 def mark_sent(batch_id: int):
-    return _batch_action(batch_id, lambda b: batches.mark_sent(db.session, current_user, b, request.form),
-                         "Đã ghi nhận công văn đã gửi.")
+    return _batch_action(
+        batch_id, lambda b: batches.mark_sent(db.session, current_user, b, request.form), "Đã ghi nhận công văn đã gửi."
+    )
 
 
 @bp.get("/batches/<int:batch_id>/documents/<name>")
@@ -358,6 +422,8 @@ def batch_document(batch_id: int, name: str):
     batch = batches.get_batch(db.session, current_user, batch_id)
     document, content = build_document(batch, name)
     # content_type, not mimetype: the document's type already names its charset, Flask would add another.
-    return Response(content, content_type=document.mimetype, headers={
-        "Content-Disposition": f'attachment; filename="dot-{batch.id}-{document.filename}"'})
-
+    return Response(
+        content,
+        content_type=document.mimetype,
+        headers={"Content-Disposition": f'attachment; filename="dot-{batch.id}-{document.filename}"'},
+    )

@@ -57,8 +57,18 @@ def upgrade():
         sa.Column("agency_code", sa.String(length=13), nullable=True),
         sa.Column(
             "kind",
-            sa.Enum("province_committee", "district_committee", "commune_committee", "office", "agency",
-                    "public_service_unit", "other", name="orgkind", native_enum=False, length=32),
+            sa.Enum(
+                "province_committee",
+                "district_committee",
+                "commune_committee",
+                "office",
+                "agency",
+                "public_service_unit",
+                "other",
+                name="orgkind",
+                native_enum=False,
+                length=32,
+            ),
             nullable=False,
         ),
         sa.Column("parent_id", sa.Integer(), nullable=True),
@@ -68,9 +78,12 @@ def upgrade():
         sa.Column("tax_code", sa.String(length=14), nullable=True),
         sa.Column("is_active", sa.Boolean(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(["focal_office_id"], ["organisation.id"],
-                                name=op.f("fk_organisation_focal_office_id_organisation")),
-        sa.ForeignKeyConstraint(["parent_id"], ["organisation.id"], name=op.f("fk_organisation_parent_id_organisation")),
+        sa.ForeignKeyConstraint(
+            ["focal_office_id"], ["organisation.id"], name=op.f("fk_organisation_focal_office_id_organisation")
+        ),
+        sa.ForeignKeyConstraint(
+            ["parent_id"], ["organisation.id"], name=op.f("fk_organisation_parent_id_organisation")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_organisation")),
         sa.UniqueConstraint("agency_code", name=op.f("uq_organisation_agency_code")),
     )
@@ -88,8 +101,9 @@ def upgrade():
         sa.Column("phone", sa.String(length=20), nullable=True),
         sa.Column("is_active", sa.Boolean(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(["organisation_id"], ["organisation.id"],
-                                name=op.f("fk_person_organisation_id_organisation")),
+        sa.ForeignKeyConstraint(
+            ["organisation_id"], ["organisation.id"], name=op.f("fk_person_organisation_id_organisation")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_person")),
         sa.UniqueConstraint("cccd", name=op.f("uq_person_cccd")),
     )
@@ -122,14 +136,25 @@ def upgrade():
         sa.Column("organisation_id", sa.Integer(), nullable=False),
         sa.Column(
             "role",
-            sa.Enum("administrator", "focal_officer", "unit_officer", "unit_head", "reviewer", "clerk", "auditor",
-                    name="role", native_enum=False, length=32),
+            sa.Enum(
+                "administrator",
+                "focal_officer",
+                "unit_officer",
+                "unit_head",
+                "reviewer",
+                "clerk",
+                "auditor",
+                name="role",
+                native_enum=False,
+                length=32,
+            ),
             nullable=False,
         ),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["account_id"], ["account.id"], name=op.f("fk_role_assignment_account_id_account")),
-        sa.ForeignKeyConstraint(["organisation_id"], ["organisation.id"],
-                                name=op.f("fk_role_assignment_organisation_id_organisation")),
+        sa.ForeignKeyConstraint(
+            ["organisation_id"], ["organisation.id"], name=op.f("fk_role_assignment_organisation_id_organisation")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_role_assignment")),
         sa.UniqueConstraint("account_id", "organisation_id", "role", name=op.f("uq_role_assignment_account_id")),
     )

@@ -34,8 +34,7 @@ def upgrade():
         sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("token_id", sa.Integer(), nullable=False),
         sa.Column("organisation_id", sa.Integer(), nullable=False),
-        sa.Column("kind", sa.Enum(*EVENT_KINDS, name="custodyeventkind", native_enum=False, length=32),
-                  nullable=False),
+        sa.Column("kind", sa.Enum(*EVENT_KINDS, name="custodyeventkind", native_enum=False, length=32), nullable=False),
         sa.Column("keeper_id", sa.Integer(), nullable=True),
         sa.Column("actor_id", sa.Integer(), nullable=True),
         sa.Column("actor_label", sa.String(length=120), nullable=False),
@@ -43,8 +42,9 @@ def upgrade():
         sa.Column("prev_hash", sa.String(length=64), nullable=False),
         sa.Column("hash", sa.String(length=64), nullable=False),
         sa.ForeignKeyConstraint(["keeper_id"], ["person.id"], name=op.f("fk_custody_event_keeper_id_person")),
-        sa.ForeignKeyConstraint(["organisation_id"], ["organisation.id"],
-                                name=op.f("fk_custody_event_organisation_id_organisation")),
+        sa.ForeignKeyConstraint(
+            ["organisation_id"], ["organisation.id"], name=op.f("fk_custody_event_organisation_id_organisation")
+        ),
         sa.ForeignKeyConstraint(["token_id"], ["token.id"], name=op.f("fk_custody_event_token_id_token")),
         sa.PrimaryKeyConstraint("seq", name=op.f("pk_custody_event")),
         sa.UniqueConstraint("hash", name=op.f("uq_custody_event_hash")),
@@ -71,8 +71,11 @@ def upgrade():
         sa.Column("receiver_id", sa.Integer(), nullable=False),
         sa.Column("witness_id", sa.Integer(), nullable=True),
         sa.Column("certificate_id", sa.Integer(), nullable=True),
-        sa.Column("permission_kind", sa.Enum("decision", "approval", name="permissionkind", native_enum=False,
-                                             length=32), nullable=False),
+        sa.Column(
+            "permission_kind",
+            sa.Enum("decision", "approval", name="permissionkind", native_enum=False, length=32),
+            nullable=False,
+        ),
         sa.Column("decision_number", sa.String(length=64), nullable=True),
         sa.Column("decision_date", sa.Date(), nullable=True),
         sa.Column("approved_by_id", sa.Integer(), nullable=True),
@@ -83,25 +86,35 @@ def upgrade():
         sa.Column("accessories", sa.String(length=500), nullable=True),
         sa.Column("seal_numbers", sa.String(length=255), nullable=True),
         sa.Column("reason", sa.String(length=500), nullable=False),
-        sa.Column("status", sa.Enum("pending", "completed", "expired", "cancelled", name="handoverstatus",
-                                    native_enum=False, length=32), nullable=False),
+        sa.Column(
+            "status",
+            sa.Enum(
+                "pending", "completed", "expired", "cancelled", name="handoverstatus", native_enum=False, length=32
+            ),
+            nullable=False,
+        ),
         sa.Column("created_by_id", sa.Integer(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("giver_confirmed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("receiver_confirmed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("event_seq", sa.Integer(), nullable=True),
-        sa.ForeignKeyConstraint(["approved_by_id"], ["account.id"],
-                                name=op.f("fk_custody_handover_approved_by_id_account")),
-        sa.ForeignKeyConstraint(["certificate_id"], ["certificate.id"],
-                                name=op.f("fk_custody_handover_certificate_id_certificate")),
-        sa.ForeignKeyConstraint(["created_by_id"], ["account.id"],
-                                name=op.f("fk_custody_handover_created_by_id_account")),
-        sa.ForeignKeyConstraint(["event_seq"], ["custody_event.seq"],
-                                name=op.f("fk_custody_handover_event_seq_custody_event")),
+        sa.ForeignKeyConstraint(
+            ["approved_by_id"], ["account.id"], name=op.f("fk_custody_handover_approved_by_id_account")
+        ),
+        sa.ForeignKeyConstraint(
+            ["certificate_id"], ["certificate.id"], name=op.f("fk_custody_handover_certificate_id_certificate")
+        ),
+        sa.ForeignKeyConstraint(
+            ["created_by_id"], ["account.id"], name=op.f("fk_custody_handover_created_by_id_account")
+        ),
+        sa.ForeignKeyConstraint(
+            ["event_seq"], ["custody_event.seq"], name=op.f("fk_custody_handover_event_seq_custody_event")
+        ),
         sa.ForeignKeyConstraint(["giver_id"], ["person.id"], name=op.f("fk_custody_handover_giver_id_person")),
-        sa.ForeignKeyConstraint(["organisation_id"], ["organisation.id"],
-                                name=op.f("fk_custody_handover_organisation_id_organisation")),
+        sa.ForeignKeyConstraint(
+            ["organisation_id"], ["organisation.id"], name=op.f("fk_custody_handover_organisation_id_organisation")
+        ),
         sa.ForeignKeyConstraint(["receiver_id"], ["person.id"], name=op.f("fk_custody_handover_receiver_id_person")),
         sa.ForeignKeyConstraint(["token_id"], ["token.id"], name=op.f("fk_custody_handover_token_id_token")),
         sa.ForeignKeyConstraint(["witness_id"], ["person.id"], name=op.f("fk_custody_handover_witness_id_person")),

@@ -15,8 +15,10 @@ depends_on = None
 
 def upgrade():
     op.create_index(
-        "ix_certificate_request_queue", "certificate_request",
-        ["status", "submitted_at", sa.text("id DESC"), "organisation_id", "request_type"], unique=False,
+        "ix_certificate_request_queue",
+        "certificate_request",
+        ["status", "submitted_at", sa.text("id DESC"), "organisation_id", "request_type"],
+        unique=False,
     )
     op.create_index(
         "ix_certificate_request_unit_list", "certificate_request", ["organisation_id", "submitted_at"], unique=False

@@ -34,8 +34,11 @@ def upgrade():
         sa.CheckConstraint("id = 1", name=op.f("ck_organisation_tree_version_single_row")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_organisation_tree_version")),
     )
-    op.execute(sa.text("INSERT INTO organisation_tree_version (id, version) VALUES (1, :version)")
-               .bindparams(version=uuid.uuid4().hex))
+    op.execute(
+        sa.text("INSERT INTO organisation_tree_version (id, version) VALUES (1, :version)").bindparams(
+            version=uuid.uuid4().hex
+        )
+    )
     if op.get_bind().dialect.name == "postgresql":
         op.execute(
             "CREATE FUNCTION organisation_tree_changed() RETURNS trigger LANGUAGE plpgsql AS $$ "
@@ -47,8 +50,10 @@ def upgrade():
         )
     else:
         for event in ("insert", "update", "delete"):
-            op.execute(f"CREATE TRIGGER organisation_tree_changed_on_{event} AFTER {event.upper()} "
-                       f"ON organisation BEGIN {_RENEW_SQLITE}; END")
+            op.execute(
+                f"CREATE TRIGGER organisation_tree_changed_on_{event} AFTER {event.upper()} "
+                f"ON organisation BEGIN {_RENEW_SQLITE}; END"
+            )
 
 
 def downgrade():

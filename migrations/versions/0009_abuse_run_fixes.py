@@ -19,6 +19,7 @@ depends_on = None
 
 # --- sessions and login throttling (accounts) -----------------------------------------------------
 
+
 def _upgrade_accounts():
     op.create_table(
         "login_session",
@@ -64,6 +65,7 @@ def _downgrade_accounts():
 
 # --- registry records entered in error -------------------------------------------------------------
 
+
 def _upgrade_registry():
     with op.batch_alter_table("certificate", schema=None) as batch_op:
         batch_op.add_column(sa.Column("entered_in_error_at", sa.DateTime(timezone=True), nullable=True))
@@ -77,6 +79,7 @@ def _downgrade_registry():
 
 
 # --- API idempotency keys --------------------------------------------------------------------------
+
 
 def _upgrade_api():
     op.create_table(
@@ -101,6 +104,7 @@ def _downgrade_api():
 
 
 # --- custody: the witness confirms a handover like the parties ------------------------------------
+
 
 def _upgrade_custody():
     with op.batch_alter_table("custody_handover") as batch:

@@ -35,8 +35,9 @@ def clock(app) -> Clock:
 def login_from(browser: Browser, address: str, username: str, password: str = PASSWORD):
     """``browser.login`` as seen from the client address ``address``."""
     browser.csrf_token = None
-    response = browser.post("/login", {"username": username, "password": password},
-                            environ_base={"REMOTE_ADDR": address})
+    response = browser.post(
+        "/login", {"username": username, "password": password}, environ_base={"REMOTE_ADDR": address}
+    )
     browser.csrf_token = None
     return response
 

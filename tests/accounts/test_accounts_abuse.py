@@ -42,6 +42,7 @@ def admin(make_browser, world):
 
 # --- item 7: nobody changes their own roles ---------------------------------------------------------
 
+
 def test_an_administrator_cannot_grant_himself_a_role(admin, world, session):
     me = world.account("administrator")
     before, actions = _roles(session, me), audit_actions(session)
@@ -49,8 +50,9 @@ def test_an_administrator_cannot_grant_himself_a_role(admin, world, session):
     response = admin.post(f"{ADMIN}/{me.id}/roles", {"organisation_id": world.orgs["commune"].id, "role": "unit_head"})
 
     assert response.status_code == 302
-    assert "Không thể tự giao hoặc thu hồi vai trò của chính mình" in admin.get(
-        response.headers["Location"]).get_data(as_text=True)
+    assert "Không thể tự giao hoặc thu hồi vai trò của chính mình" in admin.get(response.headers["Location"]).get_data(
+        as_text=True
+    )
     assert _roles(session, me) == before
     assert audit_actions(session) == actions
 
@@ -83,6 +85,7 @@ def test_own_account_page_offers_no_role_changes_and_the_service_agrees(admin, w
 
 # --- item 11: API tokens end with the password and the disabling ----------------------------------
 
+
 def _token(app, session, account: Account) -> tuple:
     _, secret = create_token(session, account, {"name": "đồng bộ"})
     session.commit()
@@ -106,9 +109,17 @@ def test_a_password_reset_revokes_the_accounts_api_tokens(app, admin, world, ses
 def test_a_password_change_revokes_the_accounts_api_tokens(app, browser, world, session):
     client, headers = _token(app, session, world.account("auditor"))
     browser.login("auditor")
-    assert browser.post("/account/password", {
-        "current_password": PASSWORD, "new_password": NEW_PASSWORD, "confirm_password": NEW_PASSWORD,
-    }).status_code == 302
+    assert (
+        browser.post(
+            "/account/password",
+            {
+                "current_password": PASSWORD,
+                "new_password": NEW_PASSWORD,
+                "confirm_password": NEW_PASSWORD,
+            },
+        ).status_code
+        == 302
+    )
     assert client.get("/api/v1/me", headers=headers).status_code == 401
 
 
@@ -134,6 +145,7 @@ def test_an_account_that_must_change_its_password_is_refused_by_the_api(app, wor
 
 
 # --- item 12: throttling per address, unknown names like known ones, weak passwords ------------------
+
 
 def test_unknown_and_known_usernames_get_the_same_answers(browser, world, clock):
     answers = {}
@@ -169,8 +181,10 @@ def test_failures_from_one_address_slow_that_address_not_the_account(browser, ma
 
 
 def test_spraying_one_password_over_many_accounts_is_slowed(browser, world, clock):
-    statuses = [login_from(browser, "10.0.0.66", name, "Matkhau@2026").status_code
-                for name in ("clerk", "reviewer", "auditor", "unithead", "focalofficer")]
+    statuses = [
+        login_from(browser, "10.0.0.66", name, "Matkhau@2026").status_code
+        for name in ("clerk", "reviewer", "auditor", "unithead", "focalofficer")
+    ]
     assert statuses == [401, 401, 401, 429, 429]
     clock.advance(seconds=1)
     assert login_from(browser, "10.0.0.66", "unitofficer", "Matkhau@2026").status_code == 401
@@ -193,8 +207,9 @@ def test_the_address_is_the_forwarded_one_behind_a_proxy(make_app, world, clock)
 
     def attempt(forwarded_for: str) -> int:
         browser.csrf_token = None
-        return browser.post("/login", {"username": "clerk", "password": WRONG},
-                            headers={"X-Forwarded-For": forwarded_for}).status_code
+        return browser.post(
+            "/login", {"username": "clerk", "password": WRONG}, headers={"X-Forwarded-For": forwarded_for}
+        ).status_code
 
     assert [attempt("203.0.113.5") for _ in range(4)] == [401, 401, 401, 429]
     assert attempt("203.0.113.6") == 401
@@ -210,8 +225,9 @@ def test_concurrent_failures_from_one_address_are_all_counted(app, world, sessio
 
     def attempt(browser: Browser) -> None:
         barrier.wait()
-        response = browser.post("/login", {"username": "clerk", "password": WRONG},
-                                environ_base={"REMOTE_ADDR": "10.0.0.66"})
+        response = browser.post(
+            "/login", {"username": "clerk", "password": WRONG}, environ_base={"REMOTE_ADDR": "10.0.0.66"}
+        )
         statuses.append(response.status_code)
 
     threads = [threading.Thread(target=attempt, args=(browser,)) for browser in browsers]
@@ -236,18 +252,26 @@ def test_the_csrf_token_changes_at_login(browser, world):
     assert browser.get("/").status_code == 200
 
 
-@pytest.mark.parametrize("weak, message", [
-    ("Matkhau@123", "quá phổ biến"),
-    ("qwertyuiop", "quá phổ biến"),
-    ("auditor-2026-xyz", "không được chứa tên đăng nhập"),
-    ("Ngan-9", "ít nhất 10 ký tự"),
-])
+@pytest.mark.parametrize(
+    "weak, message",
+    [
+        ("Matkhau@123", "quá phổ biến"),
+        ("qwertyuiop", "quá phổ biến"),
+        ("auditor-2026-xyz", "không được chứa tên đăng nhập"),
+        ("Ngan-9", "ít nhất 10 ký tự"),
+    ],
+)
 def test_weak_new_passwords_are_refused(browser, world, session, weak, message):
     browser.login("auditor")
     actions = audit_actions(session)
-    response = browser.post("/account/password", {
-        "current_password": PASSWORD, "new_password": weak, "confirm_password": weak,
-    })
+    response = browser.post(
+        "/account/password",
+        {
+            "current_password": PASSWORD,
+            "new_password": weak,
+            "confirm_password": weak,
+        },
+    )
     assert response.status_code == 400 and message in response.get_data(as_text=True)
     assert audit_actions(session) == actions
     assert browser.login("auditor", PASSWORD).status_code == 302

@@ -30,7 +30,7 @@ class Audit:
         self.mark = len(_actions(session))
 
     def since(self) -> list[str]:
-        return _actions(self.session)[self.mark:]
+        return _actions(self.session)[self.mark :]
 
     def last_entry(self) -> AuditEntry:
         return self.session.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc())).first()
@@ -71,20 +71,20 @@ def admin(make_browser, world):
 
 @pytest.fixture
 def newcomer(session, world) -> Person:
-    person = Person(full_name="Nguyễn Thị Hoà", position="Công chức Văn hóa - Xã hội",
-                    organisation=world.orgs["commune"])
+    person = Person(
+        full_name="Nguyễn Thị Hoà", position="Công chức Văn hóa - Xã hội", organisation=world.orgs["commune"]
+    )
     session.add(person)
     session.commit()
     return person
 
 
-def test_admin_creates_an_account_shown_once_and_forced_to_change_password(
-    app, admin, make_browser, newcomer, session
-):
+def test_admin_creates_an_account_shown_once_and_forced_to_change_password(app, admin, make_browser, newcomer, session):
     form_page = admin.get(f"{BASE}/new?person_id={newcomer.id}")
     assert form_page.status_code == 200
-    assert re.search(rf'<option selected value="{newcomer.id}">|<option value="{newcomer.id}" selected',
-                     _text(form_page))
+    assert re.search(
+        rf'<option selected value="{newcomer.id}">|<option value="{newcomer.id}" selected', _text(form_page)
+    )
     audit = Audit(session)
 
     created = admin.post(f"{BASE}/new", {"person_id": newcomer.id, "username": "Hoa.NT"})
@@ -110,16 +110,22 @@ def test_admin_creates_an_account_shown_once_and_forced_to_change_password(
     for url in ("/", f"{BASE}/", "/audit/"):
         response = user.get(url)
         assert response.status_code == 302 and response.headers["Location"].endswith("/account/password")
-    changed = user.post("/account/password", {
-        "current_password": password, "new_password": NEW_PASSWORD, "confirm_password": NEW_PASSWORD,
-    })
+    changed = user.post(
+        "/account/password",
+        {
+            "current_password": password,
+            "new_password": NEW_PASSWORD,
+            "confirm_password": NEW_PASSWORD,
+        },
+    )
     assert changed.status_code == 302
     assert user.get("/").status_code == 200
 
 
 def test_new_account_form_lists_only_people_without_account_in_scope(admin, newcomer, session, world):
-    other = add_org(session, None, "x", "UBND huyện Tràng Định", "UBND", OrgKind.DISTRICT_COMMITTEE,
-                    world.orgs["province"])
+    other = add_org(
+        session, None, "x", "UBND huyện Tràng Định", "UBND", OrgKind.DISTRICT_COMMITTEE, world.orgs["province"]
+    )
     session.add(Person(full_name="Người Huyện Khác", organisation=other))
     session.add(Person(full_name="Người Đã Nghỉ", organisation=world.orgs["commune"], is_active=False))
     session.commit()
@@ -225,17 +231,18 @@ def test_grant_then_revoke_role_changes_the_navigation(admin, make_browser, sess
     account = world.account("clerk")
     audit = Audit(session)
 
-    response = admin.post(f"{BASE}/{account.id}/roles",
-                          {"organisation_id": world.orgs["office"].id, "role": "auditor"})
+    response = admin.post(f"{BASE}/{account.id}/roles", {"organisation_id": world.orgs["office"].id, "role": "auditor"})
 
     assert response.status_code == 302
     assert "Đã giao vai trò Kiểm tra, giám sát tại Văn phòng HĐND và UBND huyện" in _text(
-        admin.get(response.headers["Location"]))
+        admin.get(response.headers["Location"])
+    )
     assert audit.since() == ["role.granted"]
     assert "Nhật ký" in _nav(_text(clerk.get("/")))
 
-    assignment = session.scalar(select(RoleAssignment).where(
-        RoleAssignment.account_id == account.id, RoleAssignment.role == Role.AUDITOR))
+    assignment = session.scalar(
+        select(RoleAssignment).where(RoleAssignment.account_id == account.id, RoleAssignment.role == Role.AUDITOR)
+    )
     audit = Audit(session)
     response = admin.post(f"{BASE}/{account.id}/roles/{assignment.id}/revoke")
     assert response.status_code == 302
@@ -247,8 +254,7 @@ def test_grant_then_revoke_role_changes_the_navigation(admin, make_browser, sess
 def test_duplicate_role_is_refused_and_changes_nothing(admin, session, world):
     account = world.account("clerk")
     audit = Audit(session)
-    response = admin.post(f"{BASE}/{account.id}/roles",
-                          {"organisation_id": world.orgs["office"].id, "role": "clerk"})
+    response = admin.post(f"{BASE}/{account.id}/roles", {"organisation_id": world.orgs["office"].id, "role": "clerk"})
     assert response.status_code == 302
     assert "đã có vai trò này" in _text(admin.get(response.headers["Location"]))
     assert audit.since() == []
@@ -331,8 +337,9 @@ def test_commune_administrator_cannot_manage_a_district_account(make_browser, se
     assert browser.post(f"{BASE}/{district_account.id}/reset-password").status_code == 403
     # Nor raise a commune account to the district through a tampered organisation.
     officer = world.account("unit_officer")
-    response = browser.post(f"{BASE}/{officer.id}/roles",
-                            {"organisation_id": world.orgs["district"].id, "role": "administrator"})
+    response = browser.post(
+        f"{BASE}/{officer.id}/roles", {"organisation_id": world.orgs["district"].id, "role": "administrator"}
+    )
     assert response.status_code == 400
     assert audit.since() == []
     assert not _fresh(session, district_account).is_disabled
@@ -350,12 +357,15 @@ def test_post_without_csrf_token_is_refused(admin, session, world):
     assert audit.since() == []
 
 
-@pytest.mark.parametrize("data", [
-    {"person_id": "abc", "username": "hoa.nt"},
-    {"person_id": "999999", "username": "hoa.nt"},
-    {"person_id": str(2**70), "username": "hoa.nt"},
-    {"person_id": "", "username": "hoa.nt"},
-])
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"person_id": "abc", "username": "hoa.nt"},
+        {"person_id": "999999", "username": "hoa.nt"},
+        {"person_id": str(2**70), "username": "hoa.nt"},
+        {"person_id": "", "username": "hoa.nt"},
+    ],
+)
 def test_tampered_person_is_refused(admin, newcomer, session, data):
     audit = Audit(session)
     response = admin.post(f"{BASE}/new", data)
@@ -364,12 +374,15 @@ def test_tampered_person_is_refused(admin, newcomer, session, data):
     assert audit.since() == []
 
 
-@pytest.mark.parametrize("data", [
-    {"organisation_id": "x", "role": "auditor"},
-    {"organisation_id": "{office}", "role": "superuser"},
-    {"organisation_id": "{office}", "role": ""},
-    {"organisation_id": str(2**70), "role": "auditor"},
-])
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"organisation_id": "x", "role": "auditor"},
+        {"organisation_id": "{office}", "role": "superuser"},
+        {"organisation_id": "{office}", "role": ""},
+        {"organisation_id": str(2**70), "role": "auditor"},
+    ],
+)
 def test_tampered_grant_is_refused(admin, session, world, data):
     data = {key: value.format(office=world.orgs["office"].id) for key, value in data.items()}
     audit = Audit(session)
@@ -430,8 +443,13 @@ def test_admin_resetting_their_own_password_keeps_the_session_and_must_change_it
     password = _one_time_password(response)
     follow = admin.get(f"{BASE}/")
     assert follow.status_code == 302 and follow.headers["Location"].endswith("/account/password")
-    changed = admin.post("/account/password", {
-        "current_password": password, "new_password": NEW_PASSWORD, "confirm_password": NEW_PASSWORD,
-    })
+    changed = admin.post(
+        "/account/password",
+        {
+            "current_password": password,
+            "new_password": NEW_PASSWORD,
+            "confirm_password": NEW_PASSWORD,
+        },
+    )
     assert changed.status_code == 302
     assert admin.get(f"{BASE}/").status_code == 200

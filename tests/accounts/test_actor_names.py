@@ -61,8 +61,11 @@ def test_request_timeline_and_returned_note_name_people(session, named, make_bro
     note = page.split('class="card returned-note"', 1)[1].split("</section>", 1)[0]
     assert _shown("Lương Thị Hằng", "focalofficer") in note and REASON in note
     timeline = page.split("<h2>Diễn biến</h2>", 1)[1]
-    for role, login in ((Role.UNIT_OFFICER, "unitofficer"), (Role.UNIT_HEAD, "unithead"),
-                        (Role.FOCAL_OFFICER, "focalofficer")):
+    for role, login in (
+        (Role.UNIT_OFFICER, "unitofficer"),
+        (Role.UNIT_HEAD, "unithead"),
+        (Role.FOCAL_OFFICER, "focalofficer"),
+    ):
         assert _shown(NAMES[role], login) in timeline
     # The login names are no longer what a reader sees: only in the title attributes.
     visible = re.sub(r"<[^>]+>", " ", page)
@@ -76,8 +79,16 @@ def test_request_page_reads_the_names_in_one_query(app, session, named, make_bro
     org = named.orgs["commune"]
     for number in range(8):
         account = add_account(session, f"canbo{number}", org, (Role.UNIT_OFFICER, org), full_name=f"Người sửa {number}")
-        session.add(RequestEvent(request_id=many.id, action="edit", from_status=RequestStatus.DRAFT,
-                                 to_status=RequestStatus.DRAFT, actor_id=account.id, actor_label=account.username))
+        session.add(
+            RequestEvent(
+                request_id=many.id,
+                action="edit",
+                from_status=RequestStatus.DRAFT,
+                to_status=RequestStatus.DRAFT,
+                actor_id=account.id,
+                actor_label=account.username,
+            )
+        )
     session.commit()
     browser = _signed_in(make_browser, "unitofficer")
     statements: list[str] = []
@@ -151,11 +162,20 @@ def test_actors_without_an_account(session, named):
         def __init__(self, actor_id, actor_label):
             self.actor_id, self.actor_label = actor_id, actor_label
 
-    rows = [Row(None, "system"), Row(None, "demo"), Row(None, "cli:root"), Row(officer.id, "unitofficer"),
-            Row(10_000, "daxoa")]
+    rows = [
+        Row(None, "system"),
+        Row(None, "demo"),
+        Row(None, "cli:root"),
+        Row(officer.id, "unitofficer"),
+        Row(10_000, "daxoa"),
+    ]
     names = actor_names(session, rows)
     assert [names.of(row) for row in rows] == [
-        ActorName("Hệ thống"), ActorName("Dữ liệu mẫu"), ActorName("Lệnh quản trị trên máy chủ (root)"),
-        ActorName("Vi Văn Tùng", "unitofficer"), ActorName("daxoa")]
+        ActorName("Hệ thống"),
+        ActorName("Dữ liệu mẫu"),
+        ActorName("Lệnh quản trị trên máy chủ (root)"),
+        ActorName("Vi Văn Tùng", "unitofficer"),
+        ActorName("daxoa"),
+    ]
     assert str(names.of(rows[3])) == "Vi Văn Tùng (unitofficer)"
     assert ActorNames({}).of(rows[3]) == ActorName("unitofficer")

@@ -89,9 +89,14 @@ def test_password_change_ends_other_sessions(make_browser, world, session):
     first, second = make_browser(), make_browser()
     first.login("auditor")
     second.login("auditor")
-    response = first.post("/account/password", {
-        "current_password": PASSWORD, "new_password": "Mot-mat-khau-moi-9", "confirm_password": "Mot-mat-khau-moi-9",
-    })
+    response = first.post(
+        "/account/password",
+        {
+            "current_password": PASSWORD,
+            "new_password": "Mot-mat-khau-moi-9",
+            "confirm_password": "Mot-mat-khau-moi-9",
+        },
+    )
     assert response.status_code == 302
     assert first.get("/").status_code == 200
     assert second.get("/").status_code == 302  # the old session no longer works
@@ -101,9 +106,14 @@ def test_password_change_ends_other_sessions(make_browser, world, session):
 def test_password_change_refuses_weak_password(browser, world, session):
     browser.login("auditor")
     before = _actions(session)
-    response = browser.post("/account/password", {
-        "current_password": PASSWORD, "new_password": "ngan", "confirm_password": "ngan",
-    })
+    response = browser.post(
+        "/account/password",
+        {
+            "current_password": PASSWORD,
+            "new_password": "ngan",
+            "confirm_password": "ngan",
+        },
+    )
     assert response.status_code == 400
     assert "ít nhất 10 ký tự" in response.get_data(as_text=True)
     assert _actions(session) == before
@@ -111,7 +121,9 @@ def test_password_change_refuses_weak_password(browser, world, session):
 
 def test_open_redirect_is_not_followed(browser, world):
     browser.get("/login")
-    response = browser.post("/login?next=x", {"username": "clerk", "password": PASSWORD, "next": "https://evil.example/"})
+    response = browser.post(
+        "/login?next=x", {"username": "clerk", "password": PASSWORD, "next": "https://evil.example/"}
+    )
     assert response.headers["Location"] == "/"
 
 

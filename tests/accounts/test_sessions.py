@@ -101,8 +101,12 @@ def test_password_change_ends_the_other_sessions_and_renews_this_one(app, make_b
     second.login("auditor")
     before = _cookie(first)
     new = "Mot-mat-khau-moi-9"
-    assert first.post("/account/password", {
-        "current_password": PASSWORD, "new_password": new, "confirm_password": new}).status_code == 302
+    assert (
+        first.post(
+            "/account/password", {"current_password": PASSWORD, "new_password": new, "confirm_password": new}
+        ).status_code
+        == 302
+    )
     assert first.get("/").status_code == 200
     assert second.get("/").status_code == 302
     assert _replay(app, before).status_code == 302  # this browser's old cookie is spent too
@@ -124,5 +128,6 @@ def test_reset_and_disable_end_every_session_of_the_account(app, make_browser, b
     clerk.login("clerk")
     assert browser.post(f"{ADMIN}/{account.id}/reset-password").status_code == 200
     assert clerk.get("/").status_code == 302
-    assert session.scalar(select(func.count()).select_from(LoginSession)
-                          .where(LoginSession.account_id == account.id)) == 0
+    assert (
+        session.scalar(select(func.count()).select_from(LoginSession).where(LoginSession.account_id == account.id)) == 0
+    )

@@ -139,17 +139,50 @@ def test_every_reference_resolves_and_every_path_parameter_is_described():
                 assert {"200", "201"} & operation["responses"].keys() and "401" in operation["responses"]
 
 
-_JUNK = [None, "{", "[]", "null", "0", '"x"', '{"x": 1}', json.dumps({
-    "organisation_id": [1], "type": {"a": 1}, "fields": "x", "action": 12, "comment": {}, "request_ids": "1",
-    "focal_office_id": 1.5, "title": None, "document_number": [], "document_date": 10**30}),
-    json.dumps({"organisation_id": 10**30, "type": "new_individual", "fields": {"cccd": [None]},
-                "action": "approve", "request_ids": [10**30, -1, 0], "document_date": "31/02/2026"})]
+_JUNK = [
+    None,
+    "{",
+    "[]",
+    "null",
+    "0",
+    '"x"',
+    '{"x": 1}',
+    json.dumps(
+        {
+            "organisation_id": [1],
+            "type": {"a": 1},
+            "fields": "x",
+            "action": 12,
+            "comment": {},
+            "request_ids": "1",
+            "focal_office_id": 1.5,
+            "title": None,
+            "document_number": [],
+            "document_date": 10**30,
+        }
+    ),
+    json.dumps(
+        {
+            "organisation_id": 10**30,
+            "type": "new_individual",
+            "fields": {"cccd": [None]},
+            "action": "approve",
+            "request_ids": [10**30, -1, 0],
+            "document_date": "31/02/2026",
+        }
+    ),
+]
 
 
 @pytest.mark.parametrize("role", [Role.UNIT_OFFICER, Role.UNIT_HEAD, Role.FOCAL_OFFICER, Role.AUDITOR], ids=str)
 def test_junk_on_every_api_route_is_a_documented_json_error_and_writes_nothing(app, session, world, role):
-    ids = {"api_request_id": draft(session, world).id, "api_batch_id": open_batch(session, world).id,
-           "api_certificate_id": 10**25, "api_registry_token_id": 1, "anything": "x/y"}
+    ids = {
+        "api_request_id": draft(session, world).id,
+        "api_batch_id": open_batch(session, world).id,
+        "api_certificate_id": 10**25,
+        "api_registry_token_id": 1,
+        "anything": "x/y",
+    }
     client = Api(app, session, world.account(role))
     before = counts(session)
     for rule in app.url_map.iter_rules():

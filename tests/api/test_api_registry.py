@@ -36,17 +36,23 @@ def test_certificates_filtered_and_paged_like_the_page(app, session, world, reco
     listed = officer.get("/certificates")
     assert listed["total"] == 3 and listed["items"][0]["id"] == records["old"].id  # soonest expiry first
     assert [c["id"] for c in officer.get("/certificates?status=expiring")["items"]] == [records["old"].id]
-    assert [c["id"] for c in officer.get("/certificates?q=t%C3%A2n%20%C4%91o%C3%A0n")["items"]] == [
-        records["seal"].id]
+    assert [c["id"] for c in officer.get("/certificates?q=t%C3%A2n%20%C4%91o%C3%A0n")["items"]] == [records["seal"].id]
     page = officer.get("/certificates?per_page=2&page=2")
     assert (page["page"], page["pages"], len(page["items"])) == (2, 2, 1)
     focal = _api(app, session, world, Role.FOCAL_OFFICER)
     assert focal.get("/certificates")["total"] == 4
     assert focal.get(f"/certificates?organisation_id={world.orgs['other_commune'].id}")["total"] == 1
-    fields = officer.refused("GET", f"/certificates?organisation_id={world.orgs['other_commune'].id}&status=x"
-                                    "&per_page=0", status=400, code="validation_failed")
-    assert fields == {"organisation_id": "Đơn vị không có trong danh sách bạn được xem.",
-                      "status": "Giá trị lọc không hợp lệ.", "per_page": "Phải là số nguyên từ 1 đến 100."}
+    fields = officer.refused(
+        "GET",
+        f"/certificates?organisation_id={world.orgs['other_commune'].id}&status=x&per_page=0",
+        status=400,
+        code="validation_failed",
+    )
+    assert fields == {
+        "organisation_id": "Đơn vị không có trong danh sách bạn được xem.",
+        "status": "Giá trị lọc không hợp lệ.",
+        "per_page": "Phải là số nguyên từ 1 đến 100.",
+    }
 
 
 def test_a_certificate_with_its_chain_and_no_file(app, session, world, records):
@@ -60,8 +66,9 @@ def test_a_certificate_with_its_chain_and_no_file(app, session, world, records):
     assert new["predecessor_id"] == records["old"].id and new["token_id"] == old["token_id"]
     officer.refused("GET", f"/certificates/{records['elsewhere'].id}", status=403, code="forbidden")
     officer.refused("GET", "/certificates/999999", status=404, code="not_found")
-    _api(app, session, world, Role.CLERK).refused("GET", f"/certificates/{records['old'].id}", status=403,
-                                                  code="forbidden")
+    _api(app, session, world, Role.CLERK).refused(
+        "GET", f"/certificates/{records['old'].id}", status=403, code="forbidden"
+    )
     _api(app, session, world, Role.REVIEWER).refused("GET", "/certificates", status=403, code="forbidden")
 
 
@@ -73,7 +80,9 @@ def test_tokens_filtered_and_a_token_with_its_events(app, session, world, record
     assert head.get("/tokens?kind=device")["total"] == 0
     # A filter sent with no value is refused like the OpenAPI document says: a program leaves it out instead.
     assert head.refused("GET", "/tokens?kind=usb&state=", status=400, code="validation_failed") == {
-        "kind": "Giá trị lọc không hợp lệ.", "state": "Không được để trống: bỏ tham số này để không lọc."}
+        "kind": "Giá trị lọc không hợp lệ.",
+        "state": "Không được để trống: bỏ tham số này để không lọc.",
+    }
     token = head.get(f"/tokens/{records['seal'].token_id}")
     assert [e["to_state"] for e in token["events"]] == ["active", "pin_locked"]
     assert token["events"][-1]["reason"] == "Nhập sai PIN 5 lần" and token["state"]["label"] == "Khóa PIN"
@@ -86,8 +95,9 @@ def test_tokens_filtered_and_a_token_with_its_events(app, session, world, record
 
 def test_the_clerk_sees_only_its_own_office(app, session, world, records):
     office = world.orgs["office"]
-    add_certificate(session, office, kind=TokenKind.DEVICE, cn="vanthu.vanquan.gov.vn",
-                    ends=timedelta(days=400), now=utcnow())
+    add_certificate(
+        session, office, kind=TokenKind.DEVICE, cn="vanthu.vanquan.gov.vn", ends=timedelta(days=400), now=utcnow()
+    )
     clerk = _api(app, session, world, Role.CLERK)
     assert [c["organisation"]["id"] for c in clerk.get("/certificates")["items"]] == [office.id]
     assert clerk.get("/tokens")["total"] == 1

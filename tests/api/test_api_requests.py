@@ -63,9 +63,19 @@ def test_a_request_from_draft_to_sent_through_the_api_only(session, world, api):
     sent_on = step(["request.submit"], head, "POST", f"/requests/{rid}/transitions", {"action": "submit"})
     assert sent_on["status"]["value"] == "submitted" and sent_on["submitted_at"]
     step(["request.accept"], focal, "POST", f"/requests/{rid}/transitions", {"action": "accept", "comment": None})
-    batch = step(["batch.created"], focal, "POST", "/batches", {
-        "focal_office_id": focal_id, "title": "Đợt 1 năm 2026", "signer_title": "KT. CHỦ TỊCH\nPHÓ CHỦ TỊCH",
-        "signer_name": "Lương Văn Bình"}, status=201)
+    batch = step(
+        ["batch.created"],
+        focal,
+        "POST",
+        "/batches",
+        {
+            "focal_office_id": focal_id,
+            "title": "Đợt 1 năm 2026",
+            "signer_title": "KT. CHỦ TỊCH\nPHÓ CHỦ TỊCH",
+            "signer_name": "Lương Văn Bình",
+        },
+        status=201,
+    )
     bid = batch["id"]
     filled = step(["request.add_to_batch"], focal, "POST", f"/batches/{bid}/requests", {"request_ids": [rid]})
     assert [r["id"] for r in filled["requests"]] == [rid] and filled["request_count"] == 1
@@ -73,13 +83,24 @@ def test_a_request_from_draft_to_sent_through_the_api_only(session, world, api):
     assert locked["status"]["value"] == "locked" and locked["locked_at"]
     day = locked["locked_at"][:10]
     # The letter is one step of the batch; each request it carries records that it was sent.
-    sent = step(["batch.sent", "request.mark_sent"], focal, "POST", f"/batches/{bid}/sent",
-                {"document_number": "12/UBND-VHTT", "document_date": day})
+    sent = step(
+        ["batch.sent", "request.mark_sent"],
+        focal,
+        "POST",
+        f"/batches/{bid}/sent",
+        {"document_number": "12/UBND-VHTT", "document_date": day},
+    )
     assert sent["status"]["value"] == "sent" and sent["document_number"] == "12/UBND-VHTT"
     final = officer.get(f"/requests/{rid}")
     assert final["status"]["value"] == "sent" and final["batch_id"] == bid
-    assert [e["action"] for e in final["events"]] == ["create", "approve", "submit", "accept", "add_to_batch",
-                                                       "mark_sent"]
+    assert [e["action"] for e in final["events"]] == [
+        "create",
+        "approve",
+        "submit",
+        "accept",
+        "add_to_batch",
+        "mark_sent",
+    ]
     assert final["events"][1]["actor"]["label"] == "unithead"
     assert api[Role.AUDITOR].get(f"/batches/{bid}")["requests"][0]["status"]["value"] == "sent"
 
@@ -92,13 +113,31 @@ def test_every_documented_operation_answers_as_documented(session, world, api):
     officer.patch(f"/requests/{rid}", {"fields": {"position": "Phó Chủ tịch"}})
     officer.post(f"/requests/{rid}/transitions", {"action": "cancel", "comment": "Lập nhầm"})
     accepted = bring_to(session, world, draft(session, world), S.ACCEPTED)
-    bid = focal.post("/batches", {"focal_office_id": world.orgs["focal"].id, "title": "Đợt 2",
-                                  "signer_title": "CHỦ TỊCH", "signer_name": "Lương Văn Bình"}, status=201)["id"]
+    bid = focal.post(
+        "/batches",
+        {
+            "focal_office_id": world.orgs["focal"].id,
+            "title": "Đợt 2",
+            "signer_title": "CHỦ TỊCH",
+            "signer_name": "Lương Văn Bình",
+        },
+        status=201,
+    )["id"]
     focal.post(f"/batches/{bid}/requests", {"request_ids": [accepted.id]})
     day = focal.post(f"/batches/{bid}/lock")["locked_at"][:10]
     focal.post(f"/batches/{bid}/sent", {"document_number": "13/UBND-VHTT", "document_date": day})
-    for path in ("/me", "/request-types", "/requests", f"/requests/{rid}", "/batches", f"/batches/{bid}",
-                 "/certificates", f"/certificates/{cert.id}", "/tokens", f"/tokens/{cert.token_id}"):
+    for path in (
+        "/me",
+        "/request-types",
+        "/requests",
+        f"/requests/{rid}",
+        "/batches",
+        f"/batches/{bid}",
+        "/certificates",
+        f"/certificates/{cert.id}",
+        "/tokens",
+        f"/tokens/{cert.token_id}",
+    ):
         focal.get(path)
     assert focal.seen | officer.seen == documented_operations()
 
@@ -107,8 +146,15 @@ def test_request_types_list_every_field(api):
     types = {t["type"]: t for t in api[Role.UNIT_OFFICER].get("/request-types")["items"]}
     assert len(types) == 7 and types["revocation"]["form_no"] == "Mẫu 05"
     cccd = next(f for f in types["new_individual"]["fields"] if f["name"] == "cccd")
-    assert cccd == {"name": "cccd", "label": "Số CCCD", "widget": "text", "required": True, "choices": [],
-                    "hint": "12 chữ số.", "max_length": 12}
+    assert cccd == {
+        "name": "cccd",
+        "label": "Số CCCD",
+        "widget": "text",
+        "required": True,
+        "choices": [],
+        "hint": "12 chữ số.",
+        "max_length": 12,
+    }
     reason = next(f for f in types["revocation"]["fields"] if f["name"] == "reason")
     assert {"value": "retirement", "label": "Nghỉ hưu"} in reason["choices"]
     api[Role.CLERK].refused("GET", "/request-types", status=403, code="forbidden")
@@ -124,26 +170,46 @@ def test_draft_with_bad_fields_names_each_and_writes_nothing(session, world, api
     del body["fields"]["nickname"]
     fields = officer.refused("POST", "/requests", body, status=400, code="validation_failed")
     assert fields == {"cccd": "Số CCCD phải gồm đúng 12 chữ số.", "email": "Địa chỉ thư điện tử không hợp lệ."}
-    fields = officer.refused("POST", "/requests", {"organisation_id": world.orgs["commune"].id, "type": "vui"},
-                             status=400, code="validation_failed")
+    fields = officer.refused(
+        "POST",
+        "/requests",
+        {"organisation_id": world.orgs["commune"].id, "type": "vui"},
+        status=400,
+        code="validation_failed",
+    )
     assert fields == {"type": "Loại đề nghị không hợp lệ.", "fields": "Bắt buộc nhập."}
     assert counts(session) == before
 
 
-@pytest.mark.parametrize("method, path, kwargs", [
-    ("POST", "/requests", {"data": "không phải JSON", "content_type": "application/json"}),
-    ("POST", "/requests", {"data": "organisation_id=1", "content_type": "application/x-www-form-urlencoded"}),
-    ("POST", "/requests", {"json": ["một", "mảng"]}),
-    ("POST", "/requests", {"json": "chuỗi"}),
-    ("POST", "/requests", {"json": None}),
-    ("POST", "/requests", {"data": "[" * 100_000 + "]" * 100_000, "content_type": "application/json"}),
-    ("PATCH", "/requests/{rid}", {"json": 12}),
-    ("POST", "/requests/{rid}/transitions", {}),
-    ("POST", "/batches", {"data": b"\xff\xfe", "content_type": "application/json"}),
-    ("POST", "/batches/{bid}/requests", {"json": []}),
-    ("POST", "/batches/{bid}/sent", {"data": "{}", "content_type": "text/plain"}),
-], ids=["not-json", "form-encoded", "array", "string", "null", "deep", "number", "no-body", "not-utf8",
-        "empty-array", "text-plain"])
+@pytest.mark.parametrize(
+    "method, path, kwargs",
+    [
+        ("POST", "/requests", {"data": "không phải JSON", "content_type": "application/json"}),
+        ("POST", "/requests", {"data": "organisation_id=1", "content_type": "application/x-www-form-urlencoded"}),
+        ("POST", "/requests", {"json": ["một", "mảng"]}),
+        ("POST", "/requests", {"json": "chuỗi"}),
+        ("POST", "/requests", {"json": None}),
+        ("POST", "/requests", {"data": "[" * 100_000 + "]" * 100_000, "content_type": "application/json"}),
+        ("PATCH", "/requests/{rid}", {"json": 12}),
+        ("POST", "/requests/{rid}/transitions", {}),
+        ("POST", "/batches", {"data": b"\xff\xfe", "content_type": "application/json"}),
+        ("POST", "/batches/{bid}/requests", {"json": []}),
+        ("POST", "/batches/{bid}/sent", {"data": "{}", "content_type": "text/plain"}),
+    ],
+    ids=[
+        "not-json",
+        "form-encoded",
+        "array",
+        "string",
+        "null",
+        "deep",
+        "number",
+        "no-body",
+        "not-utf8",
+        "empty-array",
+        "text-plain",
+    ],
+)
 def test_a_body_that_is_not_a_json_object_is_bad_request(session, world, api, method, path, kwargs):
     rid = draft(session, world).id
     bid = open_batch(session, world).id
@@ -155,17 +221,32 @@ def test_a_body_that_is_not_a_json_object_is_bad_request(session, world, api, me
     assert counts(session) == before
 
 
-@pytest.mark.parametrize("body, fields", [
-    ({"organisation_id": "1", "type": "new_individual", "fields": {}}, {"organisation_id": "Phải là số nguyên."}),
-    ({"organisation_id": True, "type": 7, "fields": []},
-     {"organisation_id": "Phải là số nguyên.", "type": "Phải là chuỗi ký tự.",
-      "fields": "Phải là một đối tượng JSON."}),
-    ({"organisation_id": 10**40, "type": "new_device", "fields": {"device_name": {"a": 1}, "purpose": [1],
-                                                                "validity_years": 1.5}},
-     dict.fromkeys(("device_name", "purpose", "validity_years"), "Phải là chuỗi ký tự, số nguyên hoặc null.")),
-    ({"type": "new_device", "fields": {}, "status": "accepted"},
-     {"organisation_id": "Bắt buộc nhập.", "status": "Không có trường này."}),
-])
+@pytest.mark.parametrize(
+    "body, fields",
+    [
+        ({"organisation_id": "1", "type": "new_individual", "fields": {}}, {"organisation_id": "Phải là số nguyên."}),
+        (
+            {"organisation_id": True, "type": 7, "fields": []},
+            {
+                "organisation_id": "Phải là số nguyên.",
+                "type": "Phải là chuỗi ký tự.",
+                "fields": "Phải là một đối tượng JSON.",
+            },
+        ),
+        (
+            {
+                "organisation_id": 10**40,
+                "type": "new_device",
+                "fields": {"device_name": {"a": 1}, "purpose": [1], "validity_years": 1.5},
+            },
+            dict.fromkeys(("device_name", "purpose", "validity_years"), "Phải là chuỗi ký tự, số nguyên hoặc null."),
+        ),
+        (
+            {"type": "new_device", "fields": {}, "status": "accepted"},
+            {"organisation_id": "Bắt buộc nhập.", "status": "Không có trường này."},
+        ),
+    ],
+)
 def test_members_of_the_wrong_type_are_named(session, world, api, body, fields):
     before = counts(session)
     assert api[Role.UNIT_OFFICER].refused("POST", "/requests", body, status=400, code="validation_failed") == fields
@@ -180,9 +261,19 @@ def test_a_huge_or_unknown_organisation_is_a_field_error(session, world, api):
     api[Role.UNIT_OFFICER].refused("POST", "/requests", body, status=403, code="forbidden")
 
 
-@pytest.mark.parametrize("path", ["/requests/99999999999999999999", "/requests/0", "/requests/abc",
-                                  "/requests/-1", "/batches/99999999999999999999", "/certificates/1e3",
-                                  "/tokens/99999999999999999999", "/requests/12/transitions/x"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/requests/99999999999999999999",
+        "/requests/0",
+        "/requests/abc",
+        "/requests/-1",
+        "/batches/99999999999999999999",
+        "/certificates/1e3",
+        "/tokens/99999999999999999999",
+        "/requests/12/transitions/x",
+    ],
+)
 def test_ids_that_name_nothing_are_404(api, path):
     for method in ("GET", "POST", "PATCH"):
         response = api[Role.FOCAL_OFFICER].raw(method, path, {})
@@ -195,33 +286,40 @@ def test_scope_as_on_the_pages(session, world, api):
     outsider, auditor = api["outsider"], api[Role.AUDITOR]
     outsider.refused("GET", f"/requests/{rid}", status=403, code="forbidden")
     outsider.refused("PATCH", f"/requests/{rid}", {"fields": {}}, status=403, code="forbidden")
-    outsider.refused("POST", f"/requests/{rid}/transitions", {"action": "cancel", "comment": "x"},
-                     status=403, code="forbidden")
+    outsider.refused(
+        "POST", f"/requests/{rid}/transitions", {"action": "cancel", "comment": "x"}, status=403, code="forbidden"
+    )
     assert outsider.get("/requests")["total"] == 0
     assert auditor.get(f"/requests/{rid}")["transitions"] == []
     auditor.refused("POST", f"/requests/{rid}/transitions", {"action": "approve"}, status=403, code="forbidden")
     api[Role.CLERK].refused("GET", "/requests", status=403, code="forbidden")
     api[Role.UNIT_HEAD].refused("POST", "/requests", _new_draft(world), status=403, code="forbidden")
-    api[Role.UNIT_OFFICER].refused("POST", f"/requests/{rid}/transitions", {"action": "approve"}, status=403,
-                                   code="forbidden")
+    api[Role.UNIT_OFFICER].refused(
+        "POST", f"/requests/{rid}/transitions", {"action": "approve"}, status=403, code="forbidden"
+    )
 
 
 def test_transitions_refused_like_the_page(session, world, api):
     rid = draft(session, world).id
     head, focal = api[Role.UNIT_HEAD], api[Role.FOCAL_OFFICER]
     before = counts(session)
-    fields = head.refused("POST", f"/requests/{rid}/transitions", {"action": "bay"}, status=400,
-                          code="validation_failed")
+    fields = head.refused(
+        "POST", f"/requests/{rid}/transitions", {"action": "bay"}, status=400, code="validation_failed"
+    )
     assert fields["action"].startswith("Không có thao tác này; các thao tác: accept, approve")
     head.refused("POST", f"/requests/{rid}/transitions", {"action": "add_to_batch"}, status=404, code="not_found")
-    head.refused("POST", f"/requests/{rid}/transitions", {"action": "submit"}, status=409,
-                 code="transition_refused")
-    focal.refused("POST", f"/requests/{rid}/transitions", {"action": "accept"}, status=409,
-                  code="transition_refused")
-    assert head.refused("POST", f"/requests/{rid}/transitions", {"action": "cancel"}, status=400,
-                        code="validation_failed") == {"comment": "Ghi rõ lý do."}
-    head.refused("POST", f"/requests/{rid}/transitions", {"action": "approve", "comment": ["x"]}, status=400,
-                 code="validation_failed")
+    head.refused("POST", f"/requests/{rid}/transitions", {"action": "submit"}, status=409, code="transition_refused")
+    focal.refused("POST", f"/requests/{rid}/transitions", {"action": "accept"}, status=409, code="transition_refused")
+    assert head.refused(
+        "POST", f"/requests/{rid}/transitions", {"action": "cancel"}, status=400, code="validation_failed"
+    ) == {"comment": "Ghi rõ lý do."}
+    head.refused(
+        "POST",
+        f"/requests/{rid}/transitions",
+        {"action": "approve", "comment": ["x"]},
+        status=400,
+        code="validation_failed",
+    )
     assert counts(session) == before
     too_long = draft(session, world, fields=individual(validity_years="9")).id
     error = head.call("POST", f"/requests/{too_long}/transitions", {"action": "approve_submit"}, status=400)
@@ -239,13 +337,15 @@ def test_editing_an_approved_request_voids_the_approval(session, world, api):
     assert edited["fields"]["position"] == "Phó Chủ tịch" and edited["fields"]["cccd"] == req.data["cccd"]
     assert edited["events"][-1]["comment"] == "Phê duyệt bị hủy do sửa nội dung sau khi phê duyệt."
     assert officer.patch(f"/requests/{req.id}", {"fields": {"position": "Phó Chủ tịch"}})["events"] == edited["events"]
-    fields = officer.refused("PATCH", f"/requests/{req.id}", {"fields": {"cccd": "1", "phone": None}}, status=400,
-                             code="validation_failed")
+    fields = officer.refused(
+        "PATCH", f"/requests/{req.id}", {"fields": {"cccd": "1", "phone": None}}, status=400, code="validation_failed"
+    )
     assert fields == {"cccd": "Số CCCD phải gồm đúng 12 chữ số.", "phone": "Bắt buộc nhập."}
     bring_to(session, world, draft(session, world), S.SUBMITTED)
     submitted = bring_to(session, world, draft(session, world), S.SUBMITTED)
-    officer.refused("PATCH", f"/requests/{submitted.id}", {"fields": {"position": "X"}}, status=409,
-                    code="not_editable")
+    officer.refused(
+        "PATCH", f"/requests/{submitted.id}", {"fields": {"position": "X"}}, status=409, code="not_editable"
+    )
 
 
 def test_list_filters_and_pages(session, world, api):
@@ -260,9 +360,13 @@ def test_list_filters_and_pages(session, world, api):
     assert [r["id"] for r in officer.get("/requests?status=accepted")["items"]] == [accepted.id]
     assert officer.get("/requests?type=renewal")["total"] == 0
     assert officer.get(f"/requests?organisation_id={world.orgs['commune'].id}&min_age_days=0")["total"] == 1
-    fields = officer.refused("GET", "/requests?type=x&status=y&min_age_days=-1&page=0&per_page=1000"
-                                    f"&organisation_id={world.orgs['other_commune'].id}",
-                             status=400, code="validation_failed")
+    fields = officer.refused(
+        "GET",
+        "/requests?type=x&status=y&min_age_days=-1&page=0&per_page=1000"
+        f"&organisation_id={world.orgs['other_commune'].id}",
+        status=400,
+        code="validation_failed",
+    )
     assert set(fields) == {"type", "status", "min_age_days", "page", "per_page", "organisation_id"}
     assert fields["type"] == "Loại đề nghị không hợp lệ."
 
@@ -272,19 +376,34 @@ def test_batch_rules_as_on_the_pages(session, world, api):
     batch = open_batch(session, world)
     submitted = bring_to(session, world, draft(session, world), S.SUBMITTED)
     before = counts(session)
-    fields = focal.refused("POST", f"/batches/{batch.id}/requests", {"request_ids": [submitted.id, 10**30]},
-                           status=400, code="validation_failed")
+    fields = focal.refused(
+        "POST",
+        f"/batches/{batch.id}/requests",
+        {"request_ids": [submitted.id, 10**30]},
+        status=400,
+        code="validation_failed",
+    )
     assert "không phải đề nghị đã tiếp nhận" in fields["request_ids"]
-    assert focal.refused("POST", f"/batches/{batch.id}/requests", {"request_ids": ["1"]}, status=400,
-                         code="validation_failed") == {"request_ids": "Phải là danh sách (không rỗng) các số nguyên."}
+    assert focal.refused(
+        "POST", f"/batches/{batch.id}/requests", {"request_ids": ["1"]}, status=400, code="validation_failed"
+    ) == {"request_ids": "Phải là danh sách (không rỗng) các số nguyên."}
     assert focal.refused("POST", f"/batches/{batch.id}/lock", status=400, code="validation_failed") == {
-        "batch": "Đợt tổng hợp chưa có đề nghị nào."}
-    focal.refused("POST", f"/batches/{batch.id}/sent", {"document_number": "12/UBND-VHTT",
-                                                       "document_date": "2026-01-01"}, status=409,
-                  code="batch_not_locked")
-    fields = focal.refused("POST", "/batches", {"focal_office_id": world.orgs["commune"].id, "title": " ",
-                                                 "signer_title": "CHỦ TỊCH", "signer_name": "A"},
-                           status=400, code="validation_failed")
+        "batch": "Đợt tổng hợp chưa có đề nghị nào."
+    }
+    focal.refused(
+        "POST",
+        f"/batches/{batch.id}/sent",
+        {"document_number": "12/UBND-VHTT", "document_date": "2026-01-01"},
+        status=409,
+        code="batch_not_locked",
+    )
+    fields = focal.refused(
+        "POST",
+        "/batches",
+        {"focal_office_id": world.orgs["commune"].id, "title": " ", "signer_title": "CHỦ TỊCH", "signer_name": "A"},
+        status=400,
+        code="validation_failed",
+    )
     assert fields == {"focal_office_id": "Chọn cơ quan đầu mối bạn phụ trách.", "title": "Bắt buộc nhập."}
     assert counts(session) == before
     assert [b["id"] for b in auditor.get("/batches")["items"]] == [batch.id]
@@ -299,13 +418,18 @@ def test_marking_sent_checks_number_and_date(session, world, api):
     focal.post(f"/batches/{bid}/requests", {"request_ids": [accepted.id]})
     focal.post(f"/batches/{bid}/lock")
     before = counts(session)
-    fields = focal.refused("POST", f"/batches/{bid}/sent",
-                           {"document_number": "mười hai", "document_date": "2099-01-01"},
-                           status=400, code="validation_failed")
-    assert fields == {"document_number": "Số, ký hiệu văn bản có dạng số/ký hiệu, ví dụ 12/UBND-VHTT.",
-                      "document_date": "Ngày văn bản không thể sau hôm nay."}
-    assert focal.refused("POST", f"/batches/{bid}/sent", {"number": "12/UBND-VHTT"}, status=400,
-                         code="validation_failed") == {"number": "Không có trường này.",
-                                                       "document_number": "Bắt buộc nhập.",
-                                                       "document_date": "Bắt buộc nhập."}
+    fields = focal.refused(
+        "POST",
+        f"/batches/{bid}/sent",
+        {"document_number": "mười hai", "document_date": "2099-01-01"},
+        status=400,
+        code="validation_failed",
+    )
+    assert fields == {
+        "document_number": "Số, ký hiệu văn bản có dạng số/ký hiệu, ví dụ 12/UBND-VHTT.",
+        "document_date": "Ngày văn bản không thể sau hôm nay.",
+    }
+    assert focal.refused(
+        "POST", f"/batches/{bid}/sent", {"number": "12/UBND-VHTT"}, status=400, code="validation_failed"
+    ) == {"number": "Không có trường này.", "document_number": "Bắt buộc nhập.", "document_date": "Bắt buộc nhập."}
     assert counts(session) == before

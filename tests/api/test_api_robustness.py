@@ -26,8 +26,11 @@ def officer(app, session, world) -> Api:
 
 
 def _new_draft(world) -> dict:
-    return {"organisation_id": world.orgs["commune"].id, "type": "new_individual",
-            "fields": {**individual(), "validity_years": 5}}
+    return {
+        "organisation_id": world.orgs["commune"].id,
+        "type": "new_individual",
+        "fields": {**individual(), "validity_years": 5},
+    }
 
 
 def _post(api: Api, path: str, body: dict | None = None, *, key: str | None = None):
@@ -46,7 +49,8 @@ def _created_requests(session) -> int:
 
 
 def test_a_committed_create_is_answered_although_the_database_goes_away_after_the_commit(
-        officer, session, world, monkeypatch):
+    officer, session, world, monkeypatch
+):
     """The answer comes from what the request already loaded: nothing is read after the commit."""
     commit = flask_sqlalchemy.session.Session.commit
     engines = []
@@ -81,15 +85,24 @@ def test_every_change_is_answered_with_the_record_as_a_fresh_read_shows_it(app, 
     assert officer.patch(path, {"fields": {"phone": "0912 000 111"}}) == officer.get(path)
     for client, action in ((head, "approve"), (head, "submit"), (focal, "accept")):
         assert client.post(f"{path}/transitions", {"action": action}) == client.get(path), action
-    batch = focal.post("/batches", {"focal_office_id": world.orgs["focal"].id, "title": "Đợt 1",
-                                    "signer_title": "CHỦ TỊCH", "signer_name": "Lương Văn Bình"}, status=201)
+    batch = focal.post(
+        "/batches",
+        {
+            "focal_office_id": world.orgs["focal"].id,
+            "title": "Đợt 1",
+            "signer_title": "CHỦ TỊCH",
+            "signer_name": "Lương Văn Bình",
+        },
+        status=201,
+    )
     batch_path = f"/batches/{batch['id']}"
     assert batch == focal.get(batch_path)
     assert focal.post(f"{batch_path}/requests", {"request_ids": [created["id"]]}) == focal.get(batch_path)
     locked = focal.post(f"{batch_path}/lock")
     assert locked == focal.get(batch_path)
-    sent = focal.post(f"{batch_path}/sent",
-                      {"document_number": "12/UBND-VHTT", "document_date": locked["locked_at"][:10]})
+    sent = focal.post(
+        f"{batch_path}/sent", {"document_number": "12/UBND-VHTT", "document_date": locked["locked_at"][:10]}
+    )
     assert sent == focal.get(batch_path) and sent["requests"][0]["status"]["value"] == "sent"
 
 
@@ -105,14 +118,19 @@ def test_a_retry_with_the_same_key_returns_the_first_answer_and_writes_once(offi
 
 def test_every_post_of_the_api_takes_a_key(app, officer, session, world):
     focal, head = (Api(app, session, world.account(role)) for role in (Role.FOCAL_OFFICER, Role.UNIT_HEAD))
-    body = {"focal_office_id": world.orgs["focal"].id, "title": "Đợt 1", "signer_title": "CHỦ TỊCH",
-            "signer_name": "Lương Văn Bình"}
+    body = {
+        "focal_office_id": world.orgs["focal"].id,
+        "title": "Đợt 1",
+        "signer_title": "CHỦ TỊCH",
+        "signer_name": "Lương Văn Bình",
+    }
     batches = [_post(focal, "/batches", body, key="batch-1") for _ in range(2)]
     assert [a.status_code for a in batches] == [201, 201] and batches[0].get_json() == batches[1].get_json()
     assert _count(session, Batch) == 1
     request_id = _post(officer, "/requests", _new_draft(world)).get_json()["id"]
-    approvals = [_post(head, f"/requests/{request_id}/transitions", {"action": "approve"}, key="approve-1")
-                 for _ in range(2)]
+    approvals = [
+        _post(head, f"/requests/{request_id}/transitions", {"action": "approve"}, key="approve-1") for _ in range(2)
+    ]
     # Without the key the second approval would be refused: the request is approved already.
     assert [a.status_code for a in approvals] == [200, 200] and approvals[0].get_json() == approvals[1].get_json()
 
@@ -129,8 +147,9 @@ def test_the_same_key_with_another_body_or_path_is_refused_and_writes_nothing(of
     assert _count(session, CertificateRequest) == 1 and _count(session, IdempotentAnswer) == 1
 
 
-@pytest.mark.parametrize("key", ["", "x" * 101, "khóa-1", "a b", "a/b"], ids=["empty", "long", "diacritics",
-                                                                              "space", "slash"])
+@pytest.mark.parametrize(
+    "key", ["", "x" * 101, "khóa-1", "a b", "a/b"], ids=["empty", "long", "diacritics", "space", "slash"]
+)
 def test_a_malformed_key_is_refused_and_writes_nothing(officer, session, world, key):
     response = _post(officer, "/requests", _new_draft(world), key=key)
     assert response.status_code == 400
@@ -183,9 +202,13 @@ def test_connections_terminated_between_requests_cost_no_request(app, officer, s
     database = session.scalar(text("SELECT current_database()"))
 
     def terminate_the_apps_connections() -> int:
-        killed = session.execute(text(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-            "WHERE datname = :database AND pid <> pg_backend_pid()"), {"database": database}).scalar()
+        killed = session.execute(
+            text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = :database AND pid <> pg_backend_pid()"
+            ),
+            {"database": database},
+        ).scalar()
         session.commit()
         return killed
 

@@ -23,8 +23,9 @@ schema = schemathesis.openapi.from_dict(openapi_document())
 _IDS = {"organisation_id", "focal_office_id", "request_ids"}
 #: A request type's own fields (their names and rules are listed by GET /request-types) and the letter's date,
 #: which may not be after today: the document cannot say either.
-_BEYOND_THE_DOCUMENT = ({"document_date", "certificate_id", "token_id"}
-                        | {field.name for spec in REQUEST_TYPES.values() for field in spec.fields})
+_BEYOND_THE_DOCUMENT = {"document_date", "certificate_id", "token_id"} | {
+    field.name for spec in REQUEST_TYPES.values() for field in spec.fields
+}
 
 
 def _well_formed_ids(case, names: set[str]) -> bool:
@@ -38,27 +39,39 @@ def _allowed_data_is_not_refused_as_malformed(ctx, response, case) -> None:
     if response.status_code == 400 and case.meta is not None and case.meta.generation.mode.is_positive:
         error = response.json()["error"]
         refused = set(error.get("fields", {}))
-        assert error["code"] in {"validation_failed", "policy_refused"} \
-            and refused <= _IDS | _BEYOND_THE_DOCUMENT and _well_formed_ids(case, refused & _IDS), \
-            f"data the document allows was refused: {error}"
+        assert (
+            error["code"] in {"validation_failed", "policy_refused"}
+            and refused <= _IDS | _BEYOND_THE_DOCUMENT
+            and _well_formed_ids(case, refused & _IDS)
+        ), f"data the document allows was refused: {error}"
 
 
 @pytest.fixture
 def tokens(session, world) -> list[str]:
     """A unit officer's and a focal officer's: between them they may do every operation on some record."""
-    secrets = [create_token(session, world.account(role), {"name": "schemathesis"})[1]
-               for role in (Role.UNIT_OFFICER, Role.FOCAL_OFFICER)]
+    secrets = [
+        create_token(session, world.account(role), {"name": "schemathesis"})[1]
+        for role in (Role.UNIT_OFFICER, Role.FOCAL_OFFICER)
+    ]
     session.commit()
     return secrets
 
 
 @schema.parametrize()
 # derandomize: the same examples every run, so that CI's verdict does not depend on a draw.
-@settings(max_examples=5, deadline=3000, database=None, derandomize=True,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=5,
+    deadline=3000,
+    database=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 def test_the_api_agrees_with_its_openapi_document(app, case, tokens, monkeypatch):
     monkeypatch.setattr(case.operation.schema, "app", app)  # the checks' own probes go to the app too
     for secret in tokens:
-        case.call_and_validate(app=app, headers={"Authorization": f"Bearer {secret}"},
-                               excluded_checks=[positive_data_acceptance],
-                               additional_checks=[_allowed_data_is_not_refused_as_malformed])
+        case.call_and_validate(
+            app=app,
+            headers={"Authorization": f"Bearer {secret}"},
+            excluded_checks=[positive_data_acceptance],
+            additional_checks=[_allowed_data_is_not_refused_as_malformed],
+        )

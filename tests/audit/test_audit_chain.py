@@ -34,8 +34,14 @@ VIETNAMESE_DETAILS = {
 def build_chain(session: Session, length: int = CHAIN_LENGTH) -> list[AuditEntry]:
     """``length`` committed entries, each with Vietnamese text in its details."""
     for number in range(1, length + 1):
-        record(session, CLERK, "org.updated", "organisation", number,
-               {"step": number, "name": f"Phòng Văn hóa và Thông tin {number}"})
+        record(
+            session,
+            CLERK,
+            "org.updated",
+            "organisation",
+            number,
+            {"step": number, "name": f"Phòng Văn hóa và Thông tin {number}"},
+        )
         session.commit()
     return entries(session)
 
@@ -54,8 +60,17 @@ def fault_of(session: Session) -> tuple[str, int]:
 
 def forged_row(*, seq: int, prev_hash: str, occurred_at) -> dict:
     """A row that links to ``prev_hash``, with a correctly computed hash."""
-    row = dict(seq=seq, occurred_at=occurred_at, actor_id=None, actor_label="system", action="role.granted",
-               object_type="account", object_id="1", details='{"forged":true}', prev_hash=prev_hash)
+    row = dict(
+        seq=seq,
+        occurred_at=occurred_at,
+        actor_id=None,
+        actor_label="system",
+        action="role.granted",
+        object_type="account",
+        object_id="1",
+        details='{"forged":true}',
+        prev_hash=prev_hash,
+    )
     return {**row, "hash": entry_hash(**row)}
 
 
@@ -71,6 +86,7 @@ def set_seq(session: Session, old: int, new: int) -> None:
 
 # -- tampering, one function per way; used here and by the command-line tests ---------------------
 
+
 def tamper_change_details(session: Session, seq: int) -> None:
     session.execute(update(AuditEntry).where(AuditEntry.seq == seq).values(details='{"step":"sửa"}'))
     session.commit()
@@ -84,32 +100,46 @@ def tamper_delete(session: Session, seq: int) -> None:
 def tamper_insert_in_middle(session: Session, seq: int) -> None:
     previous = entries(session)[seq - 2]
     shift_up_from(session, seq)
-    session.execute(insert(AuditEntry).values(
-        **forged_row(seq=seq, prev_hash=previous.hash, occurred_at=previous.occurred_at)))
+    session.execute(
+        insert(AuditEntry).values(**forged_row(seq=seq, prev_hash=previous.hash, occurred_at=previous.occurred_at))
+    )
     session.commit()
 
 
 def tamper_append(session: Session) -> None:
     """A forged last entry with a valid hash, the chain head left as it was."""
     last = entries(session)[-1]
-    session.execute(insert(AuditEntry).values(
-        **forged_row(seq=last.seq + 1, prev_hash=last.hash, occurred_at=last.occurred_at)))
+    session.execute(
+        insert(AuditEntry).values(**forged_row(seq=last.seq + 1, prev_hash=last.hash, occurred_at=last.occurred_at))
+    )
     session.commit()
 
 
 def tamper_prepend(session: Session) -> None:
     first = entries(session)[0]
-    session.execute(insert(AuditEntry).values(
-        **forged_row(seq=0, prev_hash=GENESIS_HASH, occurred_at=first.occurred_at)))
+    session.execute(
+        insert(AuditEntry).values(**forged_row(seq=0, prev_hash=GENESIS_HASH, occurred_at=first.occurred_at))
+    )
     session.commit()
 
 
 def tamper_rewrite(session: Session, seq: int, **changes) -> None:
     """Change an entry and recompute its hash, so that it is consistent in itself."""
     entry = entries(session)[seq - 1]
-    row = {column: getattr(entry, column) for column in
-           ("seq", "occurred_at", "actor_id", "actor_label", "action", "object_type", "object_id", "details",
-            "prev_hash")}
+    row = {
+        column: getattr(entry, column)
+        for column in (
+            "seq",
+            "occurred_at",
+            "actor_id",
+            "actor_label",
+            "action",
+            "object_type",
+            "object_id",
+            "details",
+            "prev_hash",
+        )
+    }
     row.update(changes)
     session.execute(update(AuditEntry).where(AuditEntry.seq == seq).values(**changes, hash=entry_hash(**row)))
     session.commit()
@@ -145,12 +175,16 @@ def tamper_swap(session: Session, first: int, second: int) -> None:
 
 # -- the database refuses -----------------------------------------------------------------------
 
-@pytest.mark.parametrize("statement", [
-    "UPDATE audit_log SET details = 'tampered' WHERE seq = 3",
-    "UPDATE audit_log SET seq = 100 WHERE seq = 8",
-    "DELETE FROM audit_log WHERE seq = 3",
-    "DELETE FROM audit_log",
-])
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE audit_log SET details = 'tampered' WHERE seq = 3",
+        "UPDATE audit_log SET seq = 100 WHERE seq = 8",
+        "DELETE FROM audit_log WHERE seq = 3",
+        "DELETE FROM audit_log",
+    ],
+)
 def test_database_refuses_update_and_delete(session, statement):
     before = [(e.seq, e.details, e.hash) for e in build_chain(session)]
     with pytest.raises(DBAPIError, match="append-only"):
@@ -182,6 +216,7 @@ def test_postgresql_refuses_truncate(session):
 
 # -- an intact chain ----------------------------------------------------------------------------
 
+
 def test_empty_log_verifies(session):
     report = verify_chain(session)
     assert report.ok and report.entries == 0 and report.last_hash == GENESIS_HASH
@@ -210,8 +245,9 @@ def test_each_entry_links_to_the_one_before(session):
 
 def test_vietnamese_details_round_trip_exactly(session):
     build_chain(session, 3)
-    written = record(session, Actor(label="quantri", account_id=1), "org.created", "organisation", 42,
-                     VIETNAMESE_DETAILS)
+    written = record(
+        session, Actor(label="quantri", account_id=1), "org.created", "organisation", 42, VIETNAMESE_DETAILS
+    )
     session.commit()
     stored = entries(session)[-1]
     assert stored.seq == written.seq == 4
@@ -250,7 +286,7 @@ def test_concurrent_writers_queue_instead_of_forking(database_url):
                 for number in range(per_writer):
                     record(writer, Actor(label=name), "person.updated", "person", number, {"n": number})
                     writer.commit()
-        except Exception as error:  # noqa: BLE001 - reported to the main thread
+        except Exception as error:
             failures.append(error)
         finally:
             engine.dispose()
@@ -276,27 +312,33 @@ def test_concurrent_writers_queue_instead_of_forking(database_url):
 LAST = CHAIN_LENGTH
 
 
-@pytest.mark.parametrize(("tamper", "expected"), [
-    pytest.param(lambda s: tamper_change_details(s, 5), ("changed", 5), id="details-changed"),
-    pytest.param(lambda s: tamper_change_details(s, 1), ("changed", 1), id="first-changed"),
-    pytest.param(lambda s: tamper_rewrite(s, 3, details='{"name":"Phòng Văn hóa (đã sửa)","step":3}'),
-                 ("changed", 3), id="rewritten-with-hash"),
-    pytest.param(lambda s: tamper_rewrite(s, LAST, details="{}"), ("changed", LAST), id="last-rewritten-with-hash"),
-    pytest.param(lambda s: tamper_rewrite(s, 1, prev_hash="f" * 64), ("changed", 1), id="first-relinked"),
-    pytest.param(lambda s: tamper_delete(s, 4), ("removed", 4), id="removed"),
-    pytest.param(lambda s: tamper_delete(s, 1), ("removed", 1), id="first-removed"),
-    pytest.param(lambda s: tamper_delete(s, LAST), ("removed", LAST), id="last-removed"),
-    pytest.param(lambda s: tamper_delete_and_renumber(s, 4), ("removed", 4), id="removed-and-renumbered"),
-    pytest.param(lambda s: tamper_insert_in_middle(s, 5), ("inserted", 5), id="inserted"),
-    pytest.param(lambda s: tamper_insert_and_move_head(s, 2), ("inserted", 2), id="inserted-head-moved"),
-    pytest.param(tamper_append, ("inserted", LAST + 1), id="appended-head-untouched"),
-    pytest.param(tamper_prepend, ("inserted", 0), id="prepended"),
-    pytest.param(lambda s: tamper_swap(s, 3, 6), ("reordered", 3), id="swapped"),
-    pytest.param(lambda s: tamper_swap(s, 4, 5), ("reordered", 4), id="neighbours-swapped"),
-    pytest.param(lambda s: tamper_swap(s, 1, 2), ("reordered", 1), id="first-two-swapped"),
-    pytest.param(lambda s: tamper_swap(s, 7, 8), ("reordered", 7), id="last-two-swapped"),
-    pytest.param(lambda s: tamper_rotate(s, 3), ("reordered", 3), id="rotated"),
-])
+@pytest.mark.parametrize(
+    ("tamper", "expected"),
+    [
+        pytest.param(lambda s: tamper_change_details(s, 5), ("changed", 5), id="details-changed"),
+        pytest.param(lambda s: tamper_change_details(s, 1), ("changed", 1), id="first-changed"),
+        pytest.param(
+            lambda s: tamper_rewrite(s, 3, details='{"name":"Phòng Văn hóa (đã sửa)","step":3}'),
+            ("changed", 3),
+            id="rewritten-with-hash",
+        ),
+        pytest.param(lambda s: tamper_rewrite(s, LAST, details="{}"), ("changed", LAST), id="last-rewritten-with-hash"),
+        pytest.param(lambda s: tamper_rewrite(s, 1, prev_hash="f" * 64), ("changed", 1), id="first-relinked"),
+        pytest.param(lambda s: tamper_delete(s, 4), ("removed", 4), id="removed"),
+        pytest.param(lambda s: tamper_delete(s, 1), ("removed", 1), id="first-removed"),
+        pytest.param(lambda s: tamper_delete(s, LAST), ("removed", LAST), id="last-removed"),
+        pytest.param(lambda s: tamper_delete_and_renumber(s, 4), ("removed", 4), id="removed-and-renumbered"),
+        pytest.param(lambda s: tamper_insert_in_middle(s, 5), ("inserted", 5), id="inserted"),
+        pytest.param(lambda s: tamper_insert_and_move_head(s, 2), ("inserted", 2), id="inserted-head-moved"),
+        pytest.param(tamper_append, ("inserted", LAST + 1), id="appended-head-untouched"),
+        pytest.param(tamper_prepend, ("inserted", 0), id="prepended"),
+        pytest.param(lambda s: tamper_swap(s, 3, 6), ("reordered", 3), id="swapped"),
+        pytest.param(lambda s: tamper_swap(s, 4, 5), ("reordered", 4), id="neighbours-swapped"),
+        pytest.param(lambda s: tamper_swap(s, 1, 2), ("reordered", 1), id="first-two-swapped"),
+        pytest.param(lambda s: tamper_swap(s, 7, 8), ("reordered", 7), id="last-two-swapped"),
+        pytest.param(lambda s: tamper_rotate(s, 3), ("reordered", 3), id="rotated"),
+    ],
+)
 def test_forced_tampering_is_found(session, tamper, expected):
     build_chain(session)
     unguard(session)

@@ -36,8 +36,7 @@ def log(session, world):
     officer, focal = world.account(Role.UNIT_OFFICER), world.account(Role.FOCAL_OFFICER)
     by = Actor(label="quantri")
     entries = {
-        "commune_person": record(session, by, "person.updated", "person", officer.person_id,
-                                 {"cccd": COMMUNE_CCCD}),
+        "commune_person": record(session, by, "person.updated", "person", officer.person_id, {"cccd": COMMUNE_CCCD}),
         "other_person": record(session, by, "person.updated", "person", neighbour.person_id, {"cccd": OTHER_CCCD}),
         "commune_login": record(session, Actor.of(officer), "auth.login", "account", officer.id),
         "focal_login": record(session, Actor.of(focal), "auth.login", "account", focal.id),

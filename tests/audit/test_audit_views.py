@@ -30,8 +30,14 @@ def auditor_of_the_whole_tree(session, world):
 def record_at(session, monkeypatch):
     """Record a committed entry as if it happened at ``moment`` (UTC)."""
 
-    def write(moment: datetime, action: str = "org.updated", actor: Actor = ADMIN, object_id: object = 1,
-              details: dict | None = None, object_type: str = "organisation"):
+    def write(
+        moment: datetime,
+        action: str = "org.updated",
+        actor: Actor = ADMIN,
+        object_id: object = 1,
+        details: dict | None = None,
+        object_type: str = "organisation",
+    ):
         monkeypatch.setattr(audit_service, "utcnow", lambda: moment)
         entry = record(session, actor, action, object_type, object_id, details)
         session.commit()
@@ -57,6 +63,7 @@ def csv_rows(response) -> list[list[str]]:
 
 
 # -- who may look -------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("username", ["auditor", "administrator"])
 def test_auditor_and_administrator_see_the_log(browser, world, username):
@@ -97,6 +104,7 @@ def test_page_answers_get_only(browser, world, method):
 
 
 # -- what the page shows ------------------------------------------------------------------------
+
 
 def test_entry_shows_time_actor_label_object_and_details(browser, world, record_at):
     entry = record_at(at("2026-11-20T18:30:05"), "org.created", details={"name": "Phòng Văn hóa và Thông tin"})
@@ -143,6 +151,7 @@ def test_newest_first_fifty_per_page(browser, world, record_at):
 
 # -- filters ------------------------------------------------------------------------------------
 
+
 def test_action_filter_exact_and_group(browser, world, record_at):
     org = record_at(at("2026-11-20T02:00:00"), "org.created")
     person = record_at(at("2026-11-20T02:01:00"), "person.created", object_type="person")
@@ -160,10 +169,10 @@ def test_action_list_offers_known_actions(browser, world):
 
 
 def test_date_range_is_in_vietnam_time(browser, world, record_at):
-    before = record_at(at("2026-11-20T16:59:59"))   # 20/11 23:59:59 in Vietnam
+    before = record_at(at("2026-11-20T16:59:59"))  # 20/11 23:59:59 in Vietnam
     evening = record_at(at("2026-11-20T18:30:00"))  # 21/11 01:30 in Vietnam
-    late = record_at(at("2026-11-21T16:59:59"))     # 21/11 23:59:59 in Vietnam
-    after = record_at(at("2026-11-21T17:00:00"))    # 22/11 00:00 in Vietnam
+    late = record_at(at("2026-11-21T16:59:59"))  # 21/11 23:59:59 in Vietnam
+    after = record_at(at("2026-11-21T17:00:00"))  # 22/11 00:00 in Vietnam
     browser.login("auditor")
     one_day = "/audit/?action=org.updated&date_from=21/11/2026&date_to=21/11/2026"
     assert rows(browser.get(one_day).get_data(as_text=True)) == [late.seq, evening.seq]
@@ -183,7 +192,8 @@ def test_actor_filter_exact_or_prefix(browser, world, record_at):
     assert rows(browser.get("/audit/?actor=nguyenvana").get_data(as_text=True)) == [mine.seq]
     assert rows(browser.get("/audit/?actor=nguyenvan").get_data(as_text=True)) == [other.seq, mine.seq]
     assert rows(browser.get("/audit/?actor=NguyenVan&action=org.updated").get_data(as_text=True)) == [
-        other.seq, mine.seq
+        other.seq,
+        mine.seq,
     ]
     # LIKE wildcards are taken literally.
     assert rows(browser.get("/audit/?actor=%25").get_data(as_text=True)) == []
@@ -244,6 +254,7 @@ def test_huge_page_number_is_not_an_error(browser, world):
 
 # -- CSV export ---------------------------------------------------------------------------------
 
+
 def test_csv_export_is_excel_ready_and_filtered(browser, world, record_at):
     record_at(at("2026-11-20T10:00:00"), "person.created", object_type="person", object_id=9)
     first = record_at(at("2026-11-20T18:30:00"), "org.created", details={"name": "Phòng Văn hóa và Thông tin"})
@@ -283,10 +294,10 @@ def test_csv_export_streams_every_matching_row(browser, world, record_at):
 
 
 def test_csv_export_neutralises_formulas(browser, world, record_at):
-    record_at(at("2026-11-19T03:00:00"), object_id="=HYPERLINK(\"http://x\")")
+    record_at(at("2026-11-19T03:00:00"), object_id='=HYPERLINK("http://x")')
     browser.login("auditor")
     header, *data = csv_rows(browser.get("/audit/export.csv?action=org.updated"))
-    assert dict(zip(header, data[0], strict=True))["Mã đối tượng"] == "'=HYPERLINK(\"http://x\")"
+    assert dict(zip(header, data[0], strict=True))["Mã đối tượng"] == '\'=HYPERLINK("http://x")'
 
 
 def test_page_links_to_the_filtered_export(browser, world):

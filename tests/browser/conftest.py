@@ -44,13 +44,18 @@ def _require_browser() -> None:
     if os.environ.get("CERTSVC_SKIP_BROWSER") == "1":
         pytest.skip("CERTSVC_SKIP_BROWSER=1: real-browser tests skipped")
     if webdriver is None:
-        pytest.fail("The browser walk-through needs Selenium: run scripts/setup.sh (it installs the test extra), "
-                    "or set CERTSVC_SKIP_BROWSER=1 to skip it.", pytrace=False)
+        pytest.fail(
+            "The browser walk-through needs Selenium: run scripts/setup.sh (it installs the test extra), "
+            "or set CERTSVC_SKIP_BROWSER=1 to skip it.",
+            pytrace=False,
+        )
     missing = [str(path) for path in (CHROMIUM, CHROMEDRIVER) if not path.exists()]
     if missing:
-        pytest.fail(f"The browser walk-through needs {' and '.join(missing)}: run scripts/setup.sh (it installs "
-                    "the Debian packages chromium and chromium-driver), or set CERTSVC_SKIP_BROWSER=1 to skip it.",
-                    pytrace=False)
+        pytest.fail(
+            f"The browser walk-through needs {' and '.join(missing)}: run scripts/setup.sh (it installs "
+            "the Debian packages chromium and chromium-driver), or set CERTSVC_SKIP_BROWSER=1 to skip it.",
+            pytrace=False,
+        )
 
 
 @dataclass
@@ -171,7 +176,8 @@ class Chrome:
         self.driver.execute_script("window.__certsvcLeaving = true;")
         element.click()
         WebDriverWait(self.driver, WAIT_SECONDS, POLL_SECONDS, ignored_exceptions=(WebDriverException,)).until(
-            lambda d: d.execute_script("return !window.__certsvcLeaving && document.readyState === 'complete';"))
+            lambda d: d.execute_script("return !window.__certsvcLeaving && document.readyState === 'complete';")
+        )
 
     def press(self, text: str, within=None) -> None:
         self.click_and_load(self.button(text, within))
@@ -225,7 +231,8 @@ class Chrome:
         size = self.driver.get_window_size()
         # The window is taller than the page by the browser's own bars, even headless.
         full = self.driver.execute_script(
-            "return document.documentElement.scrollHeight + window.outerHeight - window.innerHeight")
+            "return document.documentElement.scrollHeight + window.outerHeight - window.innerHeight"
+        )
         self.driver.set_window_size(size["width"], max(size["height"], min(int(full), 8000)))
         try:
             self.driver.save_screenshot(str(path))
@@ -249,8 +256,10 @@ class Chrome:
         try:
             return self.wait.until(saved)
         except Exception:
-            raise AssertionError(f"«{link_text}» did not download *{filename_end}; the folder has "
-                                 f"{sorted(p.name for p in self.downloads.iterdir())}") from None
+            raise AssertionError(
+                f"«{link_text}» did not download *{filename_end}; the folder has "
+                f"{sorted(p.name for p in self.downloads.iterdir())}"
+            ) from None
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -274,17 +283,29 @@ def chrome(live_server, tmp_path, request):
         folder.mkdir()
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 f"--user-data-dir={profile}", "--window-size=1366,900", "--lang=vi-VN",
-                 "--no-first-run", "--no-default-browser-check", "--disable-extensions"):
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        f"--user-data-dir={profile}",
+        "--window-size=1366,900",
+        "--lang=vi-VN",
+        "--no-first-run",
+        "--no-default-browser-check",
+        "--disable-extensions",
+    ):
         options.add_argument(flag)
-    options.add_experimental_option("prefs", {
-        "download.default_directory": str(downloads),
-        "download.prompt_for_download": False,
-        "download.directory_upgrade": True,
-        "plugins.always_open_pdf_externally": True,
-        "intl.accept_languages": "vi-VN,vi",
-    })
+    options.add_experimental_option(
+        "prefs",
+        {
+            "download.default_directory": str(downloads),
+            "download.prompt_for_download": False,
+            "download.directory_upgrade": True,
+            "plugins.always_open_pdf_externally": True,
+            "intl.accept_languages": "vi-VN,vi",
+        },
+    )
     driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
     try:
         driver.set_page_load_timeout(WAIT_SECONDS * 2)

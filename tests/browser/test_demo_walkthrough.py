@@ -70,13 +70,13 @@ def _hex(text: str) -> str:
 
 
 def _pdf_text(path) -> str:
-    return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True,
-                          check=True).stdout
+    return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True).stdout
 
 
 def test_demo_walk_through_in_the_browser(chrome, tmp_path):
-    fields = individual(full_name=NEWCOMER, position="Công chức", unit_name="UBND xã Tân Đoàn",
-                        email="hoalt.td@langson.gov.vn")
+    fields = individual(
+        full_name=NEWCOMER, position="Công chức", unit_name="UBND xã Tân Đoàn", email="hoalt.td@langson.gov.vn"
+    )
 
     # --- canbo: finds Tùng's certificate in the registry, drafts the two requests ----------------
     chrome.login("canbo")
@@ -88,10 +88,16 @@ def test_demo_walk_through_in_the_browser(chrome, tmp_path):
     chrome.follow("Cấp mới chứng thư số cá nhân")
     assert chrome.heading() == "Lập đề nghị: Cấp mới chứng thư số cá nhân"
     assert chrome.by_label("Đơn vị đề nghị").get_attribute("value"), "the only unit is not chosen for the officer"
-    for label, name in (("Họ và tên", "full_name"), ("Số CCCD", "cccd"), ("Nơi cấp CCCD", "cccd_issued_by"),
-                        ("Chức vụ", "position"), ("Cơ quan, đơn vị công tác", "unit_name"),
-                        ("Thư điện tử công vụ", "email"), ("Số điện thoại di động", "phone"),
-                        ("Thời hạn đề nghị (năm)", "validity_years")):
+    for label, name in (
+        ("Họ và tên", "full_name"),
+        ("Số CCCD", "cccd"),
+        ("Nơi cấp CCCD", "cccd_issued_by"),
+        ("Chức vụ", "position"),
+        ("Cơ quan, đơn vị công tác", "unit_name"),
+        ("Thư điện tử công vụ", "email"),
+        ("Số điện thoại di động", "phone"),
+        ("Thời hạn đề nghị (năm)", "validity_years"),
+    ):
         chrome.fill(label, fields[name])
     chrome.fill_date("Ngày cấp CCCD", fields["cccd_issued_on"])
     chrome.screenshot("mau-01-form")
@@ -222,9 +228,18 @@ def test_demo_walk_through_in_the_browser(chrome, tmp_path):
     assert _status(chrome) == "Hoàn thành"
     chrome.sees("Chứng thư số được cấp", f"({NEWCOMER})")
     timeline = _timeline(chrome)
-    for entry in ("Tạo dự thảo", "Phê duyệt và gửi đầu mối", "Trả lại", RETURN_REASON, "Sửa nội dung",
-                  "Gửi lại đầu mối", "Tiếp nhận", "Đưa vào đợt tổng hợp", "Gửi cơ quan cấp chứng thư số",
-                  "Ghi nhận hoàn thành"):
+    for entry in (
+        "Tạo dự thảo",
+        "Phê duyệt và gửi đầu mối",
+        "Trả lại",
+        RETURN_REASON,
+        "Sửa nội dung",
+        "Gửi lại đầu mối",
+        "Tiếp nhận",
+        "Đưa vào đợt tổng hợp",
+        "Gửi cơ quan cấp chứng thư số",
+        "Ghi nhận hoàn thành",
+    ):
         assert entry in timeline, (entry, timeline)
     chrome.screenshot("new-request-done")
 

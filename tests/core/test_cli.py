@@ -36,12 +36,16 @@ def test_verify_intact_chain_prints_count_and_head(app, session):
     assert result.stderr == ""
 
 
-@pytest.mark.parametrize(("tamper", "expected"), [
-    (lambda session: tamper_delete(session, 4), "FAULT: removed at entry #4"),
-    (lambda session: tamper_insert_in_middle(session, 6), "FAULT: inserted at entry #6"),
-    (lambda session: tamper_swap(session, 2, 7), "FAULT: reordered at entry #2"),
-    (lambda session: tamper_delete(session, CHAIN_LENGTH), f"FAULT: removed at entry #{CHAIN_LENGTH}"),
-], ids=["removed", "inserted", "reordered", "cut-off-end"])
+@pytest.mark.parametrize(
+    ("tamper", "expected"),
+    [
+        (lambda session: tamper_delete(session, 4), "FAULT: removed at entry #4"),
+        (lambda session: tamper_insert_in_middle(session, 6), "FAULT: inserted at entry #6"),
+        (lambda session: tamper_swap(session, 2, 7), "FAULT: reordered at entry #2"),
+        (lambda session: tamper_delete(session, CHAIN_LENGTH), f"FAULT: removed at entry #{CHAIN_LENGTH}"),
+    ],
+    ids=["removed", "inserted", "reordered", "cut-off-end"],
+)
 def test_verify_names_the_first_bad_entry(app, session, tamper, expected):
     build_chain(session)
     unguard(session)

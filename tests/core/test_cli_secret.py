@@ -24,8 +24,9 @@ def run(database_url, tmp_path):
     env |= {"CERTSVC_DATABASE_URL": database_url, "CERTSVC_INSTANCE_PATH": str(tmp_path / "instance")}
 
     def run(*args: str, program: str = "certsvc", **extra_env: str) -> subprocess.CompletedProcess:
-        return subprocess.run([str(BIN / program), *args], cwd=ROOT, env={**env, **extra_env},
-                              capture_output=True, text=True, timeout=120)
+        return subprocess.run(
+            [str(BIN / program), *args], cwd=ROOT, env={**env, **extra_env}, capture_output=True, text=True, timeout=120
+        )
 
     return run
 
@@ -37,9 +38,16 @@ def _one_line_naming(result: subprocess.CompletedProcess, variable: str) -> None
     assert len(lines) == 1, result.stderr
 
 
-@pytest.mark.parametrize("command", [
-    ("audit", "verify"), ("custody", "verify"), ("registry", "remind"), ("db", "current"),
-], ids=lambda command: " ".join(command))
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("audit", "verify"),
+        ("custody", "verify"),
+        ("registry", "remind"),
+        ("db", "current"),
+    ],
+    ids=lambda command: " ".join(command),
+)
 def test_commands_that_only_read_the_database_run_without_the_secret(run, command):
     result = run(*command)
     assert result.returncode == 0, result.stderr
@@ -48,8 +56,17 @@ def test_commands_that_only_read_the_database_run_without_the_secret(run, comman
 
 
 def test_bootstrap_runs_without_the_secret(run, session):
-    result = run("bootstrap", "--org-name", "UBND huyện Thử", "--symbol", "UBND", "--admin-username", "quantri",
-                 "--admin-name", "Nguyễn Văn Quản")
+    result = run(
+        "bootstrap",
+        "--org-name",
+        "UBND huyện Thử",
+        "--symbol",
+        "UBND",
+        "--admin-username",
+        "quantri",
+        "--admin-name",
+        "Nguyễn Văn Quản",
+    )
     assert result.returncode == 0, result.stderr
     assert "quantri" in result.stdout
     assert session.scalar(select(func.count()).select_from(Account)) == 1

@@ -58,6 +58,7 @@ def test_bad_holiday_and_reminder_settings_stop_the_start(monkeypatch, tmp_path)
 
 # --- typed values, parsed once ----------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def clean_env(monkeypatch):
     """An environment with a secret and none of the settings this file checks."""
@@ -88,15 +89,23 @@ def test_environment_values_are_parsed_into_typed_values(clean_env, tmp_path):
     config = load_config(tmp_path)
     assert config["CERTSVC_REMINDER_DAYS"] == (90, 60, 30)
     assert config["CERTSVC_EXPIRY_WARNING_DAYS"] == 45
-    assert config[WORK_CALENDAR] == WorkCalendar(holidays=frozenset({date(2026, 2, 16), date(2026, 2, 17)}),
-                                                 fixed=frozenset({(9, 2)}))
+    assert config[WORK_CALENDAR] == WorkCalendar(
+        holidays=frozenset({date(2026, 2, 16), date(2026, 2, 17)}), fixed=frozenset({(9, 2)})
+    )
 
 
 def test_overrides_win_and_are_checked_like_the_environment(clean_env, tmp_path):
     clean_env.setenv("CERTSVC_REMINDER_DAYS", "90")
     clean_env.setenv("CERTSVC_HOLIDAYS", "2026-02-16")
-    config = load_config(tmp_path, {"CERTSVC_REMINDER_DAYS": [15, 45], "CERTSVC_EXPIRY_WARNING_DAYS": "60",
-                                    "CERTSVC_HOLIDAYS": "2026-11-23", "CERTSVC_SESSION_HOURS": 2})
+    config = load_config(
+        tmp_path,
+        {
+            "CERTSVC_REMINDER_DAYS": [15, 45],
+            "CERTSVC_EXPIRY_WARNING_DAYS": "60",
+            "CERTSVC_HOLIDAYS": "2026-11-23",
+            "CERTSVC_SESSION_HOURS": 2,
+        },
+    )
     assert config["CERTSVC_REMINDER_DAYS"] == (45, 15)
     assert (config["CERTSVC_EXPIRY_WARNING_DAYS"], config["CERTSVC_SESSION_HOURS"]) == (60, 2)
     assert config[WORK_CALENDAR].holidays == {date(2026, 11, 23)}
@@ -108,16 +117,19 @@ def test_overrides_win_and_are_checked_like_the_environment(clean_env, tmp_path)
         load_config(tmp_path, {WORK_CALENDAR: "2026-11-23"})
 
 
-@pytest.mark.parametrize(("name", "value", "named"), [
-    ("CERTSVC_REMINDER_DAYS", "90,sáu mươi", "CERTSVC_REMINDER_DAYS"),
-    ("CERTSVC_REMINDER_DAYS", "90,0", "CERTSVC_REMINDER_DAYS"),
-    ("CERTSVC_REMINDER_DAYS", ",", "CERTSVC_REMINDER_DAYS"),
-    ("CERTSVC_EXPIRY_WARNING_DAYS", "ba mươi", "CERTSVC_EXPIRY_WARNING_DAYS"),
-    ("CERTSVC_HOLIDAYS", "2026-02-30", "CERTSVC_HOLIDAYS"),
-    ("CERTSVC_HOLIDAYS", "16/02/2026", "CERTSVC_HOLIDAYS"),
-    ("CERTSVC_FIXED_HOLIDAYS", "13-01", "CERTSVC_FIXED_HOLIDAYS"),
-    ("CERTSVC_HOLIDAYS_FILE", "/nonexistent/holidays.txt", "CERTSVC_HOLIDAYS_FILE"),
-])
+@pytest.mark.parametrize(
+    ("name", "value", "named"),
+    [
+        ("CERTSVC_REMINDER_DAYS", "90,sáu mươi", "CERTSVC_REMINDER_DAYS"),
+        ("CERTSVC_REMINDER_DAYS", "90,0", "CERTSVC_REMINDER_DAYS"),
+        ("CERTSVC_REMINDER_DAYS", ",", "CERTSVC_REMINDER_DAYS"),
+        ("CERTSVC_EXPIRY_WARNING_DAYS", "ba mươi", "CERTSVC_EXPIRY_WARNING_DAYS"),
+        ("CERTSVC_HOLIDAYS", "2026-02-30", "CERTSVC_HOLIDAYS"),
+        ("CERTSVC_HOLIDAYS", "16/02/2026", "CERTSVC_HOLIDAYS"),
+        ("CERTSVC_FIXED_HOLIDAYS", "13-01", "CERTSVC_FIXED_HOLIDAYS"),
+        ("CERTSVC_HOLIDAYS_FILE", "/nonexistent/holidays.txt", "CERTSVC_HOLIDAYS_FILE"),
+    ],
+)
 def test_a_bad_setting_refuses_start_up_naming_the_variable(clean_env, tmp_path, name, value, named):
     clean_env.setenv(name, value)
     with pytest.raises(ConfigError, match=named):
@@ -126,18 +138,24 @@ def test_a_bad_setting_refuses_start_up_naming_the_variable(clean_env, tmp_path,
 
 # --- one reader of the environment, one table of settings ------------------------------------------------------
 
+
 def test_only_config_reads_the_environment():
     package = PROJECT_ROOT / "certsvc"
-    readers = [str(path.relative_to(PROJECT_ROOT)) for path in sorted(package.rglob("*.py"))
-               if path != package / "config.py"
-               and re.search(r"\benviron\b|\bgetenv\b", path.read_text(encoding="utf-8"))]
+    readers = [
+        str(path.relative_to(PROJECT_ROOT))
+        for path in sorted(package.rglob("*.py"))
+        if path != package / "config.py" and re.search(r"\benviron\b|\bgetenv\b", path.read_text(encoding="utf-8"))
+    ]
     assert readers == []
 
 
 def test_readme_lists_every_setting():
     readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
-    table = readme[readme.index("## Configuration"):readme.index("## Command line")]
+    table = readme[readme.index("## Configuration") : readme.index("## Command line")]
     documented = set(re.findall(r"^\| `(CERTSVC_[A-Z_]+)` \|", table, re.MULTILINE))
-    known = {s.env for s in SETTINGS} | set(HOLIDAY_SETTINGS) | {
-        "CERTSVC_DATABASE_URL", "CERTSVC_SECRET_KEY", "CERTSVC_INSTANCE_PATH", "CERTSVC_TEST_DATABASE_URL"}
+    known = (
+        {s.env for s in SETTINGS}
+        | set(HOLIDAY_SETTINGS)
+        | {"CERTSVC_DATABASE_URL", "CERTSVC_SECRET_KEY", "CERTSVC_INSTANCE_PATH", "CERTSVC_TEST_DATABASE_URL"}
+    )
     assert documented == known

@@ -27,7 +27,7 @@ def status_badges(page: str) -> list[str]:
 
 def returns_section(page: str) -> str:
     """The board's table of token returns to the CA."""
-    return page[page.index("Thời hạn nộp lại thiết bị cho CA"):page.index("Thời hạn CA xử lý hồ sơ cấp mới")]
+    return page[page.index("Thời hạn nộp lại thiết bị cho CA") : page.index("Thời hạn CA xử lý hồ sơ cấp mới")]
 
 
 def test_the_expiring_threshold_set_at_start_up_shows_on_the_registry_pages(app, make_app, session, world):
@@ -44,8 +44,7 @@ def test_the_expiring_threshold_set_at_start_up_shows_on_the_registry_pages(app,
     assert "Nông Văn Khánh" in wider.get(expiring).get_data(as_text=True)
 
 
-def test_a_holiday_configured_at_start_up_moves_the_token_return_deadline(app, make_app, session, world,
-                                                                          monkeypatch):
+def test_a_holiday_configured_at_start_up_moves_the_token_return_deadline(app, make_app, session, world, monkeypatch):
     first = add_certificate(session, world.orgs["commune"], cn="Nông Văn Khánh")
     second = add_certificate(session, world.orgs["commune"], cn="Hoàng Văn Dũng")
     today = to_vietnam(utcnow()).date()
@@ -58,29 +57,48 @@ def test_a_holiday_configured_at_start_up_moves_the_token_return_deadline(app, m
     assert later_due > usual_due
 
     focal = signed_in(app, Role.FOCAL_OFFICER)
-    assert focal.post(f"/registry/certificates/{first.id}/revoke",
-                      {"revoked_on": today.isoformat(), "reason": "Nghỉ hưu"}).status_code == 302
+    assert (
+        focal.post(
+            f"/registry/certificates/{first.id}/revoke", {"revoked_on": today.isoformat(), "reason": "Nghỉ hưu"}
+        ).status_code
+        == 302
+    )
     focal_on_holiday_app = signed_in(with_holiday, Role.FOCAL_OFFICER)
-    assert focal_on_holiday_app.post(f"/registry/certificates/{second.id}/revoke",
-                                     {"revoked_on": today.isoformat(), "reason": "Nghỉ hưu"}).status_code == 302
+    assert (
+        focal_on_holiday_app.post(
+            f"/registry/certificates/{second.id}/revoke", {"revoked_on": today.isoformat(), "reason": "Nghỉ hưu"}
+        ).status_code
+        == 302
+    )
 
     board = returns_section(focal_on_holiday_app.get("/registry/board").get_data(as_text=True))
-    rows = {token: due for token, due in re.findall(
-        r'class="code" href="[^"]+">([^<]+)</a>.*?<td class="nowrap">([0-9/]+)</td>', board, re.DOTALL)}
-    assert rows == {first.token.serial: usual_due.strftime("%d/%m/%Y"),
-                    second.token.serial: later_due.strftime("%d/%m/%Y")}
+    rows = {
+        token: due
+        for token, due in re.findall(
+            r'class="code" href="[^"]+">([^<]+)</a>.*?<td class="nowrap">([0-9/]+)</td>', board, re.DOTALL
+        )
+    }
+    assert rows == {
+        first.token.serial: usual_due.strftime("%d/%m/%Y"),
+        second.token.serial: later_due.strftime("%d/%m/%Y"),
+    }
 
 
-def test_a_configured_holiday_moves_the_return_deadline_of_a_revocation_the_ca_completed(make_app, session, world,
-                                                                                         monkeypatch):
+def test_a_configured_holiday_moves_the_return_deadline_of_a_revocation_the_ca_completed(
+    make_app, session, world, monkeypatch
+):
     pytest.importorskip("certsvc.requests.models")
     from certsvc.registry.service import open_returns
     from certsvc.requests.models import RequestStatus
     from tests.support.requests import bring_to, draft
 
     cert = add_certificate(session, world.orgs["commune"], cn="Nông Văn Khánh")
-    revocation = bring_to(session, world, draft(session, world, "revocation", {
-        "certificate_serial": cert.serial_hex, "reason": "retirement"}), RequestStatus.SENT)
+    revocation = bring_to(
+        session,
+        world,
+        draft(session, world, "revocation", {"certificate_serial": cert.serial_hex, "reason": "retirement"}),
+        RequestStatus.SENT,
+    )
     today = to_vietnam(utcnow()).date()
     holiday = WorkCalendar().add_working_days(today, 1)
     monkeypatch.setenv("CERTSVC_HOLIDAYS", holiday.isoformat())
@@ -108,8 +126,9 @@ def test_the_remind_command_uses_the_configured_marks(make_app, session, world):
     assert "mốc 15 ngày" in result.output
 
 
-@pytest.mark.parametrize(("name", "value"), [("CERTSVC_REMINDER_DAYS", "90,sáu mươi"),
-                                             ("CERTSVC_HOLIDAYS", "30/04/2026")])
+@pytest.mark.parametrize(
+    ("name", "value"), [("CERTSVC_REMINDER_DAYS", "90,sáu mươi"), ("CERTSVC_HOLIDAYS", "30/04/2026")]
+)
 def test_a_bad_setting_stops_the_app_from_starting(make_app, monkeypatch, name, value):
     from certsvc.config import ConfigError
 

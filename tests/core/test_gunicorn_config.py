@@ -16,8 +16,13 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_gunicorn_started_from_the_checkout_uses_the_services_worker_hook():
     gunicorn = Path(sys.executable).with_name("gunicorn")
     printed = subprocess.run(
-        [str(gunicorn), "--print-config", "certsvc:create_app()"], cwd=ROOT, capture_output=True, text=True,
-        env={**os.environ, "CERTSVC_SECRET_KEY": "tests-only"}, timeout=60, check=True,
+        [str(gunicorn), "--print-config", "certsvc:create_app()"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "CERTSVC_SECRET_KEY": "tests-only"},
+        timeout=60,
+        check=True,
     ).stdout
     hook = next(line for line in printed.splitlines() if line.startswith("post_worker_init"))
     assert hook.split("=", 1)[1].strip() == "<post_worker_init()>"  # gunicorn's own is PostWorkerInit's

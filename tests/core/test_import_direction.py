@@ -47,7 +47,8 @@ MODULES = _sources("certsvc")
 
 def _is_type_checking(test: ast.expr) -> bool:
     return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
-        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
 
 
 def _statements(node: ast.AST) -> Iterator[ast.Import | ast.ImportFrom]:
@@ -97,8 +98,9 @@ def _subpackage(name: str) -> str | None:
 
 
 def _package_imports() -> list[Import]:
-    return [imp for module, path in MODULES.items() for imp in imports_of(module, path)
-            if _within(imp.target, "certsvc")]
+    return [
+        imp for module, path in MODULES.items() for imp in imports_of(module, path) if _within(imp.target, "certsvc")
+    ]
 
 
 ALL = _package_imports()
@@ -114,7 +116,7 @@ def _find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
         path.append(node)
         for successor in sorted(graph.get(node, ())):
             if state.get(successor) == 1:
-                return [*path[path.index(successor):], successor]
+                return [*path[path.index(successor) :], successor]
             if successor not in state and (cycle := visit(successor)):
                 return cycle
         path.pop()
@@ -134,36 +136,53 @@ def _explain(cycle: list[str], edges: dict[tuple[str, str], list[Import]]) -> st
 
 def test_function_level_and_relative_imports_are_seen():
     probe = ROOT / "certsvc" / "requests" / "documents" / "letter.py"
-    assert any(imp.target == "certsvc.requests.documents.text"
-               for imp in imports_of("certsvc.requests.documents.letter", probe))  # ``from .text import ...``
+    assert any(
+        imp.target == "certsvc.requests.documents.text"
+        for imp in imports_of("certsvc.requests.documents.letter", probe)
+    )  # ``from .text import ...``
     assert any(imp.module == "certsvc.cli" and imp.target == "certsvc" for imp in ALL)  # inside a function
 
 
 def test_core_imports_only_core_and_leaf_modules():
     allowed = {"certsvc.core", *LEAVES}
-    wrong = [imp for imp in ALL if _within(imp.module, "certsvc.core")
-             and not any(_within(imp.target, name) for name in allowed)]
+    wrong = [
+        imp
+        for imp in ALL
+        if _within(imp.module, "certsvc.core") and not any(_within(imp.target, name) for name in allowed)
+    ]
     assert not wrong, "core must use no other part of certsvc:\n" + "\n".join(map(str, wrong))
     leaf_imports = [imp for imp in ALL if imp.module in LEAVES]
     assert not leaf_imports, "leaf modules must import nothing of certsvc:\n" + "\n".join(map(str, leaf_imports))
 
 
 def test_core_knows_nothing_of_the_web():
-    web = [imp for module, path in MODULES.items() if _within(module, "certsvc.core")
-           for imp in imports_of(module, path) if imp.target.split(".")[0] in {"flask", "flask_login", "wtforms"}]
+    web = [
+        imp
+        for module, path in MODULES.items()
+        if _within(module, "certsvc.core")
+        for imp in imports_of(module, path)
+        if imp.target.split(".")[0] in {"flask", "flask_login", "wtforms"}
+    ]
     assert not web, "web-specific code belongs in certsvc.ui:\n" + "\n".join(map(str, web))
 
 
 def test_the_audit_log_imports_no_capability():
     """Every capability, orgs too, records into the audit log: the log must not use them back."""
-    wrong = [imp for imp in ALL if _within(imp.module, "certsvc.audit")
-             and _subpackage(imp.target) not in {None, "certsvc.core", "certsvc.audit"}]
+    wrong = [
+        imp
+        for imp in ALL
+        if _within(imp.module, "certsvc.audit")
+        and _subpackage(imp.target) not in {None, "certsvc.core", "certsvc.audit"}
+    ]
     assert not wrong, "\n".join(map(str, wrong))
 
 
 def test_orgs_imports_no_capability():
-    wrong = [imp for imp in ALL if _within(imp.module, "certsvc.orgs")
-             and _subpackage(imp.target) not in {None, "certsvc.orgs", *BASE}]
+    wrong = [
+        imp
+        for imp in ALL
+        if _within(imp.module, "certsvc.orgs") and _subpackage(imp.target) not in {None, "certsvc.orgs", *BASE}
+    ]
     assert not wrong, "orgs is used by the capabilities, it must not use them:\n" + "\n".join(map(str, wrong))
 
 
@@ -196,15 +215,23 @@ def test_no_cycle_between_modules():
 
 def test_token_agent_never_imports_certsvc():
     agent = _sources("token_agent")
-    wrong = [imp for module, path in agent.items() for imp in imports_of(module, path, agent)
-             if _within(imp.target, "certsvc")]
+    wrong = [
+        imp
+        for module, path in agent.items()
+        for imp in imports_of(module, path, agent)
+        if _within(imp.target, "certsvc")
+    ]
     assert not wrong, "\n".join(map(str, wrong))
 
 
 def test_revisions_import_only_the_ddl_helpers():
     """Revisions never import the app (migrations/env.py): only certsvc.db_guard, which imports nothing."""
     revisions = {path.stem: path for path in sorted((ROOT / "migrations" / "versions").glob("*.py"))}
-    used = {imp.target for name, path in revisions.items() for imp in imports_of(name, path, {})
-            if _within(imp.target, "certsvc")}
+    used = {
+        imp.target
+        for name, path in revisions.items()
+        for imp in imports_of(name, path, {})
+        if _within(imp.target, "certsvc")
+    }
     assert used <= {"certsvc.db_guard"}
     assert not [imp for imp in ALL if imp.module == "certsvc.db_guard"]

@@ -50,13 +50,24 @@ def _count(session, model) -> int:
     return session.scalar(select(func.count()).select_from(model))
 
 
-def _certificate(subject: list[x509.NameAttribute], *, serial: int = 0x5A17, key_usage: bytes | None = None,
-                 not_after: datetime | None = None) -> bytes:
+def _certificate(
+    subject: list[x509.NameAttribute],
+    *,
+    serial: int = 0x5A17,
+    key_usage: bytes | None = None,
+    not_after: datetime | None = None,
+) -> bytes:
     """A subscriber certificate (DER) from the test issuing CA, with what a broken or hostile CA might put in."""
     now = utcnow()
-    builder = (x509.CertificateBuilder().subject_name(x509.Name(subject)).issuer_name(ISSUER.cert.subject)
-               .public_key(ec.generate_private_key(ec.SECP256R1()).public_key()).serial_number(serial)
-               .not_valid_before(now - timedelta(days=1)).not_valid_after(not_after or now + timedelta(days=700)))
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name(subject))
+        .issuer_name(ISSUER.cert.subject)
+        .public_key(ec.generate_private_key(ec.SECP256R1()).public_key())
+        .serial_number(serial)
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(not_after or now + timedelta(days=700))
+    )
     if key_usage is not None:
         builder = builder.add_extension(x509.UnrecognizedExtension(ExtensionOID.KEY_USAGE, key_usage), critical=True)
     return builder.sign(ISSUER.key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
@@ -70,11 +81,18 @@ def _name(cn: str = "Nguyễn Văn An", **others: str) -> list[x509.NameAttribut
 
 
 def _upload(org, file_bytes: bytes) -> dict:
-    return {"organisation_id": str(org.id), "kind": "device", "holder_id": "", "token_serial": "",
-            "predecessor_id": "", "file": (io.BytesIO(file_bytes), "chungthu.cer")}
+    return {
+        "organisation_id": str(org.id),
+        "kind": "device",
+        "holder_id": "",
+        "token_serial": "",
+        "predecessor_id": "",
+        "file": (io.BytesIO(file_bytes), "chungthu.cer"),
+    }
 
 
 # --- 13. ids past the database's integer ----------------------------------------------------------
+
 
 def _with_id(rule: str, number: int) -> str:
     """``rule`` with ``number`` for each id, and the other arguments (a name, an action) as their names."""
@@ -105,6 +123,7 @@ def test_the_largest_id_is_still_read_as_a_missing_record(app, world, make_brows
 
 # --- 14. digits that int() refuses ---------------------------------------------------------------
 
+
 def test_superscript_digits_in_query_numbers_are_refused_on_pages_and_api(app, session, world, make_browser):
     focal_page = signed_in(make_browser, focal(world).username)
     assert focal_page.get("/requests/queue?min_age_days=²").status_code == 400
@@ -114,7 +133,8 @@ def test_superscript_digits_in_query_numbers_are_refused_on_pages_and_api(app, s
         error = api.call("GET", f"/requests?{query}", status=400)["error"]
         assert error["code"] == "validation_failed"
     assert api.call("GET", "/requests?min_age_days=²", status=400)["error"]["fields"] == {
-        "min_age_days": "Số ngày là số nguyên không âm."}
+        "min_age_days": "Số ngày là số nguyên không âm."
+    }
 
 
 @pytest.mark.parametrize("kind, field", [("new_individual", "validity_years"), ("renewal", "extension_years")])
@@ -124,8 +144,9 @@ def test_superscript_years_are_a_field_error(app, session, world, kind, field):
     fields[field] = "²"
     api = Api(app, session, officer(world))
     before = counts(session)
-    error = api.call("POST", "/requests", {"organisation_id": world.orgs["commune"].id, "type": kind,
-                                           "fields": fields}, status=400)["error"]
+    error = api.call(
+        "POST", "/requests", {"organisation_id": world.orgs["commune"].id, "type": kind, "fields": fields}, status=400
+    )["error"]
     assert error["fields"][field] == "Nhập số năm là số nguyên dương."
     assert counts(session) == before
 
@@ -141,15 +162,32 @@ def test_superscript_person_id_in_a_custody_form_is_a_form_error(make_browser, s
 
 # --- 15. far dates, malformed certificates, records entered in error -----------------------------
 
+
 def test_a_certificate_with_no_expiry_is_listed_and_shown(app, session, world, make_browser):
-    cert = issue_test_certificate(ISSUER, "Máy chủ cổng dịch vụ công", None, "UBND xã Tân Đoàn",
-                                  not_before=utcnow() - timedelta(days=1), not_after=NO_EXPIRY)
-    registered = registration.register_certificate(session, TESTER, parse_certificate(der(cert)), kind=TokenKind.DEVICE,
-                                                   organisation_id=world.orgs["commune"].id, token_serial=next_serial())
+    cert = issue_test_certificate(
+        ISSUER,
+        "Máy chủ cổng dịch vụ công",
+        None,
+        "UBND xã Tân Đoàn",
+        not_before=utcnow() - timedelta(days=1),
+        not_after=NO_EXPIRY,
+    )
+    registered = registration.register_certificate(
+        session,
+        TESTER,
+        parse_certificate(der(cert)),
+        kind=TokenKind.DEVICE,
+        organisation_id=world.orgs["commune"].id,
+        token_serial=next_serial(),
+    )
     session.commit()
     browser = signed_in(make_browser, focal(world).username)
-    for url in ("/registry/certificates", "/registry/certificates/upload", f"/registry/certificates/{registered.id}",
-                f"/registry/tokens/{registered.token_id}"):
+    for url in (
+        "/registry/certificates",
+        "/registry/certificates/upload",
+        f"/registry/certificates/{registered.id}",
+        f"/registry/tokens/{registered.token_id}",
+    ):
         response = browser.get(url)
         assert response.status_code == 200, url
         assert "31/12/9999" in _text(response), url
@@ -161,8 +199,9 @@ def test_a_certificate_with_no_expiry_is_listed_and_shown(app, session, world, m
 def test_a_malformed_key_usage_is_refused_at_upload(session, world, make_browser):
     browser = signed_in(make_browser, focal(world).username)
     before = registry_counts(session)
-    response = browser.post("/registry/certificates/upload",
-                            _upload(world.orgs["commune"], _certificate(_name(), key_usage=b"\x05\x00")))
+    response = browser.post(
+        "/registry/certificates/upload", _upload(world.orgs["commune"], _certificate(_name(), key_usage=b"\x05\x00"))
+    )
     assert response.status_code == 400
     assert "phần mở rộng hỏng" in _text(response)
     assert registry_counts(session) == before
@@ -181,16 +220,24 @@ def test_a_revocation_dated_year_one_is_refused(session, world, make_browser, re
     assert registry_counts(session) == before
 
 
-@pytest.mark.parametrize("invalid_from, message", [
-    ("9999-12-31", "Ngày phải trong khoảng 01/01/1900 – 31/12/2100."),
-    ((date.today() + timedelta(days=400)).isoformat(), "không thể sau hôm nay quá một năm"),
-])
+@pytest.mark.parametrize(
+    "invalid_from, message",
+    [
+        ("9999-12-31", "Ngày phải trong khoảng 01/01/1900 – 31/12/2100."),
+        ((date.today() + timedelta(days=400)).isoformat(), "không thể sau hôm nay quá một năm"),
+    ],
+)
 def test_a_revocation_asked_for_a_far_date_is_refused_when_drafted(session, world, invalid_from, message):
     cert = add_certificate(session, world.orgs["commune"])
     before = counts(session)
     with pytest.raises(ValidationFailed) as refused:
-        create_draft(session, officer(world), world.orgs["commune"].id, "revocation",
-                     {"certificate_serial": cert.serial_hex, "reason": "lost_token", "invalid_from": invalid_from})
+        create_draft(
+            session,
+            officer(world),
+            world.orgs["commune"].id,
+            "revocation",
+            {"certificate_serial": cert.serial_hex, "reason": "lost_token", "invalid_from": invalid_from},
+        )
     assert message in refused.value.field_errors["invalid_from"]
     session.rollback()
     assert counts(session) == before
@@ -228,8 +275,9 @@ def test_a_record_entered_in_error_leaves_the_lists_and_requests_but_stays(app, 
     refused = browser.post(f"/registry/certificates/{wrong.id}/entered-in-error", {"reason": ""})
     assert refused.status_code == 400 and "Bắt buộc nhập." in _text(refused)
     assert registry_counts(session) == before
-    response = browser.post(f"/registry/certificates/{wrong.id}/entered-in-error",
-                            {"reason": "Tải nhầm tệp của đơn vị khác"})
+    response = browser.post(
+        f"/registry/certificates/{wrong.id}/entered-in-error", {"reason": "Tải nhầm tệp của đơn vị khác"}
+    )
     assert response.status_code == 302
     session.expire_all()
     assert session.get(Certificate, wrong.id).entered_in_error_reason == "Tải nhầm tệp của đơn vị khác"
@@ -252,6 +300,7 @@ def test_a_record_entered_in_error_leaves_the_lists_and_requests_but_stays(app, 
 
 # --- 16. control and hidden characters -----------------------------------------------------------
 
+
 def test_nul_in_a_request_comment_and_a_return_reason_is_refused(session, world, make_browser):
     request = draft(session, world)
     head = signed_in(make_browser, world.account(Role.UNIT_HEAD).username)
@@ -273,11 +322,13 @@ def test_nul_in_api_text_is_a_field_error(app, session, world):
     bring_to(session, world, request, RequestStatus.SUBMITTED)
     api = Api(app, session, focal(world))
     before = counts(session)
-    error = api.call("POST", f"/requests/{request.id}/transitions", {"action": "return", "comment": "Sai\x00"},
-                     status=400)["error"]
+    error = api.call(
+        "POST", f"/requests/{request.id}/transitions", {"action": "return", "comment": "Sai\x00"}, status=400
+    )["error"]
     assert error["fields"] == {"comment": "Có ký tự điều khiển không hợp lệ."}
     assert api.call("GET", "/certificates?q=%00", status=400)["error"]["fields"] == {
-        "q": "Có ký tự điều khiển không hợp lệ."}
+        "q": "Có ký tự điều khiển không hợp lệ."
+    }
     assert counts(session) == before
 
 
@@ -298,12 +349,16 @@ def test_nul_in_a_custody_note_and_a_query_filter_is_refused(make_browser, sessi
     assert browser.get("/registry/certificates?q=%00").status_code == 400
 
 
-@pytest.mark.parametrize("subject, message", [
-    (_name(cn="Nguyễn\x00Văn An"), "ký tự điều khiển"),
-    (_name(cn="Nguyễn Văn\u202e nA"), "ký tự ẩn"),
-    (_name(cn="Nguyễn\u200bVăn An"), "ký tự ẩn"),
-    (_name(ou="Phòng " * 200), "dài quá 1000 ký tự"),
-], ids=["nul", "bidi-override", "zero-width", "long-dn"])
+@pytest.mark.parametrize(
+    "subject, message",
+    [
+        (_name(cn="Nguyễn\x00Văn An"), "ký tự điều khiển"),
+        (_name(cn="Nguyễn Văn\u202e nA"), "ký tự ẩn"),
+        (_name(cn="Nguyễn\u200bVăn An"), "ký tự ẩn"),
+        (_name(ou="Phòng " * 200), "dài quá 1000 ký tự"),
+    ],
+    ids=["nul", "bidi-override", "zero-width", "long-dn"],
+)
 def test_certificate_names_that_cannot_be_kept_are_refused(session, world, make_browser, subject, message):
     browser = signed_in(make_browser, focal(world).username)
     before = registry_counts(session)
@@ -327,8 +382,13 @@ def test_a_negative_serial_is_refused(session, world):
 def test_hidden_characters_in_a_typed_name_are_a_field_error(session, world):
     before = counts(session)
     with pytest.raises(ValidationFailed) as refused:
-        create_draft(session, officer(world), world.orgs["commune"].id, "new_individual",
-                     individual(full_name="Hoàng Thị\u202e Mai"))
+        create_draft(
+            session,
+            officer(world),
+            world.orgs["commune"].id,
+            "new_individual",
+            individual(full_name="Hoàng Thị\u202e Mai"),
+        )
     assert "ký tự ẩn" in refused.value.field_errors["full_name"]
     session.rollback()
     assert counts(session) == before

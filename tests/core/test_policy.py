@@ -29,8 +29,16 @@ def test_two_tier_structure_any_office_can_be_focal(session, world):
     # Since 1 July 2025: a commune directly under the province, served by a provincial department.
     province = world.orgs["province"]
     department = add_org(session, None, "dept", "Sở Khoa học và Công nghệ", "SKHCN", OrgKind.AGENCY, province)
-    commune = add_org(session, None, "new", "UBND xã Văn Quan", "UBND", OrgKind.COMMUNE_COMMITTEE, province,
-                      focal_office_id=department.id)
+    commune = add_org(
+        session,
+        None,
+        "new",
+        "UBND xã Văn Quan",
+        "UBND",
+        OrgKind.COMMUNE_COMMITTEE,
+        province,
+        focal_office_id=department.id,
+    )
     officer = add_account(session, "chuyenvien", department, (Role.FOCAL_OFFICER, department))
     session.commit()
     tree = OrgTree.load(session)
@@ -41,8 +49,13 @@ def test_two_tier_structure_any_office_can_be_focal(session, world):
 
 
 ADMINISTRATION = {
-    Permission.VIEW_ORGS, Permission.MANAGE_ORGS, Permission.MANAGE_PEOPLE, Permission.VIEW_ACCOUNTS,
-    Permission.MANAGE_ACCOUNTS, Permission.IMPORT_DATA, Permission.VIEW_AUDIT,
+    Permission.VIEW_ORGS,
+    Permission.MANAGE_ORGS,
+    Permission.MANAGE_PEOPLE,
+    Permission.VIEW_ACCOUNTS,
+    Permission.MANAGE_ACCOUNTS,
+    Permission.IMPORT_DATA,
+    Permission.VIEW_AUDIT,
 }
 
 

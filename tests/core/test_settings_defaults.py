@@ -38,11 +38,14 @@ def test_readme_shows_the_defaults_of_the_settings_table():
     assert {s.env: documented.get(s.env) for s in SETTINGS} == {s.env: shown(s.default) for s in SETTINGS}
 
 
-@pytest.mark.parametrize(("settings", "key", "value"), [
-    (RequestPolicy, "CERTSVC_MAX_EXTENSION_YEARS", "ba"),
-    (CustodySettings, "CERTSVC_CUSTODY_PENDING_HOURS", "0"),
-    (RegistrySettings, "CERTSVC_REMINDER_DAYS", "90,sáu mươi"),
-])
+@pytest.mark.parametrize(
+    ("settings", "key", "value"),
+    [
+        (RequestPolicy, "CERTSVC_MAX_EXTENSION_YEARS", "ba"),
+        (CustodySettings, "CERTSVC_CUSTODY_PENDING_HOURS", "0"),
+        (RegistrySettings, "CERTSVC_REMINDER_DAYS", "90,sáu mươi"),
+    ],
+)
 def test_a_bad_value_is_refused_naming_it_not_replaced_by_a_default(settings, key, value):
     with pytest.raises(ConfigError, match=key):
         settings.from_config({key: value})

@@ -43,8 +43,9 @@ def test_a_change_a_request_did_not_commit_is_rolled_back(make_app, session, wor
         if way == "core":
             db.session.execute(update(Organisation).where(Organisation.id == commune_id).values(name="Tên chưa lưu"))
         elif way == "connection":
-            db.session.connection().execute(text("UPDATE organisation SET name = 'Tên chưa lưu' WHERE id = :id"),
-                                            {"id": commune_id})
+            db.session.connection().execute(
+                text("UPDATE organisation SET name = 'Tên chưa lưu' WHERE id = :id"), {"id": commune_id}
+            )
         else:
             org = db.session.get(Organisation, commune_id)
             org.name = "Tên chưa lưu"

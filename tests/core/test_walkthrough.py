@@ -48,10 +48,17 @@ def test_district_walk_through(app, session, world, tmp_path):
 
     # The commune officer drafts a new certificate (Mẫu 01) and a revocation (Mẫu 05).
     fields = individual(full_name="Lộc Thị Hoa", position="Công chức")
-    new_id = _created_id(_ok(officer.post("/requests/new/new_individual",
-                                          {"organisation_id": str(commune.id), **fields})))
-    revoke_id = _created_id(_ok(officer.post("/requests/new/revocation", {
-        "organisation_id": str(commune.id), "certificate_serial": old.serial_hex, "reason": "retirement"})))
+    new_id = _created_id(
+        _ok(officer.post("/requests/new/new_individual", {"organisation_id": str(commune.id), **fields}))
+    )
+    revoke_id = _created_id(
+        _ok(
+            officer.post(
+                "/requests/new/revocation",
+                {"organisation_id": str(commune.id), "certificate_serial": old.serial_hex, "reason": "retirement"},
+            )
+        )
+    )
 
     # The head submits both; the drafter could not have.
     assert officer.post(f"/requests/{new_id}/act/approve_submit").status_code == 403
@@ -73,32 +80,45 @@ def test_district_walk_through(app, session, world, tmp_path):
     assert {_request(session, i).status for i in (new_id, revoke_id)} == {RequestStatus.ACCEPTED}
 
     # A batch collects them; locked, it yields the letter and the annexes.
-    batch_page = _ok(focal.post("/requests/batches/new", {
-        "focal_office_id": str(world.orgs["focal"].id), "title": "Đợt 1 tháng 11/2026",
-        "signer_title": "KT. CHỦ TỊCH\nPHÓ CHỦ TỊCH", "signer_name": "Lương Văn Bình"}))
+    batch_page = _ok(
+        focal.post(
+            "/requests/batches/new",
+            {
+                "focal_office_id": str(world.orgs["focal"].id),
+                "title": "Đợt 1 tháng 11/2026",
+                "signer_title": "KT. CHỦ TỊCH\nPHÓ CHỦ TỊCH",
+                "signer_name": "Lương Văn Bình",
+            },
+        )
+    )
     batch_id = int(re.search(r"/batches/(\d+)", batch_page.headers["Location"]).group(1))
     _ok(focal.post(f"/requests/batches/{batch_id}/add", {"request_ids": [str(new_id), str(revoke_id)]}))
     _ok(focal.post(f"/requests/batches/{batch_id}/lock"))
     letter = _ok(focal.get(f"/requests/batches/{batch_id}/documents/letter.pdf"), 200).get_data()
     (tmp_path / "letter.pdf").write_bytes(letter)
-    text = subprocess.run(["pdftotext", "-layout", str(tmp_path / "letter.pdf"), "-"], capture_output=True,
-                          text=True, check=True).stdout
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(tmp_path / "letter.pdf"), "-"], capture_output=True, text=True, check=True
+    ).stdout
     assert "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in text and "Kính gửi" in text and "Nơi nhận" in text
-    workbook = load_workbook(io.BytesIO(_ok(focal.get(f"/requests/batches/{batch_id}/documents/annex.xlsx"),
-                                            200).get_data()))
+    workbook = load_workbook(
+        io.BytesIO(_ok(focal.get(f"/requests/batches/{batch_id}/documents/annex.xlsx"), 200).get_data())
+    )
     cells = {str(cell.value) for sheet in workbook for row in sheet.iter_rows() for cell in row}
     assert "Lộc Thị Hoa" in cells and old.serial_hex.lower() in {cell.lower() for cell in cells}
     today = to_vietnam(utcnow()).date().isoformat()
-    _ok(focal.post(f"/requests/batches/{batch_id}/sent", {"document_number": "12/UBND-VHTT",
-                                                          "document_date": today}))
+    _ok(focal.post(f"/requests/batches/{batch_id}/sent", {"document_number": "12/UBND-VHTT", "document_date": today}))
     assert _request(session, new_id).status is RequestStatus.SENT
 
     # The CA's answers: the issued certificate file, and the revocation done.
     cccd = _request(session, new_id).data["cccd"]
     issued = pem(make_cert("Lộc Thị Hoa", f"CCCD:{cccd}"))
-    _ok(focal.post(f"/requests/{new_id}/outcome", {
-        "outcome": "done", "token_serial": "TKHOA2026",
-        "certificate_file": (io.BytesIO(issued), "hoa.cer")}, content_type="multipart/form-data"))
+    _ok(
+        focal.post(
+            f"/requests/{new_id}/outcome",
+            {"outcome": "done", "token_serial": "TKHOA2026", "certificate_file": (io.BytesIO(issued), "hoa.cer")},
+            content_type="multipart/form-data",
+        )
+    )
     _ok(focal.post(f"/requests/{revoke_id}/outcome", {"outcome": "done"}))
     assert {_request(session, i).status for i in (new_id, revoke_id)} == {RequestStatus.DONE}
 

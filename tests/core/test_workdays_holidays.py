@@ -33,9 +33,14 @@ def test_a_token_revoked_before_tet_2027_is_due_back_after_the_whole_break(make_
     app = make_app()  # nothing configured: the package's calendar
     revoked_on = date(2027, 2, 3)  # Wednesday, the last working day before Tết
     service.record_past_revocation(
-        session, world.account(Role.FOCAL_OFFICER), cert, revoked_on=revoked_on, reason="Nghỉ hưu",
+        session,
+        world.account(Role.FOCAL_OFFICER),
+        cert,
+        revoked_on=revoked_on,
+        reason="Nghỉ hưu",
         calendar=service.RegistrySettings.from_config(app.config).calendar,
-        now=datetime.combine(revoked_on, time(10), VIETNAM_TZ))
+        now=datetime.combine(revoked_on, time(10), VIETNAM_TZ),
+    )
     session.commit()
 
     (token_return,) = service.open_returns(session, [cert.token_id])

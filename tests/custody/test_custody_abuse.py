@@ -27,8 +27,10 @@ from tests.support.custody import SETTINGS, handover_form
 
 def _counts(session) -> tuple[int, ...]:
     session.expire_all()
-    return tuple(session.scalar(select(func.count()).select_from(model))
-                 for model in (CustodyEvent, Handover, AuditEntry, TokenEvent, CertificateRequest))
+    return tuple(
+        session.scalar(select(func.count()).select_from(model))
+        for model in (CustodyEvent, Handover, AuditEntry, TokenEvent, CertificateRequest)
+    )
 
 
 def _signed_in(make_browser, username):
@@ -45,6 +47,7 @@ def _pending(session, seal, settings=SETTINGS, **changes) -> Handover:
 
 # -- 4. only the keeper and the head act on a token; the witness is of the body and confirms ---------------
 
+
 def test_a_clerk_who_does_not_keep_the_token_cannot_report_it_lost(make_browser, session, seal):
     handover = _pending(session, seal)
     clerk = _signed_in(make_browser, seal.other.username)
@@ -56,16 +59,35 @@ def test_a_clerk_who_does_not_keep_the_token_cannot_report_it_lost(make_browser,
     assert handover.status is HandoverStatus.PENDING and seal.token.state is TokenState.ACTIVE
 
 
-@pytest.mark.parametrize("act", [
-    pytest.param(lambda s, by, seal: entries.record_event(s, by, seal.token, {
-        "kind": "destroyed", "note": "Tiêu hủy"}), id="destroyed"),
-    pytest.param(lambda s, by, seal: entries.record_event(s, by, seal.token, {
-        "kind": "returned", "ca_name": "CA", "ca_representative": "Ông A", "reason": "Thu hồi"}), id="returned"),
-    pytest.param(lambda s, by, seal: entries.report_loss(s, by, seal.token, {"circumstances": "Mất"}), id="lost"),
-    pytest.param(lambda s, by, seal: handovers.start_handover(s, by, seal.token, handover_form(
-        seal, giver_id=str(seal.keeper.person_id), receiver_id=str(seal.other.person_id)), SETTINGS),
-        id="handover"),
-])
+@pytest.mark.parametrize(
+    "act",
+    [
+        pytest.param(
+            lambda s, by, seal: entries.record_event(s, by, seal.token, {"kind": "destroyed", "note": "Tiêu hủy"}),
+            id="destroyed",
+        ),
+        pytest.param(
+            lambda s, by, seal: entries.record_event(
+                s,
+                by,
+                seal.token,
+                {"kind": "returned", "ca_name": "CA", "ca_representative": "Ông A", "reason": "Thu hồi"},
+            ),
+            id="returned",
+        ),
+        pytest.param(lambda s, by, seal: entries.report_loss(s, by, seal.token, {"circumstances": "Mất"}), id="lost"),
+        pytest.param(
+            lambda s, by, seal: handovers.start_handover(
+                s,
+                by,
+                seal.token,
+                handover_form(seal, giver_id=str(seal.keeper.person_id), receiver_id=str(seal.other.person_id)),
+                SETTINGS,
+            ),
+            id="handover",
+        ),
+    ],
+)
 def test_former_keeper_is_refused_by_the_service_itself(session, seal, act):
     """The JSON API calls the services directly: they ask the policy, not the pages."""
     _hand_over(session, seal)  # keeper → other: ``seal.keeper`` keeps nothing any more
@@ -102,14 +124,16 @@ def test_witness_from_another_body_is_refused(session, world, seal):
     before = _counts(session)
     for witness in (stranger, focal):
         with pytest.raises(ValidationFailed) as refused:
-            handovers.start_handover(session, seal.keeper, seal.token,
-                                     handover_form(seal, witness_id=str(witness.person_id)), SETTINGS)
+            handovers.start_handover(
+                session, seal.keeper, seal.token, handover_form(seal, witness_id=str(witness.person_id)), SETTINGS
+            )
         session.rollback()
         assert "chứng kiến" in refused.value.field_errors["witness_id"]
     assert _counts(session) == before
     # The head may name a witness from outside the body, if he can see the register to confirm.
-    handover = handovers.start_handover(session, seal.head, seal.token,
-                                        handover_form(seal, witness_id=str(focal.person_id)), SETTINGS)
+    handover = handovers.start_handover(
+        session, seal.head, seal.token, handover_form(seal, witness_id=str(focal.person_id)), SETTINGS
+    )
     session.commit()
     assert handover.witness_id == focal.person_id
 
@@ -143,6 +167,7 @@ def _hand_over(session, seal) -> CustodyEvent:
 
 # -- 5. the registry does not change a token that is in the custody register -------------------------
 
+
 def test_registry_refuses_to_change_a_token_in_the_custody_register(make_browser, session, world, seal):
     focal = _signed_in(make_browser, world.account(Role.FOCAL_OFFICER).username)
     before = _counts(session)
@@ -154,15 +179,26 @@ def test_registry_refuses_to_change_a_token_in_the_custody_register(make_browser
     assert seal.token.state is TokenState.ACTIVE
     # The clerk's "found" is not refused later: the register still holds the only story.
     entries.report_loss(session, seal.keeper, seal.token, {"circumstances": "Không thấy trong tủ"})
-    entries.record_event(session, seal.head, seal.token, {
-        "kind": "found", "keeper_id": str(seal.keeper.person_id), "note": "Tìm thấy trong ngăn kéo"})
+    entries.record_event(
+        session,
+        seal.head,
+        seal.token,
+        {"kind": "found", "keeper_id": str(seal.keeper.person_id), "note": "Tìm thấy trong ngăn kéo"},
+    )
     session.commit()
     assert seal.token.state is TokenState.ACTIVE
 
 
 def test_registry_still_changes_tokens_outside_the_register(make_browser, session, world):
-    token = Token(serial="PERS-0001", kind=TokenKind.PERSONAL, organisation=world.orgs["commune"],
-                  state=TokenState.ACTIVE, is_secret=False, recoveries=0, replacements=0)
+    token = Token(
+        serial="PERS-0001",
+        kind=TokenKind.PERSONAL,
+        organisation=world.orgs["commune"],
+        state=TokenState.ACTIVE,
+        is_secret=False,
+        recoveries=0,
+        replacements=0,
+    )
     session.add(token)
     session.commit()
     focal = _signed_in(make_browser, world.account(Role.FOCAL_OFFICER).username)
@@ -174,6 +210,7 @@ def test_registry_still_changes_tokens_outside_the_register(make_browser, sessio
 
 # -- 9. races: each change takes the token's row first ------------------------------------------------------
 
+
 def _at_once(*calls) -> list:
     """Run each call in its own thread, released together; their results (or errors) in order."""
     barrier, results = threading.Barrier(len(calls)), [None] * len(calls)
@@ -182,7 +219,7 @@ def _at_once(*calls) -> list:
         barrier.wait(timeout=10)
         try:
             results[index] = call()
-        except Exception as error:  # noqa: BLE001 - reported by the test
+        except Exception as error:
             results[index] = error
 
     threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
@@ -204,8 +241,12 @@ def test_giver_and_receiver_confirming_at_once_complete_it_once(make_browser, se
         assert statuses == [302, 302]
         session.expire_all()
         assert handover.status is HandoverStatus.COMPLETED and handover.event_seq is not None
-        assert session.scalar(select(func.count()).select_from(CustodyEvent).where(
-            CustodyEvent.kind == CustodyEventKind.HANDED_OVER)) == done
+        assert (
+            session.scalar(
+                select(func.count()).select_from(CustodyEvent).where(CustodyEvent.kind == CustodyEventKind.HANDED_OVER)
+            )
+            == done
+        )
         seal.keeper, seal.other = seal.other, seal.keeper
         giver, receiver = receiver, giver
 
@@ -214,31 +255,55 @@ def test_two_losses_reported_at_once_one_wins(make_browser, session, seal):
     keeper = _signed_in(make_browser, seal.keeper.username)
     head = _signed_in(make_browser, seal.head.username)
     url = f"/custody/tokens/{seal.token.id}/lost"
-    statuses = _at_once(lambda: keeper.post(url, {"circumstances": "Mất khi đi công tác"}),
-                        lambda: head.post(url, {"circumstances": "Không thấy trong két"}))
+    statuses = _at_once(
+        lambda: keeper.post(url, {"circumstances": "Mất khi đi công tác"}),
+        lambda: head.post(url, {"circumstances": "Không thấy trong két"}),
+    )
     assert sorted(r.status_code for r in statuses) == [302, 400]
     refused = next(r for r in statuses if r.status_code == 400).get_data(as_text=True)
     assert "Bị mất" in refused
     session.expire_all()
-    assert session.scalar(select(func.count()).select_from(CustodyEvent).where(
-        CustodyEvent.kind == CustodyEventKind.LOST)) == 1
-    assert session.scalar(select(func.count()).select_from(TokenEvent).where(
-        TokenEvent.token_id == seal.token.id, TokenEvent.to_state == TokenState.LOST)) == 1
+    assert (
+        session.scalar(select(func.count()).select_from(CustodyEvent).where(CustodyEvent.kind == CustodyEventKind.LOST))
+        == 1
+    )
+    assert (
+        session.scalar(
+            select(func.count())
+            .select_from(TokenEvent)
+            .where(TokenEvent.token_id == seal.token.id, TokenEvent.to_state == TokenState.LOST)
+        )
+        == 1
+    )
 
 
 # -- 19. the return to the CA goes through the registry; a time needs its date --------------------------
 
+
 def test_returning_the_token_closes_the_registry_deadline(make_browser, session, world, seal):
     certificate = session.scalars(select(Certificate).where(Certificate.token_id == seal.token.id)).one()
-    revoke_certificate(session, Actor(label="test"), certificate, revoked_at=datetime.now(UTC),
-                       reason="Thôi sử dụng", calendar=RegistrySettings().calendar)
+    revoke_certificate(
+        session,
+        Actor(label="test"),
+        certificate,
+        revoked_at=datetime.now(UTC),
+        reason="Thôi sử dụng",
+        calendar=RegistrySettings().calendar,
+    )
     session.commit()
     assert open_returns(session, [seal.token.id])
     keeper = _signed_in(make_browser, seal.keeper.username)
-    response = keeper.post(f"/custody/tokens/{seal.token.id}/event", {
-        "kind": "returned", "ca_name": "Cục Chứng thực số và Bảo mật thông tin",
-        "ca_representative": "Ông Nguyễn Văn A",
-        "reason": "Chứng thư số đã thu hồi", "event_date": "2026-11-25", "event_time": "10:00"})
+    response = keeper.post(
+        f"/custody/tokens/{seal.token.id}/event",
+        {
+            "kind": "returned",
+            "ca_name": "Cục Chứng thực số và Bảo mật thông tin",
+            "ca_representative": "Ông Nguyễn Văn A",
+            "reason": "Chứng thư số đã thu hồi",
+            "event_date": "2026-11-25",
+            "event_time": "10:00",
+        },
+    )
     assert response.status_code == 302, response.get_data(as_text=True)
     session.expire_all()
     assert seal.token.state is TokenState.RETURNED
@@ -251,8 +316,10 @@ def test_returning_the_token_closes_the_registry_deadline(make_browser, session,
 def test_a_time_without_a_date_is_refused(make_browser, session, seal):
     keeper = _signed_in(make_browser, seal.keeper.username)
     before = _counts(session)
-    response = keeper.post(f"/custody/tokens/{seal.token.id}/event", {
-        "kind": "inventory", "condition": "Tốt", "event_date": "", "event_time": "14:30"})
+    response = keeper.post(
+        f"/custody/tokens/{seal.token.id}/event",
+        {"kind": "inventory", "condition": "Tốt", "event_date": "", "event_time": "14:30"},
+    )
     assert response.status_code == 400
     assert "Đã nhập giờ thì nhập cả ngày xảy ra." in response.get_data(as_text=True)
     assert _counts(session) == before

@@ -30,8 +30,14 @@ CLERK = Actor(label="vanthuxa", account_id=1)
 def build_register(session: Session, seal) -> list[CustodyEvent]:
     """``LENGTH`` committed entries: the receipt, then inventory checks with Vietnamese text."""
     for number in range(2, LENGTH + 1):
-        append_event(session, CLERK, seal.token, CustodyEventKind.INVENTORY, seal.keeper.person_id,
-                     {"condition": f"Kiểm kê lần {number}: nguyên vẹn", "seal_numbers": f"NP-{number:04d}"})
+        append_event(
+            session,
+            CLERK,
+            seal.token,
+            CustodyEventKind.INVENTORY,
+            seal.keeper.person_id,
+            {"condition": f"Kiểm kê lần {number}: nguyên vẹn", "seal_numbers": f"NP-{number:04d}"},
+        )
         session.commit()
     return entries(session)
 
@@ -67,8 +73,9 @@ def tamper_rewrite(session, seq):
     """Change an entry and recompute its own hash: consistent in itself, but no longer linked."""
     entry = entries(session)[seq - 1]
     row = _row(entry, details='{"condition":"Hỏng (viết lại)"}')
-    session.execute(update(CustodyEvent).where(CustodyEvent.seq == seq)
-                    .values(details=row["details"], hash=entry_hash(**row)))
+    session.execute(
+        update(CustodyEvent).where(CustodyEvent.seq == seq).values(details=row["details"], hash=entry_hash(**row))
+    )
     session.commit()
 
 
@@ -81,8 +88,9 @@ def tamper_insert_in_middle(session, seq):
     previous = entries(session)[seq - 2]
     session.execute(update(CustodyEvent).where(CustodyEvent.seq >= seq).values(seq=-CustodyEvent.seq))
     session.execute(update(CustodyEvent).where(CustodyEvent.seq < 0).values(seq=-CustodyEvent.seq + 1))
-    forged = _row(previous, seq=seq, kind=CustodyEventKind.HANDED_OVER, details='{"forged":true}',
-                  prev_hash=previous.hash)
+    forged = _row(
+        previous, seq=seq, kind=CustodyEventKind.HANDED_OVER, details='{"forged":true}', prev_hash=previous.hash
+    )
     session.execute(insert(CustodyEvent).values(**forged, hash=entry_hash(**forged)))
     session.commit()
 
@@ -101,12 +109,16 @@ def tamper_truncate(session, keep):
 
 # -- the database refuses -------------------------------------------------------------------------
 
-@pytest.mark.parametrize("statement", [
-    "UPDATE custody_event SET details = '{}' WHERE seq = 3",
-    "UPDATE custody_event SET keeper_id = NULL WHERE seq = 1",
-    "DELETE FROM custody_event WHERE seq = 3",
-    "DELETE FROM custody_event",
-])
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE custody_event SET details = '{}' WHERE seq = 3",
+        "UPDATE custody_event SET keeper_id = NULL WHERE seq = 1",
+        "DELETE FROM custody_event WHERE seq = 3",
+        "DELETE FROM custody_event",
+    ],
+)
 def test_database_refuses_update_and_delete(session, seal, statement):
     before = [(e.seq, e.details, e.hash) for e in build_register(session, seal)]
     with pytest.raises(DBAPIError, match="append-only"):
@@ -128,15 +140,19 @@ def test_postgresql_refuses_truncate(session, seal):
 
 # -- forced tampering is found ----------------------------------------------------------------------
 
-@pytest.mark.parametrize(("tamper", "expected"), [
-    pytest.param(lambda s: tamper_update(s, 5), ("changed", 5), id="updated"),
-    pytest.param(lambda s: tamper_rewrite(s, 3), ("changed", 3), id="rewritten-with-hash"),
-    pytest.param(lambda s: tamper_delete(s, 4), ("removed", 4), id="deleted"),
-    pytest.param(lambda s: tamper_insert_in_middle(s, 5), ("inserted", 5), id="inserted-in-middle"),
-    pytest.param(lambda s: tamper_swap(s, 3, 6), ("reordered", 3), id="reordered"),
-    pytest.param(lambda s: tamper_swap(s, 4, 5), ("reordered", 4), id="neighbours-swapped"),
-    pytest.param(lambda s: tamper_truncate(s, 5), ("removed", 6), id="truncated"),
-])
+
+@pytest.mark.parametrize(
+    ("tamper", "expected"),
+    [
+        pytest.param(lambda s: tamper_update(s, 5), ("changed", 5), id="updated"),
+        pytest.param(lambda s: tamper_rewrite(s, 3), ("changed", 3), id="rewritten-with-hash"),
+        pytest.param(lambda s: tamper_delete(s, 4), ("removed", 4), id="deleted"),
+        pytest.param(lambda s: tamper_insert_in_middle(s, 5), ("inserted", 5), id="inserted-in-middle"),
+        pytest.param(lambda s: tamper_swap(s, 3, 6), ("reordered", 3), id="reordered"),
+        pytest.param(lambda s: tamper_swap(s, 4, 5), ("reordered", 4), id="neighbours-swapped"),
+        pytest.param(lambda s: tamper_truncate(s, 5), ("removed", 6), id="truncated"),
+    ],
+)
 def test_forced_tampering_is_found(session, seal, tamper, expected):
     build_register(session, seal)
     unguard(session)
@@ -169,6 +185,7 @@ def test_cli_verify_names_the_first_bad_entry(app, session, seal):
 
 # -- concurrency ------------------------------------------------------------------------------------
 
+
 def test_two_handovers_at_once_exactly_one_succeeds(database_url, session, seal):
     if session.get_bind().dialect.name != "postgresql":
         pytest.skip("SQLite has one writer at a time; the race needs PostgreSQL")
@@ -191,7 +208,7 @@ def test_two_handovers_at_once_exactly_one_succeeds(database_url, session, seal)
                 except Conflict:
                     writer.rollback()
                     outcomes.append("conflict")
-        except Exception as error:  # noqa: BLE001 - reported below
+        except Exception as error:
             outcomes.append(repr(error))
         finally:
             engine.dispose()
@@ -217,7 +234,7 @@ def test_concurrent_appends_keep_one_chain(database_url, session, seal):
                 for number in range(10):
                     append_event(writer, Actor(label=name), token, CustodyEventKind.INVENTORY, None, {"n": number})
                     writer.commit()
-        except Exception as error:  # noqa: BLE001
+        except Exception as error:
             failures.append(error)
         finally:
             engine.dispose()

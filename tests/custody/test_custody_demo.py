@@ -20,8 +20,11 @@ def test_demo_register_is_filled_and_intact(database_url, session, tmp_path, mon
     result = CliRunner().invoke(cli, ["demo", "--no-serve"])
     assert result.exit_code == 0, result.output
     events = list(session.scalars(select(CustodyEvent).order_by(CustodyEvent.seq)))
-    assert [e.kind for e in events] == [CustodyEventKind.RECEIVED, CustodyEventKind.INVENTORY,
-                                        CustodyEventKind.HANDED_OVER]
+    assert [e.kind for e in events] == [
+        CustodyEventKind.RECEIVED,
+        CustodyEventKind.INVENTORY,
+        CustodyEventKind.HANDED_OVER,
+    ]
     handover = events[-1]
     details = book.details_of(handover)
     assert details["giver_name"] == "Hoàng Thị Mai" and details["witness_name"] == "Lộc Văn Sơn"

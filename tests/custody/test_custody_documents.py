@@ -25,8 +25,7 @@ def _text(pdf: bytes, tmp_path: Path, name: str) -> str:
     if KEEP:
         Path(KEEP, name).write_bytes(pdf)
     subprocess.run(["qpdf", "--check", str(path)], check=True, capture_output=True)
-    return subprocess.run(["pdftotext", "-layout", str(path), "-"], check=True, capture_output=True,
-                          text=True).stdout
+    return subprocess.run(["pdftotext", "-layout", str(path), "-"], check=True, capture_output=True, text=True).stdout
 
 
 def _handed_over(session, seal):
@@ -42,25 +41,53 @@ def test_handover_minutes_carry_every_field_the_marking_and_the_hash(session, se
     event = _handed_over(session, seal)
     text = _text(minutes_pdf(event), tmp_path, "handover.pdf")
     squeezed = " ".join(text.split())
-    for expected in ("MẬT", "BIÊN BẢN BÀN GIAO THIẾT BỊ LƯU KHÓA BÍ MẬT", "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
-                     "Hoàng Thị Thu", "Nông Văn Đức", "Triệu Thị Hương", "15/QĐ-UBND", "20/11/2026",
-                     "Trụ sở UBND xã Tân Đoàn", "SafeNet eToken 5110", "540101A1B2C3", "5401010a3f",
-                     "Hộp đựng, phong bì mã PIN", "NP-0002", "Văn thư nghỉ thai sản", "BÊN GIAO", "BÊN NHẬN",
-                     "NGƯỜI CHỨNG KIẾN", f"Số đăng ký trong sổ theo dõi: {event.seq}", event.hash[:32],
-                     event.hash[32:], "08 giờ 30 phút", "ngày 21 tháng 11 năm 2026"):
+    for expected in (
+        "MẬT",
+        "BIÊN BẢN BÀN GIAO THIẾT BỊ LƯU KHÓA BÍ MẬT",
+        "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+        "Hoàng Thị Thu",
+        "Nông Văn Đức",
+        "Triệu Thị Hương",
+        "15/QĐ-UBND",
+        "20/11/2026",
+        "Trụ sở UBND xã Tân Đoàn",
+        "SafeNet eToken 5110",
+        "540101A1B2C3",
+        "5401010a3f",
+        "Hộp đựng, phong bì mã PIN",
+        "NP-0002",
+        "Văn thư nghỉ thai sản",
+        "BÊN GIAO",
+        "BÊN NHẬN",
+        "NGƯỜI CHỨNG KIẾN",
+        f"Số đăng ký trong sổ theo dõi: {event.seq}",
+        event.hash[:32],
+        event.hash[32:],
+        "08 giờ 30 phút",
+        "ngày 21 tháng 11 năm 2026",
+    ):
         assert expected in squeezed, expected
 
 
 def test_loss_and_return_minutes(session, seal, tmp_path):
-    lost = entries.report_loss(session, seal.keeper, seal.token,
-                               {"circumstances": "Để quên trên xe khách", "place": "Bến xe Văn Quan"}).event
+    lost = entries.report_loss(
+        session, seal.keeper, seal.token, {"circumstances": "Để quên trên xe khách", "place": "Bến xe Văn Quan"}
+    ).event
     session.commit()
     text = " ".join(_text(minutes_pdf(lost), tmp_path, "lost.pdf").split())
     assert "BIÊN BẢN XÁC NHẬN MẤT THIẾT BỊ LƯU KHÓA BÍ MẬT" in text and "Mẫu 09" in text and "MẬT" in text
     assert "Để quên trên xe khách" in text and lost.hash[:32] in text
-    returned = entries.record_event(session, seal.head, seal.token, {
-        "kind": "returned", "ca_name": "Cục Chứng thực số và Bảo mật thông tin", "ca_representative": "Phạm Văn An",
-        "reason": "Chứng thư số đã thu hồi do mất thiết bị"})
+    returned = entries.record_event(
+        session,
+        seal.head,
+        seal.token,
+        {
+            "kind": "returned",
+            "ca_name": "Cục Chứng thực số và Bảo mật thông tin",
+            "ca_representative": "Phạm Văn An",
+            "reason": "Chứng thư số đã thu hồi do mất thiết bị",
+        },
+    )
     session.commit()
     text = " ".join(_text(minutes_pdf(returned), tmp_path, "returned.pdf").split())
     assert "Mẫu 08" in text and "Cục Chứng thực số và Bảo mật thông tin" in text and "Phạm Văn An" in text
@@ -75,8 +102,9 @@ def test_yearly_book_as_pdf_and_csv(session, seal, tmp_path):
     event = _handed_over(session, seal)
     events = book.book_events(session, seal.token.organisation_id, utcnow().year)
     assert [e.seq for e in events] == [seal.received.seq, event.seq]
-    text = " ".join(_text(book_pdf(seal.token.organisation, utcnow().year, events, utcnow()), tmp_path,
-                          "book.pdf").split())
+    text = " ".join(
+        _text(book_pdf(seal.token.organisation, utcnow().year, events, utcnow()), tmp_path, "book.pdf").split()
+    )
     assert "SỔ THEO DÕI THIẾT BỊ LƯU KHÓA BÍ MẬT" in text and "MẬT" in text and "Hoàng Thị Thu" in text
     rows = list(csv.reader(io.StringIO(book_csv(events).lstrip("\ufeff"))))
     assert rows[0][0] == "Số" and rows[2][4] == "Bàn giao" and rows[2][-1] == event.hash

@@ -18,8 +18,9 @@ from tests.support.custody import SETTINGS, handover_form
 
 def _counts(session):
     session.expire_all()
-    return tuple(session.scalar(select(func.count()).select_from(model))
-                 for model in (CustodyEvent, Handover, AuditEntry))
+    return tuple(
+        session.scalar(select(func.count()).select_from(model)) for model in (CustodyEvent, Handover, AuditEntry)
+    )
 
 
 def _complete(session, seal, **changes):
@@ -58,24 +59,36 @@ def test_one_confirmation_leaves_it_pending(session, seal):
     assert service.current_keeper(session, seal.token).id == seal.keeper.person_id
 
 
-@pytest.mark.parametrize(("changes", "field"), [
-    pytest.param({"giver_id": "other"}, "giver_id", id="giver-not-keeper"),
-    pytest.param({"receiver_id": "keeper"}, "receiver_id", id="to-oneself"),
-    pytest.param({"witness_id": "other"}, "witness_id", id="witness-is-receiver"),
-    pytest.param({"witness_id": "keeper"}, "witness_id", id="witness-is-giver"),
-    pytest.param({"witness_id": ""}, "witness_id", id="no-witness"),
-    pytest.param({"decision_number": "", "decision_date": ""}, "decision_number", id="no-permission"),
-    pytest.param({"place": ""}, "place", id="no-place"),
-    pytest.param({"handed_time": "25:00"}, "handed_time", id="bad-time"),
-    pytest.param({"receiver_id": "witness"}, "receiver_id", id="receiver-without-account"),
-])
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        pytest.param({"giver_id": "other"}, "giver_id", id="giver-not-keeper"),
+        pytest.param({"receiver_id": "keeper"}, "receiver_id", id="to-oneself"),
+        pytest.param({"witness_id": "other"}, "witness_id", id="witness-is-receiver"),
+        pytest.param({"witness_id": "keeper"}, "witness_id", id="witness-is-giver"),
+        pytest.param({"witness_id": ""}, "witness_id", id="no-witness"),
+        pytest.param({"decision_number": "", "decision_date": ""}, "decision_number", id="no-permission"),
+        pytest.param({"place": ""}, "place", id="no-place"),
+        pytest.param({"handed_time": "25:00"}, "handed_time", id="bad-time"),
+        pytest.param({"receiver_id": "witness"}, "receiver_id", id="receiver-without-account"),
+    ],
+)
 def test_bad_handover_is_refused_and_nothing_written(session, seal, changes, field):
-    people = {"other": str(seal.other.person_id), "keeper": str(seal.keeper.person_id),
-              "witness": str(seal.witness.id), "": ""}
+    people = {
+        "other": str(seal.other.person_id),
+        "keeper": str(seal.keeper.person_id),
+        "witness": str(seal.witness.id),
+        "": "",
+    }
     before = _counts(session)
     with pytest.raises(ValidationFailed) as refused:
-        handovers.start_handover(session, seal.keeper, seal.token,
-                                 handover_form(seal, **{k: people.get(v, v) for k, v in changes.items()}), SETTINGS)
+        handovers.start_handover(
+            session,
+            seal.keeper,
+            seal.token,
+            handover_form(seal, **{k: people.get(v, v) for k, v in changes.items()}),
+            SETTINGS,
+        )
     session.rollback()
     assert field in refused.value.field_errors
     assert all(ord(c) < 0x2000 for c in refused.value.field_errors[field])  # Vietnamese text, no stray symbols
@@ -112,9 +125,13 @@ def test_wrong_person_cannot_confirm(session, seal):
 
 
 def test_in_app_approval_by_the_unit_head(session, seal):
-    handover = handovers.start_handover(session, seal.keeper, seal.token,
-                                        handover_form(seal, decision_number="", decision_date="", ask_approval="y"),
-                                        SETTINGS)
+    handover = handovers.start_handover(
+        session,
+        seal.keeper,
+        seal.token,
+        handover_form(seal, decision_number="", decision_date="", ask_approval="y"),
+        SETTINGS,
+    )
     handovers.confirm_handover(session, seal.keeper, handover)
     handovers.confirm_handover(session, seal.witness_account, handover)
     assert handovers.confirm_handover(session, seal.other, handover) is None  # still waits for the head
@@ -147,15 +164,16 @@ def test_expiry_hours_come_from_the_setting(session, seal):
     quick = service.CustodySettings(witness_required=True, pending_hours=2)
     handover = handovers.start_handover(session, seal.keeper, seal.token, handover_form(seal), quick)
     assert handover.expires_at - handover.created_at == timedelta(hours=2)
-    assert service.CustodySettings.from_config({"CERTSVC_CUSTODY_PENDING_HOURS": "6",
-                                                "CERTSVC_CUSTODY_WITNESS_REQUIRED": "no"}) == \
-        service.CustodySettings(witness_required=False, pending_hours=6)
+    assert service.CustodySettings.from_config(
+        {"CERTSVC_CUSTODY_PENDING_HOURS": "6", "CERTSVC_CUSTODY_WITNESS_REQUIRED": "no"}
+    ) == service.CustodySettings(witness_required=False, pending_hours=6)
 
 
 def test_custody_settings_come_from_the_config_only(monkeypatch):
     typed = {"CERTSVC_CUSTODY_PENDING_HOURS": 12, "CERTSVC_CUSTODY_WITNESS_REQUIRED": False}  # as load_config stores
-    assert service.CustodySettings.from_config(typed) == \
-        service.CustodySettings(witness_required=False, pending_hours=12)
+    assert service.CustodySettings.from_config(typed) == service.CustodySettings(
+        witness_required=False, pending_hours=12
+    )
     monkeypatch.setenv("CERTSVC_CUSTODY_PENDING_HOURS", "6")
     monkeypatch.setenv("CERTSVC_CUSTODY_WITNESS_REQUIRED", "no")
     assert service.CustodySettings.from_config({}) == service.CustodySettings()
@@ -173,20 +191,32 @@ def test_second_handover_while_one_is_pending_is_refused(session, seal):
 
 def test_keeper_follows_the_register_through_loss_and_finding(session, seal):
     _complete(session, seal)
-    report = entries.report_loss(session, seal.other, seal.token,
-                                 {"circumstances": "Để quên trong túi xách bị mất trộm", "place": "Chợ Văn Quan"})
+    report = entries.report_loss(
+        session,
+        seal.other,
+        seal.token,
+        {"circumstances": "Để quên trong túi xách bị mất trộm", "place": "Chợ Văn Quan"},
+    )
     session.commit()
     assert seal.token.state is TokenState.LOST and service.current_keeper(session, seal.token) is None
     assert report.event.kind is CustodyEventKind.LOST
     with pytest.raises(ValidationFailed):
         handovers.start_handover(session, seal.other, seal.token, handover_form(seal), SETTINGS)
     session.rollback()
-    entries.record_event(session, seal.head, seal.token, {"kind": "found", "keeper_id": str(seal.keeper.person_id),
-                                                          "note": "Công an xã trả lại"})
+    entries.record_event(
+        session,
+        seal.head,
+        seal.token,
+        {"kind": "found", "keeper_id": str(seal.keeper.person_id), "note": "Công an xã trả lại"},
+    )
     session.commit()
     assert service.current_keeper(session, seal.token).id == seal.keeper.person_id
     assert [e.kind.value for e in service.events_of(session, seal.token)] == [
-        "received", "handed_over", "lost", "found"]
+        "received",
+        "handed_over",
+        "lost",
+        "found",
+    ]
     assert verify_register(session).ok
 
 
@@ -200,9 +230,17 @@ def test_loss_cancels_a_pending_handover(session, seal):
 
 
 def test_return_to_ca_ends_custody(session, seal):
-    event = entries.record_event(session, seal.keeper, seal.token, {
-        "kind": "returned", "ca_name": "Cục Chứng thực số và Bảo mật thông tin", "ca_representative": "Phạm Văn An",
-        "reason": "Chứng thư số đã thu hồi"})
+    event = entries.record_event(
+        session,
+        seal.keeper,
+        seal.token,
+        {
+            "kind": "returned",
+            "ca_name": "Cục Chứng thực số và Bảo mật thông tin",
+            "ca_representative": "Phạm Văn An",
+            "reason": "Chứng thư số đã thu hồi",
+        },
+    )
     session.commit()
     assert event.keeper_id is None and seal.token.state is TokenState.RETURNED
     with pytest.raises(ValidationFailed):

@@ -50,18 +50,22 @@ def test_handover_through_the_pages_moves_the_keeper(make_browser, session, seal
     assert "Nông Văn Đức" in page and "Bàn giao" in page and "MẬT" in page
 
 
-@pytest.mark.parametrize(("changes", "message"), [
-    ({"giver_id": "other"}, "không phải là người đang giữ thiết bị"),
-    ({"receiver_id": "keeper"}, "tự bàn giao"),
-    ({"witness_id": "other"}, "Người chứng kiến không được là bên giao hoặc bên nhận"),
-    ({"decision_number": "", "decision_date": ""}, "Thiếu văn bản cho phép"),
-])
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"giver_id": "other"}, "không phải là người đang giữ thiết bị"),
+        ({"receiver_id": "keeper"}, "tự bàn giao"),
+        ({"witness_id": "other"}, "Người chứng kiến không được là bên giao hoặc bên nhận"),
+        ({"decision_number": "", "decision_date": ""}, "Thiếu văn bản cho phép"),
+    ],
+)
 def test_bad_handover_answers_400_and_writes_nothing(make_browser, session, seal, changes, message):
     people = {"other": str(seal.other.person_id), "keeper": str(seal.keeper.person_id), "": ""}
     browser = _signed_in(make_browser, seal.keeper.username)
     before = (_count(session, Handover), _count(session, CustodyEvent), _count(session, AuditEntry))
-    response = browser.post(f"/custody/tokens/{seal.token.id}/handover",
-                            handover_form(seal, **{k: people[v] for k, v in changes.items()}))
+    response = browser.post(
+        f"/custody/tokens/{seal.token.id}/handover", handover_form(seal, **{k: people[v] for k, v in changes.items()})
+    )
     assert response.status_code == 400
     assert message in response.get_data(as_text=True)
     assert (_count(session, Handover), _count(session, CustodyEvent), _count(session, AuditEntry)) == before
@@ -91,8 +95,11 @@ def test_outsiders_get_404(make_browser, session, world, seal):
     session.commit()
     for username in ("chutichkhac", "canbo2", "administrator"):
         browser = _signed_in(make_browser, username)
-        for url in (f"/custody/tokens/{seal.token.id}", f"/custody/entries/{seal.received.seq}",
-                    f"/custody/tokens/{seal.token.id}/handover"):
+        for url in (
+            f"/custody/tokens/{seal.token.id}",
+            f"/custody/entries/{seal.received.seq}",
+            f"/custody/tokens/{seal.token.id}/handover",
+        ):
             assert browser.get(url).status_code == 404, (username, url)
 
 

@@ -35,9 +35,7 @@ PEOPLE_HEADER = "Họ và tên,Chức vụ,Đơn vị,Số CCCD,Thư điện t�
 
 
 def _upload(browser, kind: str, content: bytes, name: str = "danh_sach.csv"):
-    return browser.post(
-        URL, {"kind": kind, "file": (io.BytesIO(content), name)}, content_type="multipart/form-data"
-    )
+    return browser.post(URL, {"kind": kind, "file": (io.BytesIO(content), name)}, content_type="multipart/form-data")
 
 
 def _count(session, model) -> int:
@@ -107,8 +105,9 @@ def test_org_file_with_vietnamese_headers_and_semicolons(browser, world, session
     assert response.headers["Location"] == "/admin/orgs/"
     assert _flashes(browser) == ["Đã nhập 3 tổ chức từ tệp «to_chuc_moi.csv»."]
 
-    commune, station, finance = (_org(session, name) for name in (
-        "UBND xã Tri Lễ", "Trạm Y tế xã Tri Lễ", "Phòng Tài chính - Kế hoạch"))
+    commune, station, finance = (
+        _org(session, name) for name in ("UBND xã Tri Lễ", "Trạm Y tế xã Tri Lễ", "Phòng Tài chính - Kế hoạch")
+    )
     district, focal = world.orgs["district"], world.orgs["focal"]
     assert commune.parent_id == district.id and commune.kind is OrgKind.COMMUNE_COMMITTEE
     assert commune.focal_office_id == focal.id and commune.agency_code == "000.21.12.H40"
@@ -167,19 +166,26 @@ def test_org_reference_problems(browser, world, session, refused):
     browser.login("administrator")
     content = (
         "Tên cơ quan,Ký hiệu,Mã định danh,Loại,Cơ quan cấp trên,Cơ quan đầu mối\n"
-        "Đội A,DA,,Khác,Đội B,\n"                                   # line 2: Đội B comes later
+        "Đội A,DA,,Khác,Đội B,\n"  # line 2: Đội B comes later
         "Đội B,DB,000.31.12.H40,Khác,UBND huyện Văn Quan,Phòng Văn hóa và Thông tin\n"  # ambiguous focal
-        "Đội C,DC,000.31.12.H40,Khác,Không có cơ quan này,\n"         # same code as line 3, unknown parent
-        "Đội D,DD,,loại lạ,Đội C,\n"                                  # parent row has errors; bad kind
-        "Đội E,DE,,Khác,,\n"                                          # no parent
+        "Đội C,DC,000.31.12.H40,Khác,Không có cơ quan này,\n"  # same code as line 3, unknown parent
+        "Đội D,DD,,loại lạ,Đội C,\n"  # parent row has errors; bad kind
+        "Đội E,DE,,Khác,,\n"  # no parent
     ).encode()
     page = refused("organisations", content)
     expected = [
-        "Dòng 2", "«Đội B» ở dòng 3: dòng đó phải đứng trước dòng này.",
-        "Dòng 3", "Có 2 tổ chức cùng tên «Phòng Văn hóa và Thông tin»: hãy ghi mã định danh.",
-        "Dòng 4", "Trùng mã định danh với dòng 3.", "Không tìm thấy tổ chức «Không có cơ quan này».",
-        "Dòng 5", "Dòng 4 có lỗi: sửa dòng đó trước.", "Loại «loại lạ» không hợp lệ.",
-        "Dòng 6", "Chọn cơ quan cấp trên.",
+        "Dòng 2",
+        "«Đội B» ở dòng 3: dòng đó phải đứng trước dòng này.",
+        "Dòng 3",
+        "Có 2 tổ chức cùng tên «Phòng Văn hóa và Thông tin»: hãy ghi mã định danh.",
+        "Dòng 4",
+        "Trùng mã định danh với dòng 3.",
+        "Không tìm thấy tổ chức «Không có cơ quan này».",
+        "Dòng 5",
+        "Dòng 4 có lỗi: sửa dòng đó trước.",
+        "Loại «loại lạ» không hợp lệ.",
+        "Dòng 6",
+        "Chọn cơ quan cấp trên.",
     ]
     for text in expected:
         assert text in page, text
@@ -187,15 +193,19 @@ def test_org_reference_problems(browser, world, session, refused):
 
 # --- people ---------------------------------------------------------------------------------------
 
+
 def test_people_file_with_bom_imports_into_the_right_units(browser, world, session):
     browser.login("administrator")
-    content = BOM + (
-        PEOPLE_HEADER
-        + "Nguyễn Văn An,Chủ tịch,UBND xã Tân Đoàn,001085000111,an.nv@langson.gov.vn,0912 345 678\n"
-        + "Hà Thị Bích,Văn thư,000.00.12.H40,001190000222,,\n"
-        + "\r\n,,,,,\n"  # empty lines, as spreadsheets leave them
-        + '"Lý Văn Cường","Trưởng phòng, kiêm nhiệm","Phòng Văn hóa và Thông tin",,,+84912000111\n'
-    ).encode()
+    content = (
+        BOM
+        + (
+            PEOPLE_HEADER
+            + "Nguyễn Văn An,Chủ tịch,UBND xã Tân Đoàn,001085000111,an.nv@langson.gov.vn,0912 345 678\n"
+            + "Hà Thị Bích,Văn thư,000.00.12.H40,001190000222,,\n"
+            + "\r\n,,,,,\n"  # empty lines, as spreadsheets leave them
+            + '"Lý Văn Cường","Trưởng phòng, kiêm nhiệm","Phòng Văn hóa và Thông tin",,,+84912000111\n'
+        ).encode()
+    )
     response = _upload(browser, "people", content)
     assert response.status_code == 302, response.get_data(as_text=True)
     assert response.headers["Location"] == "/admin/people/"
@@ -217,7 +227,7 @@ def test_one_bad_row_refuses_the_whole_file(browser, world, session, refused):
     content = (
         PEOPLE_HEADER
         + "Nguyễn Văn An,Chủ tịch,UBND xã Tân Đoàn,001085000111,,\n"
-        + "Hà Thị Bích,Văn thư,UBND xã Tân Đoàn,12345,,\n"           # line 3: bad CCCD
+        + "Hà Thị Bích,Văn thư,UBND xã Tân Đoàn,12345,,\n"  # line 3: bad CCCD
         + "Lý Văn Cường,Chuyên viên,UBND xã Yên Phúc,001085000333,,\n"
         + "Đinh Thị Dung,Chuyên viên,UBND xã Không Có,001085000444,,\n"  # line 5: unknown unit
     ).encode()
@@ -239,8 +249,11 @@ def test_duplicate_cccd_within_the_file_is_refused(browser, world, session, refu
     assert "Dòng 3" in page and "Trùng số CCCD với dòng 2." in page
 
 
-@pytest.mark.parametrize("encode", [_windows_1258, lambda text: text.encode("cp1252", errors="replace")],
-                         ids=["windows-1258", "windows-1252"])
+@pytest.mark.parametrize(
+    "encode",
+    [_windows_1258, lambda text: text.encode("cp1252", errors="replace")],
+    ids=["windows-1258", "windows-1252"],
+)
 def test_file_not_in_utf8_is_refused_with_the_encoding_advice(browser, world, session, refused, encode):
     browser.login("administrator")
     content = encode(PEOPLE_HEADER + "Nguyễn Văn An,,UBND xã Tân Đoàn,,,\n")
@@ -259,21 +272,38 @@ def test_unknown_and_missing_headers_are_named(browser, world, session, refused)
 
 # --- files that are not what they should be ---------------------------------------------------------
 
-@pytest.mark.parametrize(("content", "message"), [
-    (b"", "Chọn tệp CSV"),  # an empty upload: the browser sends no file name
-    (b"\x00\x01\x02\xffjunk\x89PNG\r\n", "không phải là tệp văn bản"),
-    (bytes(range(128, 256)) * 40, ENCODING_HINT),
-    (BOM, "Tệp rỗng"),
-    (b"\n\r\n  \n", "Tệp rỗng"),
-    (PEOPLE_HEADER.encode(), "chỉ có dòng tiêu đề"),
-    (BOM + PEOPLE_HEADER.encode() + b",,,,,\r\n", "chỉ có dòng tiêu đề"),
-    (b"\xff\xfeH\x00o\x00", "UTF-16"),
-    (PEOPLE_HEADER.encode() + b"A" * 300_000 + b"\n", "không đọc được"),
-    (PEOPLE_HEADER.encode() + b'"An,,UBND x\n', "dấu ngoặc kép không khớp"),
-    (b"x" * 120_000 + b"\n", "Không nhận ra cột này."),
-    (PEOPLE_HEADER.encode() + b"An,,UBND,,,,surplus\n", "cột không có tiêu đề"),
-], ids=["no-file", "binary", "high-bytes", "bom-only", "blank-lines", "header-only", "header-only-bom",
-        "utf-16", "long-line", "open-quote", "long-header", "surplus-cell"])
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "Chọn tệp CSV"),  # an empty upload: the browser sends no file name
+        (b"\x00\x01\x02\xffjunk\x89PNG\r\n", "không phải là tệp văn bản"),
+        (bytes(range(128, 256)) * 40, ENCODING_HINT),
+        (BOM, "Tệp rỗng"),
+        (b"\n\r\n  \n", "Tệp rỗng"),
+        (PEOPLE_HEADER.encode(), "chỉ có dòng tiêu đề"),
+        (BOM + PEOPLE_HEADER.encode() + b",,,,,\r\n", "chỉ có dòng tiêu đề"),
+        (b"\xff\xfeH\x00o\x00", "UTF-16"),
+        (PEOPLE_HEADER.encode() + b"A" * 300_000 + b"\n", "không đọc được"),
+        (PEOPLE_HEADER.encode() + b'"An,,UBND x\n', "dấu ngoặc kép không khớp"),
+        (b"x" * 120_000 + b"\n", "Không nhận ra cột này."),
+        (PEOPLE_HEADER.encode() + b"An,,UBND,,,,surplus\n", "cột không có tiêu đề"),
+    ],
+    ids=[
+        "no-file",
+        "binary",
+        "high-bytes",
+        "bom-only",
+        "blank-lines",
+        "header-only",
+        "header-only-bom",
+        "utf-16",
+        "long-line",
+        "open-quote",
+        "long-header",
+        "surplus-cell",
+    ],
+)
 def test_bad_files_get_a_message_never_an_error_page(browser, world, session, refused, content, message):
     browser.login("administrator")
     name = "" if message == "Chọn tệp CSV" else "tep.csv"
@@ -299,6 +329,7 @@ def test_too_many_rows_is_refused(browser, world, session, refused):
 
 # --- who may import -----------------------------------------------------------------------------------
 
+
 def test_auditor_is_forbidden(browser, world, session, counts):
     browser.login("auditor")
     before = counts()
@@ -316,14 +347,23 @@ def test_service_refuses_an_account_without_the_permission(world, session):
 
 # --- the page and the samples ---------------------------------------------------------------------------
 
+
 def test_upload_page_explains_the_columns(browser, world):
     browser.login("administrator")
     response = browser.get(URL)
     page = response.get_data(as_text=True)
     assert response.status_code == 200
-    for text in ("Nhập tổ chức, cán bộ từ tệp CSV", "CSV UTF-8", "Tên cơ quan", "Cơ quan cấp trên",
-                 "Họ và tên", "Số CCCD", 'enctype="multipart/form-data"',
-                 "/admin/import/samples/to_chuc.csv", "/admin/import/samples/can_bo.csv"):
+    for text in (
+        "Nhập tổ chức, cán bộ từ tệp CSV",
+        "CSV UTF-8",
+        "Tên cơ quan",
+        "Cơ quan cấp trên",
+        "Họ và tên",
+        "Số CCCD",
+        'enctype="multipart/form-data"',
+        "/admin/import/samples/to_chuc.csv",
+        "/admin/import/samples/can_bo.csv",
+    ):
         assert text in page, text
 
 
@@ -356,15 +396,14 @@ def test_samples_follow_the_column_specification():
 
 
 def test_refusal_lists_every_problem_in_line_order(world, session):
-    content = (
-        PEOPLE_HEADER
-        + ",,UBND xã Tân Đoàn,1,,\n"
-        + "An,,,,thu@,12\n"
-    ).encode()
+    content = (PEOPLE_HEADER + ",,UBND xã Tân Đoàn,1,,\n" + "An,,,,thu@,12\n").encode()
     with pytest.raises(ImportRefused) as refused:
         import_csv(session, world.account("administrator"), ImportKind.PEOPLE, "x.csv", content)
     problems = [(p.line, p.column) for p in refused.value.problems]
     assert problems == [
-        (2, "Họ và tên"), (2, "Số CCCD"),
-        (3, "Đơn vị"), (3, "Thư điện tử"), (3, "Điện thoại"),
+        (2, "Họ và tên"),
+        (2, "Số CCCD"),
+        (3, "Đơn vị"),
+        (3, "Thư điện tử"),
+        (3, "Điện thoại"),
     ]

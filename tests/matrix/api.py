@@ -45,15 +45,35 @@ def targets(session, world) -> dict:
     certificate of the commune on its token."""
     commune = world.orgs["commune"]
     drafter = add_account(session, "soanthaoapi", commune, (Role.UNIT_OFFICER, commune))
-    draft = create_draft(session, drafter, commune.id, "new_device", {
-        "device_name": "Cổng dịch vụ công xã", "identifier": "dvc.tandoan.langson.gov.vn",
-        "purpose": "Ký số kết quả thủ tục hành chính", "manager_name": "Hoàng Văn Mạnh",
-        "email": "manh.td@langson.gov.vn", "validity_years": 3,
-    })
-    batch = Batch(focal_office_id=world.orgs["focal"].id, title="Đợt thử API", signer_title="KT. CHỦ TỊCH",
-                  signer_name="Nguyễn Văn A", status=BatchStatus.OPEN)
+    draft = create_draft(
+        session,
+        drafter,
+        commune.id,
+        "new_device",
+        {
+            "device_name": "Cổng dịch vụ công xã",
+            "identifier": "dvc.tandoan.langson.gov.vn",
+            "purpose": "Ký số kết quả thủ tục hành chính",
+            "manager_name": "Hoàng Văn Mạnh",
+            "email": "manh.td@langson.gov.vn",
+            "validity_years": 3,
+        },
+    )
+    batch = Batch(
+        focal_office_id=world.orgs["focal"].id,
+        title="Đợt thử API",
+        signer_title="KT. CHỦ TỊCH",
+        signer_name="Nguyễn Văn A",
+        status=BatchStatus.OPEN,
+    )
     session.add(batch)
     session.commit()
     cert = add_certificate(session, commune, kind=TokenKind.DEVICE, cn="dvc.tandoan.langson.gov.vn")
-    return {"anything": "khong-co", "api_token_id": 987654, "api_request_id": draft.id, "api_batch_id": batch.id,
-            "api_certificate_id": cert.id, "api_registry_token_id": cert.token_id}
+    return {
+        "anything": "khong-co",
+        "api_token_id": 987654,
+        "api_request_id": draft.id,
+        "api_batch_id": batch.id,
+        "api_certificate_id": cert.id,
+        "api_registry_token_id": cert.token_id,
+    }

@@ -36,5 +36,9 @@ def targets(session, world) -> dict:
     handovers.confirm_handover(session, seal.witness_account, handover)
     event = handovers.confirm_handover(session, seal.other, handover)
     session.commit()
-    return {"token_id": seal.token.id, "handover_id": handover.id, "entry_seq": event.seq,
-            "year": to_vietnam(event.occurred_at).year}
+    return {
+        "token_id": seal.token.id,
+        "handover_id": handover.id,
+        "entry_seq": event.seq,
+        "year": to_vietnam(event.occurred_at).year,
+    }

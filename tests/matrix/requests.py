@@ -34,14 +34,36 @@ def targets(session, world) -> dict:
     """A draft of the commune by an officer who does not sign in; an open batch of the focal office."""
     commune = world.orgs["commune"]
     drafter = add_account(session, "soanthao", commune, (Role.UNIT_OFFICER, commune))
-    draft = create_draft(session, drafter, commune.id, "new_individual", {
-        "full_name": "Hoàng Văn Mạnh", "cccd": "020190000123", "cccd_issued_on": "2021-05-10",
-        "cccd_issued_by": "Cục Cảnh sát QLHC về TTXH", "position": "Công chức Tư pháp - Hộ tịch",
-        "unit_name": commune.name, "email": "manh.td@langson.gov.vn", "phone": "0912345678", "validity_years": 5,
-    })
-    batch = Batch(focal_office_id=world.orgs["focal"].id, title="Đợt thử", signer_title="KT. CHỦ TỊCH",
-                  signer_name="Nguyễn Văn A", status=BatchStatus.OPEN)
+    draft = create_draft(
+        session,
+        drafter,
+        commune.id,
+        "new_individual",
+        {
+            "full_name": "Hoàng Văn Mạnh",
+            "cccd": "020190000123",
+            "cccd_issued_on": "2021-05-10",
+            "cccd_issued_by": "Cục Cảnh sát QLHC về TTXH",
+            "position": "Công chức Tư pháp - Hộ tịch",
+            "unit_name": commune.name,
+            "email": "manh.td@langson.gov.vn",
+            "phone": "0912345678",
+            "validity_years": 5,
+        },
+    )
+    batch = Batch(
+        focal_office_id=world.orgs["focal"].id,
+        title="Đợt thử",
+        signer_title="KT. CHỦ TỊCH",
+        signer_name="Nguyễn Văn A",
+        status=BatchStatus.OPEN,
+    )
     session.add(batch)
     session.commit()
-    return {"request_id": draft.id, "request_type": "new_individual", "action": "approve", "batch_id": batch.id,
-            "name": "letter.pdf"}
+    return {
+        "request_id": draft.id,
+        "request_type": "new_individual",
+        "action": "approve",
+        "batch_id": batch.id,
+        "name": "letter.pdf",
+    }

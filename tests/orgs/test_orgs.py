@@ -12,9 +12,16 @@ from tests.support.orgs import administrator_of, counts, edit_form, last_seq, ne
 
 def org_form(parent: Organisation, **changes) -> dict:
     data = {
-        "name": "Phòng Tài nguyên và Môi trường", "symbol": "TNMT", "agency_code": "000.08.12.H40",
-        "kind": "office", "parent_id": str(parent.id), "focal_office_id": "", "address": "",
-        "email": "tnmt.vq@langson.gov.vn", "tax_code": "", "is_active": "y",
+        "name": "Phòng Tài nguyên và Môi trường",
+        "symbol": "TNMT",
+        "agency_code": "000.08.12.H40",
+        "kind": "office",
+        "parent_id": str(parent.id),
+        "focal_office_id": "",
+        "address": "",
+        "email": "tnmt.vq@langson.gov.vn",
+        "tax_code": "",
+        "is_active": "y",
     }
     data.update(changes)
     return data
@@ -45,7 +52,7 @@ def test_tree_shows_vietnamese_names_kinds_states_and_inherited_focal_office(adm
     assert "UBND xã Tân Đoàn" in page and "UBND xã, phường, thị trấn" in page
     assert "Đang hoạt động" in page
     # The district designates its focal office itself; the four organisations below inherit it.
-    assert page.count("Phòng Văn hóa và Thông tin <span class=\"muted inherited\">(kế thừa)</span>") == 4
+    assert page.count('Phòng Văn hóa và Thông tin <span class="muted inherited">(kế thừa)</span>') == 4
     assert page.count("(kế thừa)") == 4
     assert "Thêm tổ chức" in page
     assert "UBND tỉnh Lạng Sơn" not in page  # above the administrator's scope
@@ -105,7 +112,7 @@ def test_designating_another_focal_office_changes_the_subtree(admin, world, sess
     assert '"focal_office_id":[' in entries[0].details
 
     page = admin.get("/admin/orgs/").get_data(as_text=True)
-    assert "Văn phòng HĐND và UBND huyện <span class=\"muted inherited\">(kế thừa)</span>" in page
+    assert 'Văn phòng HĐND và UBND huyện <span class="muted inherited">(kế thừa)</span>' in page
     served = admin.get(f"/admin/orgs/{office.id}").get_data(as_text=True)
     assert "Là cơ quan đầu mối tổng hợp cho 5 tổ chức" in served and "UBND xã Yên Phúc" in served
 
@@ -113,15 +120,41 @@ def test_designating_another_focal_office_changes_the_subtree(admin, world, sess
 def test_two_tier_commune_under_the_province_with_its_own_focal_office(make_browser, world, session):
     province = world.orgs["province"]
     browser = administrator_of(make_browser, session, province, "quantritinh")
-    department_id = saved_record(session, browser.post("/admin/orgs/new", org_form(
-        province, name="Sở Văn hóa, Thể thao và Du lịch", symbol="SVHTTDL", agency_code="000.10.00.H40",
-        kind="agency"))).id
-    commune = saved_record(session, browser.post("/admin/orgs/new", org_form(
-        province, name="UBND xã Hội Hoan", symbol="UBND", agency_code="000.30.00.H40", kind="commune_committee",
-        focal_office_id=str(department_id))))
+    department_id = saved_record(
+        session,
+        browser.post(
+            "/admin/orgs/new",
+            org_form(
+                province,
+                name="Sở Văn hóa, Thể thao và Du lịch",
+                symbol="SVHTTDL",
+                agency_code="000.10.00.H40",
+                kind="agency",
+            ),
+        ),
+    ).id
+    commune = saved_record(
+        session,
+        browser.post(
+            "/admin/orgs/new",
+            org_form(
+                province,
+                name="UBND xã Hội Hoan",
+                symbol="UBND",
+                agency_code="000.30.00.H40",
+                kind="commune_committee",
+                focal_office_id=str(department_id),
+            ),
+        ),
+    )
     commune_id = commune.id
-    office_id = saved_record(session, browser.post("/admin/orgs/new", org_form(
-        commune, name="Văn phòng HĐND và UBND xã Hội Hoan", symbol="VP", agency_code="000.31.00.H40"))).id
+    office_id = saved_record(
+        session,
+        browser.post(
+            "/admin/orgs/new",
+            org_form(commune, name="Văn phòng HĐND và UBND xã Hội Hoan", symbol="VP", agency_code="000.31.00.H40"),
+        ),
+    ).id
 
     tree = OrgTree.load(session)
     assert tree.effective_focal_office(commune_id) == department_id
@@ -129,7 +162,7 @@ def test_two_tier_commune_under_the_province_with_its_own_focal_office(make_brow
     # The district keeps its own focal office: both structures live in one tree.
     assert tree.effective_focal_office(world.orgs["commune"].id) == world.orgs["focal"].id
     detail = browser.get(f"/admin/orgs/{office_id}").get_data(as_text=True)
-    assert "Sở Văn hóa, Thể thao và Du lịch <span class=\"muted inherited\">(kế thừa)</span>" in detail
+    assert 'Sở Văn hóa, Thể thao và Du lịch <span class="muted inherited">(kế thừa)</span>' in detail
     served = browser.get(f"/admin/orgs/{department_id}").get_data(as_text=True)
     assert "UBND xã Hội Hoan" in served and "Văn phòng HĐND và UBND xã Hội Hoan" in served
 
@@ -164,23 +197,28 @@ def test_edit_without_changes_writes_no_audit_entry(admin, world, session):
 def test_edit_writes_one_audit_entry_with_the_changes(admin, world, session):
     commune = world.orgs["commune"]
     before = last_seq(session)
-    response = admin.post(f"/admin/orgs/{commune.id}/edit", edit_form(
-        commune, agency_code="000.21.12.H40", address="Thôn Bản Giểng, xã Tân Đoàn"))
+    response = admin.post(
+        f"/admin/orgs/{commune.id}/edit",
+        edit_form(commune, agency_code="000.21.12.H40", address="Thôn Bản Giểng, xã Tân Đoàn"),
+    )
     assert response.status_code == 302
     entries = new_entries(session, before)
     assert [(e.action, e.object_id) for e in entries] == [("org.updated", str(commune.id))]
     assert "000.21.12.H40" in entries[0].details and "Bản Giểng" in entries[0].details
 
 
-@pytest.mark.parametrize("field, value, message", [
-    ("kind", "ministry", "Chọn loại tổ chức."),
-    ("parent_id", "abc", "Tổ chức không hợp lệ."),
-    ("parent_id", "-3", "Tổ chức không hợp lệ."),
-    ("parent_id", "99999999999999999999999", "Tổ chức không hợp lệ."),
-    ("parent_id", "987654", "Không tìm thấy tổ chức này."),
-    ("focal_office_id", "1 OR 1=1", "Tổ chức không hợp lệ."),
-    ("focal_office_id", "2147483647", "Không tìm thấy tổ chức này."),
-])
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("kind", "ministry", "Chọn loại tổ chức."),
+        ("parent_id", "abc", "Tổ chức không hợp lệ."),
+        ("parent_id", "-3", "Tổ chức không hợp lệ."),
+        ("parent_id", "99999999999999999999999", "Tổ chức không hợp lệ."),
+        ("parent_id", "987654", "Không tìm thấy tổ chức này."),
+        ("focal_office_id", "1 OR 1=1", "Tổ chức không hợp lệ."),
+        ("focal_office_id", "2147483647", "Không tìm thấy tổ chức này."),
+    ],
+)
 def test_tampered_select_value_gives_400_not_500(admin, world, session, field, value, message):
     before = counts(session)
     response = admin.post("/admin/orgs/new", org_form(world.orgs["district"], **{field: value}))

@@ -12,7 +12,6 @@ from certsvc.people.service import name_matches
 from tests.support.orgs import administrator_of, last_seq, new_entries, saved_record
 from tests.support.orgs import counts as row_and_audit_counts
 
-
 counts = partial(row_and_audit_counts, model=Person)
 
 
@@ -22,9 +21,13 @@ def actions_since(session, seq: int) -> list[tuple[str, str]]:
 
 def person_form(unit, **changes) -> dict:
     data = {
-        "full_name": "Nông Thị Hường", "position": "Công chức Văn phòng - Thống kê",
-        "organisation_id": str(unit.id), "cccd": "020190001234", "email": "huong.nt@langson.gov.vn",
-        "phone": "0912 345 678", "is_active": "y",
+        "full_name": "Nông Thị Hường",
+        "position": "Công chức Văn phòng - Thống kê",
+        "organisation_id": str(unit.id),
+        "cccd": "020190001234",
+        "email": "huong.nt@langson.gov.vn",
+        "phone": "0912 345 678",
+        "is_active": "y",
     }
     data.update(changes)
     return {name: value for name, value in data.items() if value is not None}
@@ -74,8 +77,10 @@ def test_duplicate_cccd_is_refused(admin, world, session):
 
 def test_every_bad_field_is_reported_at_once(admin, world, session):
     before = counts(session)
-    response = admin.post("/admin/people/new", person_form(
-        world.orgs["commune"], full_name="", email="huong@", phone="12345", organisation_id=""))
+    response = admin.post(
+        "/admin/people/new",
+        person_form(world.orgs["commune"], full_name="", email="huong@", phone="12345", organisation_id=""),
+    )
     assert response.status_code == 400
     page = response.get_data(as_text=True)
     messages = ("Bắt buộc nhập.", "Địa chỉ thư điện tử không hợp lệ.", "Số điện thoại không hợp lệ", "Chọn đơn vị.")
@@ -87,8 +92,10 @@ def test_every_bad_field_is_reported_at_once(admin, world, session):
 def test_edit_writes_one_audit_entry_and_can_mark_a_person_as_gone(admin, world, session):
     person = add_people(session, world.orgs["commune"], "Hoàng Văn Sơn")[0]
     before = last_seq(session)
-    response = admin.post(f"/admin/people/{person.id}/edit", person_form(
-        world.orgs["commune"], full_name="Hoàng Văn Sơn", position="Phó Chủ tịch UBND xã", is_active=None))
+    response = admin.post(
+        f"/admin/people/{person.id}/edit",
+        person_form(world.orgs["commune"], full_name="Hoàng Văn Sơn", position="Phó Chủ tịch UBND xã", is_active=None),
+    )
     assert response.status_code == 302
     session.refresh(person)
     assert person.position == "Phó Chủ tịch UBND xã" and person.is_active is False
@@ -97,11 +104,14 @@ def test_edit_writes_one_audit_entry_and_can_mark_a_person_as_gone(admin, world,
     assert "Đã lưu thông tin cán bộ «Hoàng Văn Sơn»." in detail and "Không còn công tác" in detail
 
 
-@pytest.mark.parametrize("value, message", [
-    ("abc", "Chọn đơn vị."),
-    ("99999999999999999999999", "Chọn đơn vị."),
-    ("987654", "Không tìm thấy đơn vị này."),
-])
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        ("abc", "Chọn đơn vị."),
+        ("99999999999999999999999", "Chọn đơn vị."),
+        ("987654", "Không tìm thấy đơn vị này."),
+    ],
+)
 def test_tampered_unit_gives_400_not_500(admin, world, session, value, message):
     before = counts(session)
     response = admin.post("/admin/people/new", person_form(world.orgs["commune"], organisation_id=value))
@@ -199,8 +209,10 @@ def test_commune_administrator_stays_in_the_commune(make_browser, world, session
     assert browser.get(f"/admin/people/{clerk.id}/edit").status_code == 403
     before = counts(session)
     assert browser.post("/admin/people/new", person_form(office)).status_code == 403
-    moved = browser.post(f"/admin/people/{own.id}/edit", person_form(commune, full_name=own.full_name,
-                                                                     organisation_id=str(office.id), cccd=None))
+    moved = browser.post(
+        f"/admin/people/{own.id}/edit",
+        person_form(commune, full_name=own.full_name, organisation_id=str(office.id), cccd=None),
+    )
     assert moved.status_code == 403
     assert counts(session) == before
     unit_select = browser.get("/admin/people/new").get_data(as_text=True).split('name="organisation_id"')[1]

@@ -13,8 +13,8 @@ from cryptography.x509.oid import NameOID
 
 from certsvc.errors import ValidationFailed
 from certsvc.registry.certificates import MAX_FILE_BYTES, parse_certificate, parse_certificates
-from token_agent.demo import SIGNING_USAGE
 from tests.support.registry import ISSUER, der, make_cert, p7, pem
+from token_agent.demo import SIGNING_USAGE
 
 CERT = make_cert("Nguyễn Văn An", "CCCD:001234567890", "UBND xã Tân Đoàn")
 OTHER = make_cert("UBND xã Tân Đoàn", "MST:4900123456", "UBND xã Tân Đoàn")
@@ -44,10 +44,15 @@ def test_fields_are_read_from_the_certificate():
     parsed = parse_certificate(pem(CERT))
     assert parsed.uid == "CCCD:001234567890"
     assert (parsed.organisation, parsed.locality, parsed.state, parsed.country) == (
-        "UBND xã Tân Đoàn", "Văn Quan", "Lạng Sơn", "VN")
+        "UBND xã Tân Đoàn",
+        "Văn Quan",
+        "Lạng Sơn",
+        "VN",
+    )
     assert parsed.organisational_unit is None
-    assert parsed.subject_dn == ("CN=Nguyễn Văn An, UID=CCCD:001234567890, O=UBND xã Tân Đoàn, L=Văn Quan, "
-                                 "ST=Lạng Sơn, C=VN")
+    assert parsed.subject_dn == (
+        "CN=Nguyễn Văn An, UID=CCCD:001234567890, O=UBND xã Tân Đoàn, L=Văn Quan, ST=Lạng Sơn, C=VN"
+    )
     assert parsed.issuer_dn.startswith("CN=CA phục vụ các cơ quan nhà nước (thử nghiệm), O=Ban Cơ yếu")
     assert int(parsed.serial_hex, 16) == CERT.serial_number
     assert parsed.serial_hex == parsed.serial_hex.upper() and len(parsed.serial_hex) % 2 == 0
@@ -60,11 +65,15 @@ def test_fields_are_read_from_the_certificate():
 
 
 def test_organisational_unit_and_tax_code_uid():
-    subject = x509.Name([
-        x509.NameAttribute(NameOID.COUNTRY_NAME, "VN"), x509.NameAttribute(NameOID.ORGANIZATION_NAME, "UBND tỉnh"),
-        x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "Văn phòng"),
-        x509.NameAttribute(NameOID.USER_ID, "MST:4900123456"), x509.NameAttribute(NameOID.COMMON_NAME, "Văn phòng UBND"),
-    ])
+    subject = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COUNTRY_NAME, "VN"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "UBND tỉnh"),
+            x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "Văn phòng"),
+            x509.NameAttribute(NameOID.USER_ID, "MST:4900123456"),
+            x509.NameAttribute(NameOID.COMMON_NAME, "Văn phòng UBND"),
+        ]
+    )
     cert = ISSUER.issue(subject, ec.generate_private_key(ec.SECP256R1()).public_key(), usage=SIGNING_USAGE)
     parsed = parse_certificate(der(cert))
     assert (parsed.organisational_unit, parsed.uid) == ("Văn phòng", "MST:4900123456")
@@ -87,7 +96,8 @@ JUNK = {
     "truncated_der": der(CERT)[:200],
     "broken_pkcs7": b"-----BEGIN PKCS7-----\nMIIB\n-----END PKCS7-----\n",
     "private_key": ec.generate_private_key(ec.SECP256R1()).private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()),
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ),
     "ca_only_pem": pem(ISSUER.cert),
     "ca_only_pkcs7": p7(ISSUER.cert),
     "too_big": pem(CERT) + b" " * MAX_FILE_BYTES,

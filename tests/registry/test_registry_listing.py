@@ -9,8 +9,15 @@ from certsvc.registry.models import TokenKind
 from certsvc.timeutil import utcnow
 from tests.support.registry import add_certificate
 
-NAMES = ["Nguyễn Văn An", "Trần Thị Bình", "Nguyễn Thị Cúc", "Lê Văn Dũng", "NGUYỄN VĂN ĐỨC", "Nguyễn Hữu Em",
-         "Phạm Văn Giang"]
+NAMES = [
+    "Nguyễn Văn An",
+    "Trần Thị Bình",
+    "Nguyễn Thị Cúc",
+    "Lê Văn Dũng",
+    "NGUYỄN VĂN ĐỨC",
+    "Nguyễn Hữu Em",
+    "Phạm Văn Giang",
+]
 
 
 def _certificates(session, world):
@@ -23,11 +30,17 @@ def _certificates(session, world):
 def test_pages_of_a_text_search_show_each_match_once_soonest_expiry_first(session, world):
     units = _certificates(session, world)
     now = utcnow()
-    pages = [listing.find_certificates(session, units, now=now, warn_days=30, query="nguyen", page=number, per_page=2)
-             for number in (1, 2)]
+    pages = [
+        listing.find_certificates(session, units, now=now, warn_days=30, query="nguyen", page=number, per_page=2)
+        for number in (1, 2)
+    ]
     # "nguyen" without diacritics finds every Nguyễn, in capitals too
-    assert [c.subject_cn for page in pages for c in page] == ["Nguyễn Văn An", "Nguyễn Thị Cúc", "NGUYỄN VĂN ĐỨC",
-                                                             "Nguyễn Hữu Em"]
+    assert [c.subject_cn for page in pages for c in page] == [
+        "Nguyễn Văn An",
+        "Nguyễn Thị Cúc",
+        "NGUYỄN VĂN ĐỨC",
+        "Nguyễn Hữu Em",
+    ]
     assert [(page.number, page.pages, page.total) for page in pages] == [(1, 2, 4), (2, 2, 4)]
     unfiltered = listing.find_certificates(session, units, now=now, warn_days=30, per_page=5)
     assert (unfiltered.total, unfiltered.pages, len(unfiltered)) == (len(NAMES), 2, 5)

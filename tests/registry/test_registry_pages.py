@@ -33,23 +33,28 @@ def signed_in(make_browser, role: Role):
     return browser
 
 
-@pytest.mark.parametrize(("role", "visible"), [
-    (Role.FOCAL_OFFICER, {"Nông Văn Khánh", "Hoàng Thị Mai", "Văn phòng UBND huyện"}),
-    (Role.AUDITOR, {"Nông Văn Khánh", "Hoàng Thị Mai", "Văn phòng UBND huyện"}),
-    (Role.UNIT_HEAD, {"Nông Văn Khánh"}),
-    (Role.UNIT_OFFICER, {"Nông Văn Khánh"}),
-    (Role.CLERK, {"Văn phòng UBND huyện"}),
-])
+@pytest.mark.parametrize(
+    ("role", "visible"),
+    [
+        (Role.FOCAL_OFFICER, {"Nông Văn Khánh", "Hoàng Thị Mai", "Văn phòng UBND huyện"}),
+        (Role.AUDITOR, {"Nông Văn Khánh", "Hoàng Thị Mai", "Văn phòng UBND huyện"}),
+        (Role.UNIT_HEAD, {"Nông Văn Khánh"}),
+        (Role.UNIT_OFFICER, {"Nông Văn Khánh"}),
+        (Role.CLERK, {"Văn phòng UBND huyện"}),
+    ],
+)
 def test_each_role_sees_its_scope(make_browser, records, role, visible):
     browser = signed_in(make_browser, role)
     names = {"Nông Văn Khánh", "Hoàng Thị Mai", "Văn phòng UBND huyện"}
     for url in ("/registry/certificates", "/registry/board"):
         page = browser.get(url).get_data(as_text=True)
-        assert {name for name in names if name in page} == (visible if url.endswith("certificates")
-                                                           else visible & {"Nông Văn Khánh"}), url
+        assert {name for name in names if name in page} == (
+            visible if url.endswith("certificates") else visible & {"Nông Văn Khánh"}
+        ), url
     tokens = browser.get("/registry/tokens").get_data(as_text=True)
     assert {c.token.serial for c in records.values() if c.token.serial in tokens} == {
-        c.token.serial for c in records.values() if c.subject_cn in visible}
+        c.token.serial for c in records.values() if c.subject_cn in visible
+    }
 
 
 def test_outside_scope_is_403_and_missing_is_404(make_browser, records):
@@ -81,12 +86,20 @@ def test_filters_and_search(make_browser, records):
 
 def test_detail_shows_parsed_fields_chain_and_downloads(make_browser, session, records):
     old = records["commune"]
-    new = add_certificate(session, old.organisation, holder=old.holder, serial=None, predecessor=old,
-                          cn="Nông Văn Khánh")
+    new = add_certificate(
+        session, old.organisation, holder=old.holder, serial=None, predecessor=old, cn="Nông Văn Khánh"
+    )
     focal = signed_in(make_browser, Role.FOCAL_OFFICER)
     page = focal.get(f"/registry/certificates/{old.id}").get_data(as_text=True)
-    for text in (old.sha256, old.sha1, "CCCD:001234567890", "ST=Lạng Sơn", old.serial_hex, new.serial_hex,
-                 "digitalSignature, nonRepudiation"):
+    for text in (
+        old.sha256,
+        old.sha1,
+        "CCCD:001234567890",
+        "ST=Lạng Sơn",
+        old.serial_hex,
+        new.serial_hex,
+        "digitalSignature, nonRepudiation",
+    ):
         assert text in page, text
     response = focal.get(f"/registry/certificates/{old.id}/download?format=der")
     assert response.data == old.der and response.mimetype == "application/pkix-cert"
@@ -95,8 +108,14 @@ def test_detail_shows_parsed_fields_chain_and_downloads(make_browser, session, r
 
 
 def upload_form(org, kind="personal", holder=None, file_bytes=b"", name="chungthu.cer", **changes):
-    data = {"organisation_id": str(org.id), "kind": kind, "holder_id": str(holder.id) if holder else "",
-            "token_serial": "", "predecessor_id": "", "file": (io.BytesIO(file_bytes), name)}
+    data = {
+        "organisation_id": str(org.id),
+        "kind": kind,
+        "holder_id": str(holder.id) if holder else "",
+        "token_serial": "",
+        "predecessor_id": "",
+        "file": (io.BytesIO(file_bytes), name),
+    }
     data.update(changes)
     return data
 
@@ -105,9 +124,11 @@ def upload_form(org, kind="personal", holder=None, file_bytes=b"", name="chungth
 def test_upload_of_a_bad_file_is_400_and_writes_nothing(make_browser, session, world, payload):
     focal = signed_in(make_browser, Role.FOCAL_OFFICER)
     before = registry_counts(session)
-    response = focal.post("/registry/certificates/upload",
-                          upload_form(world.orgs["commune"], kind="device", file_bytes=payload),
-                          content_type="multipart/form-data")
+    response = focal.post(
+        "/registry/certificates/upload",
+        upload_form(world.orgs["commune"], kind="device", file_bytes=payload),
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 400
     page = response.get_data(as_text=True)
     assert "chứng thư" in page and ("không phải chứng thư số" in page or "Tệp rỗng" in page)
@@ -117,13 +138,19 @@ def test_upload_of_a_bad_file_is_400_and_writes_nothing(make_browser, session, w
 def test_upload_reports_every_problem_at_once(make_browser, session, world):
     focal = signed_in(make_browser, Role.FOCAL_OFFICER)
     before = registry_counts(session)
-    response = focal.post("/registry/certificates/upload",
-                          upload_form(world.orgs["province"], kind="", file_bytes=b"junk", predecessor_id="77"),
-                          content_type="multipart/form-data")
+    response = focal.post(
+        "/registry/certificates/upload",
+        upload_form(world.orgs["province"], kind="", file_bytes=b"junk", predecessor_id="77"),
+        content_type="multipart/form-data",
+    )
     page = response.get_data(as_text=True)
     assert response.status_code == 400
-    for message in ("Chọn đơn vị bạn quản lý.", "Chọn loại chứng thư.", "Chọn chứng thư trong danh sách.",
-                    "không phải chứng thư số"):
+    for message in (
+        "Chọn đơn vị bạn quản lý.",
+        "Chọn loại chứng thư.",
+        "Chọn chứng thư trong danh sách.",
+        "không phải chứng thư số",
+    ):
         assert message in page
     assert registry_counts(session) == before
 
@@ -135,16 +162,24 @@ def test_upload_registers_the_certificate(make_browser, session, world, encoding
     cert = make_cert("Cán bộ unithead", "CCCD:012345678901")
     payload = {"pem": pem(cert), "der": der(cert), "p7b": p7(cert)}[encoding]
     focal = signed_in(make_browser, Role.FOCAL_OFFICER)
-    response = focal.post("/registry/certificates/upload",
-                          upload_form(commune, holder=holder, file_bytes=payload, token_serial="5401ABCD0001"),
-                          content_type="multipart/form-data")
+    response = focal.post(
+        "/registry/certificates/upload",
+        upload_form(commune, holder=holder, file_bytes=payload, token_serial="5401ABCD0001"),
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 302, response.get_data(as_text=True)
     session.expire_all()
     registered = session.scalar(select(Certificate).where(Certificate.der == der(cert)))
     assert (registered.holder_id, registered.token.serial, registered.organisation_id) == (
-        holder.id, "5401ABCD0001", commune.id)
-    again = focal.post("/registry/certificates/upload",
-                       upload_form(commune, holder=holder, file_bytes=payload), content_type="multipart/form-data")
+        holder.id,
+        "5401ABCD0001",
+        commune.id,
+    )
+    again = focal.post(
+        "/registry/certificates/upload",
+        upload_form(commune, holder=holder, file_bytes=payload),
+        content_type="multipart/form-data",
+    )
     assert again.status_code == 400 and "đã có trong sổ" in again.get_data(as_text=True)
 
 
@@ -180,8 +215,10 @@ def test_revoke_form_then_board_shows_the_return(make_browser, session, records)
     assert bad.status_code == 400 and registry_counts(session) == before
     today = utcnow().date().isoformat()
     future = (utcnow() + timedelta(days=3)).date().isoformat()
-    assert focal.post(f"/registry/certificates/{cert.id}/revoke",
-                      {"revoked_on": future, "reason": "Nghỉ hưu"}).status_code == 400
+    assert (
+        focal.post(f"/registry/certificates/{cert.id}/revoke", {"revoked_on": future, "reason": "Nghỉ hưu"}).status_code
+        == 400
+    )
     done = focal.post(f"/registry/certificates/{cert.id}/revoke", {"revoked_on": today, "reason": "Nghỉ hưu"})
     assert done.status_code == 302
     board = focal.get("/registry/board").get_data(as_text=True)
@@ -221,17 +258,32 @@ def test_board_shows_the_ca_processing_deadline_of_sent_new_certificate_requests
     from certsvc.requests.models import Batch, BatchStatus, CertificateRequest, RequestStatus, RequestType
 
     sent_at = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)  # a Friday, 10:00 in Vietnam
-    batch = Batch(focal_office_id=world.orgs["focal"].id, title="Đợt 1", signer_title="CHỦ TỊCH",
-                  signer_name="Nguyễn Văn B", status=BatchStatus.SENT, sent_at=sent_at)
+    batch = Batch(
+        focal_office_id=world.orgs["focal"].id,
+        title="Đợt 1",
+        signer_title="CHỦ TỊCH",
+        signer_name="Nguyễn Văn B",
+        status=BatchStatus.SENT,
+        sent_at=sent_at,
+    )
     commune = world.orgs["commune"]
-    request = CertificateRequest(request_type=RequestType.NEW_INDIVIDUAL, status=RequestStatus.SENT,
-                                 organisation_id=commune.id, data={"full_name": "Lò Văn Chiến"},
-                                 subject_key="cccd:001234567899", batch=batch)
+    request = CertificateRequest(
+        request_type=RequestType.NEW_INDIVIDUAL,
+        status=RequestStatus.SENT,
+        organisation_id=commune.id,
+        data={"full_name": "Lò Văn Chiến"},
+        subject_key="cccd:001234567899",
+        batch=batch,
+    )
     session.add_all([batch, request])
     session.commit()
     (deadline,) = ca_deadlines(session, {commune.id}, sent_at, calendar=DEFAULTS.calendar)
     # Mon 23, Wed 25, Thu 26: Tuesday 24/11 is Ngày Văn hóa Việt Nam
-    assert (deadline.sent_on, deadline.due_on, deadline.working_days_left) == (date(2026, 11, 20), date(2026, 11, 26), 3)
+    assert (deadline.sent_on, deadline.due_on, deadline.working_days_left) == (
+        date(2026, 11, 20),
+        date(2026, 11, 26),
+        3,
+    )
     assert ca_deadlines(session, {commune.id}, sent_at + timedelta(days=7), calendar=DEFAULTS.calendar)[0].overdue
     assert ca_deadlines(session, {world.orgs["other_commune"].id}, sent_at, calendar=DEFAULTS.calendar) == []
     page = signed_in(make_browser, Role.UNIT_HEAD).get("/registry/board").get_data(as_text=True)
@@ -240,14 +292,17 @@ def test_board_shows_the_ca_processing_deadline_of_sent_new_certificate_requests
 
 def test_marking_a_revoked_token_returned_closes_the_deadline(make_browser, session, records):
     cert = records["commune"]
-    service.revoke_certificate(session, TESTER, cert, revoked_at=utcnow(), reason="Nghỉ hưu",
-                               calendar=DEFAULTS.calendar)
+    service.revoke_certificate(
+        session, TESTER, cert, revoked_at=utcnow(), reason="Nghỉ hưu", calendar=DEFAULTS.calendar
+    )
     session.commit()
     focal = signed_in(make_browser, Role.FOCAL_OFFICER)
     page = focal.get(f"/registry/tokens/{cert.token_id}").get_data(as_text=True)
     assert "Ghi nhận đã nộp lại" in page
-    response = focal.post(f"/registry/tokens/{cert.token_id}/transition",
-                          {"to_state": "returned", "reason": "Đã bàn giao cho CA theo biên bản Mẫu 08"})
+    response = focal.post(
+        f"/registry/tokens/{cert.token_id}/transition",
+        {"to_state": "returned", "reason": "Đã bàn giao cho CA theo biên bản Mẫu 08"},
+    )
     assert response.status_code == 302
     assert service.open_returns(session, [cert.token_id]) == []
     assert "Không có thiết bị nào đang chờ nộp lại" in focal.get("/registry/board").get_data(as_text=True)

@@ -29,23 +29,38 @@ def last_entries(session, n: int) -> list[AuditEntry]:
 
 # --- registration ---------------------------------------------------------------------------------------------
 
+
 def test_registration_creates_the_token_and_one_audit_entry(session, world):
     commune = world.orgs["commune"]
     before = registry_counts(session)
     focal = world.account(Role.FOCAL_OFFICER)
-    cert = registration.register_certificate(session, focal, parsed(cn="UBND xã Tân Đoàn", uid="MST:4900123456"),
-                                             kind=TokenKind.ORGANISATION, organisation_id=commune.id,
-                                             token_serial="5401A7C3FFFF")
+    cert = registration.register_certificate(
+        session,
+        focal,
+        parsed(cn="UBND xã Tân Đoàn", uid="MST:4900123456"),
+        kind=TokenKind.ORGANISATION,
+        organisation_id=commune.id,
+        token_serial="5401A7C3FFFF",
+    )
     session.commit()
     after = registry_counts(session)
     assert after["Certificate"] - before["Certificate"] == 1
     assert after["AuditEntry"] - before["AuditEntry"] == 1
     token = cert.token
     assert (token.serial, token.state, token.kind, token.is_secret, token.organisation_id) == (
-        "5401A7C3FFFF", TokenState.ACTIVE, TokenKind.ORGANISATION, True, commune.id)
+        "5401A7C3FFFF",
+        TokenState.ACTIVE,
+        TokenKind.ORGANISATION,
+        True,
+        commune.id,
+    )
     assert [(e.from_state, e.to_state) for e in token.events] == [(None, TokenState.ACTIVE)]
     (entry,) = last_entries(session, 1)
-    assert (entry.action, entry.actor_label, entry.object_id) == ("certificate.registered", "focalofficer", str(cert.id))
+    assert (entry.action, entry.actor_label, entry.object_id) == (
+        "certificate.registered",
+        "focalofficer",
+        str(cert.id),
+    )
     assert '"token_created":true' in entry.details
     assert cert.subject_uid == "MST:4900123456" and cert.key_usage == "digitalSignature, nonRepudiation"
 
@@ -57,8 +72,9 @@ def test_a_duplicate_is_refused_and_nothing_is_written(session, world):
     session.commit()
     before = registry_counts(session)
     with pytest.raises(ValidationFailed) as refused:
-        registration.register_certificate(session, TESTER, same, kind=TokenKind.DEVICE, organisation_id=commune.id,
-                                          token_serial=next_serial())
+        registration.register_certificate(
+            session, TESTER, same, kind=TokenKind.DEVICE, organisation_id=commune.id, token_serial=next_serial()
+        )
     session.rollback()
     assert "đã có trong sổ" in refused.value.field_errors["file"]
     assert registry_counts(session) == before
@@ -93,8 +109,9 @@ def test_registration_refusals_write_nothing(session, world, problem):
         "bad_serial": (TokenKind.DEVICE, "TK 01; DROP"),
     }[problem]
     with pytest.raises(ValidationFailed):
-        registration.register_certificate(session, TESTER, parsed(), kind=kind, organisation_id=commune.id,
-                                          token_serial=serial)
+        registration.register_certificate(
+            session, TESTER, parsed(), kind=kind, organisation_id=commune.id, token_serial=serial
+        )
     session.rollback()
     assert registry_counts(session) == before
 
@@ -103,11 +120,17 @@ def test_only_those_who_manage_the_unit_may_register(session, world):
     commune = world.orgs["commune"]
     for role in (Role.UNIT_HEAD, Role.UNIT_OFFICER, Role.ADMINISTRATOR, Role.AUDITOR, Role.CLERK):
         with pytest.raises(PermissionDenied):
-            registration.register_certificate(session, world.account(role), parsed(), kind=TokenKind.DEVICE,
-                                              organisation_id=commune.id)
+            registration.register_certificate(
+                session, world.account(role), parsed(), kind=TokenKind.DEVICE, organisation_id=commune.id
+            )
     with pytest.raises(PermissionDenied):  # the province is not served by the focal office
-        registration.register_certificate(session, world.account(Role.FOCAL_OFFICER), parsed(), kind=TokenKind.DEVICE,
-                                          organisation_id=world.orgs["province"].id)
+        registration.register_certificate(
+            session,
+            world.account(Role.FOCAL_OFFICER),
+            parsed(),
+            kind=TokenKind.DEVICE,
+            organisation_id=world.orgs["province"].id,
+        )
 
 
 def test_renewal_chain_same_token_new_token_and_no_second_successor(session, world):
@@ -120,8 +143,15 @@ def test_renewal_chain_same_token_new_token_and_no_second_successor(session, wor
     assert replaced.token.replaces_id == old.token_id and replaced.token.replacements == 1
     before = registry_counts(session)
     with pytest.raises(ValidationFailed) as refused:
-        registration.register_certificate(session, TESTER, parsed(), kind=TokenKind.PERSONAL,
-                                          organisation_id=commune.id, holder_id=old.holder_id, predecessor=old)
+        registration.register_certificate(
+            session,
+            TESTER,
+            parsed(),
+            kind=TokenKind.PERSONAL,
+            organisation_id=commune.id,
+            holder_id=old.holder_id,
+            predecessor=old,
+        )
     session.rollback()
     assert "đã được thay" in refused.value.field_errors["predecessor_id"]
     assert registry_counts(session) == before
@@ -129,25 +159,32 @@ def test_renewal_chain_same_token_new_token_and_no_second_successor(session, wor
 
 def test_get_or_create_token(session, world):
     commune = world.orgs["commune"]
-    token = registration.get_or_create_token(session, world.account(Role.FOCAL_OFFICER), "NEW001",
-                                             kind=TokenKind.DEVICE, organisation_id=commune.id, model="ePass2003")
+    token = registration.get_or_create_token(
+        session,
+        world.account(Role.FOCAL_OFFICER),
+        "NEW001",
+        kind=TokenKind.DEVICE,
+        organisation_id=commune.id,
+        model="ePass2003",
+    )
     session.commit()
     assert (token.state, token.model, token.is_secret) == (TokenState.ACTIVE, "ePass2003", False)
     assert last_entries(session, 1)[0].action == "token.registered"
     before = registry_counts(session)
-    again = registration.get_or_create_token(session, TESTER, "NEW001", kind=TokenKind.DEVICE,
-                                             organisation_id=commune.id)
+    again = registration.get_or_create_token(
+        session, TESTER, "NEW001", kind=TokenKind.DEVICE, organisation_id=commune.id
+    )
     assert again.id == token.id and registry_counts(session) == before
 
 
 # --- the token state machine ----------------------------------------------------------------------------------
 
+
 def test_every_transition_allowed_or_refused_as_the_table_says(session, world):
     commune = world.orgs["commune"]
     serials = itertools.count()
     for source, target in itertools.product(TokenState, TokenState):
-        token = Token(serial=f"SM{next(serials):03d}", kind=TokenKind.DEVICE, organisation_id=commune.id,
-                      state=source)
+        token = Token(serial=f"SM{next(serials):03d}", kind=TokenKind.DEVICE, organisation_id=commune.id, state=source)
         session.add(token)
         session.commit()
         before = registry_counts(session)
@@ -193,12 +230,14 @@ def test_recover_token(session, world):
 
 # --- revocation and the token's return --------------------------------------------------------------------------
 
+
 def test_revocation_opens_the_return_and_returning_closes_it(session, world):
     cert = add_certificate(session, world.orgs["commune"])
     before = registry_counts(session)
     friday = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)  # 10:00 in Vietnam, a Friday
-    service.revoke_certificate(session, world.account(Role.FOCAL_OFFICER), cert, revoked_at=friday,
-                               reason="Nghỉ hưu", calendar=WorkCalendar())
+    service.revoke_certificate(
+        session, world.account(Role.FOCAL_OFFICER), cert, revoked_at=friday, reason="Nghỉ hưu", calendar=WorkCalendar()
+    )
     session.commit()
     after = registry_counts(session)
     assert after["AuditEntry"] - before["AuditEntry"] == 1 and after["TokenReturn"] - before["TokenReturn"] == 1
@@ -207,8 +246,9 @@ def test_revocation_opens_the_return_and_returning_closes_it(session, world):
     assert pending.due_on == date(2026, 11, 30)  # five working days: Mon 23, Wed 25 … Mon 30 (24/11 is a holiday)
     assert certificate_status(cert, friday, warn_days=DEFAULTS.warning_days) is CertificateStatus.REVOKED
     with pytest.raises(Conflict):
-        service.revoke_certificate(session, TESTER, cert, revoked_at=friday, reason="Lần hai",
-                                   calendar=DEFAULTS.calendar)
+        service.revoke_certificate(
+            session, TESTER, cert, revoked_at=friday, reason="Lần hai", calendar=DEFAULTS.calendar
+        )
     session.rollback()
     service.transition_token(session, TESTER, cert.token, TokenState.RETURNED, "Đã nộp lại theo biên bản Mẫu 08")
     session.commit()
@@ -220,8 +260,9 @@ def test_revocation_needs_a_reason_and_writes_nothing_without(session, world):
     cert = add_certificate(session, world.orgs["commune"])
     before = registry_counts(session)
     with pytest.raises(ValidationFailed):
-        service.revoke_certificate(session, TESTER, cert, revoked_at=datetime.now(UTC), reason="",
-                                   calendar=DEFAULTS.calendar)
+        service.revoke_certificate(
+            session, TESTER, cert, revoked_at=datetime.now(UTC), reason="", calendar=DEFAULTS.calendar
+        )
     session.rollback()
     assert registry_counts(session) == before and session.get(Certificate, cert.id).revoked_at is None
 
@@ -231,28 +272,31 @@ def test_revocation_needs_a_reason_and_writes_nothing_without(session, world):
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
 
-@pytest.mark.parametrize(("not_after", "revoked_at", "expected"), [
-    (NOW + timedelta(days=30, seconds=1), None, CertificateStatus.VALID),
-    (NOW + timedelta(days=30), None, CertificateStatus.EXPIRING),
-    (NOW, None, CertificateStatus.EXPIRING),  # notAfter is the last valid moment
-    (NOW - timedelta(microseconds=1), None, CertificateStatus.EXPIRED),
-    (NOW + timedelta(days=400), NOW, CertificateStatus.REVOKED),
-    (NOW + timedelta(days=400), NOW + timedelta(seconds=1), CertificateStatus.VALID),  # revocation not yet in force
-    (NOW - timedelta(days=1), NOW - timedelta(days=2), CertificateStatus.REVOKED),
-])
+@pytest.mark.parametrize(
+    ("not_after", "revoked_at", "expected"),
+    [
+        (NOW + timedelta(days=30, seconds=1), None, CertificateStatus.VALID),
+        (NOW + timedelta(days=30), None, CertificateStatus.EXPIRING),
+        (NOW, None, CertificateStatus.EXPIRING),  # notAfter is the last valid moment
+        (NOW - timedelta(microseconds=1), None, CertificateStatus.EXPIRED),
+        (NOW + timedelta(days=400), NOW, CertificateStatus.REVOKED),
+        (NOW + timedelta(days=400), NOW + timedelta(seconds=1), CertificateStatus.VALID),  # revocation not yet in force
+        (NOW - timedelta(days=1), NOW - timedelta(days=2), CertificateStatus.REVOKED),
+    ],
+)
 def test_status_at_boundaries_in_python_and_in_sql(session, world, not_after, revoked_at, expected):
     cert = add_certificate(session, world.orgs["commune"])
     cert.not_after, cert.revoked_at = not_after, revoked_at
     session.commit()
     assert certificate_status(cert, NOW, warn_days=30) is expected
     for status in CertificateStatus:
-        found = session.scalar(select(Certificate.id).where(Certificate.id == cert.id,
-                                                            status_clause(status, NOW, warn_days=30)))
+        found = session.scalar(
+            select(Certificate.id).where(Certificate.id == cert.id, status_clause(status, NOW, warn_days=30))
+        )
         assert (found is not None) == (status is expected), status
 
 
-def test_the_expiring_threshold_is_the_callers_value_read_from_the_app_config(session, world, make_app,
-                                                                               monkeypatch):
+def test_the_expiring_threshold_is_the_callers_value_read_from_the_app_config(session, world, make_app, monkeypatch):
     cert = add_certificate(session, world.orgs["commune"])
     cert.not_after = NOW + timedelta(days=45)
     assert certificate_status(cert, NOW, warn_days=60) is CertificateStatus.EXPIRING
@@ -267,6 +311,7 @@ def test_the_expiring_threshold_is_the_callers_value_read_from_the_app_config(se
 
 
 # --- working days ----------------------------------------------------------------------------------------------
+
 
 def test_working_days_skip_the_weekend_and_holidays(monkeypatch, tmp_path):
     calendar = WorkCalendar()
@@ -295,6 +340,7 @@ def test_working_days_skip_the_weekend_and_holidays(monkeypatch, tmp_path):
 
 # --- expiry reminders ------------------------------------------------------------------------------------------
 
+
 def test_reminders_are_recorded_once_per_threshold_and_never_for_renewed_certificates(session, world):
     commune = world.orgs["commune"]
     soon = add_certificate(session, commune, ends=timedelta(days=20), now=NOW)
@@ -302,8 +348,9 @@ def test_reminders_are_recorded_once_per_threshold_and_never_for_renewed_certifi
     renewed = add_certificate(session, commune, ends=timedelta(days=10), now=NOW)
     add_certificate(session, commune, holder=renewed.holder, serial=None, predecessor=renewed, now=NOW)
     revoked = add_certificate(session, commune, ends=timedelta(days=10), now=NOW)
-    service.revoke_certificate(session, TESTER, revoked, revoked_at=NOW - timedelta(days=1), reason="Nghỉ hưu",
-                               calendar=DEFAULTS.calendar)
+    service.revoke_certificate(
+        session, TESTER, revoked, revoked_at=NOW - timedelta(days=1), reason="Nghỉ hưu", calendar=DEFAULTS.calendar
+    )
     add_certificate(session, commune, ends=timedelta(days=-3), now=NOW)  # expired: no reminder
     session.commit()
     before = registry_counts(session)
@@ -313,12 +360,14 @@ def test_reminders_are_recorded_once_per_threshold_and_never_for_renewed_certifi
     assert registry_counts(session)["AuditEntry"] - before["AuditEntry"] == 1
     assert last_entries(session, 1)[0].action == "certificate.expiry_reminders"
     again = registry_counts(session)
-    assert expiry.record_expiry_reminders(session, NOW + timedelta(hours=1),
-                                          thresholds=DEFAULTS.reminder_thresholds) == []
+    assert (
+        expiry.record_expiry_reminders(session, NOW + timedelta(hours=1), thresholds=DEFAULTS.reminder_thresholds) == []
+    )
     session.commit()
     assert registry_counts(session) == again  # nothing new, not even an audit entry
-    recorded = expiry.record_expiry_reminders(session, NOW + timedelta(days=20),
-                                              thresholds=DEFAULTS.reminder_thresholds)
+    recorded = expiry.record_expiry_reminders(
+        session, NOW + timedelta(days=20), thresholds=DEFAULTS.reminder_thresholds
+    )
     session.commit()
     assert {(r.certificate_id, r.threshold_days) for r in recorded} == {(later.id, 30)}
     stored = session.scalars(select(ExpiryReminder.certificate_id, ExpiryReminder.threshold_days)).all()
@@ -338,6 +387,7 @@ def test_remind_command(app, session, world):
 
 # --- the board -------------------------------------------------------------------------------------------------
 
+
 def test_board_windows_and_overdue_returns(session, world):
     commune = world.orgs["commune"]
     in_10 = add_certificate(session, commune, ends=timedelta(days=10), now=NOW)
@@ -346,14 +396,17 @@ def test_board_windows_and_overdue_returns(session, world):
     gone = add_certificate(session, commune, ends=timedelta(days=-2), now=NOW)
     add_certificate(session, commune, ends=timedelta(days=200), now=NOW)
     revoked = add_certificate(session, commune, now=NOW)
-    service.revoke_certificate(session, TESTER, revoked, revoked_at=NOW - timedelta(days=14), reason="Nghỉ hưu",
-                               calendar=DEFAULTS.calendar)
+    service.revoke_certificate(
+        session, TESTER, revoked, revoked_at=NOW - timedelta(days=14), reason="Nghỉ hưu", calendar=DEFAULTS.calendar
+    )
     session.commit()
     board = expiry.expiry_board(session, {commune.id}, NOW, calendar=DEFAULTS.calendar)
     assert [(days, [r.certificate.id for r in rows]) for days, rows in board.windows] == [
-        (30, [in_10.id]), (60, [in_50.id]), (90, [in_80.id])]
+        (30, [in_10.id]),
+        (60, [in_50.id]),
+        (90, [in_80.id]),
+    ]
     assert [r.certificate.id for r in board.expired] == [gone.id] and board.expired[0].days_left == -2
     (pending,) = board.returns
     assert pending.overdue and pending.working_days_left < 0
-    assert expiry.expiry_board(session, {world.orgs["other_commune"].id}, NOW,
-                               calendar=DEFAULTS.calendar).returns == []
+    assert expiry.expiry_board(session, {world.orgs["other_commune"].id}, NOW, calendar=DEFAULTS.calendar).returns == []

@@ -22,7 +22,7 @@ from tests.support.requests import draft
 
 def _typed(serial_hex: str, case=str.lower) -> str:
     """The serial as a person may copy it from a CA portal: in pairs, colon-separated, in ``case``."""
-    return ":".join(case(serial_hex[i:i + 2]) for i in range(0, len(serial_hex), 2))
+    return ":".join(case(serial_hex[i : i + 2]) for i in range(0, len(serial_hex), 2))
 
 
 @pytest.fixture
@@ -44,14 +44,16 @@ def _serial_on(page: str) -> str:
 
 @pytest.mark.parametrize("case", [str.lower, str.upper], ids=["lower", "upper"])
 def test_a_typed_serial_matches_the_registry_whatever_its_case(session, world, cert, case):
-    request = draft(session, world, "revocation", {"certificate_serial": _typed(cert.serial_hex, case),
-                                                   "reason": "retirement"})
+    request = draft(
+        session, world, "revocation", {"certificate_serial": _typed(cert.serial_hex, case), "reason": "retirement"}
+    )
     assert request.certificate_id == cert.id and request.subject_key == f"certificate:{cert.id}"
 
 
 def test_request_page_and_edit_form_write_the_serial_upper_case(session, world, cert, make_browser):
-    request = draft(session, world, "revocation", {"certificate_serial": _typed(cert.serial_hex),
-                                                   "reason": "retirement"})
+    request = draft(
+        session, world, "revocation", {"certificate_serial": _typed(cert.serial_hex), "reason": "retirement"}
+    )
     browser = _signed_in(make_browser, "unitofficer")
     page = browser.get(f"/requests/{request.id}").get_data(as_text=True)
     assert _serial_on(page) == cert.serial_hex
@@ -83,14 +85,17 @@ def test_requests_stored_lower_case_are_written_upper_case(session, world, cert,
 
 
 def test_the_api_writes_serials_like_the_registry(app, session, world, cert):
-    request = draft(session, world, "revocation", {"certificate_serial": _typed(cert.serial_hex),
-                                                   "reason": "retirement"})
+    request = draft(
+        session, world, "revocation", {"certificate_serial": _typed(cert.serial_hex), "reason": "retirement"}
+    )
     api = Api(app, session, world.account(Role.UNIT_OFFICER))
     # The answers are checked against the OpenAPI document, which gives the format as a pattern.
     assert api.get(f"/requests/{request.id}")["fields"]["certificate_serial"] == cert.serial_hex
     assert api.get(f"/certificates/{cert.id}")["serial_hex"] == cert.serial_hex
-    patched = api.patch(f"/requests/{request.id}", {"fields": {"certificate_serial": _typed(cert.serial_hex),
-                                                               "reason": "other", "reason_detail": "Điều động"}})
+    patched = api.patch(
+        f"/requests/{request.id}",
+        {"fields": {"certificate_serial": _typed(cert.serial_hex), "reason": "other", "reason_detail": "Điều động"}},
+    )
     assert patched["fields"]["certificate_serial"] == cert.serial_hex and patched["certificate_id"] == cert.id
 
 
@@ -99,12 +104,13 @@ def test_one_way_of_writing_a_serial():
     assert clean_serial(" 54:01:0a 3F ") == "54010a3f"  # the stored, matched form
     assert display_value(spec, "54010a3f") == "54010A3F"
     assert spec.form_value("54010a3f") == "54010A3F" and spec.form_value(None) is None
-    assert written_fields(RequestType.REVOCATION, {"certificate_serial": "54010a3f", "reason": "other",
-                                                   "reason_detail": "abc"}) == {
-        "certificate_serial": "54010A3F", "reason": "other", "reason_detail": "abc"}
+    assert written_fields(
+        RequestType.REVOCATION, {"certificate_serial": "54010a3f", "reason": "other", "reason_detail": "abc"}
+    ) == {"certificate_serial": "54010A3F", "reason": "other", "reason_detail": "abc"}
     # Other fields are written as stored.
     assert written_fields(RequestType.NEW_INDIVIDUAL, {"email": "mai.td@langson.gov.vn"}) == {
-        "email": "mai.td@langson.gov.vn"}
+        "email": "mai.td@langson.gov.vn"
+    }
 
 
 def test_the_annex_pdf_keeps_a_long_serial_whole(tmp_path):
@@ -113,11 +119,19 @@ def test_the_annex_pdf_keeps_a_long_serial_whole(tmp_path):
     serial = "D" * 40
     columns = [spec.label for spec in spec_of(RequestType.REVOCATION).fields]
     columns = ["Đơn vị đề nghị", "Số đề nghị", "Chủ thể chứng thư số", *columns]
-    rows = [["UBND xã Tân Đoàn", "2", "Vi Văn Tùng", serial, "Thôi việc, chuyển ra ngoài khu vực nhà nước", "", ""],
-            ["UBND xã Tân Đoàn", "3", "Nguyễn Văn An", serial, "Lý do khác",
-             "Điều động sang đơn vị khác của tỉnh theo quyết định số 123/QĐ-UBND ngày 01/11/2026", "20/12/2026"]]
+    rows = [
+        ["UBND xã Tân Đoàn", "2", "Vi Văn Tùng", serial, "Thôi việc, chuyển ra ngoài khu vực nhà nước", "", ""],
+        [
+            "UBND xã Tân Đoàn",
+            "3",
+            "Nguyễn Văn An",
+            serial,
+            "Lý do khác",
+            "Điều động sang đơn vị khác của tỉnh theo quyết định số 123/QĐ-UBND ngày 01/11/2026",
+            "20/12/2026",
+        ],
+    ]
     path = tmp_path / "annex.pdf"
     path.write_bytes(build_annex_pdf([AnnexTable(title="Bảng 1", columns=columns, rows=rows)], heading="PHỤ LỤC"))
-    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], check=True, capture_output=True,
-                          text=True).stdout
+    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], check=True, capture_output=True, text=True).stdout
     assert text.count(serial) == 2 and "Vi Văn Tùng" in text and "Nguyễn Văn An" in text, text

@@ -9,10 +9,10 @@ import io
 import pytest
 
 from certsvc.accounts.models import Role
-from certsvc.requests.documents.annex import AnnexTable
-from certsvc.requests.documents.annex_tables import build_annex_csv
 from certsvc.errors import PermissionDenied
 from certsvc.requests import batches
+from certsvc.requests.documents.annex import AnnexTable
+from certsvc.requests.documents.annex_tables import build_annex_csv
 from certsvc.requests.models import RequestStatus
 from tests.conftest import add_account
 from tests.support.api import Api
@@ -26,8 +26,12 @@ POSITION = "- Công chức Văn hóa - Xã hội"
 @pytest.fixture
 def locked(session, world):
     """A locked batch with one request of the commune, whose position a spreadsheet would run as a formula."""
-    request = bring_to(session, world, draft(session, world, fields=individual(
-        full_name="Hoàng Thị Mai", position=POSITION)), RequestStatus.ACCEPTED)
+    request = bring_to(
+        session,
+        world,
+        draft(session, world, fields=individual(full_name="Hoàng Thị Mai", position=POSITION)),
+        RequestStatus.ACCEPTED,
+    )
     batch = open_batch(session, world)
     batches.add_requests(session, focal(world), batch, [request.id])
     batches.lock_batch(session, focal(world), batch)
@@ -39,15 +43,20 @@ def locked(session, world):
 def own_unit(session, world):
     """An officer and a head of the focal office's own unit (Phòng Văn hóa và Thông tin), not focal officers."""
     office = world.orgs["focal"]
-    accounts = [add_account(session, "canbovhtt", office, (Role.UNIT_OFFICER, office)),
-                add_account(session, "truongphongvhtt", office, (Role.UNIT_HEAD, office))]
+    accounts = [
+        add_account(session, "canbovhtt", office, (Role.UNIT_OFFICER, office)),
+        add_account(session, "truongphongvhtt", office, (Role.UNIT_HEAD, office)),
+    ]
     session.commit()
     return accounts
 
 
 def _pages(batch) -> list[str]:
-    return ["/requests/batches", f"/requests/batches/{batch.id}",
-            *(f"/requests/batches/{batch.id}/documents/{name}" for name in DOCUMENTS)]
+    return [
+        "/requests/batches",
+        f"/requests/batches/{batch.id}",
+        *(f"/requests/batches/{batch.id}/documents/{name}" for name in DOCUMENTS),
+    ]
 
 
 @pytest.mark.parametrize("username", ["canbovhtt", "truongphongvhtt"])
@@ -87,6 +96,7 @@ def test_the_service_decides(session, world, locked, own_unit):
 
 
 # --- the annex CSV -------------------------------------------------------------------------------------
+
 
 def test_annex_csv_says_its_charset_once_and_neutralises_formulas(browser, locked):
     browser.login("focalofficer")

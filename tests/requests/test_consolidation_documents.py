@@ -54,8 +54,9 @@ def annex_pdf(tables, tmp_path_factory) -> Path:
 
 def pdftotext(path: Path, page: int | None = None) -> str:
     pages = ["-f", str(page), "-l", str(page)] if page else []
-    return subprocess.run(["pdftotext", "-layout", *pages, str(path), "-"], check=True, capture_output=True,
-                          text=True).stdout
+    return subprocess.run(
+        ["pdftotext", "-layout", *pages, str(path), "-"], check=True, capture_output=True, text=True
+    ).stdout
 
 
 def page_count(path: Path) -> int:
@@ -82,11 +83,11 @@ def write(tmp_path: Path, name: str, data: bytes) -> Path:
 
 # --- the letter ----------------------------------------------------------------------------------------
 
+
 def test_letter_has_the_fields_token_agent_fills_and_signs(letter_pdf):
     data = letter_pdf.read_bytes()
     fields = fields_of(data)
-    assert set(fields) == {signing.NUMBER_FIELD, signing.DATE_FIELD, signing.PERSONAL_FIELD,
-                           signing.ORGANISATION_FIELD}
+    assert set(fields) == {signing.NUMBER_FIELD, signing.DATE_FIELD, signing.PERSONAL_FIELD, signing.ORGANISATION_FIELD}
     number, date = fields[signing.NUMBER_FIELD], fields[signing.DATE_FIELD]
     assert number["/FT"] == date["/FT"] == "/Tx"
     assert "/V" not in number and "/V" not in date and "/AP" not in number  # blank until the clerk fills them
@@ -119,11 +120,26 @@ def test_letter_fields_are_where_token_agent_would_look(tables):
 
 def test_letter_text_is_vietnamese_with_counts_and_total(letter_pdf, tables):
     text = pdftotext(letter_pdf)
-    for expected in ("ỦY BAN NHÂN DÂN", "HUYỆN VĂN QUAN", "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
-                     "Độc lập - Tự do - Hạnh phúc", "Số:", "/UBND-VHTT", "Văn Quan, ngày", "V/v đề nghị cấp mới",
-                     "Kính gửi:", "- Cục Chứng thực số và Bảo mật thông tin", "Nơi nhận:", "- Lưu: VT, VHTT.",
-                     "TM. ỦY BAN NHÂN DÂN", "KT. CHỦ TỊCH", "PHÓ CHỦ TỊCH", "Triệu Đức Dũng",
-                     "(Chi tiết tại Phụ lục kèm theo)", "Tổng cộng: 300 trường hợp."):
+    for expected in (
+        "ỦY BAN NHÂN DÂN",
+        "HUYỆN VĂN QUAN",
+        "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+        "Độc lập - Tự do - Hạnh phúc",
+        "Số:",
+        "/UBND-VHTT",
+        "Văn Quan, ngày",
+        "V/v đề nghị cấp mới",
+        "Kính gửi:",
+        "- Cục Chứng thực số và Bảo mật thông tin",
+        "Nơi nhận:",
+        "- Lưu: VT, VHTT.",
+        "TM. ỦY BAN NHÂN DÂN",
+        "KT. CHỦ TỊCH",
+        "PHÓ CHỦ TỊCH",
+        "Triệu Đức Dũng",
+        "(Chi tiết tại Phụ lục kèm theo)",
+        "Tổng cộng: 300 trường hợp.",
+    ):
         assert expected in text, expected
     flat = " ".join(text.split())
     assert "(Mẫu 01): 120 trường hợp;" in flat and "(Mẫu 06): 30 trường hợp;" in flat
@@ -139,8 +155,9 @@ def test_letter_fonts_are_embedded_liberation_serif(letter_pdf, annex_pdf):
 
 def test_long_letter_flows_onto_page_two_with_the_signer_block_kept_together(tables, tmp_path):
     letter = sample_letter(tables)
-    long = dataclasses.replace(letter, opening="\n\n".join([letter.opening] * 5),
-                               recipients=["Cục Chứng thực số", "Sở KH&CN <tỉnh> Lạng Sơn;"])
+    long = dataclasses.replace(
+        letter, opening="\n\n".join([letter.opening] * 5), recipients=["Cục Chứng thực số", "Sở KH&CN <tỉnh> Lạng Sơn;"]
+    )
     path = write(tmp_path, "dai.pdf", build_letter_pdf(long))
     assert page_count(path) == 2 and qpdf_ok(path)
     first, second = pdftotext(path, 1), pdftotext(path, 2)
@@ -149,8 +166,12 @@ def test_long_letter_flows_onto_page_two_with_the_signer_block_kept_together(tab
         assert part in second and part not in first
     assert second.strip().startswith("2")  # page number from page 2
     pages = {name: box[0] for name, box in _field_pages(path.read_bytes()).items()}
-    assert pages == {signing.NUMBER_FIELD: 0, signing.DATE_FIELD: 0, signing.PERSONAL_FIELD: 1,
-                     signing.ORGANISATION_FIELD: 1}
+    assert pages == {
+        signing.NUMBER_FIELD: 0,
+        signing.DATE_FIELD: 0,
+        signing.PERSONAL_FIELD: 1,
+        signing.ORGANISATION_FIELD: 1,
+    }
 
 
 def _field_pages(pdf: bytes) -> dict[str, tuple[int]]:
@@ -160,9 +181,15 @@ def _field_pages(pdf: bytes) -> dict[str, tuple[int]]:
 
 
 def test_letter_wraps_a_long_issuing_body_and_takes_a_head_signing_alone(tables, tmp_path):
-    letter = dataclasses.replace(sample_letter(tables), issuing_body_parent="UBND TỈNH LẠNG SƠN",
-                                 issuing_body="Sở Khoa học và Công nghệ tỉnh Lạng Sơn", symbol="SKHCN-BCVT",
-                                 signer_authority="GIÁM ĐỐC", signer_title="", recipients=["Cục Chứng thực số"])
+    letter = dataclasses.replace(
+        sample_letter(tables),
+        issuing_body_parent="UBND TỈNH LẠNG SƠN",
+        issuing_body="Sở Khoa học và Công nghệ tỉnh Lạng Sơn",
+        symbol="SKHCN-BCVT",
+        signer_authority="GIÁM ĐỐC",
+        signer_title="",
+        recipients=["Cục Chứng thực số"],
+    )
     path = write(tmp_path, "so.pdf", build_letter_pdf(letter))
     text = pdftotext(path)
     assert "SỞ KHOA HỌC VÀ CÔNG" in text and "NGHỆ TỈNH LẠNG SƠN" in text and "/SKHCN-BCVT" in text
@@ -176,6 +203,7 @@ def test_format_count_uses_vietnamese_grouping():
 
 
 # --- the annex PDF -------------------------------------------------------------------------------------
+
 
 def test_annex_pdf_paginates_with_the_header_on_every_page(annex_pdf, tables):
     pages = page_count(annex_pdf)
@@ -195,9 +223,14 @@ def test_annex_pdf_paginates_with_the_header_on_every_page(annex_pdf, tables):
 
 def test_annex_pdf_wraps_long_cells_inside_the_page(tmp_path):
     long_word = "x" * 300
-    table = AnnexTable(title="Bảng 1. Ô dài", columns=["Họ và tên", "Ghi chú", "Thư điện tử"],
-                       rows=[["Nguyễn Văn An", "Rất dài " * 80, long_word],
-                             ["Lê Thị Bình", "Dòng một\nDòng hai", "binh@langson.gov.vn"]])
+    table = AnnexTable(
+        title="Bảng 1. Ô dài",
+        columns=["Họ và tên", "Ghi chú", "Thư điện tử"],
+        rows=[
+            ["Nguyễn Văn An", "Rất dài " * 80, long_word],
+            ["Lê Thị Bình", "Dòng một\nDòng hai", "binh@langson.gov.vn"],
+        ],
+    )
     path = write(tmp_path, "dai.pdf", build_annex_pdf([table], heading="PHỤ LỤC"))
     assert qpdf_ok(path)
     html = subprocess.run(["pdftotext", "-bbox", str(path), "-"], check=True, capture_output=True, text=True).stdout
@@ -210,17 +243,20 @@ def test_annex_pdf_wraps_long_cells_inside_the_page(tmp_path):
 
 
 def test_annex_row_taller_than_a_page_is_cut_not_lost(tmp_path):
-    table = AnnexTable(title="Bảng 1", columns=["Ghi chú"], rows=[["\n".join(f"dòng {i}" for i in range(80))],
-                                                                  ["sau"]])
+    table = AnnexTable(title="Bảng 1", columns=["Ghi chú"], rows=[["\n".join(f"dòng {i}" for i in range(80))], ["sau"]])
     path = write(tmp_path, "cao.pdf", build_annex_pdf([table], heading="PHỤ LỤC"))
     assert qpdf_ok(path) and "sau" in pdftotext(path) and "…" in pdftotext(path)
 
 
 # --- XLSX and CSV --------------------------------------------------------------------------------------
 
+
 def test_annex_xlsx_has_one_sheet_per_table_with_bold_frozen_header(tables):
-    tricky = AnnexTable(title="Bảng 7. Ô đặc biệt: công thức? [thử]", columns=["Giá trị"],
-                        rows=[["=1+1"], ["001234567890"], ["Dòng một\nDòng hai"]])
+    tricky = AnnexTable(
+        title="Bảng 7. Ô đặc biệt: công thức? [thử]",
+        columns=["Giá trị"],
+        rows=[["=1+1"], ["001234567890"], ["Dòng một\nDòng hai"]],
+    )
     workbook = load_workbook(io.BytesIO(build_annex_xlsx([*tables, tricky], heading=HEADING)))
     assert len(workbook.sheetnames) == 7 == len(set(workbook.sheetnames))
     assert all(len(name) <= 31 and not re.search(r"[\[\]:*?/\\]", name) for name in workbook.sheetnames)
@@ -239,14 +275,16 @@ def test_annex_xlsx_has_one_sheet_per_table_with_bold_frozen_header(tables):
 
 def test_sheet_names_are_short_and_unique():
     title = "Bảng 1. Đề nghị cấp mới chứng thư số cho cá nhân (Mẫu 01)"
-    names = _sheet_names([AnnexTable(title, ["A"], []), AnnexTable(title, ["A"], []),
-                                    AnnexTable("x", ["A"], [], sheet_name="Mẫu 01")])
+    names = _sheet_names(
+        [AnnexTable(title, ["A"], []), AnnexTable(title, ["A"], []), AnnexTable("x", ["A"], [], sheet_name="Mẫu 01")]
+    )
     assert names == ["Bảng 1. Đề nghị cấp mới chứng", "Bảng 1. Đề nghị cấp mới chứ (2)", "Mẫu 01"]
 
 
 def test_annex_csv_has_bom_and_round_trips(tables):
-    special = AnnexTable(title="Bảng 7. Đặc biệt", columns=["Họ và tên", "Ghi chú"],
-                         rows=[["Lê \"Bình\", Văn", "dòng 1\ndòng 2"]])
+    special = AnnexTable(
+        title="Bảng 7. Đặc biệt", columns=["Họ và tên", "Ghi chú"], rows=[['Lê "Bình", Văn', "dòng 1\ndòng 2"]]
+    )
     data = build_annex_csv([*tables, special])
     assert data.startswith(b"\xef\xbb\xbf")
     reader = csv.DictReader(io.StringIO(data.decode("utf-8-sig"), newline=""))
@@ -266,8 +304,9 @@ def test_annex_csv_zip_has_one_csv_per_table(tables):
         first = archive.read(names[0])
     assert first.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(first.decode("utf-8-sig"), newline=""), delimiter=";"))
-    assert rows[0] == ["STT", *REQUEST_TYPES[0][1]] and rows[1:] == [[str(i), *r] for i, r in
-                                                                       enumerate(tables[0].rows, 1)]
+    assert rows[0] == ["STT", *REQUEST_TYPES[0][1]] and rows[1:] == [
+        [str(i), *r] for i, r in enumerate(tables[0].rows, 1)
+    ]
 
 
 # --- bad input -----------------------------------------------------------------------------------------
@@ -281,34 +320,41 @@ BUILDERS = [
 
 
 @pytest.mark.parametrize("build", BUILDERS)
-@pytest.mark.parametrize(("tables", "message"), [
-    ([], "ít nhất một bảng"),
-    ([AnnexTable("Bảng 1", ["Họ và tên", "Đơn vị"], [["An", "Xã A"], ["Bình"]])], "dòng 2: có 1 ô, cần đúng 2 ô"),
-    ([AnnexTable("Bảng 1", [], [])], "không có cột"),
-    ([AnnexTable("Bảng 1", ["STT", "Họ và tên"], [])], "tự đánh số"),
-    ([AnnexTable("Bảng 1", ["A", "A"], [])], "trùng"),
-    ([AnnexTable("Bảng 1", ["Họ và tên"], [[None]])], "cột «Họ và tên»: phải là chuỗi"),
-    ([AnnexTable("Bảng 1", ["Họ và tên"], [["An\x00"]])], "ký tự điều khiển"),
-    ([AnnexTable(" ", ["Họ và tên"], [])], "không được để trống"),
-])
+@pytest.mark.parametrize(
+    ("tables", "message"),
+    [
+        ([], "ít nhất một bảng"),
+        ([AnnexTable("Bảng 1", ["Họ và tên", "Đơn vị"], [["An", "Xã A"], ["Bình"]])], "dòng 2: có 1 ô, cần đúng 2 ô"),
+        ([AnnexTable("Bảng 1", [], [])], "không có cột"),
+        ([AnnexTable("Bảng 1", ["STT", "Họ và tên"], [])], "tự đánh số"),
+        ([AnnexTable("Bảng 1", ["A", "A"], [])], "trùng"),
+        ([AnnexTable("Bảng 1", ["Họ và tên"], [[None]])], "cột «Họ và tên»: phải là chuỗi"),
+        ([AnnexTable("Bảng 1", ["Họ và tên"], [["An\x00"]])], "ký tự điều khiển"),
+        ([AnnexTable(" ", ["Họ và tên"], [])], "không được để trống"),
+    ],
+)
 def test_bad_tables_are_refused_with_a_clear_message(build, tables, message):
     with pytest.raises(ValueError, match=re.escape(message)):
         build(tables)
 
 
-@pytest.mark.parametrize(("change", "message"), [
-    (dict(recipients=[]), "Kính gửi"),
-    (dict(counts=[]), "ít nhất một loại"),
-    (dict(counts=[("Cấp mới", -1)]), "số nguyên không âm"),
-    (dict(symbol="/UBND-VHTT"), "UBND-VHTT"),
-    (dict(signer_name=""), "signer_name"),
-])
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (dict(recipients=[]), "Kính gửi"),
+        (dict(counts=[]), "ít nhất một loại"),
+        (dict(counts=[("Cấp mới", -1)]), "số nguyên không âm"),
+        (dict(symbol="/UBND-VHTT"), "UBND-VHTT"),
+        (dict(signer_name=""), "signer_name"),
+    ],
+)
 def test_bad_letters_are_refused(tables, change, message):
     with pytest.raises(ValueError, match=re.escape(message)):
         build_letter_pdf(dataclasses.replace(sample_letter(tables), **change))
 
 
 # --- through token-agent -------------------------------------------------------------------------------
+
 
 @pytest.mark.skipif(not shutil.which("softhsm2-util"), reason="SoftHSM is not installed")
 def test_token_agent_approves_and_issues_the_letter(letter_pdf, annex_pdf, tmp_path):
@@ -325,12 +371,41 @@ def test_token_agent_approves_and_issues_the_letter(letter_pdf, annex_pdf, tmp_p
 
     approved, issued = tmp_path / "da-ky.pdf", tmp_path / "ban-hanh.pdf"
     today = dt.datetime.now(signing.VN_TZ).date()
-    done = run("sign", "--role", "approve", str(letter_pdf), str(approved), "--token", "LANH-DAO",
-               "--pin-env", "TA_PIN", "--signature-image", str(demo / "chu-ky.png"))
+    done = run(
+        "sign",
+        "--role",
+        "approve",
+        str(letter_pdf),
+        str(approved),
+        "--token",
+        "LANH-DAO",
+        "--pin-env",
+        "TA_PIN",
+        "--signature-image",
+        str(demo / "chu-ky.png"),
+    )
     assert done.returncode == 0, done.stderr
-    done = run("sign", "--role", "issue", str(approved), str(issued), "--token", "VAN-THU", "--pin-env", "TA_PIN",
-               "--seal-image", str(demo / "con-dau.png"), "--number", "7/UBND-VHTT", "--place", "Văn Quan",
-               "--date", today.isoformat(), "--trust", str(demo / "root.pem"))
+    done = run(
+        "sign",
+        "--role",
+        "issue",
+        str(approved),
+        str(issued),
+        "--token",
+        "VAN-THU",
+        "--pin-env",
+        "TA_PIN",
+        "--seal-image",
+        str(demo / "con-dau.png"),
+        "--number",
+        "7/UBND-VHTT",
+        "--place",
+        "Văn Quan",
+        "--date",
+        today.isoformat(),
+        "--trust",
+        str(demo / "root.pem"),
+    )
     assert done.returncode == 0, done.stderr
     verified = run("verify", str(issued), "--trust", str(demo / "root.pem"), "--json")
     assert verified.returncode == 0, verified.stdout + verified.stderr
@@ -348,8 +423,19 @@ def test_token_agent_approves_and_issues_the_letter(letter_pdf, annex_pdf, tmp_p
     assert qpdf_ok(issued)
 
     signed_annex = tmp_path / "phu-luc-da-ky.pdf"
-    done = run("sign", "--role", "appendix", str(annex_pdf), str(signed_annex), "--token", "VAN-THU",
-               "--pin-env", "TA_PIN", "--number", "7/UBND-VHTT")
+    done = run(
+        "sign",
+        "--role",
+        "appendix",
+        str(annex_pdf),
+        str(signed_annex),
+        "--token",
+        "VAN-THU",
+        "--pin-env",
+        "TA_PIN",
+        "--number",
+        "7/UBND-VHTT",
+    )
     assert done.returncode == 0, done.stderr
     verified = run("verify", str(signed_annex), "--trust", str(demo / "root.pem"))
     assert verified.returncode == 0, verified.stdout + verified.stderr

@@ -12,8 +12,8 @@ from certsvc.accounts.models import Account, Role
 from certsvc.audit.models import AuditEntry
 from certsvc.errors import Conflict, PermissionDenied
 from certsvc.extensions import db
-from certsvc.requests.models import CertificateRequest, RequestEvent, RequestStatus
 from certsvc.requests.checks import PolicyRefused
+from certsvc.requests.models import CertificateRequest, RequestEvent, RequestStatus
 from certsvc.requests.service import available_transitions, create_draft, take_action, update_request
 from certsvc.requests.transitions import Action, apply_transition
 from tests.conftest import PG_URL, add_account
@@ -43,13 +43,17 @@ def _body(world, kind: str, fields: dict) -> dict:
 
 # --- 1. a request names only records of its unit (and of the units below it) ------------------------
 
-@pytest.mark.parametrize("kind, reference, fields", [
-    ("revocation", "certificate_id", {"reason": "retirement"}),
-    ("renewal", "certificate_id", {"extension_years": 1}),
-    ("recovery", "token_id", {"problem": "pin_locked"}),
-], ids=["revocation", "renewal", "recovery"])
-def test_another_units_record_by_id_is_refused_as_an_unknown_one(session, world, api, foreign, kind, reference,
-                                                                 fields):
+
+@pytest.mark.parametrize(
+    "kind, reference, fields",
+    [
+        ("revocation", "certificate_id", {"reason": "retirement"}),
+        ("renewal", "certificate_id", {"extension_years": 1}),
+        ("recovery", "token_id", {"problem": "pin_locked"}),
+    ],
+    ids=["revocation", "renewal", "recovery"],
+)
+def test_another_units_record_by_id_is_refused_as_an_unknown_one(session, world, api, foreign, kind, reference, fields):
     officer_api = api[Role.UNIT_OFFICER]
     foreign_id = foreign.id if reference == "certificate_id" else foreign.token_id
     before = counts(session)
@@ -65,26 +69,45 @@ def test_another_units_record_by_id_is_refused_as_an_unknown_one(session, world,
 
 def test_another_units_certificate_by_serial_is_not_linked_and_cannot_be_sent(session, world, api, foreign):
     officer_api, head_api = api[Role.UNIT_OFFICER], api[Role.UNIT_HEAD]
-    created = officer_api.post("/requests", _body(world, "revocation", {
-        "certificate_serial": foreign.serial_hex, "reason": "retirement"}), status=201)
-    unknown = officer_api.post("/requests", _body(world, "revocation", {
-        "certificate_serial": "0A1B2C3D4E", "reason": "retirement"}), status=201)
+    created = officer_api.post(
+        "/requests",
+        _body(world, "revocation", {"certificate_serial": foreign.serial_hex, "reason": "retirement"}),
+        status=201,
+    )
+    unknown = officer_api.post(
+        "/requests",
+        _body(world, "revocation", {"certificate_serial": "0A1B2C3D4E", "reason": "retirement"}),
+        status=201,
+    )
     assert created["certificate_id"] is None and created["token_id"] is None
     assert "Lê Thị Văn Phòng" not in str(created)
-    assert [p["code"] for p in created["problems"]] == [p["code"] for p in unknown["problems"]] \
+    assert (
+        [p["code"] for p in created["problems"]]
+        == [p["code"] for p in unknown["problems"]]
         == ["certificate_not_registered"]
+    )
     before = counts(session)
-    head_api.refused("POST", f"/requests/{created['id']}/transitions", {"action": "approve_submit"},
-                     status=400, code="policy_refused")
+    head_api.refused(
+        "POST",
+        f"/requests/{created['id']}/transitions",
+        {"action": "approve_submit"},
+        status=400,
+        code="policy_refused",
+    )
     assert counts(session) == before
     assert session.get(CertificateRequest, created["id"]).status is S.DRAFT
 
 
 def test_the_request_form_refuses_another_units_certificate(make_browser, session, world, foreign):
     officer_page, head_page = signed_in(make_browser, "unitofficer"), signed_in(make_browser, "unithead")
-    response = officer_page.post("/requests/new/revocation", {
-        "organisation_id": str(world.orgs["commune"].id), "certificate_serial": foreign.serial_hex,
-        "reason": "retirement"})
+    response = officer_page.post(
+        "/requests/new/revocation",
+        {
+            "organisation_id": str(world.orgs["commune"].id),
+            "certificate_serial": foreign.serial_hex,
+            "reason": "retirement",
+        },
+    )
     assert response.status_code == 302
     session.expire_all()
     created = session.scalars(select(CertificateRequest)).one()
@@ -99,12 +122,20 @@ def test_editing_to_another_units_record_is_refused(session, world, api, foreign
     own = add_certificate(session, world.orgs["commune"])
     request = draft(session, world, "revocation", {"certificate_id": own.id, "reason": "retirement"})
     before = counts(session)
-    fields = api[Role.UNIT_OFFICER].refused("PATCH", f"/requests/{request.id}",
-                                            {"fields": {"certificate_id": foreign.id}},
-                                            status=400, code="validation_failed")
-    assert fields == api[Role.UNIT_OFFICER].refused("PATCH", f"/requests/{request.id}",
-                                                    {"fields": {"certificate_id": UNKNOWN_ID}},
-                                                    status=400, code="validation_failed")
+    fields = api[Role.UNIT_OFFICER].refused(
+        "PATCH",
+        f"/requests/{request.id}",
+        {"fields": {"certificate_id": foreign.id}},
+        status=400,
+        code="validation_failed",
+    )
+    assert fields == api[Role.UNIT_OFFICER].refused(
+        "PATCH",
+        f"/requests/{request.id}",
+        {"fields": {"certificate_id": UNKNOWN_ID}},
+        status=400,
+        code="validation_failed",
+    )
     assert counts(session) == before
     session.expire_all()
     assert session.get(CertificateRequest, request.id).certificate_id == own.id
@@ -127,12 +158,18 @@ def test_a_unit_names_the_records_of_the_units_it_manages(session, world):
     district = world.orgs["district"]
     district_officer = add_account(session, "canbohuyen", district, (Role.UNIT_OFFICER, district))
     commune_cert = add_certificate(session, world.orgs["commune"])
-    request = create_draft(session, district_officer, district.id, "revocation",
-                           {"certificate_id": commune_cert.id, "reason": "retirement"})
+    request = create_draft(
+        session,
+        district_officer,
+        district.id,
+        "revocation",
+        {"certificate_id": commune_cert.id, "reason": "retirement"},
+    )
     assert request.certificate_id == commune_cert.id
 
 
 # --- 6. whoever last changed the content does not approve it ------------------------------------------
+
 
 def test_head_who_edited_a_draft_cannot_approve_it(session, world, api):
     request = draft(session, world)
@@ -141,8 +178,9 @@ def test_head_who_edited_a_draft_cannot_approve_it(session, world, api):
     assert {t["action"] for t in edited["transitions"]} == {"cancel"}
     before = counts(session)
     for action in ("approve", "approve_submit"):
-        head_api.refused("POST", f"/requests/{request.id}/transitions", {"action": action},
-                         status=403, code="forbidden")
+        head_api.refused(
+            "POST", f"/requests/{request.id}/transitions", {"action": action}, status=403, code="forbidden"
+        )
     assert counts(session) == before
     # Another head of the unit may: four eyes, not a locked request.
     commune = world.orgs["commune"]
@@ -164,6 +202,7 @@ def test_a_returned_request_edited_by_the_head_is_resubmitted_by_someone_else(se
 
 
 # --- 8. the duplicate check does not name other units' requests ---------------------------------------
+
 
 def test_duplicate_in_another_unit_is_not_named(session, world, api):
     other = world.orgs["other_commune"]
@@ -191,6 +230,7 @@ def test_duplicate_in_another_unit_is_not_named(session, world, api):
 
 
 # --- 9. simultaneous transitions: exactly one wins ----------------------------------------------------
+
 
 def test_a_transition_on_a_request_read_before_it_moved_is_refused(app, session, world):
     request = bring_to(session, world, draft(session, world), S.SUBMITTED)
@@ -234,11 +274,15 @@ def test_eight_simultaneous_accepts_and_returns_one_wins(app, session, world):
     assert sorted(status for status, _ in answers if status != 200) == [409] * 7, answers
     assert {code for status, code in answers if status == 409} <= {"already_changed", "transition_refused"}
     session.expire_all()
-    moves = session.scalars(select(RequestEvent.action).where(
-        RequestEvent.request_id == request.id, RequestEvent.from_status == S.SUBMITTED)).all()
+    moves = session.scalars(
+        select(RequestEvent.action).where(
+            RequestEvent.request_id == request.id, RequestEvent.from_status == S.SUBMITTED
+        )
+    ).all()
     assert len(moves) == 1
-    audited = session.scalars(select(AuditEntry.action).where(
-        AuditEntry.action.in_(["request.accept", "request.return"]))).all()
+    audited = session.scalars(
+        select(AuditEntry.action).where(AuditEntry.action.in_(["request.accept", "request.return"]))
+    ).all()
     assert audited == [f"request.{moves[0]}"]
     assert session.get(CertificateRequest, request.id).status is (S.ACCEPTED if moves[0] == "accept" else S.RETURNED)
 
@@ -249,8 +293,11 @@ def test_a_transition_kept_waiting_by_another_writer_is_refused_not_a_500(app, s
     client = Api(app, session, focal(world))
     before = counts(session)
     # Another writer holds the database past the busy timeout.
-    session.execute(update(CertificateRequest).where(CertificateRequest.id == request.id)
-                    .values(updated_at=CertificateRequest.updated_at))
+    session.execute(
+        update(CertificateRequest)
+        .where(CertificateRequest.id == request.id)
+        .values(updated_at=CertificateRequest.updated_at)
+    )
     try:
         client.refused("POST", f"/requests/{request.id}/transitions", {"action": "accept"}, status=409, code="busy")
     finally:

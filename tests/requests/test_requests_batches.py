@@ -53,8 +53,9 @@ def _sent_date(batch):
 def test_add_lock_and_documents(session, world):
     cert = add_certificate(session, world.orgs["commune"])
     people = [_accepted(session, world, fields=individual(full_name=f"Nguyễn Văn Tĩnh {n}")) for n in range(3)]
-    revocation = _accepted(session, world, "revocation", {"certificate_serial": cert.serial_hex,
-                                                         "reason": "retirement"})
+    revocation = _accepted(
+        session, world, "revocation", {"certificate_serial": cert.serial_hex, "reason": "retirement"}
+    )
     batch = open_batch(session, world)
     assert {r.id for r in batches.candidates(session, batch)} == {r.id for r in [*people, revocation]}
     with pytest.raises(Conflict):
@@ -135,10 +136,17 @@ def test_two_officers_locking_at_once_exactly_one_wins(database_url, session, wo
     assert len(session.scalars(select(AuditEntry).where(AuditEntry.action == "batch.locked")).all()) == 1
 
 
-@pytest.mark.parametrize("number, message", [
-    ("", "Bắt buộc"), ("12-UBND", "12/UBND-VHTT"), ("UBND/12", "12/UBND-VHTT"), ("12/", "12/UBND-VHTT"),
-    ("12/UBND-", "12/UBND-VHTT"), ("12/UBND VHTT x", "12/UBND-VHTT"),
-])
+@pytest.mark.parametrize(
+    "number, message",
+    [
+        ("", "Bắt buộc"),
+        ("12-UBND", "12/UBND-VHTT"),
+        ("UBND/12", "12/UBND-VHTT"),
+        ("12/", "12/UBND-VHTT"),
+        ("12/UBND-", "12/UBND-VHTT"),
+        ("12/UBND VHTT x", "12/UBND-VHTT"),
+    ],
+)
 def test_mark_sent_validates_the_document_number(session, world, number, message):
     batch = _locked(session, world, _accepted(session, world))
     before = counts(session)
@@ -154,15 +162,18 @@ def test_mark_sent_validates_the_date_and_the_status(session, world):
     batch = open_batch(session, world)
     batches.add_requests(session, focal(world), batch, [request.id])
     with pytest.raises(Conflict):
-        batches.mark_sent(session, focal(world), batch, {"document_number": "12/UBND-VHTT", "document_date": "2026-01-01"})
+        batches.mark_sent(
+            session, focal(world), batch, {"document_number": "12/UBND-VHTT", "document_date": "2026-01-01"}
+        )
     batches.lock_batch(session, focal(world), batch)
     tomorrow = (to_vietnam(utcnow()) + timedelta(days=1)).date().isoformat()
     for day, message in ((tomorrow, "sau hôm nay"), ("2020-01-01", "trước ngày chốt"), ("31/02/2026", "không hợp lệ")):
         with pytest.raises(ValidationFailed) as refused:
             batches.mark_sent(session, focal(world), batch, {"document_number": "12/UBND-VHTT", "document_date": day})
         assert message in refused.value.field_errors["document_date"]
-    batches.mark_sent(session, focal(world), batch, {"document_number": " số: 07/ubnd-vhtt ",
-                                                     "document_date": _sent_date(batch)})
+    batches.mark_sent(
+        session, focal(world), batch, {"document_number": " số: 07/ubnd-vhtt ", "document_date": _sent_date(batch)}
+    )
     session.commit()
     assert (batch.status, batch.document_number) == (BatchStatus.SENT, "07/UBND-VHTT")
     assert request.status is RequestStatus.SENT and "07/UBND-VHTT" in request.events[-1].comment
@@ -181,15 +192,17 @@ def test_new_certificate_outcome_registers_the_issued_certificate(session, world
         batches.record_outcome(session, focal(world), request, {"outcome": "done"}, wrong, calendar=CALENDAR)
     assert "không khớp" in refused.value.field_errors["certificate_file"]
     with pytest.raises(ValidationFailed):
-        batches.record_outcome(session, focal(world), request, {"outcome": "done"}, b"khong phai chung thu",
-                               calendar=CALENDAR)
+        batches.record_outcome(
+            session, focal(world), request, {"outcome": "done"}, b"khong phai chung thu", calendar=CALENDAR
+        )
     with pytest.raises(ValidationFailed):
         batches.record_outcome(session, focal(world), request, {"outcome": "done"}, None, calendar=CALENDAR)
     session.rollback()
     assert counts(session) == before
     issued = pem(make_cert("Lộc Thị Hoa", f"CCCD:{request.data['cccd']}"))
-    result = batches.record_outcome(session, focal(world), request, {"outcome": "done", "token_serial": "TKHOA01"},
-                                    issued, calendar=CALENDAR)
+    result = batches.record_outcome(
+        session, focal(world), request, {"outcome": "done", "token_serial": "TKHOA01"}, issued, calendar=CALENDAR
+    )
     session.commit()
     assert result.status is RequestStatus.DONE and request.status is RequestStatus.DONE
     cert = session.get(Certificate, result.certificate_id)
@@ -232,9 +245,12 @@ def _pin_locked_certificate(session, world):
 
 def test_a_completed_revocation_cancels_the_token_s_recovery_not_yet_in_a_batch(session, world):
     cert = _pin_locked_certificate(session, world)
-    recovery = bring_to(session, world, draft(session, world, "recovery", {"token_id": cert.token_id,
-                                                                           "problem": "pin_locked"}),
-                        RequestStatus.SUBMITTED)
+    recovery = bring_to(
+        session,
+        world,
+        draft(session, world, "recovery", {"token_id": cert.token_id, "problem": "pin_locked"}),
+        RequestStatus.SUBMITTED,
+    )
     revocation = _sent(session, world, "revocation", {"certificate_id": cert.id, "reason": "lost_token"})
     batches.record_outcome(session, focal(world), revocation, {"outcome": "done"}, calendar=CALENDAR)
     session.commit()
@@ -242,10 +258,11 @@ def test_a_completed_revocation_cancels_the_token_s_recovery_not_yet_in_a_batch(
     cancelled = recovery.events[-1]
     assert f"thu hồi theo đề nghị số {revocation.id}" in cancelled.comment
     assert cancelled.actor_id == focal(world).id
-    entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "request.cancel")
-                            .order_by(AuditEntry.seq.desc())).first()
+    entry = session.scalars(
+        select(AuditEntry).where(AuditEntry.action == "request.cancel").order_by(AuditEntry.seq.desc())
+    ).first()
     assert entry.object_id == str(recovery.id) and entry.actor_id == focal(world).id
-    assert f"\"revocation_request_id\":{revocation.id}" in entry.details
+    assert f'"revocation_request_id":{revocation.id}' in entry.details
     assert cert.token.state is TokenState.PIN_LOCKED  # going back to the CA, not recovered
 
 
@@ -262,9 +279,13 @@ def test_a_recovery_already_sent_cannot_complete_once_the_certificate_is_revoked
     session.rollback()
     assert refused.value.code == "token_being_returned" and "phải nộp lại" in refused.value.message
     assert counts(session) == before and cert.token.state is TokenState.PIN_LOCKED
-    batches.record_outcome(session, focal(world), recovery,
-                           {"outcome": "rejected", "comment": "Thiết bị đã nộp lại do thu hồi chứng thư"},
-                           calendar=CALENDAR)
+    batches.record_outcome(
+        session,
+        focal(world),
+        recovery,
+        {"outcome": "rejected", "comment": "Thiết bị đã nộp lại do thu hồi chứng thư"},
+        calendar=CALENDAR,
+    )
     session.commit()
     assert recovery.status is RequestStatus.REJECTED
 
@@ -272,14 +293,17 @@ def test_a_recovery_already_sent_cannot_complete_once_the_certificate_is_revoked
 def test_rejected_outcome_needs_a_reason(session, world):
     request = _sent(session, world)
     with pytest.raises(ValidationFailed):
-        batches.record_outcome(session, focal(world), request, {"outcome": "rejected", "comment": " "},
-                               calendar=CALENDAR)
+        batches.record_outcome(
+            session, focal(world), request, {"outcome": "rejected", "comment": " "}, calendar=CALENDAR
+        )
     with pytest.raises(ValidationFailed):
         batches.record_outcome(session, focal(world), request, {"outcome": "maybe"}, calendar=CALENDAR)
-    batches.record_outcome(session, focal(world), request, {"outcome": "rejected", "comment": "Sai số CCCD"},
-                           calendar=CALENDAR)
+    batches.record_outcome(
+        session, focal(world), request, {"outcome": "rejected", "comment": "Sai số CCCD"}, calendar=CALENDAR
+    )
     session.commit()
     assert request.status is RequestStatus.REJECTED and request.events[-1].comment == "Sai số CCCD"
     with pytest.raises(Conflict):
-        batches.record_outcome(session, focal(world), request, {"outcome": "rejected", "comment": "lần nữa"},
-                               calendar=CALENDAR)
+        batches.record_outcome(
+            session, focal(world), request, {"outcome": "rejected", "comment": "lần nữa"}, calendar=CALENDAR
+        )

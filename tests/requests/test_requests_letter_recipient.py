@@ -21,26 +21,30 @@ SO = "Sở Khoa học và Công nghệ tỉnh Lạng Sơn"
 BAN = "Ban Cơ yếu Chính phủ"
 
 
-@pytest.mark.parametrize("recipient, expected", [
-    (DEFAULT_RECIPIENT, "Quý Cục"),
-    ("Cục Bưu điện Trung ương", "Quý Cục"),
-    (SO, "Quý Sở"),
-    ("Sở Thông tin và Truyền thông", "Quý Sở"),
-    (BAN, "Quý Ban"),
-    ("  SỞ KHOA HỌC VÀ CÔNG NGHỆ", "Quý Sở"),
-    (unicodedata.normalize("NFD", SO), "Quý Sở"),  # typed with combining marks
-    ("UBND tỉnh Lạng Sơn", "Quý cơ quan"),
-    ("Văn phòng UBND tỉnh", "Quý cơ quan"),
-    ("Bưu điện tỉnh", "Quý cơ quan"),
-    ("Cụm công nghiệp", "Quý cơ quan"),  # a word that only begins like "Cục"
-    ("Sởi", "Quý cơ quan"),
-    ("", "Quý cơ quan"),
-])
+@pytest.mark.parametrize(
+    "recipient, expected",
+    [
+        (DEFAULT_RECIPIENT, "Quý Cục"),
+        ("Cục Bưu điện Trung ương", "Quý Cục"),
+        (SO, "Quý Sở"),
+        ("Sở Thông tin và Truyền thông", "Quý Sở"),
+        (BAN, "Quý Ban"),
+        ("  SỞ KHOA HỌC VÀ CÔNG NGHỆ", "Quý Sở"),
+        (unicodedata.normalize("NFD", SO), "Quý Sở"),  # typed with combining marks
+        ("UBND tỉnh Lạng Sơn", "Quý cơ quan"),
+        ("Văn phòng UBND tỉnh", "Quý cơ quan"),
+        ("Bưu điện tỉnh", "Quý cơ quan"),
+        ("Cụm công nghiệp", "Quý cơ quan"),  # a word that only begins like "Cục"
+        ("Sởi", "Quý cơ quan"),
+        ("", "Quý cơ quan"),
+    ],
+)
 def test_form_of_address_follows_the_recipient(recipient, expected):
     assert form_of_address(recipient) == expected
 
 
 # --- through the pages ----------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def admin(make_browser, world):
@@ -76,8 +80,7 @@ def _letter_text(page, batch: Batch, tmp_path) -> str:
     assert response.status_code == 200 and response.data[:4] == b"%PDF"
     path = tmp_path / f"letter-{batch.id}.pdf"
     path.write_bytes(response.data)
-    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], check=True, capture_output=True,
-                          text=True).stdout
+    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], check=True, capture_output=True, text=True).stdout
     return " ".join(text.split())
 
 
@@ -106,8 +109,7 @@ def test_recipient_set_on_the_focal_office_goes_into_the_letter(admin, focal_pag
     assert "Quý Cục" not in text and "Cục Chứng thực số" not in text
 
 
-def test_changing_the_recipient_after_locking_leaves_that_letter_alone(admin, focal_page, session, world,
-                                                                       tmp_path):
+def test_changing_the_recipient_after_locking_leaves_that_letter_alone(admin, focal_page, session, world, tmp_path):
     assert _set_recipient(admin, session, world, SO).status_code == 302
     earlier = _locked_batch(session, world, "Đợt 1")
     still_open = open_batch(session, world, "Đợt 2")
@@ -134,11 +136,14 @@ def test_changing_the_recipient_after_locking_leaves_that_letter_alone(admin, fo
     assert [letter_data(session.get(Batch, b.id)).recipients for b in (earlier, still_open)] == [[SO], [BAN]]
 
 
-@pytest.mark.parametrize("value, message", [
-    ("Sở Khoa học\x00 và Công nghệ", "Có ký tự điều khiển không hợp lệ."),
-    ("Sở Khoa học\x07 và Công nghệ", "Có ký tự điều khiển không hợp lệ."),
-    ("Sở " + "Khoa học " * 32, "Dài quá 255 ký tự."),
-])
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        ("Sở Khoa học\x00 và Công nghệ", "Có ký tự điều khiển không hợp lệ."),
+        ("Sở Khoa học\x07 và Công nghệ", "Có ký tự điều khiển không hợp lệ."),
+        ("Sở " + "Khoa học " * 32, "Dài quá 255 ký tự."),
+    ],
+)
 def test_bad_recipient_is_refused_and_nothing_changes(admin, session, world, value, message):
     assert _set_recipient(admin, session, world, SO).status_code == 302
     before = session.scalar(select(func.count()).select_from(AuditEntry))
@@ -153,10 +158,11 @@ def test_bad_recipient_is_refused_and_nothing_changes(admin, session, world, val
 
 def test_without_a_setting_the_letter_goes_to_the_default(admin, focal_page, session, world, tmp_path):
     page = admin.get(f"/admin/orgs/{world.orgs['focal'].id}").get_data(as_text=True)
-    assert f"{DEFAULT_RECIPIENT} <span class=\"muted\">(mặc định)</span>" in page
+    assert f'{DEFAULT_RECIPIENT} <span class="muted">(mặc định)</span>' in page
     # Not a focal office and nothing set: the line is not shown at all.
     assert "Nơi nhận công văn đề nghị" not in admin.get(f"/admin/orgs/{world.orgs['commune'].id}").get_data(
-        as_text=True)
+        as_text=True
+    )
     batch = _locked_batch(session, world, "Đợt mặc định")
     assert batch.letter_recipient == DEFAULT_RECIPIENT
     text = _letter_text(focal_page, batch, tmp_path)

@@ -9,10 +9,10 @@ from sqlalchemy import select
 from certsvc.accounts.models import Role
 from certsvc.audit.models import AuditEntry
 from certsvc.errors import Conflict, PermissionDenied, ValidationFailed
+from certsvc.policy import Permission
 from certsvc.requests.models import RequestStatus, RequestType
 from certsvc.requests.service import create_draft, update_request
 from certsvc.requests.transitions import TRANSITIONS, Action, apply_transition
-from certsvc.policy import Permission
 from tests.support.requests import (
     audit_count,
     bring_to,
@@ -102,8 +102,11 @@ def test_editing_after_approval_voids_it(session, world):
     session.commit()
     assert request.status is RequestStatus.DRAFT and request.approved_by_id is None
     last = request.events[-1]
-    assert (last.action, last.from_status, last.to_status) == ("void_approval", RequestStatus.APPROVED,
-                                                               RequestStatus.DRAFT)
+    assert (last.action, last.from_status, last.to_status) == (
+        "void_approval",
+        RequestStatus.APPROVED,
+        RequestStatus.DRAFT,
+    )
     assert "hủy" in last.comment
     entry = session.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc())).first()
     assert entry.action == "request.void_approval" and "Phó Chủ tịch" in entry.details
@@ -127,8 +130,10 @@ def test_returned_request_is_edited_and_resubmitted(session, world):
     assert [e.action for e in request.events] == ["create", "approve_submit", "return", "edit", "resubmit"]
 
 
-@pytest.mark.parametrize("status", [RequestStatus.SUBMITTED, RequestStatus.ACCEPTED, RequestStatus.SENT,
-                                    RequestStatus.DONE, RequestStatus.CANCELLED])
+@pytest.mark.parametrize(
+    "status",
+    [RequestStatus.SUBMITTED, RequestStatus.ACCEPTED, RequestStatus.SENT, RequestStatus.DONE, RequestStatus.CANCELLED],
+)
 def test_request_cannot_be_edited_once_sent_to_the_focal_office(session, world, status):
     request = bring_to(session, world, draft(session, world), status)
     before = counts(session)
@@ -154,8 +159,13 @@ def test_a_reason_is_required(session, world, action):
 def test_create_draft_validates_like_the_form(session, world):
     before = counts(session)
     with pytest.raises(ValidationFailed) as refused:
-        create_draft(session, officer(world), world.orgs["commune"].id, "new_individual",
-                     individual(cccd="12345", email="khong-hop-le", phone="123", full_name=""))
+        create_draft(
+            session,
+            officer(world),
+            world.orgs["commune"].id,
+            "new_individual",
+            individual(cccd="12345", email="khong-hop-le", phone="123", full_name=""),
+        )
     assert set(refused.value.field_errors) == {"cccd", "email", "phone", "full_name"}
     assert "12 chữ số" in refused.value.field_errors["cccd"]
     session.rollback()

@@ -47,13 +47,14 @@ def test_officer_drafts_a_request_from_the_form(officer_page, session, world):
     page = officer_page.get("/requests/new/new_individual")
     assert page.status_code == 200 and "Số CCCD" in text(page) and "Mẫu 01" in text(page)
     before = counts(session)
-    bad = officer_page.post("/requests/new/new_individual", individual(cccd="123", email="x@",
-                                                                        organisation_id=str(world.orgs["commune"].id)))
+    bad = officer_page.post(
+        "/requests/new/new_individual",
+        individual(cccd="123", email="x@", organisation_id=str(world.orgs["commune"].id)),
+    )
     assert bad.status_code == 400
     assert "Số CCCD phải gồm đúng 12 chữ số." in text(bad) and "Địa chỉ thư điện tử không hợp lệ." in text(bad)
     assert counts(session) == before
-    good = officer_page.post("/requests/new/new_individual",
-                             individual(organisation_id=str(world.orgs["commune"].id)))
+    good = officer_page.post("/requests/new/new_individual", individual(organisation_id=str(world.orgs["commune"].id)))
     assert good.status_code == 302
     session.expire_all()
     created = session.scalars(select(CertificateRequest)).one()
@@ -62,8 +63,9 @@ def test_officer_drafts_a_request_from_the_form(officer_page, session, world):
 
 def test_drafting_in_another_unit_is_refused(officer_page, session, world):
     before = counts(session)
-    response = officer_page.post("/requests/new/new_individual",
-                                 individual(organisation_id=str(world.orgs["other_commune"].id)))
+    response = officer_page.post(
+        "/requests/new/new_individual", individual(organisation_id=str(world.orgs["other_commune"].id))
+    )
     assert response.status_code == 403 and counts(session) == before
 
 
@@ -157,8 +159,9 @@ def test_bulk_accept_and_return_are_all_or_nothing(focal_page, session, world):
     first, second = _submitted(session, world), _submitted(session, world)
     still_draft = draft(session, world)
     before = counts(session)
-    response = focal_page.post("/requests/queue/bulk", {"action": "accept",
-                                                        "request_ids": [first.id, still_draft.id, second.id]})
+    response = focal_page.post(
+        "/requests/queue/bulk", {"action": "accept", "request_ids": [first.id, still_draft.id, second.id]}
+    )
     assert response.status_code == 409
     assert f"đề nghị số {still_draft.id}" in text(response) and "Không thay đổi đề nghị nào" in text(response)
     assert counts(session) == before
@@ -166,8 +169,9 @@ def test_bulk_accept_and_return_are_all_or_nothing(focal_page, session, world):
     assert no_reason.status_code == 400 and "lý do" in text(no_reason) and counts(session) == before
     nothing = focal_page.post("/requests/queue/bulk", {"action": "accept"})
     assert nothing.status_code == 400 and "Chọn ít nhất một đề nghị." in text(nothing)
-    done = focal_page.post("/requests/queue/bulk", {"action": "return", "reason": "Thiếu hồ sơ",
-                                                    "request_ids": [first.id, second.id]})
+    done = focal_page.post(
+        "/requests/queue/bulk", {"action": "return", "reason": "Thiếu hồ sơ", "request_ids": [first.id, second.id]}
+    )
     assert done.status_code == 302
     assert counts(session) == (before[0], before[1] + 2, before[2] + 2)
     session.expire_all()
@@ -176,12 +180,20 @@ def test_bulk_accept_and_return_are_all_or_nothing(focal_page, session, world):
 
 def test_batch_pages(focal_page, session, world):
     accepted = bring_to(session, world, draft(session, world), RequestStatus.ACCEPTED)
-    bad = focal_page.post("/requests/batches/new", {"focal_office_id": str(world.orgs["focal"].id), "title": "",
-                                                   "signer_title": "CHỦ TỊCH", "signer_name": ""})
+    bad = focal_page.post(
+        "/requests/batches/new",
+        {"focal_office_id": str(world.orgs["focal"].id), "title": "", "signer_title": "CHỦ TỊCH", "signer_name": ""},
+    )
     assert bad.status_code == 400
-    created = focal_page.post("/requests/batches/new", {
-        "focal_office_id": str(world.orgs["focal"].id), "title": "Đợt 1 năm 2026",
-        "signer_title": "KT. CHỦ TỊCH\r\nPHÓ CHỦ TỊCH", "signer_name": "Lương Văn Bình"})
+    created = focal_page.post(
+        "/requests/batches/new",
+        {
+            "focal_office_id": str(world.orgs["focal"].id),
+            "title": "Đợt 1 năm 2026",
+            "signer_title": "KT. CHỦ TỊCH\r\nPHÓ CHỦ TỊCH",
+            "signer_name": "Lương Văn Bình",
+        },
+    )
     assert created.status_code == 302
     batch_url = created.headers["Location"]
     assert "Hoàng Thị Mai" in text(focal_page.get(batch_url))
@@ -200,8 +212,9 @@ def test_batch_pages(focal_page, session, world):
     assert session.get(CertificateRequest, accepted.id).status is RequestStatus.IN_BATCH
 
 
-@pytest.mark.parametrize("action", ["complete", "reject", "mark_sent", "add_to_batch", "create", "edit",
-                                    "void_approval"])
+@pytest.mark.parametrize(
+    "action", ["complete", "reject", "mark_sent", "add_to_batch", "create", "edit", "void_approval"]
+)
 def test_steps_of_other_pages_cannot_be_taken_as_buttons(focal_page, officer_page, session, world, action):
     request = bring_to(session, world, draft(session, world), RequestStatus.SENT)
     before = counts(session)
@@ -222,14 +235,17 @@ def test_outcome_with_the_issued_certificate_file(focal_page, officer_page, sess
     assert "Ghi kết quả của cơ quan cấp" not in text(officer_page.get(f"/requests/{request.id}"))
     assert officer_page.post(url, {"outcome": "done"}).status_code == 403
     before = counts(session)
-    junk = focal_page.post(url, {"outcome": "done", "certificate_file": (BytesIO(b"rac"), "rac.cer")},
-                           content_type="multipart/form-data")
+    junk = focal_page.post(
+        url, {"outcome": "done", "certificate_file": (BytesIO(b"rac"), "rac.cer")}, content_type="multipart/form-data"
+    )
     assert junk.status_code == 400 and "Tệp không phải chứng thư số" in text(junk)
     assert counts(session) == before
     issued = pem(make_cert("Hoàng Thị Mai", f"CCCD:{request.data['cccd']}"))
-    done = focal_page.post(url, {"outcome": "done", "token_serial": "TKMAI01",
-                                 "certificate_file": (BytesIO(issued), "mai.pem")},
-                           content_type="multipart/form-data")
+    done = focal_page.post(
+        url,
+        {"outcome": "done", "token_serial": "TKMAI01", "certificate_file": (BytesIO(issued), "mai.pem")},
+        content_type="multipart/form-data",
+    )
     assert done.status_code == 302
     session.expire_all()
     finished = session.get(CertificateRequest, request.id)

@@ -11,8 +11,8 @@ import pytest
 
 from certsvc.accounts.models import Role
 from certsvc.orgs.models import OrgKind
-from certsvc.requests.models import CertificateRequest, RequestStatus, RequestType
 from certsvc.requests.listing import QUEUE_STATUSES, RequestFilter, count_requests, find_requests, page_requests
+from certsvc.requests.models import CertificateRequest, RequestStatus, RequestType
 from certsvc.timeutil import utcnow
 from tests.conftest import add_account, add_org
 from tests.requests.test_requests_pages import signed_in, text
@@ -20,12 +20,23 @@ from tests.requests.test_requests_pages import signed_in, text
 START = utcnow() - timedelta(days=30)
 
 
-def add_requests(session, org, count: int, *, status=RequestStatus.SUBMITTED, kind=RequestType.NEW_INDIVIDUAL,
-                 first_minute: int = 0, name: str = "Người") -> list[int]:
+def add_requests(
+    session,
+    org,
+    count: int,
+    *,
+    status=RequestStatus.SUBMITTED,
+    kind=RequestType.NEW_INDIVIDUAL,
+    first_minute: int = 0,
+    name: str = "Người",
+) -> list[int]:
     """``count`` requests of ``org`` submitted a minute apart (drafts: never submitted); their ids."""
     rows = [
         CertificateRequest(
-            request_type=kind, status=status, organisation_id=org.id, subject_key=f"bench:{org.id}:{first_minute + n}",
+            request_type=kind,
+            status=status,
+            organisation_id=org.id,
+            subject_key=f"bench:{org.id}:{first_minute + n}",
             data={"full_name": f"{name} số {first_minute + n:03d}"},
             submitted_at=None if status is RequestStatus.DRAFT else START + timedelta(minutes=first_minute + n),
         )
@@ -133,8 +144,9 @@ def test_unit_list_pages_its_own_requests_drafts_last(make_browser, session, wor
 def test_a_second_office_sees_only_its_units_on_every_page(make_browser, session, world):
     district = world.orgs["district"]
     north = add_org(session, world, "north_focal", "Phòng Nội vụ", "NV", OrgKind.OFFICE, district)
-    served = add_org(session, world, "served", "UBND xã Bắc Sơn", "UBND", OrgKind.COMMUNE_COMMITTEE, district,
-                     focal_office=north)
+    served = add_org(
+        session, world, "served", "UBND xã Bắc Sơn", "UBND", OrgKind.COMMUNE_COMMITTEE, district, focal_office=north
+    )
     add_account(session, "daumoibac", north, (Role.FOCAL_OFFICER, north))
     session.commit()
     mine = add_requests(session, served, 55)
@@ -147,7 +159,8 @@ def test_a_second_office_sees_only_its_units_on_every_page(make_browser, session
 def test_service_pages_and_slices_agree(session, world):
     scope = {world.orgs["commune"].id, world.orgs["other_commune"].id}
     ids = add_requests(session, world.orgs["commune"], 30) + add_requests(
-        session, world.orgs["other_commune"], 30, first_minute=30)
+        session, world.orgs["other_commune"], 30, first_minute=30
+    )
     filters = RequestFilter(status=RequestStatus.SUBMITTED)
     page = page_requests(session, scope=scope, filters=filters, statuses=QUEUE_STATUSES, page=2, per_page=25)
     assert [r.id for r in page] == ids[25:50] and page.total == 60 and page.pages == 3
@@ -167,12 +180,22 @@ def test_a_queue_longer_than_the_count_limit_says_more_than_and_pages_on(focal_p
 
     org = world.orgs["commune"]
     extra = 30
-    session.execute(insert(CertificateRequest), [
-        dict(request_type=RequestType.NEW_INDIVIDUAL, status=RequestStatus.SUBMITTED, organisation_id=org.id,
-             subject_key=f"many:{n}", data={"full_name": f"Người số {n:05d}"}, created_at=START,
-             updated_at=START, submitted_at=START + timedelta(seconds=n))
-        for n in range(COUNT_LIMIT + extra)
-    ])
+    session.execute(
+        insert(CertificateRequest),
+        [
+            dict(
+                request_type=RequestType.NEW_INDIVIDUAL,
+                status=RequestStatus.SUBMITTED,
+                organisation_id=org.id,
+                subject_key=f"many:{n}",
+                data={"full_name": f"Người số {n:05d}"},
+                created_at=START,
+                updated_at=START,
+                submitted_at=START + timedelta(seconds=n),
+            )
+            for n in range(COUNT_LIMIT + extra)
+        ],
+    )
     session.commit()
 
     first = focal_page.get("/requests/queue")
@@ -182,7 +205,8 @@ def test_a_queue_longer_than_the_count_limit_says_more_than_and_pages_on(focal_p
     last_counted = COUNT_LIMIT // 50
     beyond_count = focal_page.get(f"/requests/queue?page={last_counted + 1}")
     assert len(listed(beyond_count)) == extra and f"Trang {last_counted + 1}/{last_counted + 1}</span>" in text(
-        beyond_count)
+        beyond_count
+    )
     assert "Đề nghị 1.001–1.030 trong 1.030" in text(beyond_count)
     assert "Trang sau" not in text(beyond_count)  # a page not full is the last one
     deep = focal_page.get(f"/requests/queue?page={last_counted}")
@@ -192,8 +216,9 @@ def test_a_queue_longer_than_the_count_limit_says_more_than_and_pages_on(focal_p
     assert page_requests(session, {org.id}, RequestFilter(status=RequestStatus.SUBMITTED)).total == COUNT_LIMIT + extra
 
 
-def test_the_list_names_the_certificate_holder_and_the_token_user_of_registry_requests(focal_page, make_browser,
-                                                                                       session, world):
+def test_the_list_names_the_certificate_holder_and_the_token_user_of_registry_requests(
+    focal_page, make_browser, session, world
+):
     """A revocation names the certificate's holder and its serial, a recovery the token's user and serial;
     a new certificate the person on its form; each on the queue and on the unit's list."""
     from tests.support.registry import add_certificate
@@ -211,8 +236,8 @@ def test_the_list_names_the_certificate_holder_and_the_token_user_of_registry_re
     user = locked.token.holder.full_name
     for page in (focal_page.get("/requests/queue"), signed_in(make_browser, "unitofficer").get("/requests/")):
         shown = text(page)
-        assert f"Vi Văn Tùng <span class=\"muted\">(chứng thư {revoked.serial_hex[-8:]})</span>" in shown
-        assert f"{user} <span class=\"muted\">(thiết bị {locked.token.serial})</span>" in shown
+        assert f'Vi Văn Tùng <span class="muted">(chứng thư {revoked.serial_hex[-8:]})</span>' in shown
+        assert f'{user} <span class="muted">(thiết bị {locked.token.serial})</span>' in shown
         assert "<td>Lộc Thị Hoa</td>" in shown
 
 

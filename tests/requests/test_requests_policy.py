@@ -9,9 +9,9 @@ import pytest
 from certsvc.config import ConfigError
 from certsvc.errors import ValidationFailed
 from certsvc.registry.models import TokenKind
+from certsvc.requests.checks import PolicyRefused, policy_problems
 from certsvc.requests.fields import RequestPolicy
 from certsvc.requests.models import RequestStatus
-from certsvc.requests.checks import PolicyRefused, policy_problems
 from certsvc.requests.service import take_action
 from certsvc.requests.transitions import Action, apply_transition
 from certsvc.timeutil import utcnow
@@ -121,8 +121,11 @@ def test_renewal_of_a_certificate_expired_too_long_is_configurable(session, worl
     refused = _refused(session, world, request, "certificate_expired_too_long")
     assert "quá 30 ngày" in refused.message
     _sent(session, world, request, RequestPolicy(renewal_grace_days=120))
-    _sent(session, world, draft(session, world, "renewal", {"certificate_serial": recently.serial_hex,
-                                                            "extension_years": "3"}))
+    _sent(
+        session,
+        world,
+        draft(session, world, "renewal", {"certificate_serial": recently.serial_hex, "extension_years": "3"}),
+    )
 
 
 def test_validity_over_five_years_for_a_new_certificate(session, world):
@@ -146,8 +149,11 @@ def test_revocation_without_reason(session, world, cert):
 
 def test_information_change_that_changes_nothing(session, world, cert):
     holder = cert.holder
-    same = {"certificate_serial": cert.serial_hex, "new_full_name": holder.full_name.upper(),
-            "new_position": holder.position or ""}
+    same = {
+        "certificate_serial": cert.serial_hex,
+        "new_full_name": holder.full_name.upper(),
+        "new_position": holder.position or "",
+    }
     request = draft(session, world, "change", same)
     refused = _refused(session, world, request, "change_changes_nothing")
     assert "không thay đổi nội dung nào" in refused.message
@@ -156,8 +162,9 @@ def test_information_change_that_changes_nothing(session, world, cert):
 
 
 def test_information_change_with_a_real_change_goes(session, world, cert):
-    request = draft(session, world, "change", {"certificate_serial": cert.serial_hex,
-                                               "new_position": "Phó Chủ tịch UBND xã"})
+    request = draft(
+        session, world, "change", {"certificate_serial": cert.serial_hex, "new_position": "Phó Chủ tịch UBND xã"}
+    )
     assert policy_problems(session, request) == []
     _sent(session, world, request)
 
@@ -170,20 +177,44 @@ def test_recovery_of_an_unknown_token(session, world):
 
 def test_fields_are_checked_when_drafting(session, world):
     with pytest.raises(ValidationFailed) as refused:
-        draft(session, world, "revocation", {"certificate_serial": "xyz!", "reason": "boredom",
-                                             "invalid_from": "2001-01-01"})
+        draft(
+            session,
+            world,
+            "revocation",
+            {"certificate_serial": "xyz!", "reason": "boredom", "invalid_from": "2001-01-01"},
+        )
     assert set(refused.value.field_errors) == {"certificate_serial", "reason", "invalid_from"}
 
 
 def test_organisation_and_device_requests(session, world):
-    org = draft(session, world, "new_organisation", {
-        "org_name": "UBND xã Tân Đoàn", "address": "Xã Tân Đoàn, huyện Văn Quan", "tax_code": "4900123456",
-        "budget_code": "1234567", "province": "Lạng Sơn", "email": "tandoan@langson.gov.vn",
-        "receiver_name": "Hà Thị Ngọc", "validity_years": "5"})
-    device = draft(session, world, "new_device", {
-        "device_name": "Hệ thống một cửa điện tử", "identifier": "motcua.vanquan.langson.gov.vn",
-        "purpose": "Ký số kết quả thủ tục hành chính", "manager_name": "Hoàng Minh Đức",
-        "email": "duc.vq@langson.gov.vn", "validity_years": "3"})
+    org = draft(
+        session,
+        world,
+        "new_organisation",
+        {
+            "org_name": "UBND xã Tân Đoàn",
+            "address": "Xã Tân Đoàn, huyện Văn Quan",
+            "tax_code": "4900123456",
+            "budget_code": "1234567",
+            "province": "Lạng Sơn",
+            "email": "tandoan@langson.gov.vn",
+            "receiver_name": "Hà Thị Ngọc",
+            "validity_years": "5",
+        },
+    )
+    device = draft(
+        session,
+        world,
+        "new_device",
+        {
+            "device_name": "Hệ thống một cửa điện tử",
+            "identifier": "motcua.vanquan.langson.gov.vn",
+            "purpose": "Ký số kết quả thủ tục hành chính",
+            "manager_name": "Hoàng Minh Đức",
+            "email": "duc.vq@langson.gov.vn",
+            "validity_years": "3",
+        },
+    )
     assert org.subject_key == "tax:4900123456"
     _sent(session, world, org)
     _sent(session, world, device)

@@ -36,8 +36,9 @@ def check_response(method: str, path: str, status: int, payload: Any) -> tuple[s
     template = template_of(path)
     responses = DOCUMENT["paths"][template][method.lower()]["responses"]
     assert str(status) in responses, f"{method} {template} answered {status}, which is not documented"
-    pointer = _pointer("paths", template, method.lower(), "responses", str(status), "content", "application/json",
-                       "schema")
+    pointer = _pointer(
+        "paths", template, method.lower(), "responses", str(status), "content", "application/json", "schema"
+    )
     Draft202012Validator({"$ref": f"{_BASE}#/{pointer}"}, registry=_REGISTRY).validate(payload)
     return method.upper(), template
 
@@ -81,5 +82,6 @@ class Api:
 
 
 def documented_operations() -> set[tuple[str, str]]:
-    return {(method.upper(), path) for path, item in DOCUMENT["paths"].items() for method in item
-            if path != "/openapi.json"}
+    return {
+        (method.upper(), path) for path, item in DOCUMENT["paths"].items() for method in item if path != "/openapi.json"
+    }

@@ -30,10 +30,15 @@ def last_seq(session) -> int:
 def edit_form(org: Organisation, **changes) -> dict:
     """The edit form as the page fills it for ``org``, with ``changes``."""
     data = {
-        "name": org.name, "symbol": org.symbol, "agency_code": org.agency_code or "", "kind": org.kind.value,
+        "name": org.name,
+        "symbol": org.symbol,
+        "agency_code": org.agency_code or "",
+        "kind": org.kind.value,
         "parent_id": "" if org.parent_id is None else str(org.parent_id),
         "focal_office_id": "" if org.focal_office_id is None else str(org.focal_office_id),
-        "address": org.address or "", "email": org.email or "", "tax_code": org.tax_code or "",
+        "address": org.address or "",
+        "email": org.email or "",
+        "tax_code": org.tax_code or "",
         "letter_recipient": org.letter_recipient or "",
     }
     if org.is_active:

@@ -25,9 +25,15 @@ TESTER = Actor(label="test")
 _serials = iter(range(1, 1_000_000))
 
 
-def make_cert(cn: str = "Nguyễn Văn An", uid: str | None = "CCCD:001234567890", org: str = "UBND xã Tân Đoàn", *,
-              starts: timedelta = timedelta(days=-30), ends: timedelta = timedelta(days=700),
-              now: datetime | None = None) -> x509.Certificate:
+def make_cert(
+    cn: str = "Nguyễn Văn An",
+    uid: str | None = "CCCD:001234567890",
+    org: str = "UBND xã Tân Đoàn",
+    *,
+    starts: timedelta = timedelta(days=-30),
+    ends: timedelta = timedelta(days=700),
+    now: datetime | None = None,
+) -> x509.Certificate:
     now = now or utcnow()
     return issue_test_certificate(ISSUER, cn, uid, org, not_before=now + starts, not_after=now + ends)
 
@@ -52,16 +58,31 @@ def next_serial() -> str:
     return f"TK{next(_serials):06d}"
 
 
-def add_certificate(session, org, *, holder=None, kind: TokenKind = TokenKind.PERSONAL, serial: str | None = "auto",
-                    predecessor: Certificate | None = None, ends: timedelta = timedelta(days=700),
-                    now: datetime | None = None, cn: str = "Nguyễn Văn An") -> Certificate:
+def add_certificate(
+    session,
+    org,
+    *,
+    holder=None,
+    kind: TokenKind = TokenKind.PERSONAL,
+    serial: str | None = "auto",
+    predecessor: Certificate | None = None,
+    ends: timedelta = timedelta(days=700),
+    now: datetime | None = None,
+    cn: str = "Nguyễn Văn An",
+) -> Certificate:
     """A registered certificate (committed), on a new token unless ``serial`` says otherwise."""
     if kind is TokenKind.PERSONAL and holder is None:
         holder = _someone_in(session, org)
     cert = registration.register_certificate(
-        session, TESTER, parsed(cn=cn, ends=ends, now=now), kind=kind, organisation_id=org.id,
-        holder_id=holder.id if holder else None, token_serial=next_serial() if serial == "auto" else serial,
-        predecessor=predecessor)
+        session,
+        TESTER,
+        parsed(cn=cn, ends=ends, now=now),
+        kind=kind,
+        organisation_id=org.id,
+        holder_id=holder.id if holder else None,
+        token_serial=next_serial() if serial == "auto" else serial,
+        predecessor=predecessor,
+    )
     session.commit()
     return cert
 
@@ -80,5 +101,7 @@ def _someone_in(session, org):
 def registry_counts(session) -> dict[str, int]:
     """Rows in every registry table and the audit log: what a refused action must leave alone."""
     session.expire_all()
-    return {model.__name__: session.scalar(select(func.count()).select_from(model))
-            for model in (Certificate, Token, TokenEvent, TokenReturn, ExpiryReminder, AuditEntry)}
+    return {
+        model.__name__: session.scalar(select(func.count()).select_from(model))
+        for model in (Certificate, Token, TokenEvent, TokenReturn, ExpiryReminder, AuditEntry)
+    }

@@ -21,9 +21,14 @@ S = RequestStatus
 def individual(**changes) -> dict:
     """Mẫu 01 fields as the form posts them, with a fresh CCCD each call."""
     fields = {
-        "full_name": "Hoàng Thị Mai", "cccd": f"0201{next(_numbers):08d}", "cccd_issued_on": "2021-05-10",
-        "cccd_issued_by": "Cục Cảnh sát QLHC về TTXH", "position": "Công chức Văn hóa - Xã hội",
-        "unit_name": "UBND xã Tân Đoàn", "email": "mai.td@langson.gov.vn", "phone": "0912 345 678",
+        "full_name": "Hoàng Thị Mai",
+        "cccd": f"0201{next(_numbers):08d}",
+        "cccd_issued_on": "2021-05-10",
+        "cccd_issued_by": "Cục Cảnh sát QLHC về TTXH",
+        "position": "Công chức Văn hóa - Xã hội",
+        "unit_name": "UBND xã Tân Đoàn",
+        "email": "mai.td@langson.gov.vn",
+        "phone": "0912 345 678",
         "validity_years": "5",
     }
     fields.update(changes)
@@ -49,9 +54,16 @@ def draft(session, world, kind="new_individual", fields=None, org="commune") -> 
 
 
 def open_batch(session, world, title="Đợt 1 năm 2026") -> Batch:
-    batch = batches.create_batch(session, focal(world), {
-        "focal_office_id": str(world.orgs["focal"].id), "title": title, "signer_title": "KT. CHỦ TỊCH\nPHÓ CHỦ TỊCH",
-        "signer_name": "Lương Văn Bình"})
+    batch = batches.create_batch(
+        session,
+        focal(world),
+        {
+            "focal_office_id": str(world.orgs["focal"].id),
+            "title": title,
+            "signer_title": "KT. CHỦ TỊCH\nPHÓ CHỦ TỊCH",
+            "signer_name": "Lương Văn Bình",
+        },
+    )
     session.commit()
     return batch
 
@@ -81,8 +93,12 @@ def bring_to(session, world, request: CertificateRequest, status: RequestStatus)
     if status is S.IN_BATCH:
         return request
     batches.lock_batch(session, focal(world), batch)
-    batches.mark_sent(session, focal(world), batch, {"document_number": "12/UBND-VHTT",
-                                                       "document_date": to_vietnam(batch.locked_at).date().isoformat()})
+    batches.mark_sent(
+        session,
+        focal(world),
+        batch,
+        {"document_number": "12/UBND-VHTT", "document_date": to_vietnam(batch.locked_at).date().isoformat()},
+    )
     session.commit()
     if status is S.DONE:
         apply_transition(session, focal(world), request, Action.COMPLETE)
@@ -100,5 +116,6 @@ def audit_count(session) -> int:
 def counts(session) -> tuple[int, int, int]:
     """Requests, request events and audit entries: what a refused action must leave alone."""
     session.expire_all()
-    return tuple(session.scalar(select(func.count()).select_from(m))
-                 for m in (CertificateRequest, RequestEvent, AuditEntry))
+    return tuple(
+        session.scalar(select(func.count()).select_from(m)) for m in (CertificateRequest, RequestEvent, AuditEntry)
+    )

@@ -52,10 +52,12 @@ _SPECS: dict[str, dict | None] = {
     "LANH-DAO": dict(subject=vn_name(demo.SIGNER, "CCCD:001234567890")),
     "VAN-THU": dict(subject=vn_name("UBND huyện Văn Quan", "MST:4900123456")),
     "MAY-CHU": dict(subject=vn_name("Máy chủ certsvc Văn Quan", "MST:4900123456"), usage=demo.DEVICE_USAGE),
-    "HET-HAN": dict(subject=vn_name("Hoàng Thị Bích", "CCCD:001234567891"),
-                    not_before=NOW - dt.timedelta(days=400), not_after=NOW - dt.timedelta(days=10)),
-    "SAP-HET-HAN": dict(subject=vn_name("Lương Văn Cường", "CCCD:001234567892"),
-                        not_after=NOW + dt.timedelta(days=10)),
+    "HET-HAN": dict(
+        subject=vn_name("Hoàng Thị Bích", "CCCD:001234567891"),
+        not_before=NOW - dt.timedelta(days=400),
+        not_after=NOW - dt.timedelta(days=10),
+    ),
+    "SAP-HET-HAN": dict(subject=vn_name("Lương Văn Cường", "CCCD:001234567892"), not_after=NOW + dt.timedelta(days=10)),
     "THU-HOI": dict(subject=vn_name("Đặng Thị Dung", "CCCD:001234567893")),
     "THIEU-KHOA": dict(subject=vn_name("Vi Văn Đức", "CCCD:001234567894"), key_on_token=False),
     "KHOA-MA-HOA": dict(subject=vn_name("Nông Thị Én", "CCCD:001234567895"), usage=demo.ENCRYPTION_ONLY_USAGE),
@@ -86,7 +88,8 @@ def _provision_ec(label: str, issuer: Authority, subject: x509.Name, *, matching
     (token,) = pkcs11_access.select_tokens(module, [TokenSelector(label=label)])
     with token.open(rw=True, user_pin=demo.USER_PIN) as session:
         curve = session.create_domain_parameters(
-            KeyType.EC, {Attribute.EC_PARAMS: encode_named_curve_parameters("secp256r1")}, local=True)
+            KeyType.EC, {Attribute.EC_PARAMS: encode_named_curve_parameters("secp256r1")}, local=True
+        )
         public, _private = curve.generate_keypair(store=True, id=label.encode(), label=label)
         on_token = serialization.load_der_public_key(encode_ec_public_key(public))
         certified = on_token if matching else ec.generate_private_key(ec.SECP256R1()).public_key()
@@ -99,10 +102,27 @@ def _provision_ec(label: str, issuer: Authority, subject: x509.Name, *, matching
 def _init_token_without_user_pin(label: str) -> None:
     """Initialise the free slot's token with an SO PIN only (softhsm2-util always sets a user PIN)."""
     module = pkcs11_access.load_module(MODULE)
-    free = next(slot for slot in module.get_slots(token_present=True)
-                if not slot.get_token().flags & TokenFlag.TOKEN_INITIALIZED)
-    subprocess.run(["pkcs11-tool", "--module", MODULE, "--slot", str(free.slot_id), "--init-token",
-                    "--label", label, "--so-pin", demo.SO_PIN], check=True, capture_output=True)
+    free = next(
+        slot
+        for slot in module.get_slots(token_present=True)
+        if not slot.get_token().flags & TokenFlag.TOKEN_INITIALIZED
+    )
+    subprocess.run(
+        [
+            "pkcs11-tool",
+            "--module",
+            MODULE,
+            "--slot",
+            str(free.slot_id),
+            "--init-token",
+            "--label",
+            label,
+            "--so-pin",
+            demo.SO_PIN,
+        ],
+        check=True,
+        capture_output=True,
+    )
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
@@ -125,8 +145,12 @@ def world(tmp_path_factory) -> Iterator[TokenWorld]:
     previous = os.environ.get("SOFTHSM2_CONF")
     os.environ["SOFTHSM2_CONF"] = str(demo.softhsm_config(directory))
     root = demo.root_authority("Test Root CA Văn Quan")
-    world = TokenWorld(directory=directory, root=root, issuing=demo.sub_authority(root, "Test Issuing CA Văn Quan"),
-                      other_root=demo.root_authority("Untrusted Root"))
+    world = TokenWorld(
+        directory=directory,
+        root=root,
+        issuing=demo.sub_authority(root, "Test Issuing CA Văn Quan"),
+        other_root=demo.root_authority("Untrusted Root"),
+    )
     for label in _SPECS:
         demo.init_token(label)
     demo.init_token("SAI-KHOA")
@@ -135,10 +159,12 @@ def world(tmp_path_factory) -> Iterator[TokenWorld]:
     for label, spec in _SPECS.items():
         if spec is not None:
             world.certificates[label] = demo.provision_token(label, world.issuing, **spec)
-    world.certificates["SAI-KHOA"] = _provision_ec("SAI-KHOA", world.issuing,
-                                                   vn_name("Lò Văn Giang", "CCCD:001234567896"), matching=False)
-    world.certificates["KHOA-EC"] = _provision_ec("KHOA-EC", world.issuing,
-                                                  vn_name("Hà Thị Hạnh", "CCCD:001234567897"), matching=True)
+    world.certificates["SAI-KHOA"] = _provision_ec(
+        "SAI-KHOA", world.issuing, vn_name("Lò Văn Giang", "CCCD:001234567896"), matching=False
+    )
+    world.certificates["KHOA-EC"] = _provision_ec(
+        "KHOA-EC", world.issuing, vn_name("Hà Thị Hạnh", "CCCD:001234567897"), matching=True
+    )
     demo.write_pem(world.path("root.pem"), root.cert)
     demo.write_pem(world.path("other-root.pem"), world.other_root.cert)
     demo.write_pem(world.path("crl.pem"), world.issuing.crl([world.certificates["THU-HOI"]]))
@@ -171,15 +197,31 @@ def nss_db(world) -> Path:
     directory = world.path("nssdb")
     directory.mkdir()
     subprocess.run(["certutil", "-N", "-d", f"sql:{directory}", "--empty-password"], check=True, capture_output=True)
-    subprocess.run(["certutil", "-A", "-d", f"sql:{directory}", "-n", "Test Root", "-t", "CT,C,C", "-i",
-                    str(world.path("root.pem"))], check=True, capture_output=True)
+    subprocess.run(
+        [
+            "certutil",
+            "-A",
+            "-d",
+            f"sql:{directory}",
+            "-n",
+            "Test Root",
+            "-t",
+            "CT,C,C",
+            "-i",
+            str(world.path("root.pem")),
+        ],
+        check=True,
+        capture_output=True,
+    )
     return directory
 
 
 @pytest.fixture(scope="session")
 def images(world) -> dict[str, Path]:
-    return {"signature": demo.signature_image(world.path("chu-ky.png")),
-            "seal": demo.seal_image(world.path("con-dau.png"))}
+    return {
+        "signature": demo.signature_image(world.path("chu-ky.png")),
+        "seal": demo.seal_image(world.path("con-dau.png")),
+    }
 
 
 @contextmanager
@@ -211,11 +253,15 @@ def pdfsig(path: Path, nss: Path) -> list[PdfsigSignature]:
             continue
         field = re.search(r"Signature Field Name: (.*)", block)
         signer = re.search(r"Signer Certificate Common Name: (.*)", block)
-        found.append(PdfsigSignature(field=field.group(1).strip() if field else "",
-                                     signer=signer.group(1).strip() if signer else "",
-                                     valid="Signature Validation: Signature is Valid." in block,
-                                     trusted="Certificate Validation: Certificate is Trusted." in block,
-                                     text=block))
+        found.append(
+            PdfsigSignature(
+                field=field.group(1).strip() if field else "",
+                signer=signer.group(1).strip() if signer else "",
+                valid="Signature Validation: Signature is Valid." in block,
+                trusted="Certificate Validation: Certificate is Trusted." in block,
+                text=block,
+            )
+        )
     return found
 
 
@@ -258,11 +304,19 @@ def issuing_round(world, images, verifier, tmp_path_factory) -> Round:
     prepared = signing.prepare(paths.draft.read_bytes(), signer_name=demo.SIGNER)
     signing.write_output(paths.draft, paths.prepared, prepared.pdf)
     with signer_on("LANH-DAO") as signer:
-        signing.write_output(paths.prepared, paths.approved,
-                             signing.approve(paths.prepared.read_bytes(), signer, images["signature"]))
+        signing.write_output(
+            paths.prepared, paths.approved, signing.approve(paths.prepared.read_bytes(), signer, images["signature"])
+        )
     with signer_on("VAN-THU") as signer:
-        issued = signing.issue(paths.approved.read_bytes(), signer, images["seal"], number="1/UBND-VHTT",
-                               place="Văn Quan", issue_date=today(), verifier=verifier)
+        issued = signing.issue(
+            paths.approved.read_bytes(),
+            signer,
+            images["seal"],
+            number="1/UBND-VHTT",
+            place="Văn Quan",
+            issue_date=today(),
+            verifier=verifier,
+        )
     signing.write_output(paths.approved, paths.issued, issued)
     return paths
 
@@ -270,8 +324,22 @@ def issuing_round(world, images, verifier, tmp_path_factory) -> Round:
 def render(pdf: Path, page: int, dpi: int = 50) -> Image.Image:
     """The page (0-based) as pdftoppm draws it, signature appearances included."""
     prefix = pdf.with_suffix(f".p{page}")
-    subprocess.run(["pdftoppm", "-r", str(dpi), "-png", "-singlefile", "-f", str(page + 1), "-l", str(page + 1),
-                    str(pdf), str(prefix)], check=True)
+    subprocess.run(
+        [
+            "pdftoppm",
+            "-r",
+            str(dpi),
+            "-png",
+            "-singlefile",
+            "-f",
+            str(page + 1),
+            "-l",
+            str(page + 1),
+            str(pdf),
+            str(prefix),
+        ],
+        check=True,
+    )
     return Image.open(f"{prefix}.png").convert("RGB")
 
 
@@ -294,16 +362,21 @@ def field_rects(pdf: Path | bytes) -> dict[str, tuple[float, ...]]:
 def tsa_url(world) -> Iterator[str]:
     """A local RFC 3161 timestamp server (HTTP on loopback) whose certificate the test root trusts."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    cert = world.issuing.issue(vn_name("TSA thử nghiệm"), key.public_key(), usage=demo.SIGNING_USAGE,
-                               extended_usage=(ExtendedKeyUsageOID.TIME_STAMPING,))
-    key_info = asn1_keys.PrivateKeyInfo.load(key.private_bytes(serialization.Encoding.DER,
-                                                                serialization.PrivateFormat.PKCS8,
-                                                                serialization.NoEncryption()))
-    stamper = timestamps.DummyTimeStamper(tsa_cert=to_asn1(cert), tsa_key=key_info,
-                                          certs_to_embed=[to_asn1(world.issuing.cert)])
+    cert = world.issuing.issue(
+        vn_name("TSA thử nghiệm"),
+        key.public_key(),
+        usage=demo.SIGNING_USAGE,
+        extended_usage=(ExtendedKeyUsageOID.TIME_STAMPING,),
+    )
+    key_info = asn1_keys.PrivateKeyInfo.load(
+        key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    stamper = timestamps.DummyTimeStamper(
+        tsa_cert=to_asn1(cert), tsa_key=key_info, certs_to_embed=[to_asn1(world.issuing.cert)]
+    )
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+        def do_POST(self) -> None:
             request = tsp.TimeStampReq.load(self.rfile.read(int(self.headers["Content-Length"])))
             body = stamper.request_tsa_response(request).dump()
             self.send_response(200)

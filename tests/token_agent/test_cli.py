@@ -30,8 +30,22 @@ def run(capsys, *argv: str) -> tuple[int, str, str]:
 
 
 def test_check_json_is_versioned_and_never_shows_the_pin(world, capsys, pin_env):
-    code, out, _ = run(capsys, "check", "--module", MODULE, "--token", "LANH-DAO", "--token", "SAP-HET-HAN",
-                       *pin_env, "--trust", world.path("root.pem"), "--crl", world.path("crl.pem"), "--json")
+    code, out, _ = run(
+        capsys,
+        "check",
+        "--module",
+        MODULE,
+        "--token",
+        "LANH-DAO",
+        "--token",
+        "SAP-HET-HAN",
+        *pin_env,
+        "--trust",
+        world.path("root.pem"),
+        "--crl",
+        world.path("crl.pem"),
+        "--json",
+    )
     document = json.loads(out)
     assert document["schema"] == "token-agent.check/1"
     assert [t["label"] for t in document["tokens"]] == ["LANH-DAO", "SAP-HET-HAN"]
@@ -52,8 +66,7 @@ def test_check_table_in_vietnamese(world, capsys):
 def test_check_asks_for_the_pin(world, capsys, monkeypatch):
     asked = []
     monkeypatch.setattr("getpass.getpass", lambda prompt: asked.append(prompt) or demo.USER_PIN)
-    code, out, _ = run(capsys, "check", "--module", MODULE, "--token", "VAN-THU", "--ask-pin",
-                       "--no-test-signatures")
+    code, out, _ = run(capsys, "check", "--module", MODULE, "--token", "VAN-THU", "--ask-pin", "--no-test-signatures")
     assert code == 0 and asked == ["Mã PIN của thiết bị «VAN-THU»: "]
     assert "token.login" in out
 
@@ -69,11 +82,45 @@ def test_full_round_on_the_command_line(world, images, nss_db, tmp_path, capsys,
     draft.write_bytes(demo.make_draft(pages=3))
     code, out, _ = run(capsys, "prepare", draft, prepared, "--signer", demo.SIGNER, "--json")
     assert code == 0 and json.loads(out)["places"][signing.PERSONAL_FIELD]["page"] == 2
-    assert run(capsys, "sign", "--role", "approve", prepared, approved, "--module", MODULE, "--token",
-               "LANH-DAO", *pin_env, "--signature-image", images["signature"])[0] == 0
-    code, _, err = run(capsys, "sign", "--role", "issue", approved, issued, "--token", "VAN-THU", *pin_env,
-                       "--seal-image", images["seal"], "--number", "7/UBND-VHTT", "--place", "Văn Quan",
-                       "--date", today().isoformat(), "--trust", world.path("root.pem"))
+    assert (
+        run(
+            capsys,
+            "sign",
+            "--role",
+            "approve",
+            prepared,
+            approved,
+            "--module",
+            MODULE,
+            "--token",
+            "LANH-DAO",
+            *pin_env,
+            "--signature-image",
+            images["signature"],
+        )[0]
+        == 0
+    )
+    code, _, err = run(
+        capsys,
+        "sign",
+        "--role",
+        "issue",
+        approved,
+        issued,
+        "--token",
+        "VAN-THU",
+        *pin_env,
+        "--seal-image",
+        images["seal"],
+        "--number",
+        "7/UBND-VHTT",
+        "--place",
+        "Văn Quan",
+        "--date",
+        today().isoformat(),
+        "--trust",
+        world.path("root.pem"),
+    )
     assert code == 0, err
     code, out, _ = run(capsys, "verify", issued, "--trust", world.path("root.pem"), "--json")
     document = json.loads(out)
@@ -83,8 +130,9 @@ def test_full_round_on_the_command_line(world, images, nss_db, tmp_path, capsys,
 
 
 def test_sign_refuses_what_the_role_lacks(world, issuing_round, tmp_path, capsys, pin_env):
-    code, _, err = run(capsys, "sign", "--role", "issue", issuing_round.approved, tmp_path / "x.pdf",
-                       "--token", "VAN-THU", *pin_env)
+    code, _, err = run(
+        capsys, "sign", "--role", "issue", issuing_round.approved, tmp_path / "x.pdf", "--token", "VAN-THU", *pin_env
+    )
     assert code == 2 and "--seal-image" in err and "--trust" in err
     assert not (tmp_path / "x.pdf").exists()
 
@@ -120,8 +168,9 @@ def test_demo_prints_a_round_that_works(tmp_path):
     bin_dir = Path(sys.executable).parent
     env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"}
     env.pop("SOFTHSM2_CONF", None)
-    made = subprocess.run([str(bin_dir / "token-agent"), "demo", str(tmp_path / "demo")], capture_output=True,
-                          text=True, env=env)
+    made = subprocess.run(
+        [str(bin_dir / "token-agent"), "demo", str(tmp_path / "demo")], capture_output=True, text=True, env=env
+    )
     assert made.returncode == 0, made.stderr
     script = made.stdout.split("\n\n", 1)[1]
     ran = subprocess.run(["bash", "-euc", script], capture_output=True, text=True, env=env)
@@ -132,8 +181,19 @@ def test_demo_prints_a_round_that_works(tmp_path):
 def test_prepare_at_given_places(tmp_path, capsys):
     draft, prepared = tmp_path / "draft.pdf", tmp_path / "prepared.pdf"
     draft.write_bytes(demo.make_draft(with_number=False))
-    code, out, err = run(capsys, "prepare", draft, prepared, "--number-box", "1,150,740,270,758",
-                         "--date-box", "1,300,740,540,759", "--signature-box", "1,320,300,490,380", "--json")
+    code, out, err = run(
+        capsys,
+        "prepare",
+        draft,
+        prepared,
+        "--number-box",
+        "1,150,740,270,758",
+        "--date-box",
+        "1,300,740,540,759",
+        "--signature-box",
+        "1,320,300,490,380",
+        "--json",
+    )
     assert code == 0, err
     places = json.loads(out)["places"]
     assert places[signing.NUMBER_FIELD] == {"page": 0, "x1": 150.0, "y1": 740.0, "x2": 270.0, "y2": 758.0}

@@ -16,8 +16,20 @@ from token_agent.pkcs11_access import Pin, TokenSelector, open_session
 
 from .conftest import LABELS, MODULE, NOW, token_named
 
-ALL_CHECKED = ("LANH-DAO", "VAN-THU", "MAY-CHU", "HET-HAN", "SAP-HET-HAN", "THU-HOI", "THIEU-KHOA", "KHOA-MA-HOA",
-               "TRONG", "KHONG-PIN", "SAI-KHOA", "KHOA-EC")
+ALL_CHECKED = (
+    "LANH-DAO",
+    "VAN-THU",
+    "MAY-CHU",
+    "HET-HAN",
+    "SAP-HET-HAN",
+    "THU-HOI",
+    "THIEU-KHOA",
+    "KHOA-MA-HOA",
+    "TRONG",
+    "KHONG-PIN",
+    "SAI-KHOA",
+    "KHOA-EC",
+)
 
 
 def options(world, *labels: str, pin: bool = True, trust: str | None = "root.pem", crl: bool = True, **extra):
@@ -46,9 +58,24 @@ def test_healthy_personal_token_passes_everything(full):
     token = full["LANH-DAO"]
     assert token.status is Status.PASS, [r for r in token.results if r.status is not Status.PASS]
     ids = {r.id for r in token.results}
-    assert {"token.present", "token.initialized", "pin.user_initialized", "pin.locked", "pin.final_try",
-            "pin.count_low", "pin.must_change", "token.login", "cert.present", "cert.private_key", "cert.validity",
-            "cert.key_usage", "cert.chain", "cert.revocation", "cert.test_signature", "cert.test_pdf"} <= ids
+    assert {
+        "token.present",
+        "token.initialized",
+        "pin.user_initialized",
+        "pin.locked",
+        "pin.final_try",
+        "pin.count_low",
+        "pin.must_change",
+        "token.login",
+        "cert.present",
+        "cert.private_key",
+        "cert.validity",
+        "cert.key_usage",
+        "cert.chain",
+        "cert.revocation",
+        "cert.test_signature",
+        "cert.test_pdf",
+    } <= ids
     assert token.result("cert.validity").subject == "Nguyễn Văn An"
     assert all(r.message and r.message_en for r in token.results)
 
@@ -66,17 +93,20 @@ def test_several_tokens_exit_code_is_the_worst(full):
     assert report.exit_code == 2
 
 
-@pytest.mark.parametrize(("label", "check_id", "status", "hint"), [
-    ("HET-HAN", "cert.validity", Status.FAIL, "gia hạn"),
-    ("SAP-HET-HAN", "cert.validity", Status.WARN, "gia hạn"),
-    ("THU-HOI", "cert.revocation", Status.FAIL, "cấp mới"),
-    ("THIEU-KHOA", "cert.private_key", Status.FAIL, "khôi phục"),
-    ("KHOA-MA-HOA", "cert.key_usage", Status.FAIL, "chứng thư số ký"),
-    ("TRONG", "cert.present", Status.FAIL, "cấp chứng thư số"),
-    ("KHONG-PIN", "pin.user_initialized", Status.FAIL, "Đặt mã PIN"),
-    ("SAI-KHOA", "cert.test_signature", Status.FAIL, "khôi phục"),
-    ("SAI-KHOA", "cert.test_pdf", Status.FAIL, "khôi phục"),
-])
+@pytest.mark.parametrize(
+    ("label", "check_id", "status", "hint"),
+    [
+        ("HET-HAN", "cert.validity", Status.FAIL, "gia hạn"),
+        ("SAP-HET-HAN", "cert.validity", Status.WARN, "gia hạn"),
+        ("THU-HOI", "cert.revocation", Status.FAIL, "cấp mới"),
+        ("THIEU-KHOA", "cert.private_key", Status.FAIL, "khôi phục"),
+        ("KHOA-MA-HOA", "cert.key_usage", Status.FAIL, "chứng thư số ký"),
+        ("TRONG", "cert.present", Status.FAIL, "cấp chứng thư số"),
+        ("KHONG-PIN", "pin.user_initialized", Status.FAIL, "Đặt mã PIN"),
+        ("SAI-KHOA", "cert.test_signature", Status.FAIL, "khôi phục"),
+        ("SAI-KHOA", "cert.test_pdf", Status.FAIL, "khôi phục"),
+    ],
+)
 def test_failure_paths(full, label, check_id, status, hint):
     token = full[label]
     result = token.result(check_id)
@@ -99,8 +129,7 @@ def test_without_pin_login_checks_are_skipped(world):
 
 
 def test_untrusted_root_and_no_crl(world):
-    (token,) = health.run_health_check(options(world, "LANH-DAO", pin=False, trust="other-root.pem",
-                                               crl=False)).tokens
+    (token,) = health.run_health_check(options(world, "LANH-DAO", pin=False, trust="other-root.pem", crl=False)).tokens
     assert statuses(token, "cert.chain") == [Status.FAIL]
     assert statuses(token, "cert.revocation") == [Status.SKIP]
     (token,) = health.run_health_check(options(world, "LANH-DAO", pin=False, trust=None, crl=False)).tokens
@@ -108,8 +137,9 @@ def test_untrusted_root_and_no_crl(world):
 
 
 def test_crl_of_another_issuer_warns(world):
-    other_crl = dataclasses.replace(options(world, "LANH-DAO", pin=False),
-                                    crls=tuple(load_crls([world.path("other-crl.pem")])))
+    other_crl = dataclasses.replace(
+        options(world, "LANH-DAO", pin=False), crls=tuple(load_crls([world.path("other-crl.pem")]))
+    )
     (token,) = health.run_health_check(other_crl).tokens
     assert token.result("cert.revocation").status is Status.WARN and token.status is Status.WARN
 
@@ -117,8 +147,10 @@ def test_crl_of_another_issuer_warns(world):
 def test_certificate_not_yet_valid(world):
     early = options(world, "LANH-DAO", pin=False, now=lambda: NOW - dt.timedelta(days=60))
     (token,) = health.run_health_check(early).tokens
-    assert token.result("cert.validity").status is Status.FAIL and "chưa có hiệu lực" in token.result(
-        "cert.validity").message
+    assert (
+        token.result("cert.validity").status is Status.FAIL
+        and "chưa có hiệu lực" in token.result("cert.validity").message
+    )
 
 
 def test_wrong_pin_fails_login_then_softhsm_reports_count_low(world, module):
@@ -149,11 +181,14 @@ def test_uninitialised_token_is_reported(world):
     assert {t.label for t in report.tokens} >= set(LABELS)
 
 
-@pytest.mark.parametrize(("offset", "status"), [
-    (dt.timedelta(seconds=20), Status.PASS),
-    (dt.timedelta(minutes=10), Status.WARN),
-    (dt.timedelta(days=1), Status.FAIL),
-])
+@pytest.mark.parametrize(
+    ("offset", "status"),
+    [
+        (dt.timedelta(seconds=20), Status.PASS),
+        (dt.timedelta(minutes=10), Status.WARN),
+        (dt.timedelta(days=1), Status.FAIL),
+    ],
+)
 def test_clock_against_reference_time(world, offset, status):
     now = dt.datetime(2026, 11, 21, 3, 0, tzinfo=dt.UTC)  # 10:00 in Vietnam
     report = health.check_tokens([], CheckOptions(reference_time=now - offset, now=lambda: now))
@@ -181,10 +216,13 @@ class FlaggedToken:
         return self._token.open(user_pin=user_pin, **kwargs)
 
 
-@pytest.mark.parametrize(("flag", "check_id", "status"), [
-    (TokenFlag.USER_PIN_FINAL_TRY, "pin.final_try", Status.FAIL),
-    (TokenFlag.USER_PIN_LOCKED, "pin.locked", Status.FAIL),
-])
+@pytest.mark.parametrize(
+    ("flag", "check_id", "status"),
+    [
+        (TokenFlag.USER_PIN_FINAL_TRY, "pin.final_try", Status.FAIL),
+        (TokenFlag.USER_PIN_LOCKED, "pin.locked", Status.FAIL),
+    ],
+)
 def test_final_try_and_locked_never_attempt_login(world, module, flag, check_id, status):
     token = FlaggedToken(token_named(module, "LANH-DAO"), flag)
     (report,) = health.check_tokens([token], options(world, test_signatures=False)).tokens
@@ -206,9 +244,8 @@ def test_pin_must_change_warns(world, module):
 
 
 def test_wrong_pin_error_hides_the_pin(world, module):
-    with pytest.raises(PinIncorrectError) as raised:
-        with open_session(token_named(module, "SAI-PIN"), Pin("999999")):
-            pass
+    with pytest.raises(PinIncorrectError) as raised, open_session(token_named(module, "SAI-PIN"), Pin("999999")):
+        pass
     assert "999999" not in str(raised.value)
     with open_session(token_named(module, "SAI-PIN"), Pin(demo.USER_PIN)):
         pass

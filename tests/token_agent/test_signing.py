@@ -48,8 +48,7 @@ def test_formats_follow_decree_30():
 def test_prepare_places_fields_where_the_draft_has_them(issuing_round):
     reader = PdfFileReader(issuing_round.prepared.open("rb"))
     fields = {f.get_object()["/T"]: f.get_object() for f in reader.root["/AcroForm"]["/Fields"]}
-    assert set(fields) == {signing.NUMBER_FIELD, signing.DATE_FIELD, signing.PERSONAL_FIELD,
-                           signing.ORGANISATION_FIELD}
+    assert set(fields) == {signing.NUMBER_FIELD, signing.DATE_FIELD, signing.PERSONAL_FIELD, signing.ORGANISATION_FIELD}
     personal = [float(v) for v in fields[signing.PERSONAL_FIELD]["/Rect"]]
     seal = [float(v) for v in fields[signing.ORGANISATION_FIELD]["/Rect"]]
     assert seal[2] == pytest.approx(personal[0] + (personal[2] - personal[0]) / 3)
@@ -98,22 +97,43 @@ def test_issue_fills_number_and_date(issuing_round):
 
 def test_issue_refuses_without_a_personal_signature(issuing_round, images, verifier):
     with signer_on("VAN-THU") as signer, pytest.raises(SigningRefusedError) as raised:
-        signing.issue(issuing_round.prepared.read_bytes(), signer, images["seal"], number="2/UBND-VHTT",
-                      place="Văn Quan", issue_date=today(), verifier=verifier)
+        signing.issue(
+            issuing_round.prepared.read_bytes(),
+            signer,
+            images["seal"],
+            number="2/UBND-VHTT",
+            place="Văn Quan",
+            issue_date=today(),
+            verifier=verifier,
+        )
     assert raised.value.code == "personal_missing"
 
 
 def test_issue_refuses_another_date(issuing_round, images, verifier):
     with signer_on("VAN-THU") as signer, pytest.raises(SigningRefusedError) as raised:
-        signing.issue(issuing_round.approved.read_bytes(), signer, images["seal"], number="2/UBND-VHTT",
-                      place="Văn Quan", issue_date=today() + dt.timedelta(days=1), verifier=verifier)
+        signing.issue(
+            issuing_round.approved.read_bytes(),
+            signer,
+            images["seal"],
+            number="2/UBND-VHTT",
+            place="Văn Quan",
+            issue_date=today() + dt.timedelta(days=1),
+            verifier=verifier,
+        )
     assert raised.value.code == "date_mismatch"
 
 
 def test_issue_refuses_a_broken_personal_signature(issuing_round, images, verifier):
     with signer_on("VAN-THU") as signer, pytest.raises(SigningRefusedError) as raised:
-        signing.issue(tampered(issuing_round.approved.read_bytes()), signer, images["seal"],
-                      number="2/UBND-VHTT", place="Văn Quan", issue_date=today(), verifier=verifier)
+        signing.issue(
+            tampered(issuing_round.approved.read_bytes()),
+            signer,
+            images["seal"],
+            number="2/UBND-VHTT",
+            place="Văn Quan",
+            issue_date=today(),
+            verifier=verifier,
+        )
     assert raised.value.code == "personal_invalid"
 
 
@@ -184,8 +204,10 @@ def test_top_right_signatures(role, issuing_round, nss_db, verifier, tmp_path):
     (_x1, low, _x2, high) = field_rects(with_header)[signing.TOP_RIGHT_FIELD]
     assert low > header_top and high < page_height  # above the header's first line, still on the page
     image = render(output, 0, 50)
-    ink = pixel_box(image.crop((int(x1 * 50 / 72), 0, image.size[0], int((page_height - y1) * 50 / 72) + 1)),
-                    lambda r, g, b: r < 100 and g < 100 and b < 100)
+    ink = pixel_box(
+        image.crop((int(x1 * 50 / 72), 0, image.size[0], int((page_height - y1) * 50 / 72) + 1)),
+        lambda r, g, b: r < 100 and g < 100 and b < 100,
+    )
     assert ink is not None  # black text drawn in the top right box
 
 
@@ -211,8 +233,10 @@ def test_rendered_number_and_date_change_only_their_fields(issuing_round):
     assert changed is not None
     height = after.size[1]
     rects = field_rects(issuing_round.issued)
-    boxes = [(x1 * scale, height - y2 * scale, x2 * scale, height - y1 * scale)
-             for x1, y1, x2, y2 in (rects[signing.NUMBER_FIELD], rects[signing.DATE_FIELD])]
+    boxes = [
+        (x1 * scale, height - y2 * scale, x2 * scale, height - y1 * scale)
+        for x1, y1, x2, y2 in (rects[signing.NUMBER_FIELD], rects[signing.DATE_FIELD])
+    ]
     left, top = min(b[0] for b in boxes) - 2, min(b[1] for b in boxes) - 2
     right, bottom = max(b[2] for b in boxes) + 2, max(b[3] for b in boxes) + 2
     assert left <= changed[0] and top <= changed[1] and changed[2] <= right and changed[3] <= bottom
@@ -226,10 +250,13 @@ def test_prepare_finds_lines_written_as_separate_runs():
     buffer = io.BytesIO()
     canvas = Canvas(buffer, pagesize=A4)
     for font, size, x, y, text in (
-        (appearance.REGULAR, 13, 100, 760, "Số:"), (appearance.REGULAR, 13, 150, 760, "/UBND-VHTT"),
-        (appearance.ITALIC, 14, 300, 760, "Văn Quan, ngày"), (appearance.ITALIC, 14, 420, 760, "tháng"),
+        (appearance.REGULAR, 13, 100, 760, "Số:"),
+        (appearance.REGULAR, 13, 150, 760, "/UBND-VHTT"),
+        (appearance.ITALIC, 14, 300, 760, "Văn Quan, ngày"),
+        (appearance.ITALIC, 14, 420, 760, "tháng"),
         (appearance.ITALIC, 14, 480, 760, "năm 2026"),
-        (appearance.BOLD, 13, 380, 300, "CHỦ TỊCH"), (appearance.BOLD, 14, 380, 200, demo.SIGNER),
+        (appearance.BOLD, 13, 380, 300, "CHỦ TỊCH"),
+        (appearance.BOLD, 14, 380, 200, demo.SIGNER),
     ):
         canvas.setFont(font, size)
         canvas.drawString(x, y, text)

@@ -54,8 +54,9 @@ def check_tables(tables: Sequence[AnnexTable]) -> None:
         width = len(table.columns)
         for index, row in enumerate(table.rows, 1):
             if len(row) != width:
-                raise ValueError(f"{name}, dòng {index}: có {len(row)} ô, cần đúng {width} ô "
-                                 f"({', '.join(table.columns)}).")
+                raise ValueError(
+                    f"{name}, dòng {index}: có {len(row)} ô, cần đúng {width} ô ({', '.join(table.columns)})."
+                )
             for column, cell in zip(table.columns, row, strict=True):
                 if type(cell) is not str or CONTROL.search(cell):
                     check_text(cell, f"{name}, dòng {index}, cột «{column}»", required=False)

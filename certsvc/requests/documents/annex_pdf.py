@@ -92,8 +92,9 @@ class _AnnexWriter:
         self.page_width, self.page_height = landscape(A4)
         self.top, self.bottom, self.left, self.right = _ANNEX_MARGINS
         self.width = self.page_width - self.left - self.right
-        self.canvas = Canvas(buffer, pagesize=landscape(A4), pageCompression=1, initialFontName=REGULAR,
-                             initialFontSize=_TABLE_SIZE)
+        self.canvas = Canvas(
+            buffer, pagesize=landscape(A4), pageCompression=1, initialFontName=REGULAR, initialFontSize=_TABLE_SIZE
+        )
         self.canvas.setTitle(heading.splitlines()[0] if heading.strip() else "Phụ lục")
         self.canvas.setCreator("certsvc")
         self.regular, self.bold = Measure(REGULAR, _TABLE_SIZE), Measure(BOLD, _TABLE_SIZE)
@@ -150,8 +151,11 @@ class _AnnexWriter:
         for column, (lines, width) in enumerate(zip(cells, self.widths, strict=True)):
             y = self.y - _CELL_PAD - _TABLE_SIZE * 0.9 - (most - len(lines)) * _TABLE_LEADING / 2 * shaded
             for line in lines:
-                offset = (width - pdfmetrics.stringWidth(line, font, _TABLE_SIZE)) / 2 if column == 0 or shaded \
+                offset = (
+                    (width - pdfmetrics.stringWidth(line, font, _TABLE_SIZE)) / 2
+                    if column == 0 or shaded
                     else _CELL_PAD
+                )
                 text.setTextOrigin(x + offset, y)
                 text.textOut(line)
                 y -= _TABLE_LEADING
@@ -191,7 +195,7 @@ class _AnnexWriter:
                 self._header_row(layout)
                 room = int((self.y - self.bottom - 2 * _CELL_PAD) / _TABLE_LEADING)
                 if lines > room:  # taller than a whole page: cut, marked with an ellipsis
-                    cells = [cell[:room - 1] + ["…"] if len(cell) > room else cell for cell in cells]
+                    cells = [cell[: room - 1] + ["…"] if len(cell) > room else cell for cell in cells]
             self._row(cells, REGULAR)
         self._close_segment()
         self.y -= 8

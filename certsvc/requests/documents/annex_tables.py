@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from certsvc.core.csvcells import neutralise
+
 from .annex import NUMBER_COLUMN, AnnexTable, check_tables
 from .text import check_text
 
@@ -32,7 +33,7 @@ def _sheet_names(tables: Sequence[AnnexTable]) -> list[str]:
         name, suffix = base, 2
         while name.casefold() in {n.casefold() for n in names}:
             tail = f" ({suffix})"
-            name, suffix = base[:_SHEET_NAME_MAX - len(tail)].rstrip() + tail, suffix + 1
+            name, suffix = base[: _SHEET_NAME_MAX - len(tail)].rstrip() + tail, suffix + 1
         names.append(name)
     return names
 

@@ -30,6 +30,8 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import BaseDocTemplate, Flowable, Frame, PageTemplate, Paragraph, Spacer, Table, TableStyle
 
 from certsvc.core.numbers import format_count
+from token_agent.placement import BASELINE_DEPTH, Box
+
 from .text import (
     BOLD,
     BOLD_ITALIC,
@@ -41,7 +43,6 @@ from .text import (
     check_text,
     register_fonts,
 )
-from token_agent.placement import BASELINE_DEPTH, Box
 
 __all__ = ["LetterData", "build_letter_pdf"]
 
@@ -58,8 +59,6 @@ _SIGNATURE_SPACE = 30 * MM
 _INDENT = 10 * MM
 _RULE_DROP = 6.5
 """How far below the baseline the rules under the issuing body and the motto go (clear of dots below)."""
-
-
 
 
 @dataclass(frozen=True)
@@ -98,16 +97,24 @@ class LetterData:
     """The word after each count and the total: ``- Cấp mới …: 12 trường hợp;``."""
 
 
-
-
 def _check_letter(letter: LetterData) -> None:
-    for name in ("issuing_body_parent", "issuing_body", "symbol", "place", "summary", "opening", "closing",
-                 "signer_authority", "signer_name"):
+    for name in (
+        "issuing_body_parent",
+        "issuing_body",
+        "symbol",
+        "place",
+        "summary",
+        "opening",
+        "closing",
+        "signer_authority",
+        "signer_name",
+    ):
         check_text(getattr(letter, name), f"Công văn, trường {name}")
     check_text(letter.signer_title, "Công văn, trường signer_title", required=False)
     if letter.symbol.startswith("/") or " " in letter.symbol.strip():
-        raise ValueError(f"Ký hiệu «{letter.symbol}» phải có dạng «UBND-VHTT» "
-                         "(không có dấu «/» đầu, không có dấu cách).")
+        raise ValueError(
+            f"Ký hiệu «{letter.symbol}» phải có dạng «UBND-VHTT» (không có dấu «/» đầu, không có dấu cách)."
+        )
     if not letter.recipients:
         raise ValueError("Công văn phải có ít nhất một nơi nhận ở «Kính gửi».")
     for line in (*letter.recipients, *letter.copies_to):
@@ -120,9 +127,6 @@ def _check_letter(letter: LetterData) -> None:
             raise ValueError(f"Số lượng đề nghị «{label}» phải là số nguyên không âm, không phải {count!r}.")
     if letter.annex_reference is not None:
         check_text(letter.annex_reference, "Công văn, annex_reference")
-
-
-
 
 
 @dataclass
@@ -141,8 +145,9 @@ def _field_box(canvas: Canvas, x1: float, x2: float, baseline: float, size: floa
     return Box(canvas.getPageNumber() - 1, left, bottom, right, top)
 
 
-def _centred_lines(canvas: Canvas, centre: float, top: float, lines: Sequence[tuple[str, float, str]],
-                   leading: float = 1.2) -> float:
+def _centred_lines(
+    canvas: Canvas, centre: float, top: float, lines: Sequence[tuple[str, float, str]], leading: float = 1.2
+) -> float:
     """Draw (font, size, text) lines centred on ``centre`` from baseline ``top`` down; the last baseline."""
     y = top
     for index, (font, size, text) in enumerate(lines):
@@ -168,14 +173,27 @@ class _Header(Flowable):
 
     def wrap(self, available_width: float, available_height: float) -> tuple[float, float]:
         self.width, letter, column = available_width, self.letter, _LEFT_COLUMN - 4 * MM
-        self.body_block = [*((REGULAR, HEADER_SIZE, line) for line in
-                             Measure(REGULAR, HEADER_SIZE).wrap(letter.issuing_body_parent.upper(), column)),
-                           *((BOLD, HEADER_SIZE, line) for line in
-                             Measure(BOLD, HEADER_SIZE).wrap(letter.issuing_body.upper(), column))]
+        self.body_block = [
+            *(
+                (REGULAR, HEADER_SIZE, line)
+                for line in Measure(REGULAR, HEADER_SIZE).wrap(letter.issuing_body_parent.upper(), column)
+            ),
+            *(
+                (BOLD, HEADER_SIZE, line)
+                for line in Measure(BOLD, HEADER_SIZE).wrap(letter.issuing_body.upper(), column)
+            ),
+        ]
         summary = letter.summary if letter.summary.startswith("V/v") else f"V/v {letter.summary}"
         self.summary_lines = Measure(REGULAR, _SUMMARY_SIZE).wrap(summary, _LEFT_COLUMN - 6 * MM)
-        self.height = (HEADER_SIZE + (len(self.body_block) - 1) * HEADER_SIZE * 1.2 + _RULE_DROP + 22
-                       + 20 + (len(self.summary_lines) - 1) * _SUMMARY_SIZE * 1.2 + 8)
+        self.height = (
+            HEADER_SIZE
+            + (len(self.body_block) - 1) * HEADER_SIZE * 1.2
+            + _RULE_DROP
+            + 22
+            + 20
+            + (len(self.summary_lines) - 1) * _SUMMARY_SIZE * 1.2
+            + 8
+        )
         return self.width, self.height
 
     def draw(self) -> None:
@@ -186,8 +204,12 @@ class _Header(Flowable):
         last_body = _centred_lines(canvas, left, first, self.body_block)
         body_half = pdfmetrics.stringWidth(self.body_block[-1][2], BOLD, HEADER_SIZE) / 5  # rule: 2/5 of the line
         canvas.line(left - body_half, last_body - _RULE_DROP, left + body_half, last_body - _RULE_DROP)
-        motto = _centred_lines(canvas, right, first, [(BOLD, _MOTTO_SIZE, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"),
-                                                      (BOLD, HEADER_SIZE, self._MOTTO)])
+        motto = _centred_lines(
+            canvas,
+            right,
+            first,
+            [(BOLD, _MOTTO_SIZE, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"), (BOLD, HEADER_SIZE, self._MOTTO)],
+        )
         motto_half = pdfmetrics.stringWidth(self._MOTTO, BOLD, HEADER_SIZE) / 2  # rule: as long as the line
         canvas.line(right - motto_half, motto - _RULE_DROP, right + motto_half, motto - _RULE_DROP)
         baseline = min(last_body, motto) - _RULE_DROP - 22
@@ -224,14 +246,17 @@ class _SignerBlock(Flowable):
     def __init__(self, letter: LetterData, places: _Places) -> None:
         super().__init__()
         self.letter, self.places = letter, places
-        self.titles = [letter.signer_authority.upper(), *(line.strip().upper()
-                                                          for line in letter.signer_title.splitlines()
-                                                          if line.strip())]
+        self.titles = [
+            letter.signer_authority.upper(),
+            *(line.strip().upper() for line in letter.signer_title.splitlines() if line.strip()),
+        ]
         measure = Measure(REGULAR, _COPIES_SIZE)
         hanging = measure.word("-") + measure.space  # a long line goes on under its text, past the dash
-        self.copies = [(hanging if index else 0.0, part)  # (indent, text)
-                       for line in letter.copies_to
-                       for index, part in enumerate(measure.wrap(line, _LEFT_COLUMN - 4 * MM - hanging))]
+        self.copies = [
+            (hanging if index else 0.0, part)  # (indent, text)
+            for line in letter.copies_to
+            for index, part in enumerate(measure.wrap(line, _LEFT_COLUMN - 4 * MM - hanging))
+        ]
 
     def _left_height(self) -> float:
         return 12 + len(self.copies) * _COPIES_SIZE * 1.15 + 4
@@ -268,8 +293,14 @@ class _SignerBlock(Flowable):
 
 
 def _paragraph_style(name: str, **overrides: Any) -> ParagraphStyle:
-    base: dict[str, Any] = dict(fontName=REGULAR, fontSize=_BODY_SIZE, leading=_BODY_SIZE * 1.25,
-                                alignment=TA_JUSTIFY, firstLineIndent=_INDENT, spaceAfter=6)
+    base: dict[str, Any] = dict(
+        fontName=REGULAR,
+        fontSize=_BODY_SIZE,
+        leading=_BODY_SIZE * 1.25,
+        alignment=TA_JUSTIFY,
+        firstLineIndent=_INDENT,
+        spaceAfter=6,
+    )
     return ParagraphStyle(name, **(base | overrides))
 
 
@@ -286,11 +317,23 @@ def _recipients(letter: LetterData, width: float) -> Table:
     label_width = pdfmetrics.stringWidth("Kính gửi: ", REGULAR, _BODY_SIZE) + 4
     measure = Measure(REGULAR, _BODY_SIZE)
     names_width = min(max(measure.line(name) for name in names) + 8, width * 0.75 - label_width)
-    table = Table([["Kính gửi:", [Paragraph(escape(name), style) for name in names]]],
-                  colWidths=[label_width, names_width], hAlign="CENTER")
-    table.setStyle(TableStyle([("FONT", (0, 0), (-1, -1), REGULAR, _BODY_SIZE), ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                               ("LEFTPADDING", (0, 0), (-1, -1), 0), ("RIGHTPADDING", (0, 0), (-1, -1), 0),
-                               ("TOPPADDING", (0, 0), (-1, -1), 0), ("BOTTOMPADDING", (0, 0), (-1, -1), 0)]))
+    table = Table(
+        [["Kính gửi:", [Paragraph(escape(name), style) for name in names]]],
+        colWidths=[label_width, names_width],
+        hAlign="CENTER",
+    )
+    table.setStyle(
+        TableStyle(
+            [
+                ("FONT", (0, 0), (-1, -1), REGULAR, _BODY_SIZE),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                ("RIGHTPADDING", (0, 0), (-1, -1), 0),
+                ("TOPPADDING", (0, 0), (-1, -1), 0),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 0),
+            ]
+        )
+    )
     return table
 
 
@@ -308,12 +351,19 @@ def _letter_story(letter: LetterData, places: _Places, width: float) -> list[Flo
     body = _paragraph_style("body")
     count_style = _paragraph_style("count", spaceAfter=2)
     unit = escape(letter.count_unit)
-    counts = [Paragraph(f"- {escape(label)}: {format_count(count)} {unit};", count_style)
-              for label, count in letter.counts]
+    counts = [
+        Paragraph(f"- {escape(label)}: {format_count(count)} {unit};", count_style) for label, count in letter.counts
+    ]
     total = sum(count for _label, count in letter.counts)
-    story: list[Flowable] = [_Header(letter, places), Spacer(1, 8), _recipients(letter, width), Spacer(1, 10),
-                             *_paragraphs(letter.opening, body), *counts,
-                             Paragraph(f"<b>Tổng cộng: {format_count(total)} {unit}.</b>", body)]
+    story: list[Flowable] = [
+        _Header(letter, places),
+        Spacer(1, 8),
+        _recipients(letter, width),
+        Spacer(1, 10),
+        *_paragraphs(letter.opening, body),
+        *counts,
+        Paragraph(f"<b>Tổng cộng: {format_count(total)} {unit}.</b>", body),
+    ]
     if letter.annex_reference:
         story.append(Paragraph(f"<i>{escape(letter.annex_reference)}</i>", body))
     story += [*_paragraphs(letter.closing, body), Spacer(1, 6), _SignerBlock(letter, places)]
@@ -325,11 +375,30 @@ def _letter_layout(letter: LetterData) -> tuple[bytes, _Places]:
     register_fonts()
     top, bottom, left, right = _LETTER_MARGINS
     buffer, places = io.BytesIO(), _Places()
-    document = BaseDocTemplate(buffer, pagesize=A4, leftMargin=left, rightMargin=right, topMargin=top,
-                               bottomMargin=bottom, title=letter.summary, author=letter.issuing_body,
-                               creator="certsvc", initialFontName=REGULAR, initialFontSize=_BODY_SIZE)
-    frame = Frame(left, bottom, A4[0] - left - right, A4[1] - top - bottom, id="body",
-                  leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0)
+    document = BaseDocTemplate(
+        buffer,
+        pagesize=A4,
+        leftMargin=left,
+        rightMargin=right,
+        topMargin=top,
+        bottomMargin=bottom,
+        title=letter.summary,
+        author=letter.issuing_body,
+        creator="certsvc",
+        initialFontName=REGULAR,
+        initialFontSize=_BODY_SIZE,
+    )
+    frame = Frame(
+        left,
+        bottom,
+        A4[0] - left - right,
+        A4[1] - top - bottom,
+        id="body",
+        leftPadding=0,
+        rightPadding=0,
+        topPadding=0,
+        bottomPadding=0,
+    )
     document.addPageTemplates([PageTemplate(id="page", frames=[frame], onPage=_page_number)])
     document.build(_letter_story(letter, places, frame._width))
     return buffer.getvalue(), places
@@ -343,11 +412,4 @@ def build_letter_pdf(letter: LetterData) -> bytes:
     assert places.number and places.date and places.signature
     from token_agent import signing  # pyHanko and PKCS#11: loaded only when a letter is made
 
-    return signing.prepare(pdf, number_box=places.number, date_box=places.date,
-                           signature_box=places.signature).pdf
-
-
-
-
-
-
+    return signing.prepare(pdf, number_box=places.number, date_box=places.date, signature_box=places.signature).pdf

@@ -13,8 +13,18 @@ from reportlab.pdfbase.ttfonts import TTFont
 
 from token_agent import appearance
 
-__all__ = ["BOLD", "BOLD_ITALIC", "CONTROL", "HEADER_SIZE", "ITALIC", "MM", "REGULAR", "Measure", "check_text",
-           "register_fonts"]
+__all__ = [
+    "BOLD",
+    "BOLD_ITALIC",
+    "CONTROL",
+    "HEADER_SIZE",
+    "ITALIC",
+    "MM",
+    "REGULAR",
+    "Measure",
+    "check_text",
+    "register_fonts",
+]
 
 MM = appearance.MM
 REGULAR, BOLD, ITALIC = appearance.REGULAR, appearance.BOLD, appearance.ITALIC
@@ -37,8 +47,9 @@ def register_fonts() -> None:
     """Liberation Serif under token_agent's names (its fill step reads the font from the fields), plus bold
     italic, and the family so that Paragraph markup <b>/<i> finds them."""
     appearance.register_fonts()
-    pdfmetrics.registerFont(TTFont(BOLD_ITALIC, str(appearance.font_file(REGULAR).with_name(
-        "LiberationSerif-BoldItalic.ttf"))))
+    pdfmetrics.registerFont(
+        TTFont(BOLD_ITALIC, str(appearance.font_file(REGULAR).with_name("LiberationSerif-BoldItalic.ttf")))
+    )
     pdfmetrics.registerFontFamily(REGULAR, normal=REGULAR, bold=BOLD, italic=ITALIC, boldItalic=BOLD_ITALIC)
 
 
