@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from certsvc.accounts.api_tokens import create_token
 from certsvc.accounts.models import Account, Role, RoleAssignment
-from certsvc.accounts.service import hash_password
+from certsvc.accounts.passwords import hash_password
 from certsvc.audit.service import verify_chain
 from certsvc.orgs.models import Organisation, OrgKind
 from certsvc.people.models import Person

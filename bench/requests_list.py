@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 
 from certsvc import create_app
 from certsvc.accounts.models import Account, Role, RoleAssignment
-from certsvc.accounts.service import hash_password
+from certsvc.accounts.passwords import hash_password
 from certsvc.extensions import db
 from certsvc.orgs.models import Organisation, OrgKind
 from certsvc.people.models import Person

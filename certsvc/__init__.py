@@ -42,7 +42,9 @@ def create_app(overrides: dict | None = None, *, require_secret: bool = True) ->
     if app.config["CERTSVC_BEHIND_PROXY"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+        # Flask's documented way to add WSGI middleware replaces the wsgi_app method on the instance, which
+        # Flask's typing (a method) cannot express.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
 
     from certsvc.core.transactions import end_reading_transactions_with_commit
     from certsvc.extensions import csrf, db, login_manager, migrate

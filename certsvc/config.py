@@ -13,7 +13,7 @@ commands that only work on the database (``require_secret=False``) run without i
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -83,8 +83,10 @@ def _day_list(name: str, raw: object, default: tuple[int, ...]) -> tuple[int, ..
         return default
     if isinstance(raw, str | int):
         items = str(raw).replace(",", " ").split()
-    else:
+    elif isinstance(raw, Iterable):
         items = [str(item) for item in raw]
+    else:
+        items = []  # refused below
     if not items or any(not item.isdigit() or int(item) <= 0 for item in items):
         raise ConfigError(f"{name} must list positive whole numbers of days, not {raw!r}")
     return tuple(sorted({int(item) for item in items}, reverse=True))
@@ -94,7 +96,13 @@ def _text(name: str, raw: object, default: str) -> str:
     return default if _is_unset(raw) else str(raw).strip()
 
 
-_PARSERS = {"str": _text, "flag": _flag, "int": _positive_int, "days": _day_list}
+#: By a setting's kind; the default a parser is given is of the type it returns.
+_PARSERS: dict[str, Callable[[str, object, Any], object]] = {
+    "str": _text,
+    "flag": _flag,
+    "int": _positive_int,
+    "days": _day_list,
+}
 
 
 @dataclass(frozen=True)

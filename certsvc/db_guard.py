@@ -1,6 +1,7 @@
 """DDL that makes a table append-only, for SQLite and PostgreSQL.
 
-Used by migrations for the evidence tables (the audit log, the custody register).
+Used by migrations for the evidence tables: the audit log and the custody register's events (the
+register's table of tokens, which keeps where each token is now, changes with them).
 Whoever can drop these triggers can also rewrite rows, which is why the tables are
 hash-chained as well: the triggers stop mistakes and casual edits, the chain proves
 what happened.

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from werkzeug.serving import run_simple
 
 from certsvc.accounts.models import Account, Role, RoleAssignment
-from certsvc.accounts.service import hash_password
+from certsvc.accounts.passwords import hash_password
 from certsvc.audit.service import Actor, record
 from certsvc.config import instance_path
 from certsvc.custody.demo import load_demo as load_custody_demo
@@ -127,34 +127,34 @@ def load_demo_data(registry_settings: RegistrySettings) -> bool:
     if session.scalar(select(func.count()).select_from(Organisation)):
         return False
     orgs: dict[str, Organisation] = {}
-    for spec in _ORGS:
+    for org_spec in _ORGS:
         org = Organisation(
-            name=spec.name,
-            symbol=spec.symbol,
-            kind=spec.kind,
-            agency_code=spec.agency_code,
-            parent=orgs.get(spec.parent) if spec.parent else None,
-            address=spec.address,
-            email=spec.email,
+            name=org_spec.name,
+            symbol=org_spec.symbol,
+            kind=org_spec.kind,
+            agency_code=org_spec.agency_code,
+            parent=orgs.get(org_spec.parent) if org_spec.parent else None,
+            address=org_spec.address,
+            email=org_spec.email,
         )
         session.add(org)
-        orgs[spec.key] = org
+        orgs[org_spec.key] = org
     session.flush()
     # Seed 000: the district's Culture and Information office consolidates for every unit.
     orgs["huyen"].focal_office = orgs["vhtt"]
     people: dict[str, Person] = {}
-    for spec in DEMO_ACCOUNTS:
+    for account_spec in DEMO_ACCOUNTS:
         person = Person(
-            full_name=spec.full_name,
-            position=spec.position,
-            organisation=orgs[spec.org],
-            email=f"{spec.username}.vq@langson.gov.vn",
+            full_name=account_spec.full_name,
+            position=account_spec.position,
+            organisation=orgs[account_spec.org],
+            email=f"{account_spec.username}.vq@langson.gov.vn",
         )
-        account = Account(person=person, username=spec.username, password_hash=hash_password(DEMO_PASSWORD))
-        for role, org_key in ((spec.role, spec.org), *spec.also):
+        account = Account(person=person, username=account_spec.username, password_hash=hash_password(DEMO_PASSWORD))
+        for role, org_key in ((account_spec.role, account_spec.org), *account_spec.also):
             account.roles.append(RoleAssignment(organisation=orgs[org_key], role=role))
         session.add(account)
-        people[spec.username] = person
+        people[account_spec.username] = person
     session.flush()
     record(
         session,
@@ -197,7 +197,7 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
         inserted = load_demo_data(RegistrySettings.from_config(app.config))
         click.echo("Đã nạp dữ liệu mẫu huyện Văn Quan." if inserted else "Dữ liệu mẫu đã có sẵn; giữ nguyên.")
         click.echo(f"Cơ sở dữ liệu: {db.engine.url.render_as_string(hide_password=True)}")
-    click.echo("Tài khoản mẫu (mật khẩu chung: %s):" % DEMO_PASSWORD)
+    click.echo(f"Tài khoản mẫu (mật khẩu chung: {DEMO_PASSWORD}):")
     for spec in DEMO_ACCOUNTS:
         click.echo(f"  {spec.username:<14} {spec.role.label}")
     if no_serve:

@@ -10,7 +10,11 @@ A role is held in one organisation. What it reaches depends on the role:
 Custody items are "MẬT": views must answer 404, not 403, to anyone without
 VIEW_CUSTODY at the token's organisation (see :func:`can`).
 
-Views and services ask :func:`can` or :func:`ensure`; nothing else decides.
+Views and services ask :func:`can` or :func:`ensure`. The custody register's rules that also depend
+on who keeps a token are here too (:func:`may_act_on_token`, :func:`may_witness`), asked by the custody
+services and pages. Rules about a record's state rather than a role ask :func:`can` where the record
+lives: a request's four-eyes rule and who may edit it in :mod:`certsvc.requests.transitions` and
+:mod:`certsvc.requests.service`.
 """
 
 from __future__ import annotations
@@ -165,7 +169,7 @@ def may_act_on_token(session: Session, account: Account | None, org_id: int, kee
     The person who keeps it (by the register) and the unit head; while nobody keeps it (not yet
     received, lost, returned) any recorder of the unit. A clerk who handed the token over no longer acts on it.
     """
-    if not can(session, account, Permission.RECORD_CUSTODY, org_id):
+    if account is None or not can(session, account, Permission.RECORD_CUSTODY, org_id):
         return False
     return (
         keeper_id is None

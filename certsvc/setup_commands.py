@@ -7,7 +7,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
 from certsvc.accounts.models import Account, Role, RoleAssignment
-from certsvc.accounts.service import hash_password, temporary_password
+from certsvc.accounts.passwords import hash_password, temporary_password
 from certsvc.audit.service import Actor, record
 from certsvc.cli_support import cli_actor_label
 from certsvc.core.validation import FieldError, clean_agency_code, clean_symbol

@@ -13,7 +13,7 @@ from markupsafe import Markup, escape
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
-from certsvc.accounts import service as accounts
+from certsvc.accounts.authentication import login_session_for, note_seen
 from certsvc.accounts.models import Account, Role
 from certsvc.accounts.views import clock
 from certsvc.core.enums import LabelledEnum
@@ -66,12 +66,12 @@ _SEEN_EVERY = timedelta(minutes=1)
 def _load_account(session_secret: str) -> Account | None:
     """The account of the cookie's login session, with the person and roles every page needs: one query."""
     now = clock()
-    login = accounts.login_session_for(db.session, session_secret, now)
+    login = login_session_for(db.session, session_secret, now)
     if login is None:
         return None
     if now - login.last_seen_at >= _SEEN_EVERY:
         try:
-            accounts.note_seen(db.engine, login, now)
+            note_seen(db.engine, login, now)
         except SQLAlchemyError:  # only a hint for administrators: never worth refusing the page
             log.warning("could not record when a session was last seen", exc_info=True)
     return login.account
@@ -86,7 +86,10 @@ def _error_response(
 ):
     db.session.rollback()
     if _wants_json():
-        error = {"code": code or f"http_{status}", "message": message or ERROR_TEXTS.get(status, "")}
+        error: dict[str, str | dict[str, str]] = {
+            "code": code or f"http_{status}",
+            "message": message or ERROR_TEXTS.get(status, ""),
+        }
         if fields:
             error["fields"] = fields
         return jsonify(error=error), status
@@ -205,7 +208,10 @@ def _capability_view_modules():
     from certsvc.orgs import views as orgs_views
     from certsvc.people import views as people_views
     from certsvc.registry import views as registry_views
-    from certsvc.requests import board_views  # noqa: F401  (adds the expiry board to the registry's blueprint)
+    from certsvc.requests import (
+        batch_views,  # noqa: F401  (adds the batch pages to the requests blueprint)
+        board_views,  # noqa: F401  (adds the expiry board to the registry's blueprint)
+    )
     from certsvc.requests import views as requests_views
 
     return (

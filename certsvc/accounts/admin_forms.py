@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from flask_wtf import FlaskForm
-from wtforms import SelectChoice, SelectField, StringField
+from wtforms import SelectChoice, SelectField, StringField  # type: ignore[attr-defined]  # stubs 3.2 lack SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
+from certsvc.accounts.administration import USERNAME_RULE, AccountState, is_valid_username
 from certsvc.accounts.forms import REQUIRED
 from certsvc.accounts.models import Role
-from certsvc.accounts.service import USERNAME_RULE, AccountState, is_valid_username
 from certsvc.core.records import to_id
 from certsvc.people.models import Person
 
@@ -40,10 +40,12 @@ class ChoiceField(SelectField):
     """A select whose empty option means "none" and whose refusals are in Vietnamese."""
 
     def __init__(self, label: str, *, coerce: Callable[[str], object] = str, validators=None, **kwargs):
-        def optional(value: object) -> object:
-            return None if value in (None, "") else coerce(value)
+        # WTForms coerces the posted text, or None when nothing was posted and no default is set.
+        def optional(value: str | None) -> object:
+            return None if not value else coerce(value)
 
-        super().__init__(
+        # The stubs (types-WTForms 3.2) lack the two messages' arguments, which WTForms 3.3 has.
+        super().__init__(  # type: ignore[call-arg]
             label,
             validators,
             coerce=optional,

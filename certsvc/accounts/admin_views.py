@@ -13,13 +13,14 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy.exc import IntegrityError
 
-from certsvc.accounts import service
+from certsvc.accounts import administration
 from certsvc.accounts.admin_forms import (
     AccountFilterForm,
     GrantRoleForm,
     NewAccountForm,
     person_choices,
 )
+from certsvc.accounts.forms import entered
 from certsvc.accounts.models import Account
 from certsvc.accounts.views import sign_in
 from certsvc.core.records import to_id
@@ -40,7 +41,7 @@ NAV_LINKS = (NavLink("Tài khoản", "accounts_admin.list_accounts", Permission.
 
 @PEOPLE_PAGES.add
 def _accounts_of_people(people: list[Person]) -> dict[str, object]:
-    return {"accounts": service.accounts_of(db.session, people)}
+    return {"accounts": administration.accounts_of(db.session, people)}
 
 
 _RACE_MESSAGE = "Dữ liệu vừa được người khác thay đổi. Vui lòng tải lại trang và thử lại."
@@ -58,7 +59,7 @@ def _account_for(permission: Permission, account_id: int) -> Account:
     """The account, once the user is known to hold ``permission`` somewhere (403), the
     account exists (404) and its person's unit is in the user's scope (403)."""
     ensure(db.session, _me(), permission)
-    account = service.get_account(db.session, account_id)
+    account = administration.get_account(db.session, account_id)
     ensure(db.session, _me(), permission, account.person.organisation_id)
     return account
 
@@ -78,7 +79,7 @@ def _account_page(account: Account, grant_form: GrantRoleForm | None = None, sta
         manages=manages,
         manageable=orgs_in_scope(db.session, me, Permission.MANAGE_ACCOUNTS) if manages else set(),
         grant_form=(grant_form or _grant_form()) if manages else None,
-        locked=service.is_locked(account),
+        locked=administration.is_locked(account),
         now=utcnow(),
     ), status
 
@@ -112,7 +113,7 @@ def list_accounts():
     form.organisation_id.choices = org_choices(_scoped_orgs(Permission.VIEW_ACCOUNTS), "Mọi tổ chức")
     if not form.validate():
         return render_template("accounts/list.html", form=form, result=None, filters={}), 400
-    result = service.find_accounts(
+    result = administration.find_accounts(
         db.session,
         _me(),
         org_id=form.organisation_id.data,
@@ -134,7 +135,7 @@ def view_account(account_id: int):
 def new_account():
     me = _me()
     ensure(db.session, me, Permission.MANAGE_ACCOUNTS)
-    people = {person.id: person for person in service.people_without_account(db.session, me)}
+    people = {person.id: person for person in administration.people_without_account(db.session, me)}
     form = NewAccountForm()
     form.person_id.choices = person_choices(people.values())
     notice = None
@@ -149,7 +150,9 @@ def new_account():
         return render_template("accounts/new.html", form=form, notice=notice, has_people=bool(people))
     if form.validate_on_submit():
         try:
-            account, password = service.create_account(db.session, me, people[form.person_id.data], form.username.data)
+            account, password = administration.create_account(
+                db.session, me, people[form.person_id.data], entered(form.username)
+            )
         except ValidationFailed as failure:
             db.session.rollback()
             apply_field_errors(form, failure)
@@ -166,7 +169,7 @@ def new_account():
 @login_required
 def reset_password(account_id: int):
     account = _account_for(Permission.MANAGE_ACCOUNTS, account_id)
-    password = service.reset_password(db.session, _me(), account)
+    password = administration.reset_password(db.session, _me(), account)
     if account.id == _me().id:
         sign_in(account)  # every session ended: this browser gets a new one, which must change the password
     db.session.commit()
@@ -184,7 +187,7 @@ def _set_disabled(account_id: int, disabled: bool):
         category = "success"
     else:
         done, category = f"Đã kích hoạt lại tài khoản {account.username}.", "success"
-    return _act(account_id, lambda: service.set_disabled(db.session, _me(), account, disabled), done, category)
+    return _act(account_id, lambda: administration.set_disabled(db.session, _me(), account, disabled), done, category)
 
 
 @bp.post("/<int:account_id>/disable")
@@ -207,7 +210,7 @@ def unlock(account_id: int):
         done, category = "Tài khoản không bị khóa; không có gì thay đổi.", "info"
     else:
         done, category = f"Đã mở khóa tài khoản {account.username}.", "success"
-    return _act(account_id, lambda: service.unlock(db.session, _me(), account), done, category)
+    return _act(account_id, lambda: administration.unlock(db.session, _me(), account), done, category)
 
 
 @bp.post("/<int:account_id>/roles")
@@ -220,7 +223,7 @@ def grant_role(account_id: int):
     org, role = get_organisation(db.session, form.organisation_id.data), form.role.data
     return _act(
         account_id,
-        lambda: service.grant_role(db.session, _me(), account, org.id, role),
+        lambda: administration.grant_role(db.session, _me(), account, org.id, role),
         f"Đã giao vai trò {role.label} tại {org.name} cho tài khoản {account.username}.",
     )
 
@@ -229,10 +232,10 @@ def grant_role(account_id: int):
 @login_required
 def revoke_role(account_id: int, assignment_id: int):
     account = _account_for(Permission.MANAGE_ACCOUNTS, account_id)
-    assignment = service.get_assignment(db.session, account, assignment_id)
+    assignment = administration.get_assignment(db.session, account, assignment_id)
     return _act(
         account_id,
-        lambda: service.revoke_role(db.session, _me(), assignment),
+        lambda: administration.revoke_role(db.session, _me(), assignment),
         f"Đã thu hồi vai trò {assignment.role.label} tại {assignment.organisation.name} "
         f"của tài khoản {account.username}.",
     )

@@ -26,7 +26,7 @@ def list_tokens():
         status = 400
         if form.validate_on_submit():
             try:
-                token, secret = service.create_token(db.session, current_user, {"name": form.name.data})
+                _token, secret = service.create_token(db.session, current_user, {"name": form.name.data})
             except ValidationFailed as failure:
                 db.session.rollback()
                 apply_field_errors(form, failure)

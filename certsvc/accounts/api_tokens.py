@@ -47,11 +47,11 @@ def create_token(session: Session, account: Account, raw: dict) -> tuple[ApiToke
     fields = FieldCollector(raw)
     name = fields.take("name", lambda value: clean_text(value, required=True, max_length=100))
     fields.raise_if_failed()
-    active = session.scalar(
+    active = session.execute(
         select(func.count())
         .select_from(ApiToken)
         .where(ApiToken.account_id == account.id, ApiToken.revoked_at.is_(None))
-    )
+    ).scalar_one()
     if active >= MAX_ACTIVE_TOKENS:
         raise Conflict(f"Mỗi tài khoản có tối đa {MAX_ACTIVE_TOKENS} khóa API đang dùng; hãy thu hồi khóa cũ.")
     secret = SECRET_PREFIX + secrets.token_urlsafe(32)

@@ -9,6 +9,13 @@ from certsvc.core.validation import CONTROL_MESSAGE, has_control
 REQUIRED = "Bắt buộc nhập."
 
 
+def entered(field: StringField) -> str:
+    """The text of a field the form has validated as required: DataRequired has refused None."""
+    if field.data is None:
+        raise ValueError(f"{field.name} has no data: the form was not validated")
+    return field.data
+
+
 def _no_control(form, field) -> None:
     # Refused before the name is looked up or counted: PostgreSQL refuses NUL in text.
     if field.data and has_control(field.data):

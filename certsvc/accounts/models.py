@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -64,6 +65,9 @@ class Account(Model):
     def is_anonymous(self) -> bool:
         return False
 
+    if TYPE_CHECKING:
+        # Annotated for the type checker only: the ORM would take an annotated attribute for a column.
+        session_secret: str | None
     #: The secret of the login session this object was loaded for (not stored; see :class:`LoginSession`).
     session_secret = None
 

@@ -8,9 +8,9 @@ from urllib.parse import urlsplit
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from certsvc.accounts import service
+from certsvc.accounts import authentication, passwords
 from certsvc.accounts.actors import ActorNames, actor_names
-from certsvc.accounts.forms import ChangePasswordForm, LoginForm
+from certsvc.accounts.forms import ChangePasswordForm, LoginForm, entered
 from certsvc.accounts.models import Account
 from certsvc.audit.service import Actor, record
 from certsvc.errors import ValidationFailed
@@ -21,10 +21,10 @@ from certsvc.ui.forms import apply_field_errors
 bp = Blueprint("auth", __name__)
 
 _OUTCOME_STATUS = {
-    service.LoginOutcome.BAD_CREDENTIALS: 401,
-    service.LoginOutcome.THROTTLED: 429,
-    service.LoginOutcome.LOCKED: 429,
-    service.LoginOutcome.DISABLED: 403,
+    authentication.LoginOutcome.BAD_CREDENTIALS: 401,
+    authentication.LoginOutcome.THROTTLED: 429,
+    authentication.LoginOutcome.LOCKED: 429,
+    authentication.LoginOutcome.DISABLED: 403,
 }
 
 
@@ -42,13 +42,13 @@ def clock() -> datetime:
 def sign_in(account: Account) -> None:
     """Open a new login session for this browser (in the caller's transaction, which the caller commits
     before answering) and give it the cookie."""
-    service.start_session(db.session, account, hours=current_app.config["CERTSVC_SESSION_HOURS"], now=clock())
+    authentication.start_session(db.session, account, hours=current_app.config["CERTSVC_SESSION_HOURS"], now=clock())
     login_user(account)
 
 
-def _login_policy() -> service.LoginPolicy:
+def _login_policy() -> authentication.LoginPolicy:
     config = current_app.config
-    return service.LoginPolicy(
+    return authentication.LoginPolicy(
         throttle_after=config["CERTSVC_LOGIN_THROTTLE_AFTER"],
         lock_after=config["CERTSVC_LOGIN_LOCK_AFTER"],
         lock_minutes=config["CERTSVC_LOGIN_LOCK_MINUTES"],
@@ -64,15 +64,15 @@ def _safe_next(target: str | None) -> str:
     return url_for("core.index")
 
 
-def _failure_message(result: service.LoginResult) -> str:
-    if result.outcome is service.LoginOutcome.THROTTLED:
+def _failure_message(result: authentication.LoginResult) -> str:
+    if result.outcome is authentication.LoginOutcome.THROTTLED:
         return f"Đăng nhập sai nhiều lần. Vui lòng thử lại sau {format_vietnam(result.retry_at, True)}."
-    if result.outcome is service.LoginOutcome.LOCKED:
+    if result.outcome is authentication.LoginOutcome.LOCKED:
         return (
             "Tài khoản tạm khóa do đăng nhập sai nhiều lần, đến "
             f"{format_vietnam(result.retry_at, True)}. Liên hệ quản trị hệ thống nếu cần mở sớm."
         )
-    if result.outcome is service.LoginOutcome.DISABLED:
+    if result.outcome is authentication.LoginOutcome.DISABLED:
         return "Tài khoản đã bị vô hiệu hóa. Liên hệ quản trị hệ thống."
     return "Tên đăng nhập hoặc mật khẩu không đúng."
 
@@ -87,10 +87,10 @@ def login():
         return render_template("auth/login.html", form=form)
     if not form.validate_on_submit():
         return render_template("auth/login.html", form=form), 400
-    result = service.authenticate(
+    result = authentication.authenticate(
         db.session,
-        form.username.data,
-        form.password.data,
+        entered(form.username),
+        entered(form.password),
         source=request.remote_addr or "",
         policy=_login_policy(),
         now=clock(),
@@ -100,10 +100,13 @@ def login():
         return render_template("auth/login.html", form=form, error=_failure_message(result)), _OUTCOME_STATUS[
             result.outcome
         ]
+    account = result.account
+    if account is None:  # a successful login always names its account
+        raise RuntimeError("login succeeded without an account")
     session.clear()  # nothing from before the login carries over, the CSRF token included
-    sign_in(result.account)
+    sign_in(account)
     db.session.commit()
-    if result.account.must_change_password:
+    if account.must_change_password:
         flash("Bạn cần đổi mật khẩu trước khi tiếp tục.", "info")
         return redirect(url_for("auth.change_password"))
     return redirect(_safe_next(form.next.data))
@@ -113,7 +116,7 @@ def login():
 @login_required
 def logout():
     record(db.session, Actor.of(current_user), "auth.logout", "account", current_user.id)
-    service.end_session(db.session, current_user.session_secret)
+    authentication.end_session(db.session, current_user.session_secret)
     db.session.commit()
     logout_user()
     flash("Bạn đã đăng xuất.", "info")
@@ -126,7 +129,9 @@ def change_password():
     form = ChangePasswordForm()
     if form.validate_on_submit():
         try:
-            service.change_password(db.session, current_user, form.current_password.data, form.new_password.data)
+            passwords.change_password(
+                db.session, current_user, entered(form.current_password), entered(form.new_password)
+            )
         except ValidationFailed as failure:
             db.session.rollback()
             apply_field_errors(form, failure)

@@ -15,7 +15,7 @@ from certsvc.errors import NotFound, PermissionDenied, ValidationFailed
 from certsvc.extensions import db
 from certsvc.policy import Permission, can, ensure, orgs_in_scope
 from certsvc.requests import checks, listing, service
-from certsvc.requests.fields import REQUEST_TYPES, RequestPolicy, spec_of
+from certsvc.requests.fields import REQUEST_TYPES, SubmissionLimits, spec_of
 from certsvc.requests.listing import RequestFilter
 from certsvc.requests.models import CertificateRequest, RequestStatus, RequestType
 from certsvc.requests.transitions import ACTION_LABELS, PAGE_ACTIONS, action_permissions
@@ -31,8 +31,8 @@ _REFERENCES = {"certificate_serial": "certificate_id", "token_serial": "token_id
 _ACTING = frozenset(p for action in PAGE_ACTIONS for p in action_permissions(action))
 
 
-def _policy() -> RequestPolicy:
-    return RequestPolicy.from_config(current_app.config)
+def _limits() -> SubmissionLimits:
+    return SubmissionLimits.from_config(current_app.config)
 
 
 def _field_names(kind: RequestType) -> set[str]:
@@ -42,7 +42,7 @@ def _field_names(kind: RequestType) -> set[str]:
 
 def request_detail(req: CertificateRequest) -> dict:
     account = api_account()
-    problems = checks.policy_problems(db.session, req, _policy(), account) if req.status in _CHECKED else []
+    problems = checks.submission_problems(db.session, req, _limits(), account) if req.status in _CHECKED else []
     return request_detail_json(
         req,
         service.available_transitions(db.session, account, req),
@@ -134,5 +134,5 @@ def transition_request(api_request_id: int) -> Response:
         raise NotFound("Không có thao tác này.")
     if not any(can(db.session, account, p, req.organisation_id) for p in action_permissions(action)):
         raise PermissionDenied()
-    service.take_action(db.session, account, req, action, comment, _policy())
+    service.take_action(db.session, account, req, action, comment, _limits())
     return committed(lambda: request_detail(req))

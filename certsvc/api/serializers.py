@@ -13,8 +13,8 @@ from certsvc.orgs.models import Organisation
 from certsvc.people.models import Person
 from certsvc.registry.models import Certificate, Token, TokenEvent
 from certsvc.registry.service import CertificateStatus
-from certsvc.requests.checks import PolicyProblem
-from certsvc.requests.fields import TypeSpec, written_fields
+from certsvc.requests.checks import SubmissionProblem
+from certsvc.requests.fields import TypeSpec, fields_for_display
 from certsvc.requests.models import Batch, CertificateRequest, RequestEvent
 from certsvc.requests.transitions import ACTION_LABELS, Transition
 
@@ -72,7 +72,7 @@ def request_json(req: CertificateRequest) -> dict:
         "type": _labelled(req.request_type),
         "status": _labelled(req.status),
         "organisation": _org(req.organisation),
-        "fields": written_fields(req.request_type, req.data or {}),
+        "fields": fields_for_display(req.request_type, req.data or {}),
         "certificate_id": req.certificate_id,
         "token_id": req.token_id,
         "batch_id": req.batch_id,
@@ -101,7 +101,7 @@ def request_detail_json(
     req: CertificateRequest,
     transitions: Iterable[Transition],
     editable: bool,
-    problems: Iterable[PolicyProblem],
+    problems: Iterable[SubmissionProblem],
 ) -> dict:
     return {
         **request_json(req),

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from sqlalchemy import ColumnElement, Select, String, and_, cast, false, or_, select, true, union
+from sqlalchemy import ColumnElement, CompoundSelect, Select, String, and_, cast, false, or_, select, true, union
 from sqlalchemy.orm import Session
 
 from certsvc.accounts.api_token_models import ApiToken
@@ -39,7 +39,7 @@ def _ids(id_column, org_column, orgs: Collection[int]) -> Select:
     return select(cast(id_column, String)).where(org_column.in_(orgs))
 
 
-def _accounts_of(orgs: Collection[int]) -> Select:
+def _accounts_of(orgs: Collection[int]) -> CompoundSelect:
     return union(
         select(Account.id).join(Person, Account.person_id == Person.id).where(Person.organisation_id.in_(orgs)),
         select(RoleAssignment.account_id).where(RoleAssignment.organisation_id.in_(orgs)),

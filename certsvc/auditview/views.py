@@ -12,7 +12,7 @@ import csv
 import io
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -24,7 +24,7 @@ from certsvc.audit.models import AuditEntry
 from certsvc.auditview.labels import ACTION_LABELS, OBJECT_TYPE_LABELS, action_label, object_type_label
 from certsvc.auditview.scope import visible_to
 from certsvc.core.csvcells import neutralise
-from certsvc.core.paging import page_from, paginate
+from certsvc.core.paging import Page, page_from, paginate
 from certsvc.core.validation import FieldCollector, FieldError, clean_text
 from certsvc.extensions import db
 from certsvc.policy import Permission, ensure
@@ -80,7 +80,7 @@ def _clean_date(value: object) -> date | None:
         raise FieldError(f"Ngày {text} không có trên lịch.") from None
 
 
-def _text_cleaner(max_length: int):
+def _text_cleaner(max_length: int) -> Callable[[object], str | None]:
     return lambda value: clean_text(str(value or ""), max_length=max_length)
 
 
@@ -101,15 +101,20 @@ class AuditFilters:
     def parse(cls, args: Mapping[str, str]) -> tuple[AuditFilters, dict[str, str]]:
         """The filters in ``args``, and a Vietnamese message per field that is not acceptable."""
         fields = FieldCollector(args)
-        fields.take("date_from", _clean_date)
-        fields.take("date_to", _clean_date)
-        fields.take("actor", _text_cleaner(120))
-        for name in ("action", "object_type", "object_id"):
-            fields.take(name, _text_cleaner(64))
-        values = fields.values
-        if values.get("date_from") and values.get("date_to") and values["date_from"] > values["date_to"]:
+        date_from = fields.take("date_from", _clean_date)
+        date_to = fields.take("date_to", _clean_date)
+        text = _text_cleaner(64)
+        filters = cls(
+            date_from=date_from,
+            date_to=date_to,
+            actor=fields.take("actor", _text_cleaner(120)),
+            action=fields.take("action", text),
+            object_type=fields.take("object_type", text),
+            object_id=fields.take("object_id", text),
+        )
+        if date_from and date_to and date_from > date_to:
             fields.fail("date_to", "“Đến ngày” phải cùng ngày hoặc sau “Từ ngày”.")
-        return cls(**values), fields.errors
+        return filters, fields.errors
 
     def conditions(self) -> list[ColumnElement[bool]]:
         where: list[ColumnElement[bool]] = []
@@ -210,7 +215,7 @@ def list_entries():
     number = page_from(request.args, errors)
     if errors:
         return _invalid(errors)
-    page = paginate(db.session, _select(filters).order_by(AuditEntry.seq.desc()), number)
+    page: Page[AuditEntry] = paginate(db.session, _select(filters).order_by(AuditEntry.seq.desc()), number)
     return _render_list(errors={}, entries=page.items, filters=filters, page=page)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from typing import TYPE_CHECKING, Self
 
 from sqlalchemy import Enum
 
@@ -15,13 +16,21 @@ class LabelledEnum(enum.StrEnum):
     The stored value is what the database and the API see; ``label`` is what pages show.
     """
 
+    _value_: str
     label: str
 
-    def __new__(cls, value: str, label: str):
-        member = str.__new__(cls, value)
-        member._value_ = value
-        member.label = label
-        return member
+    if TYPE_CHECKING:
+        # What the type checker sees: ``Kind("stored_value")``, the lookup by value, and a ``value`` that is
+        # that string (not the pair a member is declared with, which only the constructor below reads).
+        def __new__(cls, value: str) -> Self: ...
+
+    else:
+
+        def __new__(cls, value: str, label: str):
+            member = str.__new__(cls, value)
+            member._value_ = value
+            member.label = label
+            return member
 
 
 def enum_column(cls: type[enum.Enum]) -> Enum:

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from sqlalchemy import Table, Update, bindparam, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import DeclarativeBase, Session
 
 __all__ = [
     "GENESIS_HASH",
@@ -91,18 +91,26 @@ def _head_statements(head: Table) -> tuple[Update, Update]:
     return bump, set_hash
 
 
-def bump_head(session: Session, head_model: type) -> tuple[int, str]:
+def _head_table(head_model: type[DeclarativeBase]) -> Table:
+    # A declarative model's table is a Table unless the model maps a join or a select, which a head does not.
+    table = head_model.__table__
+    if not isinstance(table, Table):
+        raise TypeError(f"{head_model.__name__} does not map a single table")
+    return table
+
+
+def bump_head(session: Session, head_model: type[DeclarativeBase]) -> tuple[int, str]:
     """Take the next sequence number; returns it and the hash of the entry before it.
 
     Runs on the session's connection as plain Core statements: the ORM's bulk-update
     bookkeeping would cost more than the statement itself.
     """
-    row = session.connection().execute(_head_statements(head_model.__table__)[0]).one()
+    row = session.connection().execute(_head_statements(_head_table(head_model))[0]).one()
     return row.last_seq, row.last_hash
 
 
-def set_head_hash(session: Session, head_model: type, new_hash: str) -> None:
-    session.connection().execute(_head_statements(head_model.__table__)[1], {"new_hash": new_hash})
+def set_head_hash(session: Session, head_model: type[DeclarativeBase], new_hash: str) -> None:
+    session.connection().execute(_head_statements(_head_table(head_model))[1], {"new_hash": new_hash})
 
 
 @dataclass(frozen=True)

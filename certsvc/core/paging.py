@@ -16,13 +16,23 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Select, func, literal_column, null, select
+from sqlalchemy import ColumnElement, Null, Select, func, literal_column, null, select
 from sqlalchemy.orm import Session
 
-from certsvc.core.sql import written
+from certsvc.core.sql import inlined
 from certsvc.core.validation import FieldError
 
-__all__ = ["COUNT_LIMIT", "PER_PAGE", "Fetch", "Page", "count_rows", "page_from", "paginate", "parse_page"]
+__all__ = [
+    "COUNT_LIMIT",
+    "PER_PAGE",
+    "CountColumn",
+    "Fetch",
+    "Page",
+    "count_rows",
+    "page_from",
+    "paginate",
+    "parse_page",
+]
 
 T = TypeVar("T")
 PER_PAGE = 50
@@ -100,12 +110,12 @@ class Page(Generic[T]):
         return bool(self.items)
 
 
-def _counted(query: Select, limit: int | None) -> Select:
+def _counted(query: Select, limit: int | None) -> Select[int]:
     """``SELECT count(*)`` of the rows ``query`` selects, at most ``limit`` + 1 of them when given."""
     # Only a constant per row: a limited subquery is read row by row, and whole rows would be copied.
-    counted = query.order_by(None).with_only_columns(literal_column("1"), maintain_column_froms=True)
+    counted: Select = query.order_by(None).with_only_columns(literal_column("1"), maintain_column_froms=True)
     if limit is not None:
-        counted = counted.limit(written(limit + 1))
+        counted = counted.limit(inlined(limit + 1))
     return select(func.count()).select_from(counted.subquery())
 
 
@@ -114,9 +124,12 @@ def count_rows(session: Session, query: Select, limit: int | None = None) -> int
     return session.scalar(_counted(query, limit)) or 0
 
 
+#: The count of a list selected along with each row of a page, or NULL when the page is not counted along.
+CountColumn = ColumnElement[int] | Null
+
 #: Reads a page: ``fetch(limit, offset, total)`` gives the page's rows, each with the value of the
-#: column ``total`` selected along with it (a NULL column when the page is not counted along).
-Fetch = Callable[[int, int, ColumnElement[int | None]], Sequence[tuple[T, int | None]]]
+#: column ``total`` selected along with it.
+Fetch = Callable[[int, int, CountColumn], Sequence[tuple[T, int | None]]]
 
 
 def paginate(
@@ -137,7 +150,7 @@ def paginate(
     """
     offset = (number - 1) * per_page
     within = count_limit is None or offset + per_page <= count_limit
-    total_column = _counted(query, count_limit).scalar_subquery() if within else null()
+    total_column: CountColumn = _counted(query, count_limit).scalar_subquery() if within else null()
     rows: Sequence[tuple[T, int | None]] = []
     if offset + per_page <= _LAST_POSITION:
         rows = (fetch or _plain_fetch(session, query))(per_page, offset, total_column)
@@ -147,16 +160,17 @@ def paginate(
         counted = rows[0][1]
     elif (items and len(items) < per_page) or (not items and offset == 0):
         return Page(items=items, number=number, total=reached, per_page=per_page)
-    elif items:  # a full page past the counted rows
+    elif items and count_limit is not None:  # a full page past the counted rows
         return Page(items=items, number=number, total=count_limit, per_page=per_page, more=True)
     else:
         counted = count_rows(session, query, count_limit)
-    more = count_limit is not None and counted > count_limit
-    return Page(items=items, number=number, total=count_limit if more else counted, per_page=per_page, more=more)
+    if count_limit is not None and counted > count_limit:
+        return Page(items=items, number=number, total=count_limit, per_page=per_page, more=True)
+    return Page(items=items, number=number, total=counted, per_page=per_page)
 
 
 def _plain_fetch(session: Session, query: Select) -> Fetch:
-    def fetch(limit: int, offset: int, total: ColumnElement[int | None]):
+    def fetch(limit: int, offset: int, total: CountColumn) -> list[tuple[object, int | None]]:
         return [
             (item, counted) for item, counted in session.execute(query.limit(limit).offset(offset).add_columns(total))
         ]

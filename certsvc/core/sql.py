@@ -6,13 +6,13 @@ import enum
 import functools
 from collections.abc import Iterable
 
-from sqlalchemy import BindParameter, ColumnElement, literal, literal_column
+from sqlalchemy import BindParameter, ColumnElement, SQLColumnExpression, literal, literal_column
 from sqlalchemy.types import TypeEngine
 
-__all__ = ["one_of_ids", "written"]
+__all__ = ["one_of_ids", "inlined"]
 
 
-def one_of_ids(column: ColumnElement[int], ids: Iterable[int]) -> ColumnElement[bool]:
+def one_of_ids(column: SQLColumnExpression[int], ids: Iterable[int]) -> ColumnElement[bool]:
     """``column IN (1, 2, …)`` with the ids written into the statement.
 
     A focal office's scope is hundreds of organisation ids. Sent as hundreds of bound parameters
@@ -30,8 +30,8 @@ def _id_list(ids: frozenset[int]) -> str:
     return f"({', '.join(map(str, sorted(ids))) or 'NULL'})"
 
 
-def written(value: int | enum.Enum, type_: TypeEngine | None = None) -> BindParameter:
-    """``value`` written into the statement when it runs, rather than sent as a parameter.
+def inlined(value: int | enum.Enum, type_: TypeEngine | None = None) -> BindParameter:
+    """``value`` inlined: written into the statement's text when it runs, rather than sent as a parameter.
 
     For the values that decide a list's plan: its status, its slice (LIMIT, OFFSET). PostgreSQL plans a
     prepared statement with such parameters again on every run, since a plan kept for any OFFSET
@@ -40,5 +40,5 @@ def written(value: int | enum.Enum, type_: TypeEngine | None = None) -> BindPara
     writes the value in at execution. Only whole numbers and enum members: nothing that can carry SQL.
     """
     if isinstance(value, bool) or not isinstance(value, int | enum.Enum):
-        raise TypeError(f"only integers and enum members are written into SQL, not {type(value).__name__}")
+        raise TypeError(f"only integers and enum members are inlined into SQL, not {type(value).__name__}")
     return literal(value, type_, literal_execute=True)

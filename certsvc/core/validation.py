@@ -10,12 +10,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
+from typing import Any, Literal, TypeVar, overload
 
 from certsvc.errors import ValidationFailed
 
 __all__ = [
     "FieldError",
     "FieldCollector",
+    "validated",
     "clean_text",
     "text_problem",
     "has_control",
@@ -71,6 +73,10 @@ def text_problem(text: str) -> str | None:
     return None
 
 
+@overload
+def clean_text(value: str | None, *, required: Literal[True], max_length: int = 255) -> str: ...
+@overload
+def clean_text(value: str | None, *, required: bool = False, max_length: int = 255) -> str | None: ...
 def clean_text(value: str | None, *, required: bool = False, max_length: int = 255) -> str | None:
     problem = text_problem(value or "")
     if problem:
@@ -198,10 +204,14 @@ def clean_flag(value: object) -> bool:
     return str(value or "").strip().lower() in {"1", "true", "y", "yes", "on", "có", "x"}
 
 
-def non_empty(cleaner: Callable[[object], object | None]) -> Callable[[object], object]:
+Raw = TypeVar("Raw")
+Clean = TypeVar("Clean")
+
+
+def non_empty(cleaner: Callable[[Raw], Clean | None]) -> Callable[[Raw], Clean]:
     """``cleaner``, refusing an empty value (one it cleans to None)."""
 
-    def clean(value: object) -> object:
+    def clean(value: Raw) -> Clean:
         cleaned = cleaner(value)
         if cleaned is None:
             raise FieldError("Bắt buộc nhập.")
@@ -218,7 +228,10 @@ class FieldCollector:
         self.errors: dict[str, str] = {}
         self.values: dict[str, object] = {}
 
-    def take(self, name: str, cleaner: Callable[[object], object]) -> object:
+    # A field's raw value is what its form field, query parameter or JSON reader gave (text, a date, a
+    # number, None); the mapping cannot say which, but each field's cleaner is written for its own.
+    def take(self, name: str, cleaner: Callable[[Any], Clean]) -> Clean | None:
+        """The field's cleaned value; None when it is empty or refused (``raise_if_failed`` then raises)."""
         raw = self.raw.get(name)
         try:
             if isinstance(raw, str) and (problem := text_problem(raw)):
@@ -236,3 +249,11 @@ class FieldCollector:
     def raise_if_failed(self) -> None:
         if self.errors:
             raise ValidationFailed(self.errors)
+
+
+def validated(value: Clean | None, name: str) -> Clean:
+    """A field's value read after :meth:`FieldCollector.raise_if_failed`: its cleaner returned a value or
+    refused the field, so None here means a check let an empty value through (a bug, not bad input)."""
+    if value is None:
+        raise RuntimeError(f"{name!r} passed the checks without a value.")
+    return value

@@ -15,8 +15,6 @@ from certsvc.timeutil import VIETNAM_TZ
 
 __all__ = ["book_events", "details_of", "happened_at", "summary"]
 
-E = CustodyEventKind
-
 
 def details_of(event: CustodyEvent) -> dict:
     try:
@@ -38,7 +36,7 @@ def happened_at(event: CustodyEvent) -> datetime:
 def summary(event: CustodyEvent) -> str:
     """One line saying what the entry records."""
     d = details_of(event)
-    if event.kind is E.HANDED_OVER:
+    if event.kind is CustodyEventKind.HANDED_OVER:
         text = f"{d.get('giver_name')} giao cho {d.get('receiver_name')}"
         if d.get("witness_name"):
             text += f", chứng kiến: {d['witness_name']}"
@@ -48,10 +46,10 @@ def summary(event: CustodyEvent) -> str:
             text += f"; {d['approved_by']} phê duyệt trên hệ thống"
         return text
     parts = {
-        E.RECEIVED: f"Người giữ: {d.get('keeper_name')}",
-        E.LOST: d.get("circumstances"),
-        E.FOUND: f"Người giữ: {d.get('keeper_name')}",
-        E.RETURNED: f"Nộp lại {d.get('ca_name')} ({d.get('ca_representative')}): {d.get('reason')}",
+        CustodyEventKind.RECEIVED: f"Người giữ: {d.get('keeper_name')}",
+        CustodyEventKind.LOST: d.get("circumstances"),
+        CustodyEventKind.FOUND: f"Người giữ: {d.get('keeper_name')}",
+        CustodyEventKind.RETURNED: f"Nộp lại {d.get('ca_name')} ({d.get('ca_representative')}): {d.get('reason')}",
     }
     pieces = [
         parts.get(event.kind),

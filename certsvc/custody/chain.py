@@ -1,4 +1,5 @@
-"""The custody register as a hash chain: appending entries and verifying the whole register.
+"""The custody register as a hash chain: appending entries, the current keepers, verifying the whole
+register and checking a hash printed on a minute.
 
 Each entry's hash covers every column but the hash itself, including the previous
 entry's hash; the head row ``custody_head`` holds the newest number and hash. The
@@ -8,9 +9,10 @@ audit log in :mod:`certsvc.core.hashchain`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session, make_transient_to_detached
@@ -47,34 +49,34 @@ HASHED_COLUMNS = (
 )
 
 _UNCHECKED = object()
-_INSERT = insert(CustodyEvent.__table__)
+_INSERT = insert(CustodyEvent)
 
 
 def entry_hash(**fields: object) -> str:
     """The hash of an entry with these column values (those of :data:`HASHED_COLUMNS`)."""
-    return _hash_of(_Row(hash="", **fields))
+    return _hash_values([fields[name] for name in HASHED_COLUMNS])
 
 
-def _hash_values(values, seq: int | None = None) -> str:
-    """The hash of an entry given as values in :data:`HASHED_COLUMNS` order (a row as stored, or a :class:`_Row`)."""
+def _hash_values(values: Sequence[Any], seq: int | None = None) -> str:
+    """The hash of an entry given as values in :data:`HASHED_COLUMNS` order (a row as the driver returns it)."""
     return chain_hash(
         (values[0] if seq is None else seq, timestamp(values[1]), values[2], values[3], str(values[4]), *values[5:10])
     )
 
 
-def _hash_of(entry, seq: int | None = None) -> str:
-    """The hash of an entry: a row of values, or anything with the hashed columns as attributes."""
-    if not isinstance(entry, tuple):
-        entry = [getattr(entry, name) for name in HASHED_COLUMNS]
-    return _hash_values(entry, seq)
+def _hash_of(entry: CustodyEvent | _Row, seq: int | None = None) -> str:
+    """The hash of an entry (as if numbered ``seq``, when given): a register entry or a :class:`_Row`."""
+    return _hash_values([getattr(entry, name) for name in HASHED_COLUMNS], seq)
 
 
 def keeper_ids(session: Session, token_ids: list[int] | None = None) -> dict[int, int | None]:
     """The current keeper (person id, or None) of each token in the register: the keeper of its newest entry."""
-    newest = select(CustodyEvent.token_id, func.max(CustodyEvent.seq).label("seq")).group_by(CustodyEvent.token_id)
+    newest_query = select(CustodyEvent.token_id, func.max(CustodyEvent.seq).label("seq")).group_by(
+        CustodyEvent.token_id
+    )
     if token_ids is not None:
-        newest = newest.where(CustodyEvent.token_id.in_(token_ids))
-    newest = newest.subquery()
+        newest_query = newest_query.where(CustodyEvent.token_id.in_(token_ids))
+    newest = newest_query.subquery()
     rows = session.execute(
         select(CustodyEvent.token_id, CustodyEvent.keeper_id).join(newest, CustodyEvent.seq == newest.c.seq)
     )
@@ -103,7 +105,7 @@ def append_event(
             "Người giao không còn là người đang giữ thiết bị theo sổ theo dõi; không thể ghi sổ.",
             code="custody_keeper_changed",
         )
-    row = dict(
+    row: dict[str, object] = dict(
         seq=seq,
         occurred_at=utcnow(),
         token_id=token.id,
@@ -115,18 +117,20 @@ def append_event(
         details=canonical_json(details),
         prev_hash=prev_hash,
     )
-    row["hash"] = entry_hash(**row)
+    row["hash"] = new_hash = entry_hash(**row)
     # A Core INSERT, then the entry joins the session as already persistent: no unit-of-work flush per append.
     session.connection().execute(_INSERT, row)
-    set_head_hash(session, CustodyHead, row["hash"])
+    set_head_hash(session, CustodyHead, new_hash)
     event = CustodyEvent(**row)
     make_transient_to_detached(event)
     session.add(event)
     return event
 
 
-class _Row(NamedTuple):
-    """An entry as plain values, in :data:`HASHED_COLUMNS` order and then the hash."""
+@dataclass(slots=True)
+class _Row:
+    """An entry as plain values, in :data:`HASHED_COLUMNS` order and then the hash: how a broken register is
+    examined to name its fault. Not frozen, as :class:`certsvc.core.hashchain.ChainEntry` has writable fields."""
 
     seq: int
     occurred_at: datetime | str
@@ -157,7 +161,11 @@ def verify_register(session: Session) -> ChainReport:
         cursor.close()
     head = session.get(CustodyHead, 1)
     return verify_rows(
-        rows, None if head is None else (head.last_seq, head.last_hash), _hash_values, _Row._make, _hash_of
+        rows,
+        None if head is None else (head.last_seq, head.last_hash),
+        _hash_values,
+        lambda row: _Row(*row),
+        _hash_of,
     )
 
 

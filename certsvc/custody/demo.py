@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from certsvc.accounts.models import Account
 from certsvc.custody import entries, handovers
+from certsvc.custody.service import account_of
 from certsvc.orgs.models import Organisation
 from certsvc.people.models import Person
 from certsvc.registry.models import Token, TokenKind
@@ -30,15 +31,23 @@ def _seal_token(session: Session, org: Organisation) -> Token:
     ).one()
 
 
+def _account(session: Session, person: Person) -> Account:
+    """The demo account of a demo person (the accounts of the demo are made before the custody register)."""
+    account = account_of(session, person)
+    if account is None:
+        raise LookupError(f"The custody demo needs an account for {person.full_name}; the demo accounts are missing.")
+    return account
+
+
 def _day(days_ago: int) -> str:
     return to_vietnam(utcnow() - timedelta(days=days_ago)).date().isoformat()
 
 
 def load_demo(session: Session, orgs: dict[str, Organisation], people: dict[str, Person]) -> None:
     unit = orgs["huyen"]
-    current = session.scalar(select(Account).where(Account.person_id == people["vanthu"].id))
+    current = _account(session, people["vanthu"])
     former_person = people[FORMER_CLERK]
-    former = session.scalar(select(Account).where(Account.person_id == former_person.id))
+    former = _account(session, former_person)
     token = _seal_token(session, unit)
     entries.receive(
         session,
@@ -89,6 +98,4 @@ def load_demo(session: Session, orgs: dict[str, Organisation], people: dict[str,
     )
     handovers.confirm_handover(session, former, handover)
     handovers.confirm_handover(session, current, handover)
-    handovers.confirm_handover(
-        session, session.scalar(select(Account).where(Account.person_id == people[WITNESS].id)), handover
-    )
+    handovers.confirm_handover(session, _account(session, people[WITNESS]), handover)

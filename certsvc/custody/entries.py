@@ -1,8 +1,8 @@
 """Entries of the custody register other than handovers: receiving a token from the CA, the events of the
 plain event form (inventory, damage, found, returned, destroyed) and a loss report.
 
-Same rules as :mod:`certsvc.custody.service`: the acting account is checked, bad input changes nothing,
-one audit entry per action in the caller's transaction.
+The rules every change shares are :mod:`certsvc.custody.service`'s: the acting account is checked, bad input
+changes nothing, one audit entry per action in the caller's transaction.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from certsvc.accounts.models import Account
-from certsvc.core.validation import FieldCollector, clean_day, non_empty
+from certsvc.core.validation import FieldCollector, clean_day, non_empty, validated
 from certsvc.custody.chain import append_event, keeper_ids
 from certsvc.custody.models import CustodyEvent, CustodyEventKind, CustodyToken, Handover, HandoverStatus
 from certsvc.custody.service import (
@@ -24,6 +24,7 @@ from certsvc.custody.service import (
     clean_person_id,
     clean_time,
     ensure_visible,
+    field_moment,
     in_register,
     may_keep,
     name_of,
@@ -31,7 +32,6 @@ from certsvc.custody.service import (
     take_token,
     text_field,
     token_facts,
-    vietnam_moment,
 )
 from certsvc.errors import Conflict, ValidationFailed
 from certsvc.people.models import Person
@@ -45,24 +45,33 @@ from certsvc.timeutil import utcnow
 
 __all__ = ["EVENT_FORM_KINDS", "LossReport", "receive", "record_event", "report_loss"]
 
-E = CustodyEventKind
-
 #: Events that end a token's custody or suspend it: a pending handover is cancelled.
-_CANCELS_HANDOVER = {E.LOST, E.RETURNED, E.DESTROYED, E.DAMAGED}
+_CANCELS_HANDOVER = {
+    CustodyEventKind.LOST,
+    CustodyEventKind.RETURNED,
+    CustodyEventKind.DESTROYED,
+    CustodyEventKind.DAMAGED,
+}
 
 
 #: The token state each event moves to (none: the state stays).
 _STATE_AFTER = {
-    E.FOUND: TokenState.ACTIVE,
-    E.DAMAGED: TokenState.DAMAGED,
-    E.RETURNED: TokenState.RETURNED,
-    E.DESTROYED: TokenState.DESTROYED,
-    E.LOST: TokenState.LOST,
+    CustodyEventKind.FOUND: TokenState.ACTIVE,
+    CustodyEventKind.DAMAGED: TokenState.DAMAGED,
+    CustodyEventKind.RETURNED: TokenState.RETURNED,
+    CustodyEventKind.DESTROYED: TokenState.DESTROYED,
+    CustodyEventKind.LOST: TokenState.LOST,
 }
 
 
 #: Events recorded with the plain event form (receiving, loss and handover have their own).
-EVENT_FORM_KINDS = (E.INVENTORY, E.DAMAGED, E.FOUND, E.RETURNED, E.DESTROYED)
+EVENT_FORM_KINDS = (
+    CustodyEventKind.INVENTORY,
+    CustodyEventKind.DAMAGED,
+    CustodyEventKind.FOUND,
+    CustodyEventKind.RETURNED,
+    CustodyEventKind.DESTROYED,
+)
 
 
 def _set_state(session: Session, by: Account, token: Token, to: TokenState, reason: str) -> None:
@@ -102,7 +111,7 @@ def _common_fields(raw: Mapping) -> FieldCollector:
 
 def _event_details(session: Session, token: Token, fields: FieldCollector, **extra) -> dict:
     values = fields.values
-    happened = vietnam_moment(values.get("event_date"), values.get("event_time")) or utcnow()
+    happened = field_moment(fields, "event_date", "event_time") or utcnow()
     details = {
         **token_facts(session, token),
         "happened_at": happened.isoformat(),
@@ -124,13 +133,14 @@ def receive(session: Session, account: Account, token: Token, raw: Mapping) -> C
     if keeper is not None and not may_keep(session, keeper, token.organisation_id):
         fields.fail("keeper_id", "Người giữ thiết bị phải là văn thư hoặc thủ trưởng đơn vị có tài khoản.")
     fields.raise_if_failed()
+    keeper = validated(keeper, "keeper_id")
     session.add(CustodyToken(token_id=token.id))
     details = _event_details(
         session, token, fields, keeper_name=keeper.full_name, accessories=fields.values.get("accessories")
     )
     if token.state is TokenState.IN_STOCK:
         _set_state(session, account, token, TokenState.ACTIVE, "Nhận thiết bị từ tổ chức cung cấp dịch vụ")
-    event = append_event(session, actor_of(account), token, E.RECEIVED, keeper.id, details)
+    event = append_event(session, actor_of(account), token, CustodyEventKind.RECEIVED, keeper.id, details)
     audit(session, account, "custody.received", event, token)
     return event
 
@@ -143,29 +153,30 @@ def record_event(session: Session, account: Account, token: Token, raw: Mapping)
     kind = next((k for k in EVENT_FORM_KINDS if k.value == kind_text), None)
     if kind is None:
         fields.fail("kind", "Chọn loại sự kiện.")
-    if kind is E.FOUND:
+    if kind is CustodyEventKind.FOUND:
         fields.take("keeper_id", non_empty(clean_person_id))
-    if kind is E.RETURNED:
+    if kind is CustodyEventKind.RETURNED:
         fields.take("ca_name", text_field(255, required=True))
         fields.take("ca_representative", text_field(200, required=True))
         fields.take("reason", text_field(500, required=True))
-    if kind in (E.DAMAGED, E.DESTROYED, E.FOUND):
+    if kind in (CustodyEventKind.DAMAGED, CustodyEventKind.DESTROYED, CustodyEventKind.FOUND):
         fields.take("note", text_field(1000, required=True))
     keeper = person_field(session, fields, "keeper_id")
     if keeper is not None and not may_keep(session, keeper, token.organisation_id):
         fields.fail("keeper_id", "Người giữ thiết bị phải là văn thư hoặc thủ trưởng đơn vị có tài khoản.")
     fields.raise_if_failed()
+    kind = validated(kind, "kind")
     keepers = keeper_ids(session, [token.id])
-    if token.state in (TokenState.RETURNED, TokenState.DESTROYED) and kind is not E.DESTROYED:
+    if token.state in (TokenState.RETURNED, TokenState.DESTROYED) and kind is not CustodyEventKind.DESTROYED:
         raise ValidationFailed({"kind": f"Thiết bị đang ở trạng thái «{token.state.label}»."})
-    if kind is E.FOUND and token.state is not TokenState.LOST:
+    if kind is CustodyEventKind.FOUND and token.state is not TokenState.LOST:
         raise ValidationFailed({"kind": "Chỉ ghi «Tìm thấy» cho thiết bị đang báo mất."})
-    if kind is E.INVENTORY and token.state is TokenState.LOST:
+    if kind is CustodyEventKind.INVENTORY and token.state is TokenState.LOST:
         raise ValidationFailed({"kind": "Thiết bị đang báo mất: không kiểm kê được."})
     new_keeper = keepers.get(token.id)
-    if kind is E.FOUND:
-        new_keeper = keeper.id
-    elif kind in (E.RETURNED, E.DESTROYED):
+    if kind is CustodyEventKind.FOUND:
+        new_keeper = validated(keeper, "keeper_id").id
+    elif kind in (CustodyEventKind.RETURNED, CustodyEventKind.DESTROYED):
         new_keeper = None
     previous = session.get(Person, keepers[token.id]) if keepers.get(token.id) else None
     details = _event_details(
@@ -194,7 +205,9 @@ class LossReport:
     revocation_request: CertificateRequest | None
 
 
-def _draft_revocation(session: Session, account: Account, token: Token, event: CustodyEvent):
+def _draft_revocation(
+    session: Session, account: Account, token: Token, event: CustodyEvent
+) -> CertificateRequest | None:
     """Draft the revocation request (Mẫu 05) of the lost token's certificate, if it has one."""
     certificate = certificate_of(session, token)
     if certificate is None:
@@ -232,7 +245,7 @@ def report_loss(session: Session, account: Account, token: Token, raw: Mapping) 
     )
     _set_state(session, account, token, TokenState.LOST, f"Báo mất: {fields.values['circumstances']}")
     _cancel_pending(session, token)
-    event = append_event(session, actor_of(account), token, E.LOST, None, details)
+    event = append_event(session, actor_of(account), token, CustodyEventKind.LOST, None, details)
     draft = _draft_revocation(session, account, token, event)
     audit(session, account, "custody.lost", event, token, {"revocation_drafted": draft is not None})
     return LossReport(event, draft)

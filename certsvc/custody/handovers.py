@@ -1,20 +1,22 @@
 """Handovers of a custody token: started by the giver's side, confirmed by giver, receiver and witness,
 approved by the unit head when a permission is asked; the register entry is written when all have agreed.
 
-Same rules as :mod:`certsvc.custody.service`: the acting account is checked, bad input changes nothing,
-one audit entry per action in the caller's transaction.
+The rules every change shares are :mod:`certsvc.custody.service`'s: the acting account is checked, bad input
+changes nothing, one audit entry per action in the caller's transaction.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timedelta
+from typing import cast
 
 from sqlalchemy import or_, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from certsvc.accounts.models import Account
-from certsvc.core.validation import FieldCollector, clean_day, clean_flag, non_empty
+from certsvc.core.validation import FieldCollector, clean_day, clean_flag, non_empty, validated
 from certsvc.custody.chain import append_event, keeper_ids
 from certsvc.custody.models import (
     CustodyEvent,
@@ -34,6 +36,7 @@ from certsvc.custody.service import (
     clean_time,
     effective_status,
     ensure_visible,
+    field_moment,
     lock_token,
     may_keep,
     name_of,
@@ -41,9 +44,9 @@ from certsvc.custody.service import (
     take_token,
     text_field,
     token_facts,
-    vietnam_moment,
 )
 from certsvc.errors import Conflict, PermissionDenied, ValidationFailed
+from certsvc.people.models import Person
 from certsvc.policy import Permission, can, may_witness
 from certsvc.registry.models import Token, TokenState
 from certsvc.timeutil import format_vietnam, utcnow
@@ -52,6 +55,9 @@ __all__ = ["approve_handover", "confirm_handover", "start_handover"]
 
 #: Tokens in these states cannot be handed over.
 _NOT_HANDED = {TokenState.LOST, TokenState.RETURNED, TokenState.DESTROYED, TokenState.DAMAGED}
+
+#: The settings of a handover started without the app's (:meth:`CustodySettings.from_config`).
+_DEFAULT_SETTINGS = CustodySettings()
 
 
 def _handover_fields(session: Session, token: Token, raw: Mapping, settings: CustodySettings) -> FieldCollector:
@@ -74,7 +80,9 @@ def _handover_fields(session: Session, token: Token, raw: Mapping, settings: Cus
     return fields
 
 
-def _check_parties(session: Session, by: Account, token: Token, fields: FieldCollector) -> tuple:
+def _check_parties(
+    session: Session, by: Account, token: Token, fields: FieldCollector
+) -> tuple[Person | None, Person | None, Person | None]:
     org = token.organisation_id
     giver = person_field(session, fields, "giver_id")
     receiver = person_field(session, fields, "receiver_id")
@@ -118,16 +126,19 @@ def _check_permission(fields: FieldCollector) -> PermissionKind | None:
 
 def _claim(session: Session, token: Token, handover: Handover, now: datetime) -> None:
     """Take the token for this handover with one conditional UPDATE: of two at once, one wins."""
-    claimed = session.execute(
-        update(CustodyToken)
-        .where(
-            CustodyToken.token_id == token.id,
-            or_(CustodyToken.claim_handover_id.is_(None), CustodyToken.claim_until <= now),
-        )
-        .values(claim_handover_id=handover.id, claim_until=handover.expires_at)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if claimed != 1:
+    claim = cast(
+        CursorResult,
+        session.execute(
+            update(CustodyToken)
+            .where(
+                CustodyToken.token_id == token.id,
+                or_(CustodyToken.claim_handover_id.is_(None), CustodyToken.claim_until <= now),
+            )
+            .values(claim_handover_id=handover.id, claim_until=handover.expires_at)
+            .execution_options(synchronize_session=False)
+        ),
+    )
+    if claim.rowcount != 1:
         raise Conflict(
             "Thiết bị đang có một biên bản bàn giao khác chờ xác nhận; hoàn tất hoặc chờ biên bản đó hết hạn trước.",
             code="custody_handover_pending",
@@ -135,7 +146,7 @@ def _claim(session: Session, token: Token, handover: Handover, now: datetime) ->
 
 
 def start_handover(
-    session: Session, account: Account, token: Token, raw: Mapping, settings: CustodySettings = CustodySettings()
+    session: Session, account: Account, token: Token, raw: Mapping, settings: CustodySettings = _DEFAULT_SETTINGS
 ) -> Handover:
     """Open a handover: pending until permission is there and giver, receiver and witness have confirmed."""
     take_token(session, account, token, "giver_id")
@@ -148,6 +159,9 @@ def start_handover(
     giver, receiver, witness = _check_parties(session, account, token, fields)
     permission = _check_permission(fields)
     fields.raise_if_failed()
+    giver, receiver = validated(giver, "giver_id"), validated(receiver, "receiver_id")
+    # _check_permission returns None only after failing a field.
+    permission = validated(permission, "decision_number")
     values = fields.values
     now = utcnow()
     certificate = certificate_of(session, token)
@@ -161,7 +175,7 @@ def start_handover(
         permission_kind=permission,
         decision_number=values["decision_number"] if permission is PermissionKind.DECISION else None,
         decision_date=values["decision_date"] if permission is PermissionKind.DECISION else None,
-        handed_at=vietnam_moment(values["handed_date"], values["handed_time"]),
+        handed_at=field_moment(fields, "handed_date", "handed_time"),
         place=values["place"],
         condition=values["condition"],
         accessories=values.get("accessories"),
@@ -204,6 +218,9 @@ def _ensure_open(handover: Handover) -> None:
 
 
 def _handover_details(session: Session, handover: Handover) -> dict:
+    """The details of a complete handover's register entry (both parties have confirmed: :func:`_complete_if_ready`)."""
+    giver_confirmed_at = validated(handover.giver_confirmed_at, "giver_confirmed_at")
+    receiver_confirmed_at = validated(handover.receiver_confirmed_at, "receiver_confirmed_at")
     details = token_facts(session, handover.token)
     details.update(
         {
@@ -226,8 +243,8 @@ def _handover_details(session: Session, handover: Handover) -> dict:
             "accessories": handover.accessories,
             "seal_numbers": handover.seal_numbers,
             "reason": handover.reason,
-            "giver_confirmed_at": handover.giver_confirmed_at.isoformat(),
-            "receiver_confirmed_at": handover.receiver_confirmed_at.isoformat(),
+            "giver_confirmed_at": giver_confirmed_at.isoformat(),
+            "receiver_confirmed_at": receiver_confirmed_at.isoformat(),
             "witness_confirmed_at": handover.witness_confirmed_at.isoformat()
             if handover.witness_confirmed_at
             else None,
@@ -260,13 +277,16 @@ def _complete_if_ready(session: Session, account: Account, handover: Handover) -
         _handover_details(session, handover),
         from_keeper=handover.giver_id,
     )
-    released = session.execute(
-        update(CustodyToken)
-        .where(CustodyToken.token_id == token.id, CustodyToken.claim_handover_id == handover.id)
-        .values(claim_handover_id=None, claim_until=None)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if released != 1:
+    release = cast(
+        CursorResult,
+        session.execute(
+            update(CustodyToken)
+            .where(CustodyToken.token_id == token.id, CustodyToken.claim_handover_id == handover.id)
+            .values(claim_handover_id=None, claim_until=None)
+            .execution_options(synchronize_session=False)
+        ),
+    )
+    if release.rowcount != 1:
         raise Conflict(
             "Biên bản bàn giao không còn giữ thiết bị (đã hết hạn và có biên bản khác).", code="custody_claim_lost"
         )
@@ -297,14 +317,14 @@ def confirm_handover(session: Session, account: Account, handover: Handover) -> 
     """The giver, the receiver and the witness confirm, each signed in as themselves; the last confirmation
     writes the register."""
     _take_handover(session, account, handover)
-    side, confirmed = next(
-        ((side, column) for side, party, column in _SIDES if getattr(handover, party) == account.person_id),
-        (None, None),
+    own_side = next(
+        ((side, column) for side, party, column in _SIDES if getattr(handover, party) == account.person_id), None
     )
-    if side is None:
+    if own_side is None:
         raise PermissionDenied(
             "Chỉ người giao, người nhận và người chứng kiến tự xác nhận, mỗi người bằng tài khoản của mình."
         )
+    side, confirmed = own_side
     if getattr(handover, confirmed) is not None:
         raise Conflict("Bạn đã xác nhận biên bản này rồi.", code="custody_already_confirmed")
     setattr(handover, confirmed, utcnow())

@@ -6,10 +6,10 @@ UPDATE, DELETE and, on PostgreSQL, TRUNCATE) and hash-chained, with its own head
 the current keeper of a token is the keeper of its newest event, never typed in.
 
 ``custody_handover`` is the working record of a handover while it waits for permission
-and both parties' confirmations; once complete it points at the register entry it
-produced. ``custody_token`` holds one row per registered token: the claim a pending
-handover takes with an atomic conditional UPDATE, so that of two handovers started
-at once exactly one goes ahead.
+and the confirmations of giver, receiver and witness; once complete it points at the
+register entry it produced. ``custody_token`` holds one row per registered token: the
+claim a pending handover takes with an atomic conditional UPDATE, so that of two
+handovers started at once exactly one goes ahead.
 """
 
 from __future__ import annotations

@@ -1,15 +1,16 @@
 """The custody register of MẬT tokens: finding tokens, handovers and keepers, and the rules every change
 of the register shares. The changes themselves are :mod:`certsvc.custody.entries` (receiving, events,
-loss) and :mod:`certsvc.custody.handovers`; reading the register is :mod:`certsvc.custody.book`.
+loss) and :mod:`certsvc.custody.handovers`; what an entry says and a unit's yearly book are
+:mod:`certsvc.custody.book`; the hash chain and the current keepers are :mod:`certsvc.custody.chain`.
 
-No Flask here. Every function takes the acting account and asks :mod:`certsvc.policy`
-(the JSON API calls them directly): a token or handover of a unit where the account may not
-see the register is not found (MẬT), and only the keeper and the unit head act on a token
-(:func:`certsvc.policy.may_act_on_token`). Each change first takes the token's register row
-(:func:`take_token`), so that of two changes at once one waits for the other and then sees what it
-did. The changes check the domain rules, raise :class:`ValidationFailed` (400, nothing
-written) for bad input and :class:`Conflict` (409) when the register moved on, and
-write exactly one audit entry per action in the caller's transaction.
+No Flask here. Finding an item and changing the register take the acting account and ask
+:mod:`certsvc.policy`, whoever calls them (the pages, the demo): a token or handover of a unit where
+the account may not see the register is not found (MẬT), and only the keeper and the unit head act on
+a token (:func:`certsvc.policy.may_act_on_token`, asked by :func:`take_token`). Each change first takes
+the token's register row (:func:`take_token`), so that of two changes at once one waits for the other
+and then sees what it did. The changes check the domain rules, raise :class:`ValidationFailed` (400,
+nothing written) for bad input and :class:`Conflict` (409) when the register moved on, and write
+exactly one audit entry per action (:func:`audit`) in the caller's transaction.
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
+from typing import cast
 
 from sqlalchemy import or_, select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from certsvc.accounts.models import Account, RoleAssignment
@@ -56,6 +59,7 @@ __all__ = [
     "clean_person_id",
     "clean_time",
     "ensure_visible",
+    "field_moment",
     "lock_token",
     "may_keep",
     "name_of",
@@ -63,7 +67,6 @@ __all__ = [
     "take_token",
     "text_field",
     "token_facts",
-    "vietnam_moment",
 ]
 
 
@@ -214,8 +217,13 @@ def clean_person_id(value: object) -> int | None:
     return parse_count(value, minimum=1, maximum=MAX_ID, message="Chọn một người trong danh sách.")
 
 
-def vietnam_moment(day: date | None, at: time | None) -> datetime | None:
-    """A Vietnam date and time as an aware UTC moment."""
+def field_moment(fields: FieldCollector, day_name: str, time_name: str) -> datetime | None:
+    """A Vietnam date and time, from a field cleaned by ``clean_day`` and one cleaned by :func:`clean_time`, as an
+    aware UTC moment (None without a date; midnight without a time)."""
+    day = fields.values.get(day_name)
+    at = fields.values.get(time_name)
+    if not isinstance(day, date | None) or not isinstance(at, time | None):
+        raise TypeError(f"Fields {day_name!r} and {time_name!r} were not cleaned as a date and a time.")
     if day is None:
         return None
     return datetime.combine(day, at or time(0, 0), tzinfo=VIETNAM_TZ).astimezone(UTC)
@@ -288,15 +296,16 @@ def lock_token(session: Session, token_id: int) -> bool:
     """Take the token's register row (False when it is not in the register). An UPDATE that changes
     nothing locks the row on PostgreSQL and takes the write lock on SQLite: concurrent changes of one
     token queue here, and each then reads what the one before did."""
-    return (
+    result = cast(
+        CursorResult,
         session.execute(
             update(CustodyToken)
             .where(CustodyToken.token_id == token_id)
             .values(token_id=CustodyToken.token_id)
             .execution_options(synchronize_session=False)
-        ).rowcount
-        == 1
+        ),
     )
+    return result.rowcount == 1
 
 
 def take_token(session: Session, by: Account, token: Token, field: str = "kind") -> None:

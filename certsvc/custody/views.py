@@ -1,18 +1,22 @@
-"""Pages of the custody register. Thin: permissions from :mod:`certsvc.policy`, rules from the service.
+"""Pages of the custody register. Thin: permissions from :mod:`certsvc.policy`, rules from
+:mod:`certsvc.custody.service`, :mod:`~certsvc.custody.entries` and :mod:`~certsvc.custody.handovers`.
 
 Custody items are "MẬT": to anyone without VIEW_CUSTODY (or RECORD_CUSTODY to change
-them) at the token's unit they do not exist, so every refusal here is a 404. Each view
-and download of a minute, and each download of the yearly book, is audited.
+them) at the token's unit they do not exist, so every refusal here is a 404. Each view of a
+handover, each view and download of a minute, and each download of the yearly book is audited.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import TypeVar
 
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from sqlalchemy.orm import Session
+from werkzeug.wrappers import Response as BaseResponse
 
 from certsvc.accounts.actors import actor_names
 from certsvc.accounts.models import Account
@@ -21,13 +25,13 @@ from certsvc.custody import book, entries, handovers, service
 from certsvc.custody.chain import EntryCheck, check_entry, keeper_ids
 from certsvc.custody.forms import HINTS, EventForm, HandoverForm, LossForm, ReceiveForm
 from certsvc.custody.minutes import MINUTE_KINDS, book_csv, book_pdf, minutes_filename, minutes_pdf
-from certsvc.custody.models import CustodyEvent, HandoverStatus
+from certsvc.custody.models import CustodyEvent, Handover, HandoverStatus
 from certsvc.errors import NotFound, PermissionDenied, ValidationFailed
 from certsvc.extensions import db
 from certsvc.orgs.models import Organisation
 from certsvc.people.models import Person
 from certsvc.policy import Permission, can, may_act_on_token, orgs_in_scope
-from certsvc.registry.models import TokenState
+from certsvc.registry.models import Token, TokenState
 from certsvc.timeutil import to_vietnam, utcnow
 from certsvc.ui.forms import ServiceForm, apply_field_errors
 from certsvc.ui.navigation import NavLink
@@ -44,6 +48,9 @@ NAV_LINKS = (
 
 _HASH = re.compile(r"[0-9a-f]{64}")
 
+#: What a custody form's service call gives back (an entry, a loss report, a handover).
+_Result = TypeVar("_Result")
+
 
 def _hidden(org_id: int, permission: Permission = Permission.VIEW_CUSTODY) -> None:
     """MẬT: whoever lacks the permission at the unit is told the item does not exist."""
@@ -51,7 +58,7 @@ def _hidden(org_id: int, permission: Permission = Permission.VIEW_CUSTODY) -> No
         raise NotFound("Không tìm thấy.")
 
 
-def _token(token_id: int, permission: Permission = Permission.VIEW_CUSTODY):
+def _token(token_id: int, permission: Permission = Permission.VIEW_CUSTODY) -> Token:
     return service.get_token(db.session, current_user, token_id, permission)
 
 
@@ -127,9 +134,9 @@ def _form_page(
     token_id: int,
     form_class: type[ServiceForm],
     title: str,
-    act: Callable[[Account, object, dict], object],
-    done: Callable[[object], tuple[str, str]],
-    prepare: Callable[[ServiceForm, object], None] = lambda form, token: None,
+    act: Callable[[Account, Token, dict[str, object]], _Result],
+    done: Callable[[_Result], tuple[str, str]],
+    prepare: Callable[[ServiceForm, Token], None] = lambda form, token: None,
     submit: str = "Ghi vào sổ",
 ):
     """A custody form: permission first (404), then the service; refused input answers 400."""
@@ -151,15 +158,15 @@ def _form_page(
     return render_template("custody/form.html", form=form, token=token, title=title, hints=HINTS, submit=submit), status
 
 
-def _unit_people(*names: str):
-    def prepare(form: ServiceForm, token) -> None:
+def _unit_people(*names: str) -> Callable[[ServiceForm, Token], None]:
+    def prepare(form: ServiceForm, token: Token) -> None:
         for name in names:
             getattr(form, name).choices = _people(token.organisation_id)
 
     return prepare
 
 
-def _to_token(event) -> tuple[str, str]:
+def _to_token(event: CustodyEvent) -> tuple[str, str]:
     return (
         f"Đã ghi mục số {event.seq} vào sổ theo dõi: {event.kind.label}.",
         url_for("custody.view_token", token_id=event.token_id),
@@ -179,7 +186,7 @@ def receive(token_id: int):
     )
 
 
-def _prepare_event(form: ServiceForm, token) -> None:
+def _prepare_event(form: ServiceForm, token: Token) -> None:
     _unit_people("keeper_id")(form, token)
     form.kind.choices = [("", "— Chọn —")] + [(k.value, k.label) for k in entries.EVENT_FORM_KINDS]
 
@@ -197,7 +204,7 @@ def record_event(token_id: int):
     )
 
 
-def _loss_done(report) -> tuple[str, str]:
+def _loss_done(report: entries.LossReport) -> tuple[str, str]:
     draft = (
         "Đã lập dự thảo đề nghị thu hồi chứng thư số (Mẫu 05)."
         if report.revocation_request is not None
@@ -223,7 +230,7 @@ def report_lost(token_id: int):
     )
 
 
-def _prepare_handover(form: ServiceForm, token) -> None:
+def _prepare_handover(form: ServiceForm, token: Token) -> None:
     _unit_people("giver_id", "receiver_id", "witness_id")(form, token)
     keeper = service.current_keeper(db.session, token)
     if request.method == "GET" and keeper is not None:
@@ -249,7 +256,7 @@ def new_handover(token_id: int):
     )
 
 
-def _handover(handover_id: int, permission: Permission = Permission.VIEW_CUSTODY):
+def _handover(handover_id: int, permission: Permission = Permission.VIEW_CUSTODY) -> Handover:
     return service.get_handover(db.session, current_user, handover_id, permission)
 
 
@@ -267,7 +274,9 @@ def view_handover(handover_id: int):
     )
 
 
-def _handover_action(handover_id: int, act, permission: Permission) -> Response:
+def _handover_action(
+    handover_id: int, act: Callable[[Session, Account, Handover], CustodyEvent | None], permission: Permission
+) -> BaseResponse:
     handover = _handover(handover_id, permission)
     event = act(db.session, current_user, handover)
     db.session.commit()
@@ -379,7 +388,9 @@ def verify():
         error = "Mã băm gồm 64 ký tự 0–9, a–f như in dưới mã QR của biên bản. Kiểm tra lại chữ đã nhập."
         return render_template("custody/verify.html", typed=typed, error=error, check=None), 400
     check = check_entry(db.session, match.group(0))
-    if check.found and not can(db.session, current_user, Permission.VIEW_CUSTODY, check.event.organisation_id):
+    if check.event is not None and not can(
+        db.session, current_user, Permission.VIEW_CUSTODY, check.event.organisation_id
+    ):
         check = EntryCheck(None, False)
     return render_template(
         "custody/verify.html",

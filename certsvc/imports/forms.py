@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import SelectChoice, SelectField
+from wtforms import SelectChoice, SelectField  # type: ignore[attr-defined]  # stubs 3.2 lack SelectChoice
 from wtforms.validators import AnyOf
 
-from certsvc.imports.service import ImportKind
+from certsvc.imports.specs import ImportKind
 
 __all__ = ["ImportForm"]
 

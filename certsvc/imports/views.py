@@ -9,9 +9,10 @@ from flask_login import current_user, login_required
 
 from certsvc.config import PROJECT_ROOT
 from certsvc.extensions import db
-from certsvc.imports import service
 from certsvc.imports.forms import ImportForm
-from certsvc.imports.service import SPECS, ImportKind, ImportRefused
+from certsvc.imports.reading import MAX_BYTES, MAX_ROWS
+from certsvc.imports.service import import_csv
+from certsvc.imports.specs import SPECS, ImportKind, ImportRefused
 from certsvc.policy import Permission, ensure
 from certsvc.ui.navigation import NavLink
 
@@ -33,8 +34,8 @@ def _page(form: ImportForm, status: int = 200, refused: ImportRefused | None = N
         refused=refused,
         file_name=file_name,
         shown=_SHOWN_PROBLEMS,
-        max_rows=service.MAX_ROWS,
-        max_mb=service.MAX_BYTES // (1024 * 1024),
+        max_rows=MAX_ROWS,
+        max_mb=MAX_BYTES // (1024 * 1024),
     ), status
 
 
@@ -50,9 +51,9 @@ def upload():
     kind = ImportKind(form.kind.data)
     upload_file = form.file.data
     file_name = PurePath((upload_file.filename or "").replace("\\", "/")).name[:200]
-    content = upload_file.stream.read(service.MAX_BYTES + 1)
+    content = upload_file.stream.read(MAX_BYTES + 1)
     try:
-        result = service.import_csv(db.session, current_user, kind, file_name, content)
+        result = import_csv(db.session, current_user, kind, file_name, content)
     except ImportRefused as refused:
         db.session.rollback()
         return _page(form, 400, refused, file_name)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from wtforms import BooleanField, SelectChoice, StringField
+# SelectChoice is in WTForms 3.3 but not in its stubs (types-WTForms 3.2).
+from wtforms import BooleanField, SelectChoice, StringField  # type: ignore[attr-defined]
 
 from certsvc.orgs.models import DEFAULT_RECIPIENT, Organisation, OrgKind
 from certsvc.ui.forms import ServiceForm, open_select

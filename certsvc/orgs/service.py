@@ -94,9 +94,8 @@ def clean_organisation(session: Session, raw: Mapping[str, object], current: Org
         holder = session.scalar(select(Organisation).where(Organisation.agency_code == code))
         if holder is not None and holder is not current:
             fields.fail("agency_code", f"Mã định danh này đã dùng cho «{holder.name}».")
-    if current is not None and parent_id is not None:
-        if parent_id in OrgTree.load(session).subtree(current.id):
-            fields.fail("parent_id", "Không thể đặt tổ chức làm cấp dưới của chính nó.")
+    if current is not None and parent_id is not None and parent_id in OrgTree.load(session).subtree(current.id):
+        fields.fail("parent_id", "Không thể đặt tổ chức làm cấp dưới của chính nó.")
     if parent_id is None and (current is None or current.parent_id is not None):
         # Only the root of the tree, made at installation, has no parent.
         fields.fail("parent_id", "Chọn cơ quan cấp trên.")

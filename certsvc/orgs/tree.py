@@ -11,7 +11,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import NamedTuple, TypeVar
+from typing import NamedTuple, TypeVar, cast
 
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
@@ -65,11 +65,12 @@ class OrgTree:
     @classmethod
     def _current(cls, session: Session) -> OrgTree:
         version = session.scalar(select(OrganisationTreeVersion.version))
-        with _TREES_LOCK:
-            tree = _TREES.get(version)
-            if tree is not None:
-                _TREES.move_to_end(version)
-                return tree
+        if version is not None:
+            with _TREES_LOCK:
+                tree = _TREES.get(version)
+                if tree is not None:
+                    _TREES.move_to_end(version)
+                    return tree
         # The version is read again with the rows, in one statement: a tree is kept only under the
         # version of the very rows it was built from.
         rows = session.execute(
@@ -98,7 +99,8 @@ class OrgTree:
         item says whose it is, so that keys of different callers never meet)."""
         if key not in self._derived:
             self._derived[key] = compute()
-        return self._derived[key]  # type: ignore[return-value]
+        # The value under ``key`` is what this caller's ``compute`` returned.
+        return cast(T, self._derived[key])
 
     def ancestors_and_self(self, org_id: int) -> Iterable[int]:
         seen: set[int] = set()

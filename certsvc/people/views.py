@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template, request
 from flask_login import current_user, login_required
-from wtforms import SelectChoice
+
+# SelectChoice is in WTForms 3.3 but not in its stubs (types-WTForms 3.2).
+from wtforms import SelectChoice  # type: ignore[attr-defined]
 
 from certsvc.core.records import to_id
 from certsvc.errors import PermissionDenied

@@ -1,6 +1,6 @@
 """Example tokens and certificates for the demo district, made by the token_agent test PKI.
 
-Registered through :mod:`certsvc.registry.service` as the actor "demo", so the audit log
+Registered through :mod:`certsvc.registry.registration` as the actor "demo", so the audit log
 shows them like any other registration. The certificates are throw-away test material
 (a test root and issuing CA, keys generated here and discarded).
 """
@@ -18,7 +18,7 @@ from certsvc.orgs.models import Organisation
 from certsvc.people.models import Person
 from certsvc.registry import expiry, registration, service
 from certsvc.registry.certificates import ParsedCertificate, summarise
-from certsvc.registry.models import Certificate, TokenKind, TokenState
+from certsvc.registry.models import Certificate, Token, TokenKind, TokenState
 from certsvc.timeutil import utcnow
 from token_agent.demo import DEVICE_USAGE, SIGNING_USAGE, Authority, root_authority, sub_authority, vn_name
 
@@ -129,10 +129,11 @@ def load_demo(
     now = utcnow()
     registered: dict[str, Certificate] = {}
     parsed: dict[str, ParsedCertificate] = {}
+    tokens: dict[str, Token] = {}
     for spec in _SPECS:
         org = orgs[spec.org]
         holder_id = people[spec.holder].id if spec.holder else None
-        registration.get_or_create_token(
+        tokens[spec.key] = registration.get_or_create_token(
             session,
             DEMO_ACTOR,
             spec.serial,
@@ -181,7 +182,7 @@ def load_demo(
     service.transition_token(
         session,
         DEMO_ACTOR,
-        registered["hang_old"].token,
+        tokens["hang_old"],
         TokenState.RETURNED,
         "Nộp lại thiết bị cũ cho CA sau khi gia hạn, biên bản bàn giao Mẫu 08.",
     )
@@ -195,6 +196,6 @@ def load_demo(
         calendar=settings.calendar,
     )
     service.transition_token(
-        session, DEMO_ACTOR, registered["tung"].token, TokenState.PIN_LOCKED, "Nhập sai mã PIN quá số lần cho phép."
+        session, DEMO_ACTOR, tokens["tung"], TokenState.PIN_LOCKED, "Nhập sai mã PIN quá số lần cho phép."
     )
     expiry.record_expiry_reminders(session, now, thresholds=settings.reminder_thresholds, actor=DEMO_ACTOR)

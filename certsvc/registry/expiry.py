@@ -1,7 +1,7 @@
 """The expiry board, the expiry reminders and the token returns still to be made to the CA.
 
-Reads the registry and records reminders; the rules of registering, revoking and moving
-certificates and tokens stay in :mod:`certsvc.registry.service`.
+Reads the registry and records reminders; registering certificates and tokens is
+:mod:`certsvc.registry.registration`, revoking certificates and moving tokens :mod:`certsvc.registry.service`.
 """
 
 from __future__ import annotations
@@ -133,8 +133,8 @@ def record_expiry_reminders(
     actor: Actor = SYSTEM,
 ) -> list[ExpiryReminder]:
     """Record, once per certificate and threshold, that a certificate came within one of ``thresholds``
-    (days, :attr:`RegistrySettings.reminder_thresholds`) of its expiry; one audit entry for the run when
-    any is new.
+    (days, :attr:`~certsvc.registry.service.RegistrySettings.reminder_thresholds`) of its expiry; one
+    audit entry for the run when any is new.
 
     Only the tightest threshold reached counts (a certificate first seen 20 days before expiry gets
     the 30-day reminder, not also the 60- and 90-day ones). Revoked, expired and renewed certificates

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import DateField, SelectChoice, StringField, TextAreaField
+
+# SelectChoice is in WTForms 3.3 but not in its stubs (types-WTForms 3.2).
+from wtforms import DateField, SelectChoice, StringField, TextAreaField  # type: ignore[attr-defined]
 
 from certsvc.core.enums import LabelledEnum
 from certsvc.registry.models import TokenKind, TokenState

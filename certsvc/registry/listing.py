@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime
+from typing import TypeVar
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, selectinload
@@ -22,8 +23,11 @@ from certsvc.registry.service import CertificateStatus, in_register, status_clau
 
 __all__ = ["find_certificates", "find_tokens"]
 
+#: The record a list shows (a certificate or a token).
+Listed = TypeVar("Listed")
 
-def _matching(session: Session, statement: Select, query: str, holder_id, *columns) -> Select:
+
+def _matching(session: Session, statement: Select[Listed], query: str, holder_id, *columns) -> Select[Listed]:
     """``statement`` narrowed to the rows whose ``columns`` (after the id; the holder's too, as
     :class:`Person`) contain ``query``."""
     if not query.strip():
@@ -35,9 +39,9 @@ def _matching(session: Session, statement: Select, query: str, holder_id, *colum
     return statement.where(one_of_ids(columns[0], ids))
 
 
-def _page(session: Session, statement: Select, page: int, per_page: int) -> Page:
+def _page(session: Session, statement: Select[Listed], page: int, per_page: int) -> Page[Listed]:
     """Page ``page`` of ``statement``, counted to its end; a page past the end shows the last one."""
-    result = paginate(session, statement, page, per_page, count_limit=None)
+    result: Page[Listed] = paginate(session, statement, page, per_page, count_limit=None)
     if result.number > result.pages:  # an empty list has one page, empty
         result = paginate(session, statement, result.pages, per_page, count_limit=None)
     return result

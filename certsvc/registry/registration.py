@@ -1,5 +1,5 @@
 """Registering certificates in the registry, with the token each one is on: from parsed certificate data
-(the demo, imports, the outcome of a request) or from an uploaded file, and the choices the upload form offers.
+(the demo, the outcome of a request) or from an uploaded file, and the choices the upload form offers.
 
 Same rules as :mod:`certsvc.registry.service`: ``by`` is checked for :data:`Permission.MANAGE_REGISTRY`
 (a system actor is trusted), bad input changes nothing, one audit entry per change in the caller's transaction.
@@ -7,7 +7,7 @@ Same rules as :mod:`certsvc.registry.service`: ``by`` is checked for :data:`Perm
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, selectinload
 from certsvc.accounts.models import Account
 from certsvc.audit.service import Actor, record
 from certsvc.core.records import to_id
-from certsvc.core.validation import FieldCollector, FieldError, clean_text
+from certsvc.core.validation import FieldCollector, FieldError, clean_text, validated
 from certsvc.errors import ValidationFailed
 from certsvc.orgs.models import Organisation
 from certsvc.people.models import Person
@@ -69,7 +69,7 @@ def _find_or_new_token(
         raise ValidationFailed({"token_serial": f"Thiết bị {serial} là thiết bị loại «{token.kind.label}»."})
     if token.state in _UNUSABLE:
         raise ValidationFailed({"token_serial": f"Thiết bị {serial} đang ở trạng thái «{token.state.label}»."})
-    if token.holder_id is not None and holder_id is not None and token.holder_id != holder_id:
+    if holder_id is not None and token.holder is not None and token.holder.id != holder_id:
         raise ValidationFailed(
             {
                 "token_serial": f"Thiết bị {serial} là thiết bị cá nhân của {token.holder.full_name}: "
@@ -93,11 +93,16 @@ def get_or_create_token(
     one in service (ACTIVE); a new token writes one audit entry."""
     actor = authorise(session, by, organisation_id)
     fields = FieldCollector({"serial": serial, "model": model})
-    serial = fields.take("serial", _clean_serial)
+    cleaned_serial = fields.take("serial", _clean_serial)
     model = fields.take("model", lambda v: clean_text(v, max_length=100))
     fields.raise_if_failed()
     token, created = _find_or_new_token(
-        session, serial, kind=kind, organisation_id=organisation_id, holder_id=holder_id, model=model
+        session,
+        validated(cleaned_serial, "serial"),
+        kind=kind,
+        organisation_id=organisation_id,
+        holder_id=holder_id,
+        model=model,
     )
     if created:
         session.add(token)
@@ -209,15 +214,16 @@ def _register(
     """The writes of :func:`register_certificate`: the token (found, put in service or created) and the certificate."""
     token, created = None, False
     if token_serial is not None and str(token_serial).strip():
-        fields = FieldCollector({"token_serial": token_serial})
-        serial = fields.take("token_serial", _clean_serial)
-        fields.raise_if_failed()
+        try:
+            serial = _clean_serial(token_serial)
+        except FieldError as error:
+            raise ValidationFailed({"token_serial": str(error)}) from None
         token, created = _find_or_new_token(
             session, serial, kind=kind, organisation_id=organisation_id, holder_id=holder_id, model=None
         )
     elif predecessor is not None and predecessor.token is not None and predecessor.token.state not in _UNUSABLE:
         token = predecessor.token
-    if created:
+    if token is not None and created:
         old = predecessor.token if predecessor is not None else None
         if old is not None:
             token.replaces, token.replacements = old, old.replacements + 1
@@ -271,7 +277,7 @@ def predecessor_choices(session: Session, org_ids: Collection[int]) -> list[Cert
     )
 
 
-def _choice_in(ids: Collection[int], message: str, *, required: bool):
+def _choice_in(ids: Collection[int], message: str, *, required: bool) -> Callable[[object], int | None]:
     def clean(value: object) -> int | None:
         if value in (None, ""):
             if required:
@@ -305,7 +311,7 @@ def register_upload(session: Session, by: Account, raw: Mapping[str, object], da
     predecessor_id = fields.take(
         "predecessor_id", _choice_in(earlier, "Chọn chứng thư trong danh sách.", required=False)
     )
-    fields.take("token_serial", lambda v: _clean_serial(v) if str(v or "").strip() else None)
+    token_serial = fields.take("token_serial", lambda v: _clean_serial(v) if str(v or "").strip() else None)
     try:
         parsed = parse_certificate(data)
     except ValidationFailed as failure:
@@ -315,9 +321,9 @@ def register_upload(session: Session, by: Account, raw: Mapping[str, object], da
         session,
         by,
         parsed,
-        kind=kind,
-        organisation_id=org_id,
+        kind=validated(kind, "kind"),
+        organisation_id=validated(org_id, "organisation_id"),
         holder_id=holder_id,
-        token_serial=fields.values["token_serial"],
+        token_serial=token_serial,
         predecessor=session.get(Certificate, predecessor_id) if predecessor_id else None,
     )

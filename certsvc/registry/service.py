@@ -8,18 +8,20 @@ account; a system :class:`Actor` (demo, command line) is trusted.
 Registering certificates and their tokens is :mod:`certsvc.registry.registration`; the lists are
 :mod:`certsvc.registry.listing`, the expiry board and reminders :mod:`certsvc.registry.expiry`.
 
-Settings (warning days, reminder thresholds, the work calendar) are required parameters: this
-module never reads the app config. The edges (pages, API, commands, the demo) build a
+Settings (warning days, reminder thresholds, the work calendar) are required parameters: no rule
+of the registry reads the app config. The edges (pages, API, commands, the demo) build a
 :class:`RegistrySettings` from their app's config and pass the values the rules need.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import cast
 
 from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -73,7 +75,7 @@ class RegistrySettings:
     warning_days: int = setting_default("CERTSVC_EXPIRY_WARNING_DAYS")
     #: Days before expiry at which a reminder is recorded, largest first.
     reminder_thresholds: tuple[int, ...] = setting_default("CERTSVC_REMINDER_DAYS")
-    calendar: WorkCalendar = WorkCalendar()
+    calendar: WorkCalendar = field(default_factory=WorkCalendar)
 
     @classmethod
     def from_config(cls, config: Mapping[str, object]) -> RegistrySettings:
@@ -83,7 +85,7 @@ class RegistrySettings:
         return cls(
             warning_days=setting_value(config, "CERTSVC_EXPIRY_WARNING_DAYS"),
             reminder_thresholds=setting_value(config, "CERTSVC_REMINDER_DAYS"),
-            calendar=calendar if isinstance(calendar, WorkCalendar) else cls.calendar,
+            calendar=calendar if isinstance(calendar, WorkCalendar) else WorkCalendar(),
         )
 
 
@@ -98,7 +100,7 @@ class CertificateStatus(LabelledEnum):
     @property
     def tone(self) -> str:
         """The badge colour: ok, warn or bad."""
-        return {"valid": "ok", "expiring": "warn"}.get(self.value, "bad")
+        return {CertificateStatus.VALID: "ok", CertificateStatus.EXPIRING: "warn"}.get(self, "bad")
 
 
 def certificate_status(cert: Certificate, now: datetime, *, warn_days: int) -> CertificateStatus:
@@ -173,18 +175,25 @@ def record_past_revocation(
     revoke_certificate(session, by, certificate, revoked_at=moment, reason=reason, calendar=calendar)
 
 
+def _clean_reason(value: str | None) -> str:
+    return clean_text(value, required=True, max_length=255)
+
+
 def mark_entered_in_error(session: Session, by: Account | Actor, certificate: Certificate, reason: str) -> None:
     """Mark a certificate record entered in error (one audit entry): kept, never deleted, but out of the
     lists, boards, reminders and requests (see :func:`in_register`). Once only."""
     actor = authorise(session, by, certificate.organisation_id)
     fields = FieldCollector({"reason": reason})
-    reason = fields.take("reason", lambda v: clean_text(v, required=True, max_length=255))
+    cleaned_reason = fields.take("reason", _clean_reason)
     fields.raise_if_failed()
     # Compare-and-set: of two people marking the record at once, one does.
-    marked = session.execute(
-        update(Certificate)
-        .where(Certificate.id == certificate.id, Certificate.entered_in_error_at.is_(None))
-        .values(entered_in_error_at=utcnow(), entered_in_error_reason=reason)
+    marked = cast(
+        CursorResult,
+        session.execute(
+            update(Certificate)
+            .where(Certificate.id == certificate.id, Certificate.entered_in_error_at.is_(None))
+            .values(entered_in_error_at=utcnow(), entered_in_error_reason=cleaned_reason)
+        ),
     )
     if marked.rowcount != 1:
         raise Conflict(
@@ -196,7 +205,7 @@ def mark_entered_in_error(session: Session, by: Account | Actor, certificate: Ce
         "certificate.entered_in_error",
         "certificate",
         certificate.id,
-        {"serial": certificate.serial_hex, "subject": certificate.subject_dn, "reason": reason},
+        {"serial": certificate.serial_hex, "subject": certificate.subject_dn, "reason": cleaned_reason},
     )
 
 
@@ -250,7 +259,7 @@ def revoke_certificate(
     return to the CA, due :data:`RETURN_WORKING_DAYS` working days (on ``calendar``) after the revocation date."""
     actor = authorise(session, by, certificate.organisation_id)
     fields = FieldCollector({"reason": reason})
-    reason = fields.take("reason", lambda v: clean_text(v, required=True, max_length=255))
+    cleaned_reason = fields.take("reason", _clean_reason)
     if revoked_at is None or revoked_at.tzinfo is None:
         fields.fail("revoked_at", "Thời điểm thu hồi không hợp lệ.")
     else:
@@ -262,7 +271,7 @@ def revoke_certificate(
     fields.raise_if_failed()
     if certificate.revoked_at is not None:
         raise Conflict(f"Chứng thư {certificate.serial_hex} đã thu hồi từ trước.", code="already_revoked")
-    certificate.revoked_at, certificate.revocation_reason = revoked_at, reason
+    certificate.revoked_at, certificate.revocation_reason = revoked_at, cleaned_reason
     token_return = None
     token = certificate.token
     if (
@@ -283,7 +292,7 @@ def revoke_certificate(
         {
             "serial": certificate.serial_hex,
             "revoked_at": revoked_at.isoformat(),
-            "reason": reason,
+            "reason": cleaned_reason,
             "token_return_due": token_return.due_on.isoformat() if token_return else None,
         },
     )

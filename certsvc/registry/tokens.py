@@ -23,33 +23,32 @@ __all__ = [
     "register_custody_keeper",
 ]
 
-S = TokenState
 
 #: Every allowed (from, to) pair. A token that is destroyed stays destroyed.
 TRANSITIONS: frozenset[tuple[TokenState, TokenState]] = frozenset(
     {
-        (S.IN_STOCK, S.ACTIVE),
-        (S.IN_STOCK, S.LOST),
-        (S.IN_STOCK, S.DAMAGED),
-        (S.IN_STOCK, S.RETURNED),
-        (S.ACTIVE, S.PIN_LOCKED),
-        (S.ACTIVE, S.SUSPENDED),
-        (S.ACTIVE, S.LOST),
-        (S.ACTIVE, S.DAMAGED),
-        (S.ACTIVE, S.RETURNED),
-        (S.PIN_LOCKED, S.ACTIVE),
-        (S.PIN_LOCKED, S.LOST),
-        (S.PIN_LOCKED, S.DAMAGED),
-        (S.PIN_LOCKED, S.RETURNED),
-        (S.SUSPENDED, S.ACTIVE),
-        (S.SUSPENDED, S.LOST),
-        (S.SUSPENDED, S.RETURNED),
-        (S.LOST, S.ACTIVE),
-        (S.LOST, S.RETURNED),
-        (S.DAMAGED, S.ACTIVE),
-        (S.DAMAGED, S.RETURNED),
-        (S.DAMAGED, S.DESTROYED),
-        (S.RETURNED, S.DESTROYED),
+        (TokenState.IN_STOCK, TokenState.ACTIVE),
+        (TokenState.IN_STOCK, TokenState.LOST),
+        (TokenState.IN_STOCK, TokenState.DAMAGED),
+        (TokenState.IN_STOCK, TokenState.RETURNED),
+        (TokenState.ACTIVE, TokenState.PIN_LOCKED),
+        (TokenState.ACTIVE, TokenState.SUSPENDED),
+        (TokenState.ACTIVE, TokenState.LOST),
+        (TokenState.ACTIVE, TokenState.DAMAGED),
+        (TokenState.ACTIVE, TokenState.RETURNED),
+        (TokenState.PIN_LOCKED, TokenState.ACTIVE),
+        (TokenState.PIN_LOCKED, TokenState.LOST),
+        (TokenState.PIN_LOCKED, TokenState.DAMAGED),
+        (TokenState.PIN_LOCKED, TokenState.RETURNED),
+        (TokenState.SUSPENDED, TokenState.ACTIVE),
+        (TokenState.SUSPENDED, TokenState.LOST),
+        (TokenState.SUSPENDED, TokenState.RETURNED),
+        (TokenState.LOST, TokenState.ACTIVE),
+        (TokenState.LOST, TokenState.RETURNED),
+        (TokenState.DAMAGED, TokenState.ACTIVE),
+        (TokenState.DAMAGED, TokenState.RETURNED),
+        (TokenState.DAMAGED, TokenState.DESTROYED),
+        (TokenState.RETURNED, TokenState.DESTROYED),
     }
 )
 
@@ -156,6 +155,7 @@ def change_state(
 
     Callers check permissions; ``actor`` may be an account or a system actor.
     """
+    from_state = token.state
     event = move(session, actor, token, to, reason)
     record(
         session,
@@ -165,7 +165,7 @@ def change_state(
         token.id,
         {
             "serial": token.serial,
-            "from": event.from_state.value,
+            "from": from_state.value,
             "to": to.value,
             "reason": event.reason,
             **(details or {}),

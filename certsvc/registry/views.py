@@ -1,13 +1,15 @@
 """Pages of the certificate and token registries (the expiry board, which also shows requests, joins this
 blueprint from :mod:`certsvc.requests.board_views`).
 
-Thin: permissions come from :mod:`certsvc.policy` (checked before any input is read),
-rules from :mod:`certsvc.registry.service`.
+Thin: permissions come from :mod:`certsvc.policy` (checked before any input is read), rules from
+:mod:`certsvc.registry.service`, :mod:`~certsvc.registry.registration`, :mod:`~certsvc.registry.listing` and
+:mod:`~certsvc.registry.expiry`.
 """
 
 from __future__ import annotations
 
 from functools import partial
+from typing import Literal
 
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
@@ -29,7 +31,7 @@ from certsvc.registry.forms import (
     TokenTransitionForm,
     UploadCertificateForm,
 )
-from certsvc.registry.models import TokenKind, TokenState
+from certsvc.registry.models import Certificate, TokenKind, TokenState
 from certsvc.registry.tokens import allowed_next, kept_in_custody_register
 from certsvc.timeutil import format_vietnam, utcnow
 from certsvc.ui.forms import apply_field_errors
@@ -192,9 +194,10 @@ def view_certificate(certificate_id: int):
     return _certificate_page(cert, RevokeForm(), 200)
 
 
-def _walk(cert, link: str, limit: int = 50) -> list:
-    """The certificates reached by following ``link`` (predecessor or successor) from ``cert``, nearest first."""
-    found, current = [], getattr(cert, link)
+def _walk(cert: Certificate, link: Literal["predecessor", "successor"], limit: int = 50) -> list[Certificate]:
+    """The certificates reached by following ``link`` from ``cert``, nearest first."""
+    found: list[Certificate] = []
+    current = getattr(cert, link)
     while current is not None and len(found) < limit:
         found.append(current)
         current = getattr(current, link)
@@ -250,7 +253,7 @@ def revoke_certificate(certificate_id: int):
             current_user,
             cert,
             revoked_on=form.revoked_on.data,
-            reason=form.reason.data,
+            reason=form.reason.data or "",
             calendar=registry_settings().calendar,
         )
 

@@ -12,8 +12,10 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import cast
 
 from sqlalchemy import select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from certsvc.accounts.models import Account
@@ -196,11 +198,14 @@ def lock_batch(session: Session, by: Account, batch: Batch) -> None:
         raise ValidationFailed({"batch": "Đợt tổng hợp chưa có đề nghị nào."})
     now = utcnow()
     recipient = office_recipient(batch.focal_office)
-    result = session.execute(
-        update(Batch)
-        .where(Batch.id == batch.id, Batch.status == BatchStatus.OPEN)
-        .values(status=BatchStatus.LOCKED, locked_at=now, locked_by_id=by.id, letter_recipient=recipient)
-        .execution_options(synchronize_session=False)
+    result = cast(
+        CursorResult,
+        session.execute(
+            update(Batch)
+            .where(Batch.id == batch.id, Batch.status == BatchStatus.OPEN)
+            .values(status=BatchStatus.LOCKED, locked_at=now, locked_by_id=by.id, letter_recipient=recipient)
+            .execution_options(synchronize_session=False)
+        ),
     )
     if result.rowcount != 1:
         raise Conflict(
@@ -247,13 +252,19 @@ def mark_sent(session: Session, by: Account, batch: Batch, raw: Mapping[str, obj
     number = fields.take("document_number", _clean_number)
     day = fields.take("document_date", _clean_sent_date)
     fields.raise_if_failed()
+    # Neither cleaner accepts an empty value, and locking the batch set the time it was locked.
+    if number is None or day is None or batch.locked_at is None:
+        raise RuntimeError(f"Batch {batch.id}: a sent letter without number, date or lock time.")
     if day < batch.locked_at.astimezone(VIETNAM_TZ).date():
         raise ValidationFailed({"document_date": "Ngày văn bản không thể trước ngày chốt đợt tổng hợp."})
-    result = session.execute(
-        update(Batch)
-        .where(Batch.id == batch.id, Batch.status == BatchStatus.LOCKED)
-        .values(status=BatchStatus.SENT, document_number=number, document_date=day, sent_at=utcnow())
-        .execution_options(synchronize_session=False)
+    result = cast(
+        CursorResult,
+        session.execute(
+            update(Batch)
+            .where(Batch.id == batch.id, Batch.status == BatchStatus.LOCKED)
+            .values(status=BatchStatus.SENT, document_number=number, document_date=day, sent_at=utcnow())
+            .execution_options(synchronize_session=False)
+        ),
     )
     if result.rowcount != 1:
         raise Conflict("Đợt tổng hợp vừa được người khác cập nhật. Vui lòng tải lại trang.", code="batch_changed")

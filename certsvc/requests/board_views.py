@@ -18,7 +18,7 @@ from certsvc.registry.forms import BoardFilterForm
 from certsvc.registry.views import bp, list_filters, load_record, registry_settings
 from certsvc.requests import service
 from certsvc.requests.deadlines import CA_WORKING_DAYS, ca_deadlines
-from certsvc.requests.fields import RequestPolicy
+from certsvc.requests.fields import SubmissionLimits
 from certsvc.requests.models import RequestType
 from certsvc.timeutil import format_vietnam, utcnow
 
@@ -48,7 +48,7 @@ def expiry_board():
 def renewal_draft(certificate_id: int):
     """One click on the expiry board: a draft renewal request (Mẫu 04) for the longest extension allowed."""
     cert = load_record(registry.get_certificate, certificate_id, Permission.DRAFT_REQUESTS)
-    years = RequestPolicy.from_config(current_app.config).max_extension_years
+    years = SubmissionLimits.from_config(current_app.config).max_extension_years
     try:
         draft = service.create_draft(
             db.session,

@@ -1,6 +1,7 @@
-"""The policy checks a certificate request must pass before it goes to the focal office.
+"""The checks a certificate request must pass before it goes to the focal office: the rules of submission
+(limits, duplicates, what the registry says), not permissions, which are :mod:`certsvc.policy`.
 
-:func:`policy_problems` lists what blocks sending a request; :class:`PolicyRefused` carries them when
+:func:`submission_problems` lists what blocks sending a request; :class:`SubmissionRefused` carries them when
 the send is refused (see :func:`certsvc.requests.service.take_action`).
 """
 
@@ -19,29 +20,30 @@ from certsvc.errors import CertsvcError
 from certsvc.policy import Permission, can, request_subject_units
 from certsvc.registry.models import Certificate, Token, TokenState
 from certsvc.registry.service import due_back_message, open_returns
-from certsvc.requests.fields import DEFAULT_POLICY, RequestPolicy, written_serial
+from certsvc.requests.fields import DEFAULT_LIMITS, SubmissionLimits, display_serial
 from certsvc.requests.models import CLOSED_STATUSES, CertificateRequest, RequestStatus, RequestType
 from certsvc.timeutil import utcnow
 
-__all__ = ["PolicyProblem", "PolicyRefused", "nameable", "policy_problems"]
+__all__ = ["SubmissionProblem", "SubmissionRefused", "nameable", "submission_problems"]
 
 _CERTIFICATE_TYPES = {RequestType.RENEWAL, RequestType.CHANGE, RequestType.REVOCATION}
 _NEW_TYPES = {RequestType.NEW_INDIVIDUAL, RequestType.NEW_ORGANISATION, RequestType.NEW_DEVICE}
 
 
 @dataclass(frozen=True)
-class PolicyProblem:
+class SubmissionProblem:
     """Why a request cannot be submitted: a stable code and a Vietnamese message."""
 
     code: str
     message: str
 
 
-class PolicyRefused(CertsvcError):
+class SubmissionRefused(CertsvcError):
+    # The code clients already match on, kept from when these checks were called the submission policy.
     code = "policy_refused"
     http_status = 400
 
-    def __init__(self, problems: Sequence[PolicyProblem]):
+    def __init__(self, problems: Sequence[SubmissionProblem]):
         super().__init__("Đề nghị chưa thể gửi: " + " ".join(p.message for p in problems))
         self.problems = tuple(problems)
 
@@ -58,17 +60,17 @@ def nameable(units: frozenset[int], record: R | None) -> R | None:
     return record if record is not None and record.organisation_id in units else None
 
 
-def policy_problems(
+def submission_problems(
     session: Session,
     request: CertificateRequest,
-    policy: RequestPolicy = DEFAULT_POLICY,
+    limits: SubmissionLimits = DEFAULT_LIMITS,
     by: Account | None = None,
-) -> list[PolicyProblem]:
+) -> list[SubmissionProblem]:
     """Everything that blocks sending ``request`` to the focal office (empty when it may go).
 
     Another open request is named (number, type, status) only to ``by`` when ``by`` may view it.
     """
-    problems: list[PolicyProblem] = []
+    problems: list[SubmissionProblem] = []
     data = request.data or {}
     kind = request.request_type
     # A record the request may no longer name (moved to another unit since) counts as unknown.
@@ -82,26 +84,28 @@ def policy_problems(
             else "một đề nghị khác"
         )
         problems.append(
-            PolicyProblem("duplicate_open", f"Đã có {named} đang mở cho cùng người, chứng thư số hoặc thiết bị này.")
+            SubmissionProblem(
+                "duplicate_open", f"Đã có {named} đang mở cho cùng người, chứng thư số hoặc thiết bị này."
+            )
         )
-    if kind in _NEW_TYPES and data.get("validity_years", 0) > policy.max_new_years:
+    if kind in _NEW_TYPES and data.get("validity_years", 0) > limits.max_new_years:
         problems.append(
-            PolicyProblem("validity_too_long", f"Thời hạn chứng thư số cấp mới tối đa {policy.max_new_years} năm.")
+            SubmissionProblem("validity_too_long", f"Thời hạn chứng thư số cấp mới tối đa {limits.max_new_years} năm.")
         )
-    if kind is RequestType.RENEWAL and data.get("extension_years", 0) > policy.max_extension_years:
+    if kind is RequestType.RENEWAL and data.get("extension_years", 0) > limits.max_extension_years:
         problems.append(
-            PolicyProblem("extension_too_long", f"Thời gian gia hạn tối đa {policy.max_extension_years} năm.")
+            SubmissionProblem("extension_too_long", f"Thời gian gia hạn tối đa {limits.max_extension_years} năm.")
         )
     if kind in _CERTIFICATE_TYPES:
-        problems.extend(_certificate_problems(request, certificate, policy))
+        problems.extend(_certificate_problems(request, certificate, limits))
     if kind is RequestType.REVOCATION:
         if not data.get("reason"):
-            problems.append(PolicyProblem("revocation_without_reason", "Chọn lý do thu hồi chứng thư số."))
+            problems.append(SubmissionProblem("revocation_without_reason", "Chọn lý do thu hồi chứng thư số."))
         elif data["reason"] == "other" and not data.get("reason_detail"):
-            problems.append(PolicyProblem("revocation_without_reason", "Ghi rõ nội dung lý do thu hồi khác."))
+            problems.append(SubmissionProblem("revocation_without_reason", "Ghi rõ nội dung lý do thu hồi khác."))
     if kind is RequestType.CHANGE and certificate is not None and not _changes_something(request, certificate):
         problems.append(
-            PolicyProblem(
+            SubmissionProblem(
                 "change_changes_nothing",
                 "Đề nghị thay đổi thông tin không thay đổi nội dung nào so với thông tin hiện tại của chứng thư số.",
             )
@@ -109,14 +113,14 @@ def policy_problems(
     if kind is RequestType.RECOVERY:
         if token is None:
             problems.append(
-                PolicyProblem(
+                SubmissionProblem(
                     "unknown_token",
                     f"Thiết bị số hiệu «{data.get('token_serial')}» không có trong sổ thiết bị lưu khóa bí mật.",
                 )
             )
         elif token.state in (TokenState.RETURNED, TokenState.DESTROYED, TokenState.LOST):
             problems.append(
-                PolicyProblem(
+                SubmissionProblem(
                     "token_not_recoverable",
                     f"Thiết bị «{token.serial}» đang ở trạng thái «{token.state.label}», không thể khôi phục.",
                 )
@@ -151,10 +155,10 @@ def _open_other(session: Session, request: CertificateRequest, *conditions) -> C
 
 def _token_going_back(
     session: Session, request: CertificateRequest, token: Token, by: Account | None
-) -> list[PolicyProblem]:
+) -> list[SubmissionProblem]:
     """A token whose certificate is revoked, or is being revoked, goes back to the CA: it is not recovered."""
     if open_returns(session, [token.id]):
-        return [PolicyProblem("token_being_returned", due_back_message(token))]
+        return [SubmissionProblem("token_being_returned", due_back_message(token))]
     revocation = _open_other(
         session,
         request,
@@ -164,7 +168,7 @@ def _token_going_back(
     if revocation is not None:
         named = f"Đề nghị thu hồi số {revocation.id}" if _may_view(session, by, revocation) else "Một đề nghị thu hồi"
         return [
-            PolicyProblem(
+            SubmissionProblem(
                 "token_being_revoked",
                 f"{named} đang mở cho chứng thư số trên thiết bị «{token.serial}»: "
                 "thiết bị sẽ nộp lại cơ quan cấp, không khôi phục.",
@@ -174,24 +178,24 @@ def _token_going_back(
 
 
 def _certificate_problems(
-    request: CertificateRequest, certificate: Certificate | None, policy: RequestPolicy
-) -> list[PolicyProblem]:
+    request: CertificateRequest, certificate: Certificate | None, limits: SubmissionLimits
+) -> list[SubmissionProblem]:
     if certificate is None:
+        serial = display_serial(str(request.data.get("certificate_serial") or ""))
         return [
-            PolicyProblem(
-                "certificate_not_registered",
-                f"Chứng thư số số hiệu «{written_serial(str(request.data.get('certificate_serial') or ''))}» không có trong sổ chứng thư số.",
+            SubmissionProblem(
+                "certificate_not_registered", f"Chứng thư số số hiệu «{serial}» không có trong sổ chứng thư số."
             )
         ]
     if certificate.revoked_at is not None:
-        return [PolicyProblem("certificate_revoked", "Chứng thư số này đã bị thu hồi.")]
+        return [SubmissionProblem("certificate_revoked", "Chứng thư số này đã bị thu hồi.")]
     if request.request_type is RequestType.RENEWAL:
         expired_for = utcnow() - certificate.not_after
-        if expired_for > timedelta(days=policy.renewal_grace_days):
+        if expired_for > timedelta(days=limits.renewal_grace_days):
             return [
-                PolicyProblem(
+                SubmissionProblem(
                     "certificate_expired_too_long",
-                    f"Chứng thư số đã hết hạn {expired_for.days} ngày (quá {policy.renewal_grace_days} ngày): "
+                    f"Chứng thư số đã hết hạn {expired_for.days} ngày (quá {limits.renewal_grace_days} ngày): "
                     "không gia hạn được, cần đề nghị cấp mới.",
                 )
             ]

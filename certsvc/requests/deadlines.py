@@ -52,6 +52,8 @@ def ca_deadlines(
     today = to_vietnam(now).date()
     deadlines = []
     for request, sent_at in rows:
+        if sent_at is None:  # the query selects sent batches only
+            raise RuntimeError(f"Request {request.id} is in a batch sent at no time.")
         sent_on = to_vietnam(sent_at).date()
         due_on = calendar.add_working_days(sent_on, CA_WORKING_DAYS)
         deadlines.append(

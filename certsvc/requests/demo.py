@@ -23,7 +23,10 @@ __all__ = ["load_demo"]
 
 
 def _account(session: Session, person: Person) -> Account:
-    return session.scalar(select(Account).where(Account.person_id == person.id))
+    account = session.scalar(select(Account).where(Account.person_id == person.id))
+    if account is None:
+        raise LookupError(f"The requests demo needs an account for {person.full_name}; the demo accounts are missing.")
+    return account
 
 
 def _newcomer(name: str, cccd: str, position: str, unit: str, email: str, phone: str) -> dict:

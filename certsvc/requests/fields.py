@@ -5,8 +5,8 @@ exist, which are required and how each is checked. Pages render the fields from
 :data:`REQUEST_TYPES`; the service cleans input with :func:`clean_fields`; the
 annex of a batch lists the same fields with the same labels.
 
-Limits that are policy rather than form (maximum validity, how long after expiry a
-certificate may still be renewed) are in :class:`RequestPolicy`.
+Limits that are settings rather than form (maximum validity, how long after expiry a
+certificate may still be renewed) are in :class:`SubmissionLimits`.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import partial
+from typing import Any
 
 from certsvc.config import setting_default, setting_value
 from certsvc.core.validation import (
@@ -35,21 +36,21 @@ from certsvc.requests.models import RequestType
 __all__ = [
     "FieldSpec",
     "TypeSpec",
-    "RequestPolicy",
-    "DEFAULT_POLICY",
+    "SubmissionLimits",
+    "DEFAULT_LIMITS",
     "REVOCATION_REASONS",
     "RECOVERY_PROBLEMS",
     "REQUEST_TYPES",
     "spec_of",
     "clean_fields",
     "display_value",
-    "written_fields",
-    "written_serial",
+    "fields_for_display",
+    "display_serial",
 ]
 
 
 @dataclass(frozen=True)
-class RequestPolicy:
+class SubmissionLimits:
     """Limits checked when a request is submitted; configurable per deployment."""
 
     max_new_years: int = setting_default("CERTSVC_MAX_NEW_YEARS")
@@ -58,7 +59,7 @@ class RequestPolicy:
     renewal_grace_days: int = setting_default("CERTSVC_RENEWAL_GRACE_DAYS")
 
     @classmethod
-    def from_config(cls, config: Mapping[str, object]) -> RequestPolicy:
+    def from_config(cls, config: Mapping[str, object]) -> SubmissionLimits:
         """From the app's config (``CERTSVC_MAX_NEW_YEARS``, ``CERTSVC_MAX_EXTENSION_YEARS``,
         ``CERTSVC_RENEWAL_GRACE_DAYS``), checked by :func:`certsvc.config.setting_value`."""
         return cls(
@@ -68,7 +69,7 @@ class RequestPolicy:
         )
 
 
-DEFAULT_POLICY = RequestPolicy()
+DEFAULT_LIMITS = SubmissionLimits()
 
 
 @dataclass(frozen=True)
@@ -77,21 +78,22 @@ class FieldSpec:
 
     name: str
     label: str
-    clean: Callable[[object], object]
+    #: Takes the raw value a form or the API posted for this field (see ``FieldCollector.take``).
+    clean: Callable[[Any], object]
     #: ``text``, ``email``, ``tel``, ``date``, ``number``, ``select`` or ``textarea``.
     widget: str = "text"
     required: bool = False
     choices: tuple[tuple[str, str], ...] = ()
     hint: str | None = None
     max_length: int = 255
-    #: How a stored text value is written wherever people or programs read it (pages, annexes, the API),
+    #: How a stored text value is shown wherever people or programs read it (pages, annexes, the API),
     #: when that differs from how it is stored: certificate serials are stored lower-case, to be matched
-    #: against the registry, and written upper-case, as the registry and CA portals write them.
-    written: Callable[[str], str] | None = None
+    #: against the registry, and shown upper-case, as the registry and CA portals write them.
+    display: Callable[[str], str] | None = None
 
     def form_value(self, value: object) -> object:
-        """``value`` as the form's field shows it: written like everywhere else, as typed otherwise."""
-        return self.written(value) if self.written is not None and isinstance(value, str) else value
+        """``value`` as the form's field shows it: shown like everywhere else, as typed otherwise."""
+        return self.display(value) if self.display is not None and isinstance(value, str) else value
 
 
 @dataclass(frozen=True)
@@ -168,7 +170,7 @@ def _budget_code(value: object) -> str | None:
 def clean_serial(value: object) -> str | None:
     """A certificate serial as typed, in any case, colons and spaces ignored: stored as lower-case hex
     digits (the requests service matches it against the registry's serial lower-cased); shown by
-    :func:`written_serial`."""
+    :func:`display_serial`."""
     serial = re.sub(r"[\s:]", "", str(value or "")).lower()
     if not serial:
         return None
@@ -177,8 +179,8 @@ def clean_serial(value: object) -> str | None:
     return serial
 
 
-def written_serial(serial: str) -> str:
-    """A certificate serial as the service writes it everywhere: upper-case hex digits, like the registry
+def display_serial(serial: str) -> str:
+    """A certificate serial as the service shows it everywhere: upper-case hex digits, like the registry
     (``54010A3F``). Stored requests keep it lower-case (see :func:`clean_serial`)."""
     return serial.upper()
 
@@ -207,7 +209,7 @@ def _choice(choices: tuple[tuple[str, str], ...]) -> Callable[[object], str | No
 
 
 def _field(
-    name: str, label: str, clean: Callable[[object], object | None], *, required: bool = False, **options
+    name: str, label: str, clean: Callable[[Any], object | None], *, required: bool = False, **options
 ) -> FieldSpec:
     return FieldSpec(name, label, non_empty(clean) if required else clean, required=required, **options)
 
@@ -236,7 +238,7 @@ _CERTIFICATE = _field(
     clean_serial,
     required=True,
     max_length=100,
-    written=written_serial,
+    display=display_serial,
     hint="Xem trong sổ chứng thư số, ví dụ 5401010A3F (không phân biệt chữ hoa, chữ thường; "
     "dấu cách, dấu hai chấm được bỏ qua).",
 )
@@ -379,15 +381,15 @@ def display_value(spec: FieldSpec, value: object) -> str:
         return dict(spec.choices).get(str(value), str(value))
     if spec.widget == "date":
         return date.fromisoformat(str(value)).strftime("%d/%m/%Y")
-    return spec.written(str(value)) if spec.written is not None else str(value)
+    return spec.display(str(value)) if spec.display is not None else str(value)
 
 
-def written_fields(request_type: RequestType, data: Mapping[str, object]) -> dict:
-    """A request's stored values as the API gives them: each written as pages write it (serials
+def fields_for_display(request_type: RequestType, data: Mapping[str, object]) -> dict[str, object]:
+    """A request's stored values as the API gives them: each shown as pages show it (serials
     upper-case), but not turned into labels or dd/mm/yyyy dates."""
     spec = spec_of(request_type)
-    written = {}
+    shown: dict[str, object] = {}
     for name, value in data.items():
         field = spec.field(name)
-        written[name] = field.form_value(value) if field is not None else value
-    return written
+        shown[name] = field.form_value(value) if field is not None else value
+    return shown

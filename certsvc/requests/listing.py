@@ -10,13 +10,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 
-from sqlalchemy import ColumnElement, Select, false, func, null, select
+from sqlalchemy import Select, false, func, null, select
 from sqlalchemy.orm import Session, selectinload
 
 from certsvc.accounts.models import Account
-from certsvc.core.paging import PER_PAGE, Page, count_rows, paginate
+from certsvc.core.paging import PER_PAGE, CountColumn, Page, count_rows, paginate
 from certsvc.core.records import to_id
-from certsvc.core.sql import one_of_ids, written
+from certsvc.core.sql import inlined, one_of_ids
 from certsvc.core.validation import FieldError, parse_count
 from certsvc.errors import ValidationFailed
 from certsvc.orgs.models import Organisation
@@ -93,22 +93,25 @@ def _requests_query(scope: Iterable[int], filters: RequestFilter, statuses: Sequ
     units = set(scope)
     if filters.organisation_id is not None:
         units &= {filters.organisation_id}
-    # The type and status are written into the SQL, like the slice (see ``written``).
+    # The type and status are written into the SQL, like the slice (see ``inlined``).
     r = CertificateRequest
     query = select(r).where(one_of_ids(r.organisation_id, units))
     if filters.request_type is not None:
-        query = query.where(r.request_type == written(filters.request_type, r.request_type.type))
+        query = query.where(r.request_type == inlined(filters.request_type, r.request_type.type))
     if filters.status is not None:
         # A status the list does not show selects nothing; one it shows needs no other condition.
         shown = statuses is None or filters.status in statuses
-        query = query.where(r.status == written(filters.status, r.status.type) if shown else false())
+        query = query.where(r.status == inlined(filters.status, r.status.type) if shown else false())
     elif statuses is not None:
-        query = query.where(r.status.in_([written(status, r.status.type) for status in statuses]))
+        query = query.where(r.status.in_([inlined(status, r.status.type) for status in statuses]))
     if filters.min_age_days is not None:
         cutoff = utcnow() - timedelta(days=filters.min_age_days)
         query = query.where(r.submitted_at <= cutoff)
     return query
 
+
+#: The ``total`` of a slice read without the count of its list.
+_NOT_COUNTED = null()
 
 #: Oldest submission first; drafts (never submitted) last, the newest first. Served by the indexes.
 _LIST_ORDER = (CertificateRequest.submitted_at.asc().nulls_last(), CertificateRequest.id.desc())
@@ -120,13 +123,13 @@ def _slice_ids(query: Select, limit: int, offset: int) -> Select:
     return (
         query.with_only_columns(CertificateRequest.id)
         .order_by(*_LIST_ORDER)
-        .limit(written(limit))
-        .offset(written(offset))
+        .limit(inlined(limit))
+        .offset(inlined(offset))
     )
 
 
 def _rows(
-    session: Session, query: Select, limit: int, offset: int, total: ColumnElement[int | None] = null()
+    session: Session, query: Select, limit: int, offset: int, total: CountColumn = _NOT_COUNTED
 ) -> list[tuple[CertificateRequest, int | None]]:
     """A slice of ``query`` in list order, whole requests with their unit, certificate and token; each
     with the value of ``total`` (see :data:`certsvc.core.paging.Fetch`)."""
@@ -159,7 +162,7 @@ class ListedRequest:
 
 
 def _listed(
-    session: Session, query: Select, limit: int, offset: int, total: ColumnElement[int | None]
+    session: Session, query: Select, limit: int, offset: int, total: CountColumn
 ) -> list[tuple[ListedRequest, int | None]]:
     """The lines of a slice of ``query`` in list order, each with the value of ``total``.
 

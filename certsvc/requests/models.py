@@ -58,7 +58,7 @@ class RequestStatus(LabelledEnum):
     def tone(self) -> str:
         """The badge colour: ok (moving on or done), warn (waiting for someone), bad (ended without a
         certificate), or none for a draft."""
-        return _STATUS_TONES.get(self.value, "")
+        return _STATUS_TONES.get(self, "")
 
 
 _STATUS_TONES = {

@@ -1,4 +1,4 @@
-"""What a completed request does to the registries (written by the registries capability).
+"""What a completed request does to the registries, through the registry's own services.
 
 New certificates, renewals and information changes: the issued certificate file is parsed,
 matched to the request, and registered (a renewal or change as successor of the old one).
@@ -140,12 +140,18 @@ def apply_to_registry(
         reason = dict(REVOCATION_REASONS).get(data.get("reason", ""), "Thu hồi")
         if data.get("reason_detail"):
             reason = f"{reason}: {data['reason_detail']}"
+        # Sending is refused while the request names no certificate in the registry (certsvc.requests.checks).
+        if request.certificate is None:
+            raise RuntimeError(f"Revocation request {request.id} names no certificate.")
         revoke_certificate(
             session, by, request.certificate, revoked_at=revoked_at, reason=reason[:255], calendar=calendar
         )
         return None
     if kind is RequestType.RECOVERY:
         problem = dict(RECOVERY_PROBLEMS).get(request.data.get("problem", ""), "")
+        # Sending is refused while the request names no token in the registry (certsvc.requests.checks).
+        if request.token is None:
+            raise RuntimeError(f"Recovery request {request.id} names no token.")
         recover_token(
             session, by, request.token, f"Khôi phục theo đề nghị số {request.id} ({spec_of(kind).form_no}): {problem}."
         )

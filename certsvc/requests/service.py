@@ -1,6 +1,6 @@
 """Rules for certificate requests: drafting, editing and the lifecycle actions.
 
-The policy checks at submission are :mod:`certsvc.requests.checks`; the lists and the focal office's queue
+The checks at submission are :mod:`certsvc.requests.checks`; the lists and the focal office's queue
 :mod:`certsvc.requests.listing`.
 
 No Flask here. Every state change goes through :func:`certsvc.requests.transitions.apply_transition`
@@ -24,8 +24,8 @@ from certsvc.people.models import Person
 from certsvc.policy import Permission, can, ensure, request_subject_units
 from certsvc.registry.models import Certificate, Token
 from certsvc.registry.service import in_register
-from certsvc.requests.checks import PolicyRefused, nameable, policy_problems
-from certsvc.requests.fields import DEFAULT_POLICY, RequestPolicy, clean_fields
+from certsvc.requests.checks import SubmissionRefused, nameable, submission_problems
+from certsvc.requests.fields import DEFAULT_LIMITS, SubmissionLimits, clean_fields
 from certsvc.requests.models import CertificateRequest, RequestEvent, RequestStatus, RequestType
 from certsvc.requests.transitions import (
     PAGE_ACTIONS,
@@ -181,11 +181,12 @@ def _apply_subject(request: CertificateRequest, values: dict, subject: _Subject)
 def create_draft(
     session: Session,
     by: Account,
-    organisation_id: int,
+    organisation_id: object,
     request_type: RequestType | str,
     fields: Mapping[str, object],
 ) -> CertificateRequest:
-    """A new draft request of ``organisation_id``, validated as the form is; the caller commits.
+    """A new draft request of ``organisation_id`` (an id, or its text as a form posts it), validated as the
+    form is; the caller commits.
 
     ``fields`` are keyed like :mod:`certsvc.requests.fields` (a certificate may be named by
     ``certificate_id`` instead of ``certificate_serial``, a token by ``token_id``). Raises
@@ -208,7 +209,7 @@ def draft_lost_token_revocation(
 def _new_draft(
     session: Session,
     by: Account,
-    organisation_id: int,
+    organisation_id: object,
     kind: RequestType,
     fields: Mapping[str, object],
     permission: Permission,
@@ -271,21 +272,21 @@ def take_action(
     request: CertificateRequest,
     action: str,
     comment: str | None = None,
-    policy: RequestPolicy = DEFAULT_POLICY,
+    limits: SubmissionLimits = DEFAULT_LIMITS,
 ) -> RequestEvent:
-    """A lifecycle step from the request page or the queue; sending runs the policy checks first.
+    """A lifecycle step from the request page or the queue; sending runs the submission checks first.
 
     Only :data:`PAGE_ACTIONS`: completing a request, for one, goes through its outcome (the registries).
     """
     if action not in PAGE_ACTIONS:
         raise NotFound("Không có thao tác này.")
     if action in SUBMITTING:
-        # Permission and status first, so an outsider learns nothing from the policy messages.
+        # Permission and status first, so an outsider learns nothing from the submission checks.
         transition = next((t for t in TRANSITIONS if t.action == action and t.source == request.status), None)
         if transition is not None and may_take(session, by, request, transition):
-            problems = policy_problems(session, request, policy, by)
+            problems = submission_problems(session, request, limits, by)
             if problems:
-                raise PolicyRefused(problems)
+                raise SubmissionRefused(problems)
     return apply_transition(session, by, request, action, comment)
 
 

@@ -11,8 +11,10 @@ exactly one audit entry.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 from sqlalchemy import update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -36,9 +38,6 @@ __all__ = [
     "PAGE_ACTIONS",
     "action_permissions",
 ]
-
-S = RequestStatus
-P = Permission
 
 
 class Action:
@@ -77,10 +76,10 @@ class Transition:
     on_request_page: bool = True
 
 
-_UNIT = frozenset({P.DRAFT_REQUESTS, P.APPROVE_REQUESTS})
-_HEAD = frozenset({P.APPROVE_REQUESTS})
-_FOCAL = frozenset({P.REVIEW_REQUESTS})
-_BATCH = frozenset({P.MANAGE_BATCHES})
+_UNIT = frozenset({Permission.DRAFT_REQUESTS, Permission.APPROVE_REQUESTS})
+_HEAD = frozenset({Permission.APPROVE_REQUESTS})
+_FOCAL = frozenset({Permission.REVIEW_REQUESTS})
+_BATCH = frozenset({Permission.MANAGE_BATCHES})
 
 TRANSITIONS: tuple[Transition, ...] = (
     # The keeper of a MẬT token who reports it lost drafts its revocation (see
@@ -88,37 +87,94 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition(
         Action.CREATE,
         None,
-        S.DRAFT,
-        frozenset({P.DRAFT_REQUESTS, P.RECORD_CUSTODY}),
+        RequestStatus.DRAFT,
+        frozenset({Permission.DRAFT_REQUESTS, Permission.RECORD_CUSTODY}),
         "Tạo dự thảo",
         on_request_page=False,
     ),
-    Transition(Action.EDIT, S.DRAFT, S.DRAFT, _UNIT, "Sửa nội dung", on_request_page=False),
-    Transition(Action.VOID_APPROVAL, S.APPROVED, S.DRAFT, _UNIT, "Sửa nội dung, hủy phê duyệt", on_request_page=False),
-    Transition(Action.EDIT, S.RETURNED, S.RETURNED, _UNIT, "Sửa nội dung", on_request_page=False),
-    Transition(Action.APPROVE, S.DRAFT, S.APPROVED, _HEAD, "Phê duyệt", not_drafter=True),
-    Transition(Action.APPROVE_SUBMIT, S.DRAFT, S.SUBMITTED, _HEAD, "Phê duyệt và gửi đầu mối", not_drafter=True),
-    Transition(Action.SUBMIT, S.APPROVED, S.SUBMITTED, _HEAD, "Gửi đầu mối"),
-    Transition(Action.RESUBMIT, S.RETURNED, S.SUBMITTED, _HEAD, "Gửi lại đầu mối", not_drafter=True),
-    Transition(Action.ACCEPT, S.SUBMITTED, S.ACCEPTED, _FOCAL, "Tiếp nhận"),
-    Transition(Action.RETURN, S.SUBMITTED, S.RETURNED, _FOCAL, "Trả lại", comment_required=True),
-    Transition(Action.CANCEL, S.DRAFT, S.CANCELLED, _UNIT, "Hủy đề nghị", comment_required=True),
-    Transition(Action.CANCEL, S.APPROVED, S.CANCELLED, _UNIT, "Hủy đề nghị", comment_required=True),
-    Transition(Action.CANCEL, S.SUBMITTED, S.CANCELLED, _UNIT, "Hủy đề nghị", comment_required=True),
-    Transition(Action.CANCEL, S.RETURNED, S.CANCELLED, _UNIT, "Hủy đề nghị", comment_required=True),
-    Transition(Action.CANCEL, S.ACCEPTED, S.CANCELLED, _UNIT, "Hủy đề nghị", comment_required=True),
-    Transition(Action.ADD_TO_BATCH, S.ACCEPTED, S.IN_BATCH, _BATCH, "Đưa vào đợt tổng hợp", on_request_page=False),
+    Transition(Action.EDIT, RequestStatus.DRAFT, RequestStatus.DRAFT, _UNIT, "Sửa nội dung", on_request_page=False),
     Transition(
-        Action.REMOVE_FROM_BATCH, S.IN_BATCH, S.ACCEPTED, _BATCH, "Rút khỏi đợt tổng hợp", on_request_page=False
+        Action.VOID_APPROVAL,
+        RequestStatus.APPROVED,
+        RequestStatus.DRAFT,
+        _UNIT,
+        "Sửa nội dung, hủy phê duyệt",
+        on_request_page=False,
     ),
-    Transition(Action.MARK_SENT, S.IN_BATCH, S.SENT, _BATCH, "Gửi cơ quan cấp chứng thư số", on_request_page=False),
-    Transition(Action.COMPLETE, S.SENT, S.DONE, _BATCH, "Ghi nhận hoàn thành", on_request_page=False),
     Transition(
-        Action.REJECT, S.SENT, S.REJECTED, _BATCH, "Ghi nhận bị từ chối", comment_required=True, on_request_page=False
+        Action.EDIT, RequestStatus.RETURNED, RequestStatus.RETURNED, _UNIT, "Sửa nội dung", on_request_page=False
+    ),
+    Transition(Action.APPROVE, RequestStatus.DRAFT, RequestStatus.APPROVED, _HEAD, "Phê duyệt", not_drafter=True),
+    Transition(
+        Action.APPROVE_SUBMIT,
+        RequestStatus.DRAFT,
+        RequestStatus.SUBMITTED,
+        _HEAD,
+        "Phê duyệt và gửi đầu mối",
+        not_drafter=True,
+    ),
+    Transition(Action.SUBMIT, RequestStatus.APPROVED, RequestStatus.SUBMITTED, _HEAD, "Gửi đầu mối"),
+    Transition(
+        Action.RESUBMIT, RequestStatus.RETURNED, RequestStatus.SUBMITTED, _HEAD, "Gửi lại đầu mối", not_drafter=True
+    ),
+    Transition(Action.ACCEPT, RequestStatus.SUBMITTED, RequestStatus.ACCEPTED, _FOCAL, "Tiếp nhận"),
+    Transition(
+        Action.RETURN, RequestStatus.SUBMITTED, RequestStatus.RETURNED, _FOCAL, "Trả lại", comment_required=True
+    ),
+    Transition(
+        Action.CANCEL, RequestStatus.DRAFT, RequestStatus.CANCELLED, _UNIT, "Hủy đề nghị", comment_required=True
+    ),
+    Transition(
+        Action.CANCEL, RequestStatus.APPROVED, RequestStatus.CANCELLED, _UNIT, "Hủy đề nghị", comment_required=True
+    ),
+    Transition(
+        Action.CANCEL, RequestStatus.SUBMITTED, RequestStatus.CANCELLED, _UNIT, "Hủy đề nghị", comment_required=True
+    ),
+    Transition(
+        Action.CANCEL, RequestStatus.RETURNED, RequestStatus.CANCELLED, _UNIT, "Hủy đề nghị", comment_required=True
+    ),
+    Transition(
+        Action.CANCEL, RequestStatus.ACCEPTED, RequestStatus.CANCELLED, _UNIT, "Hủy đề nghị", comment_required=True
+    ),
+    Transition(
+        Action.ADD_TO_BATCH,
+        RequestStatus.ACCEPTED,
+        RequestStatus.IN_BATCH,
+        _BATCH,
+        "Đưa vào đợt tổng hợp",
+        on_request_page=False,
+    ),
+    Transition(
+        Action.REMOVE_FROM_BATCH,
+        RequestStatus.IN_BATCH,
+        RequestStatus.ACCEPTED,
+        _BATCH,
+        "Rút khỏi đợt tổng hợp",
+        on_request_page=False,
+    ),
+    Transition(
+        Action.MARK_SENT,
+        RequestStatus.IN_BATCH,
+        RequestStatus.SENT,
+        _BATCH,
+        "Gửi cơ quan cấp chứng thư số",
+        on_request_page=False,
+    ),
+    Transition(
+        Action.COMPLETE, RequestStatus.SENT, RequestStatus.DONE, _BATCH, "Ghi nhận hoàn thành", on_request_page=False
+    ),
+    Transition(
+        Action.REJECT,
+        RequestStatus.SENT,
+        RequestStatus.REJECTED,
+        _BATCH,
+        "Ghi nhận bị từ chối",
+        comment_required=True,
+        on_request_page=False,
     ),
 )
 
-#: Actions that send a request to the focal office: the policy checks run before them.
+#: Actions that send a request to the focal office: the submission checks (certsvc.requests.checks) run before them.
 SUBMITTING = frozenset({Action.APPROVE_SUBMIT, Action.SUBMIT, Action.RESUBMIT})
 
 _ACTIONS = {t.action for t in TRANSITIONS}
@@ -178,8 +234,10 @@ def apply_transition(
 ) -> RequestEvent:
     """Take ``action`` on ``request``: check the table, move the status, write the event and one audit entry.
 
-    ``by`` is normally the account acting; a system :class:`Actor` skips the permission checks
-    (used only by the demo loader and migrations of data). The caller commits, or rolls back on any error.
+    ``by`` is normally the account acting, whose permissions are checked. An :class:`Actor` skips those
+    checks: the step is a consequence of something already allowed, taken in the name of who did it (the
+    cancellation of recoveries when a revocation is recorded, see
+    :func:`certsvc.requests.batches.record_outcome`). The caller commits, or rolls back on any error.
 
     The status moves with one compare-and-set UPDATE (``WHERE status = <source>``): of simultaneous
     transitions from one status exactly one wins, whatever the database; the others, which read the
@@ -187,8 +245,7 @@ def apply_transition(
     """
     if action not in _ACTIONS:
         raise Conflict("Thao tác không tồn tại.", code="unknown_action")
-    account = by if isinstance(by, Account) else None
-    actor = Actor.of(account) if account is not None else by
+    account, actor = (by, Actor.of(by)) if isinstance(by, Account) else (None, by)
     if account is not None and not _permitted(session, account, request, action_permissions(action)):
         raise PermissionDenied()
     transition = find_transition(action, request.status)
@@ -228,15 +285,15 @@ def apply_transition(
     )
     request.status = transition.target
     request.updated_at = now
-    if transition.target is S.APPROVED or action == Action.APPROVE_SUBMIT:
+    if transition.target is RequestStatus.APPROVED or action == Action.APPROVE_SUBMIT:
         request.approved_by_id = actor.account_id
-    if transition.target is S.DRAFT:
+    if transition.target is RequestStatus.DRAFT:
         request.approved_by_id = None
-    if transition.target is S.SUBMITTED:
+    if transition.target is RequestStatus.SUBMITTED:
         request.submitted_at = now
     session.add(event)
     session.flush()
-    audit = {
+    audit: dict[str, object] = {
         "type": request.request_type.value,
         "from": event.from_status and event.from_status.value,
         "to": transition.target.value,
@@ -258,11 +315,14 @@ def _moved(session: Session, request: CertificateRequest, transition: Transition
     """
     r = CertificateRequest
     try:
-        moved = session.execute(
-            update(r)
-            .where(r.id == request.id, r.status == transition.source)
-            .values(status=transition.target)
-            .execution_options(synchronize_session=False)
+        moved = cast(
+            CursorResult,
+            session.execute(
+                update(r)
+                .where(r.id == request.id, r.status == transition.source)
+                .values(status=transition.target)
+                .execution_options(synchronize_session=False)
+            ),
         )
     except OperationalError as error:
         # SQLite: another writer kept the database longer than the busy timeout. A refusal, not a 500.

@@ -1,5 +1,6 @@
 """Pages of certificate requests: the unit's list, drafting per type, the request page with its
-timeline and buttons, the focal office's queue with bulk accept/return, and batches.
+timeline and buttons, the focal office's queue with bulk accept/return. Batches have their pages in
+:mod:`certsvc.requests.batch_views`, on this blueprint.
 
 Thin: permissions from :mod:`certsvc.policy` (checked before any input is read), rules from
 :mod:`certsvc.requests.service` and :mod:`certsvc.requests.batches`.
@@ -7,7 +8,9 @@ Thin: permissions from :mod:`certsvc.policy` (checked before any input is read),
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
+from typing import Any
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from markupsafe import Markup, escape
 
@@ -19,10 +22,9 @@ from certsvc.orgs.tree import OrgTree, TreePlace
 from certsvc.policy import Permission, can, ensure, orgs_in_scope
 from certsvc.registry.service import RegistrySettings
 from certsvc.requests import batches, checks, listing, service
-from certsvc.requests.fields import RequestPolicy, display_value, spec_of
-from certsvc.requests.letters import DOCUMENTS, batch_recipient, build_document
+from certsvc.requests.fields import SubmissionLimits, display_value, spec_of
 from certsvc.requests.listing import QUEUE_STATUSES, RequestFilter
-from certsvc.requests.models import Batch, BatchStatus, CertificateRequest, RequestStatus, RequestType
+from certsvc.requests.models import CertificateRequest, RequestStatus, RequestType
 from certsvc.requests.transitions import ACTION_LABELS, PAGE_ACTIONS, action_permissions
 from certsvc.ui.navigation import NavLink
 
@@ -49,8 +51,8 @@ NAV_LINKS = (
 )
 
 
-def _policy() -> RequestPolicy:
-    return RequestPolicy.from_config(current_app.config)
+def _limits() -> SubmissionLimits:
+    return SubmissionLimits.from_config(current_app.config)
 
 
 def _scope(permission: Permission) -> set[int]:
@@ -63,7 +65,7 @@ def _units(scope: set[int]) -> tuple[TreePlace, ...]:
 
 
 def _errors_of(error: CertsvcError) -> dict[str, str]:
-    if isinstance(error, checks.PolicyRefused):
+    if isinstance(error, checks.SubmissionRefused):
         return {"_": "Đề nghị chưa thể gửi: xem các vướng mắc bên dưới."}
     if isinstance(error, ValidationFailed):
         return error.field_errors
@@ -172,7 +174,7 @@ def new_request(request_type: str):
 def _request_page(req: CertificateRequest, errors: dict | None = None, status: int = 200):
     spec = spec_of(req.request_type)
     problems = (
-        checks.policy_problems(db.session, req, _policy(), current_user)
+        checks.submission_problems(db.session, req, _limits(), current_user)
         if req.status in (RequestStatus.DRAFT, RequestStatus.APPROVED, RequestStatus.RETURNED)
         else []
     )
@@ -187,7 +189,7 @@ def _request_page(req: CertificateRequest, errors: dict | None = None, status: i
         can_edit=service.can_edit(db.session, current_user, req),
         can_record_outcome=req.status is RequestStatus.SENT
         and can(db.session, current_user, Permission.MANAGE_BATCHES, req.organisation_id),
-        can_view_batch=req.batch_id is not None
+        can_view_batch=req.batch is not None
         and can(db.session, current_user, Permission.VIEW_BATCHES, req.batch.focal_office_id),
         errors=errors or {},
     ), status
@@ -219,7 +221,7 @@ def edit_request(request_id: int):
     return redirect(url_for("requests.view_request", request_id=req.id))
 
 
-def _attempt(change, failed, done: str, target: str):
+def attempt(change, failed, done: str, target: str):
     """Run ``change``; commit and go to ``target``, or roll back and let ``failed(errors, status)`` answer.
 
     Refusals of permission stay 403 (the error page); other refusals show on the page that was posted.
@@ -250,8 +252,8 @@ def act(request_id: int, action: str):
     if not any(can(db.session, current_user, p, req.organisation_id) for p in permissions):
         raise PermissionDenied()
     comment = request.form.get("comment")
-    return _attempt(
-        lambda: service.take_action(db.session, current_user, req, action, comment, _policy()),
+    return attempt(
+        lambda: service.take_action(db.session, current_user, req, action, comment, _limits()),
         _on_request_page(request_id),
         f"Đề nghị số {req.id}: đã thực hiện «{ACTION_LABELS[action]}».",
         url_for("requests.view_request", request_id=req.id),
@@ -266,7 +268,7 @@ def record_outcome(request_id: int):
     upload = request.files.get("certificate_file")
     content = upload.read() if upload else None
     calendar = RegistrySettings.from_config(current_app.config).calendar
-    return _attempt(
+    return attempt(
         lambda: batches.record_outcome(db.session, current_user, req, request.form, content, calendar=calendar),
         _on_request_page(request_id),
         f"Đã ghi kết quả đề nghị số {req.id}.",
@@ -312,118 +314,7 @@ def bulk_review():
     db.session.commit()
     done = "tiếp nhận" if action == "accept" else "trả lại"
     flash(f"Đã {done} {len(events)} đề nghị.", "success")
-    return redirect(url_for("requests.queue", **request.args))
-
-
-# --- batches --------------------------------------------------------------------------------------
-
-
-def _batches_page(errors: dict | None = None, values: dict | None = None, status: int = 200):
-    return render_template(
-        "requests/batches.html",
-        rows=batches.batches_in_scope(db.session, current_user),
-        offices=batches.focal_offices_of(db.session, current_user),
-        errors=errors or {},
-        values=values or {},
-    ), status
-
-
-@bp.get("/batches")
-@login_required
-def list_batches():
-    return _batches_page()
-
-
-@bp.post("/batches/new")
-@login_required
-def create_batch():
-    ensure(db.session, current_user, Permission.MANAGE_BATCHES)
-    try:
-        batch = batches.create_batch(db.session, current_user, request.form)
-    except ValidationFailed as failure:
-        db.session.rollback()
-        return _batches_page(failure.field_errors, request.form.to_dict(), 400)
-    db.session.commit()
-    flash(f"Đã tạo đợt tổng hợp «{batch.title}».", "success")
-    return redirect(url_for("requests.view_batch", batch_id=batch.id))
-
-
-def _batch_page(batch: Batch, errors: dict | None = None, status: int = 200):
-    manage = can(db.session, current_user, Permission.MANAGE_BATCHES, batch.focal_office_id)
-    return render_template(
-        "requests/batch.html",
-        batch=batch,
-        errors=errors or {},
-        manage=manage,
-        documents=DOCUMENTS,
-        recipient=batch_recipient(batch),
-        candidates=batches.candidates(db.session, batch) if manage and batch.status is BatchStatus.OPEN else [],
-        values=request.form if request.method == "POST" else {},
-    ), status
-
-
-@bp.get("/batches/<int:batch_id>")
-@login_required
-def view_batch(batch_id: int):
-    return _batch_page(batches.get_batch(db.session, current_user, batch_id))
-
-
-def _batch_action(batch_id: int, change, message: str):
-    batch = batches.get_batch(db.session, current_user, batch_id, Permission.MANAGE_BATCHES)
-    return _attempt(
-        lambda: change(batch),
-        lambda errors, status: _batch_page(batches.get_batch(db.session, current_user, batch_id), errors, status),
-        message,
-        url_for("requests.view_batch", batch_id=batch_id),
-    )
-
-
-@bp.post("/batches/<int:batch_id>/add")
-@login_required
-def add_to_batch(batch_id: int):
-    return _batch_action(
-        batch_id,
-        lambda b: batches.add_requests(db.session, current_user, b, request.form.getlist("request_ids")),
-        "Đã đưa đề nghị vào đợt tổng hợp.",
-    )
-
-
-@bp.post("/batches/<int:batch_id>/remove")
-@login_required
-def remove_from_batch(batch_id: int):
-    return _batch_action(
-        batch_id,
-        lambda b: batches.remove_request(db.session, current_user, b, request.form.get("request_id")),
-        "Đã rút đề nghị khỏi đợt tổng hợp.",
-    )
-
-
-@bp.post("/batches/<int:batch_id>/lock")
-@login_required
-def lock_batch(batch_id: int):
-    return _batch_action(
-        batch_id,
-        lambda b: batches.lock_batch(db.session, current_user, b),
-        "Đã chốt đợt tổng hợp. Có thể tạo công văn và phụ lục.",
-    )
-
-
-@bp.post("/batches/<int:batch_id>/sent")
-@login_required
-def mark_sent(batch_id: int):
-    return _batch_action(
-        batch_id, lambda b: batches.mark_sent(db.session, current_user, b, request.form), "Đã ghi nhận công văn đã gửi."
-    )
-
-
-@bp.get("/batches/<int:batch_id>/documents/<name>")
-@login_required
-def batch_document(batch_id: int, name: str):
-    batch = batches.get_batch(db.session, current_user, batch_id)
-    document, content = build_document(batch, name)
-    # content_type, not mimetype: the document's type already names its charset, Flask would add another.
-    return Response(
-        content,
-        content_type=document.mimetype,
-        headers={"Content-Disposition": f'attachment; filename="dot-{batch.id}-{document.filename}"'},
-    )
+    # Back to the queue with its filters, and only those: any other argument would reach url_for as one
+    # of its own options (_external, _anchor).
+    filters: dict[str, Any] = {name: request.args[name] for name in FILTER_ARGS if name in request.args}
+    return redirect(url_for("requests.queue", **filters))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from flask import url_for
 
@@ -19,7 +20,8 @@ def links_by_id(endpoint: str, argument: str) -> Callable[[int], str]:
     time. An integer route argument is written as its digits, so one URL built for a sample id,
     split where the id stands, serves them all (the mount point of the app included).
     """
-    head, found, tail = url_for(endpoint, **{argument: _SAMPLE_ID}).partition(str(_SAMPLE_ID))
+    sample: dict[str, Any] = {argument: _SAMPLE_ID}  # url_for's route values, which Flask types as Any
+    head, found, tail = url_for(endpoint, **sample).partition(str(_SAMPLE_ID))
     if not found:
         raise ValueError(f"{endpoint} does not write {argument} into its URL")
     return lambda value: f"{head}{int(value)}{tail}"

@@ -9,7 +9,7 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
-from certsvc.accounts import service
+from certsvc.accounts.administration import grant_role
 from certsvc.accounts.api_token_models import ApiToken
 from certsvc.accounts.api_tokens import create_token
 from certsvc.accounts.models import Account, LoginThrottle, Role, RoleAssignment
@@ -78,7 +78,7 @@ def test_own_account_page_offers_no_role_changes_and_the_service_agrees(admin, w
     assert "Giao thêm vai trò" not in page and "cần một quản trị viên khác" in page
     assert "Giao thêm vai trò" in admin.get(f"{ADMIN}/{world.account('clerk').id}").get_data(as_text=True)
     with pytest.raises(Conflict) as refused:
-        service.grant_role(session, me, me, world.orgs["district"].id, Role.AUDITOR)
+        grant_role(session, me, me, world.orgs["district"].id, Role.AUDITOR)
     assert refused.value.code == "own_roles"
     session.rollback()
 

@@ -43,7 +43,7 @@ def test_post_without_csrf_token_is_refused(browser, world, session):
 
 def test_wrong_password_then_throttle_then_lock(browser, world, session, clock):
     account = world.account("clerk")
-    for attempt in range(3):
+    for _attempt in range(3):
         response = browser.login("clerk", "sai-mat-khau-roi")
         assert response.status_code == 401
         assert "không đúng" in response.get_data(as_text=True)

@@ -13,8 +13,6 @@ from tests.support.api import Api, documented_operations
 from tests.support.registry import add_certificate
 from tests.support.requests import bring_to, counts, draft, individual, open_batch
 
-S = RequestStatus
-
 
 @pytest.fixture
 def api(app, session, world):
@@ -112,7 +110,7 @@ def test_every_documented_operation_answers_as_documented(session, world, api):
     rid = officer.post("/requests", _new_draft(world), status=201)["id"]
     officer.patch(f"/requests/{rid}", {"fields": {"position": "Phó Chủ tịch"}})
     officer.post(f"/requests/{rid}/transitions", {"action": "cancel", "comment": "Lập nhầm"})
-    accepted = bring_to(session, world, draft(session, world), S.ACCEPTED)
+    accepted = bring_to(session, world, draft(session, world), RequestStatus.ACCEPTED)
     bid = focal.post(
         "/batches",
         {
@@ -328,7 +326,7 @@ def test_transitions_refused_like_the_page(session, world, api):
 
 
 def test_editing_an_approved_request_voids_the_approval(session, world, api):
-    req = bring_to(session, world, draft(session, world), S.APPROVED)
+    req = bring_to(session, world, draft(session, world), RequestStatus.APPROVED)
     officer = api[Role.UNIT_OFFICER]
     seq = _last_seq(session)
     edited = officer.patch(f"/requests/{req.id}", {"fields": {"position": "Phó Chủ tịch"}})
@@ -341,8 +339,8 @@ def test_editing_an_approved_request_voids_the_approval(session, world, api):
         "PATCH", f"/requests/{req.id}", {"fields": {"cccd": "1", "phone": None}}, status=400, code="validation_failed"
     )
     assert fields == {"cccd": "Số CCCD phải gồm đúng 12 chữ số.", "phone": "Bắt buộc nhập."}
-    bring_to(session, world, draft(session, world), S.SUBMITTED)
-    submitted = bring_to(session, world, draft(session, world), S.SUBMITTED)
+    bring_to(session, world, draft(session, world), RequestStatus.SUBMITTED)
+    submitted = bring_to(session, world, draft(session, world), RequestStatus.SUBMITTED)
     officer.refused(
         "PATCH", f"/requests/{submitted.id}", {"fields": {"position": "X"}}, status=409, code="not_editable"
     )
@@ -351,7 +349,7 @@ def test_editing_an_approved_request_voids_the_approval(session, world, api):
 def test_list_filters_and_pages(session, world, api):
     for _ in range(3):
         draft(session, world)
-    accepted = bring_to(session, world, draft(session, world), S.ACCEPTED)
+    accepted = bring_to(session, world, draft(session, world), RequestStatus.ACCEPTED)
     officer = api[Role.UNIT_OFFICER]
     first = officer.get("/requests?per_page=2")
     assert (first["total"], first["pages"], first["page"], len(first["items"])) == (4, 2, 1, 2)
@@ -374,7 +372,7 @@ def test_list_filters_and_pages(session, world, api):
 def test_batch_rules_as_on_the_pages(session, world, api):
     focal, auditor = api[Role.FOCAL_OFFICER], api[Role.AUDITOR]
     batch = open_batch(session, world)
-    submitted = bring_to(session, world, draft(session, world), S.SUBMITTED)
+    submitted = bring_to(session, world, draft(session, world), RequestStatus.SUBMITTED)
     before = counts(session)
     fields = focal.refused(
         "POST",
@@ -412,7 +410,7 @@ def test_batch_rules_as_on_the_pages(session, world, api):
 
 
 def test_marking_sent_checks_number_and_date(session, world, api):
-    accepted = bring_to(session, world, draft(session, world), S.ACCEPTED)
+    accepted = bring_to(session, world, draft(session, world), RequestStatus.ACCEPTED)
     focal = api[Role.FOCAL_OFFICER]
     bid = open_batch(session, world).id
     focal.post(f"/batches/{bid}/requests", {"request_ids": [accepted.id]})

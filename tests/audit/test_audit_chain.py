@@ -6,6 +6,7 @@ owner's rights could, and then edits rows the way such a person would.
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 import unicodedata
@@ -240,7 +241,7 @@ def test_each_entry_links_to_the_one_before(session):
     chain = build_chain(session)
     assert [e.seq for e in chain] == list(range(1, CHAIN_LENGTH + 1))
     assert chain[0].prev_hash == GENESIS_HASH
-    assert all(later.prev_hash == earlier.hash for earlier, later in zip(chain, chain[1:]))
+    assert all(later.prev_hash == earlier.hash for earlier, later in itertools.pairwise(chain))
 
 
 def test_vietnamese_details_round_trip_exactly(session):

@@ -95,10 +95,7 @@ def test_anonymous_is_sent_to_login(browser, world, url):
 @pytest.mark.parametrize("method", ["post", "put", "delete", "patch"])
 def test_page_answers_get_only(browser, world, method):
     browser.login("auditor")
-    if method == "post":
-        response = browser.post("/audit/")
-    else:
-        response = getattr(browser.client, method)("/audit/")
+    response = browser.post("/audit/") if method == "post" else getattr(browser.client, method)("/audit/")
     assert response.status_code == 405
     assert "Phương thức không được hỗ trợ" in response.get_data(as_text=True)
 
@@ -289,7 +286,7 @@ def test_csv_export_streams_every_matching_row(browser, world, record_at):
     browser.login("auditor")
     response = browser.get("/audit/export.csv?action=person.updated")
     assert response.is_streamed
-    header, *data = csv_rows(response)
+    _header, *data = csv_rows(response)
     assert len(data) == 130
 
 

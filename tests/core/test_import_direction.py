@@ -9,6 +9,7 @@ functions too. Imports under ``if TYPE_CHECKING:`` never run and are left out: a
 from __future__ import annotations
 
 import ast
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -130,7 +131,7 @@ def _find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
 
 
 def _explain(cycle: list[str], edges: dict[tuple[str, str], list[Import]]) -> str:
-    steps = [f"  {edges[step][0]}" for step in zip(cycle, cycle[1:], strict=False)]
+    steps = [f"  {edges[step][0]}" for step in itertools.pairwise(cycle)]
     return " -> ".join(cycle) + "\n" + "\n".join(steps)
 
 

@@ -77,7 +77,7 @@ def _name(cn: str = "Nguyễn Văn An", **others: str) -> list[x509.NameAttribut
     oids = {"o": NameOID.ORGANIZATION_NAME, "ou": NameOID.ORGANIZATIONAL_UNIT_NAME}
     attrs = [x509.NameAttribute(NameOID.COUNTRY_NAME, "VN")]
     attrs += [x509.NameAttribute(oids[key], value, _validate=False) for key, value in others.items()]
-    return attrs + [x509.NameAttribute(NameOID.COMMON_NAME, cn, _validate=False)]
+    return [*attrs, x509.NameAttribute(NameOID.COMMON_NAME, cn, _validate=False)]
 
 
 def _upload(org, file_bytes: bytes) -> dict:

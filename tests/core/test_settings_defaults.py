@@ -10,9 +10,9 @@ from certsvc.config import PROJECT_ROOT, SETTINGS, ConfigError, load_config
 from certsvc.core.workdays import HOLIDAY_SETTINGS
 from certsvc.custody.service import CustodySettings
 from certsvc.registry.service import RegistrySettings
-from certsvc.requests.fields import RequestPolicy
+from certsvc.requests.fields import SubmissionLimits
 
-CAPABILITY_SETTINGS = (RequestPolicy, CustodySettings, RegistrySettings)
+CAPABILITY_SETTINGS = (SubmissionLimits, CustodySettings, RegistrySettings)
 
 
 def test_an_installation_configured_with_nothing_gets_the_settings_classes_defaults(monkeypatch, tmp_path):
@@ -41,7 +41,7 @@ def test_readme_shows_the_defaults_of_the_settings_table():
 @pytest.mark.parametrize(
     ("settings", "key", "value"),
     [
-        (RequestPolicy, "CERTSVC_MAX_EXTENSION_YEARS", "ba"),
+        (SubmissionLimits, "CERTSVC_MAX_EXTENSION_YEARS", "ba"),
         (CustodySettings, "CERTSVC_CUSTODY_PENDING_HOURS", "0"),
         (RegistrySettings, "CERTSVC_REMINDER_DAYS", "90,sáu mươi"),
     ],

@@ -5,6 +5,7 @@ the CA that left the registry's deadline open and a time typed without a date (1
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
@@ -230,6 +231,11 @@ def _at_once(*calls) -> list:
     return results
 
 
+def _post_status(browser, url: str) -> Callable[[], int]:
+    """A call for :func:`_at_once`: post to ``url`` as ``browser`` (both bound now), giving the status."""
+    return lambda: browser.post(url).status_code
+
+
 def test_giver_and_receiver_confirming_at_once_complete_it_once(make_browser, session, seal):
     giver = _signed_in(make_browser, seal.keeper.username)
     receiver = _signed_in(make_browser, seal.other.username)
@@ -237,7 +243,7 @@ def test_giver_and_receiver_confirming_at_once_complete_it_once(make_browser, se
         # No witness: the two parties' confirmations are the last ones.
         handover = _pending(session, seal, service.CustodySettings(witness_required=False), witness_id="")
         url = f"/custody/handovers/{handover.id}/confirm"
-        statuses = _at_once(lambda: giver.post(url).status_code, lambda: receiver.post(url).status_code)
+        statuses = _at_once(_post_status(giver, url), _post_status(receiver, url))
         assert statuses == [302, 302]
         session.expire_all()
         assert handover.status is HandoverStatus.COMPLETED and handover.event_seq is not None

@@ -14,14 +14,9 @@ from sqlalchemy import func, select
 from certsvc.accounts.models import Role
 from certsvc.audit.models import AuditEntry
 from certsvc.errors import PermissionDenied
-from certsvc.imports.service import (
-    MAX_ROWS,
-    SPECS,
-    ImportKind,
-    ImportRefused,
-    import_csv,
-    read_rows,
-)
+from certsvc.imports.reading import MAX_ROWS, read_rows
+from certsvc.imports.service import import_csv
+from certsvc.imports.specs import SPECS, ImportKind, ImportRefused
 from certsvc.orgs.models import Organisation, OrgKind
 from certsvc.people.models import Person
 from tests.conftest import add_account, add_org

@@ -14,8 +14,6 @@ from tests.matrix.requests import FOCAL, FOCAL_READERS, UNIT_READERS
 from tests.matrix_roles import EVERYONE
 from tests.support.registry import add_certificate
 
-O, H, F = Role.UNIT_OFFICER, Role.UNIT_HEAD, Role.FOCAL_OFFICER
-
 ROUTES = {
     "api.openapi": EVERYONE,
     "api.me": EVERYONE,
@@ -23,10 +21,10 @@ ROUTES = {
     "api_tokens.revoke_token": EVERYONE,
     "api.list_request_types": UNIT_READERS,
     "api.list_requests": UNIT_READERS,
-    "api.create_request": frozenset({O}),
+    "api.create_request": frozenset({Role.UNIT_OFFICER}),
     "api.get_request": UNIT_READERS,
-    "api.update_request": frozenset({O, H}),
-    "api.transition_request": frozenset({O, H, F}),
+    "api.update_request": frozenset({Role.UNIT_OFFICER, Role.UNIT_HEAD}),
+    "api.transition_request": frozenset({Role.UNIT_OFFICER, Role.UNIT_HEAD, Role.FOCAL_OFFICER}),
     "api.list_batches": FOCAL_READERS,
     "api.create_batch": FOCAL,
     "api.get_batch": FOCAL_READERS,

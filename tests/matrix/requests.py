@@ -5,17 +5,16 @@ from certsvc.requests.models import Batch, BatchStatus
 from certsvc.requests.service import create_draft
 from tests.conftest import add_account
 
-O, H, F, A = Role.UNIT_OFFICER, Role.UNIT_HEAD, Role.FOCAL_OFFICER, Role.AUDITOR
-UNIT_READERS = frozenset({O, H, F, A})
-FOCAL = frozenset({F})
-FOCAL_READERS = frozenset({F, A})
+UNIT_READERS = frozenset({Role.UNIT_OFFICER, Role.UNIT_HEAD, Role.FOCAL_OFFICER, Role.AUDITOR})
+FOCAL = frozenset({Role.FOCAL_OFFICER})
+FOCAL_READERS = frozenset({Role.FOCAL_OFFICER, Role.AUDITOR})
 
 ROUTES = {
     "requests.list_requests": UNIT_READERS,
-    "requests.new_request": frozenset({O}),
+    "requests.new_request": frozenset({Role.UNIT_OFFICER}),
     "requests.view_request": UNIT_READERS,
-    "requests.edit_request": frozenset({O, H}),
-    "requests.act": frozenset({H}),  # the target action is "approve"
+    "requests.edit_request": frozenset({Role.UNIT_OFFICER, Role.UNIT_HEAD}),
+    "requests.act": frozenset({Role.UNIT_HEAD}),  # the target action is "approve"
     "requests.record_outcome": FOCAL,
     "requests.queue": FOCAL,
     "requests.bulk_review": FOCAL,

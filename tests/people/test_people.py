@@ -122,7 +122,10 @@ def test_tampered_unit_gives_400_not_500(admin, world, session, value, message):
 
 def test_search_ignores_case_including_vietnamese_capitals(admin, world, session):
     add_people(session, world.orgs["commune"], "ĐINH THỊ LAN", "Đỗ Văn Ẩn", "Nguyễn Văn An", "Lương Thị Hằng")
-    found = lambda q: sorted(listed_names(admin.get("/admin/people/", query_string={"q": q}).get_data(as_text=True)))
+
+    def found(query: str) -> list[str]:
+        return sorted(listed_names(admin.get("/admin/people/", query_string={"q": query}).get_data(as_text=True)))
+
     assert found("đinh") == ["ĐINH THỊ LAN"]
     assert found("ĐỖ VĂN ẩn") == ["Đỗ Văn Ẩn"]
     assert found("Văn An") == ["Nguyễn Văn An"]  # with diacritics: "Ẩn" is another name

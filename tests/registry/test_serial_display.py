@@ -11,7 +11,7 @@ import pytest
 from certsvc.accounts.models import Role
 from certsvc.requests.documents.annex import AnnexTable
 from certsvc.requests.documents.annex_pdf import build_annex_pdf
-from certsvc.requests.fields import clean_serial, display_value, spec_of, written_fields
+from certsvc.requests.fields import clean_serial, display_value, fields_for_display, spec_of
 from certsvc.requests.letters import annex_tables, build_document
 from certsvc.requests.models import CertificateRequest, RequestType
 from tests.requests.test_requests_batches import _accepted, _locked
@@ -104,11 +104,11 @@ def test_one_way_of_writing_a_serial():
     assert clean_serial(" 54:01:0a 3F ") == "54010a3f"  # the stored, matched form
     assert display_value(spec, "54010a3f") == "54010A3F"
     assert spec.form_value("54010a3f") == "54010A3F" and spec.form_value(None) is None
-    assert written_fields(
+    assert fields_for_display(
         RequestType.REVOCATION, {"certificate_serial": "54010a3f", "reason": "other", "reason_detail": "abc"}
     ) == {"certificate_serial": "54010A3F", "reason": "other", "reason_detail": "abc"}
     # Other fields are written as stored.
-    assert written_fields(RequestType.NEW_INDIVIDUAL, {"email": "mai.td@langson.gov.vn"}) == {
+    assert fields_for_display(RequestType.NEW_INDIVIDUAL, {"email": "mai.td@langson.gov.vn"}) == {
         "email": "mai.td@langson.gov.vn"
     }
 

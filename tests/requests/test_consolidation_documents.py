@@ -94,8 +94,8 @@ def test_letter_has_the_fields_token_agent_fills_and_signs(letter_pdf):
     assert str(number["/DA"]).startswith("/LiberationSerif ")
     assert str(date["/DA"]).startswith("/LiberationSerif-Italic ")
     rects = field_rects(data)
-    n_x1, n_y1, n_x2, n_y2 = rects[signing.NUMBER_FIELD]
-    d_x1, d_y1, d_x2, d_y2 = rects[signing.DATE_FIELD]
+    n_x1, n_y1, n_x2, _ = rects[signing.NUMBER_FIELD]
+    d_x1, _, d_x2, _ = rects[signing.DATE_FIELD]
     assert 30 * MM < n_x1 < n_x2 <= 100 * MM + 0.01 < d_x1 < d_x2 <= A4_WIDTH - 15 * MM  # left / right column
     assert baseline(rects[signing.NUMBER_FIELD]) == pytest.approx(baseline(rects[signing.DATE_FIELD]))
     assert A4_HEIGHT - 80 * MM < n_y1 < A4_HEIGHT - 20 * MM

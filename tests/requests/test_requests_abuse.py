@@ -12,7 +12,7 @@ from certsvc.accounts.models import Account, Role
 from certsvc.audit.models import AuditEntry
 from certsvc.errors import Conflict, PermissionDenied
 from certsvc.extensions import db
-from certsvc.requests.checks import PolicyRefused
+from certsvc.requests.checks import SubmissionRefused
 from certsvc.requests.models import CertificateRequest, RequestEvent, RequestStatus
 from certsvc.requests.service import available_transitions, create_draft, take_action, update_request
 from certsvc.requests.transitions import Action, apply_transition
@@ -22,7 +22,6 @@ from tests.support.api import Api
 from tests.support.registry import add_certificate
 from tests.support.requests import bring_to, counts, draft, focal, head, individual
 
-S = RequestStatus
 UNKNOWN_ID = 987654
 
 
@@ -95,7 +94,7 @@ def test_another_units_certificate_by_serial_is_not_linked_and_cannot_be_sent(se
         code="policy_refused",
     )
     assert counts(session) == before
-    assert session.get(CertificateRequest, created["id"]).status is S.DRAFT
+    assert session.get(CertificateRequest, created["id"]).status is RequestStatus.DRAFT
 
 
 def test_the_request_form_refuses_another_units_certificate(make_browser, session, world, foreign):
@@ -147,7 +146,7 @@ def test_a_certificate_moved_to_another_unit_since_drafting_stops_the_request(se
     cert.organisation_id = world.orgs["office"].id
     session.commit()
     before = counts(session)
-    with pytest.raises(PolicyRefused) as refused:
+    with pytest.raises(SubmissionRefused) as refused:
         take_action(session, head(world), request, Action.APPROVE_SUBMIT)
     session.rollback()
     assert [p.code for p in refused.value.problems] == ["certificate_not_registered"]
@@ -189,11 +188,11 @@ def test_head_who_edited_a_draft_cannot_approve_it(session, world, api):
     request = session.get(CertificateRequest, request.id)
     apply_transition(session, second, request, Action.APPROVE)
     session.commit()
-    assert request.status is S.APPROVED
+    assert request.status is RequestStatus.APPROVED
 
 
 def test_a_returned_request_edited_by_the_head_is_resubmitted_by_someone_else(session, world):
-    request = bring_to(session, world, draft(session, world), S.RETURNED)
+    request = bring_to(session, world, draft(session, world), RequestStatus.RETURNED)
     update_request(session, head(world), request, {**request.data, "position": "Phó Chủ tịch"})
     session.commit()
     assert Action.RESUBMIT not in {t.action for t in available_transitions(session, head(world), request)}
@@ -216,14 +215,14 @@ def test_duplicate_in_another_unit_is_not_named(session, world, api):
     shown = api[Role.UNIT_HEAD].get(f"/requests/{ours.id}")["problems"]
     assert [p["code"] for p in shown] == ["duplicate_open"]
     assert f"số {theirs.id}" not in shown[0]["message"] and "một đề nghị khác" in shown[0]["message"]
-    with pytest.raises(PolicyRefused) as refused:
+    with pytest.raises(SubmissionRefused) as refused:
         take_action(session, head(world), ours, Action.APPROVE_SUBMIT)
     session.rollback()
     assert f"số {theirs.id}" not in refused.value.message and "Yên Phúc" not in refused.value.message
     # The other unit's own head is still told which of its requests it is.
     mine_again = create_draft(session, other_officer, other.id, "new_individual", dict(fields))
     session.commit()
-    with pytest.raises(PolicyRefused) as named:
+    with pytest.raises(SubmissionRefused) as named:
         take_action(session, other_head, mine_again, Action.APPROVE_SUBMIT)
     session.rollback()
     assert f"đề nghị số {theirs.id}" in named.value.message
@@ -233,10 +232,10 @@ def test_duplicate_in_another_unit_is_not_named(session, world, api):
 
 
 def test_a_transition_on_a_request_read_before_it_moved_is_refused(app, session, world):
-    request = bring_to(session, world, draft(session, world), S.SUBMITTED)
+    request = bring_to(session, world, draft(session, world), RequestStatus.SUBMITTED)
     with app.app_context():
         stale = db.session.get(CertificateRequest, request.id)
-        assert stale.status is S.SUBMITTED
+        assert stale.status is RequestStatus.SUBMITTED
         apply_transition(session, focal(world), request, Action.ACCEPT)
         session.commit()
         before = counts(session)
@@ -248,7 +247,7 @@ def test_a_transition_on_a_request_read_before_it_moved_is_refused(app, session,
 
 
 def test_eight_simultaneous_accepts_and_returns_one_wins(app, session, world):
-    request = bring_to(session, world, draft(session, world), S.SUBMITTED)
+    request = bring_to(session, world, draft(session, world), RequestStatus.SUBMITTED)
     clients = [Api(app, session, focal(world)) for _ in range(8)]
     # Read before the threads start: the test's session is not for sharing between threads.
     path = f"/requests/{request.id}/transitions"
@@ -276,7 +275,7 @@ def test_eight_simultaneous_accepts_and_returns_one_wins(app, session, world):
     session.expire_all()
     moves = session.scalars(
         select(RequestEvent.action).where(
-            RequestEvent.request_id == request.id, RequestEvent.from_status == S.SUBMITTED
+            RequestEvent.request_id == request.id, RequestEvent.from_status == RequestStatus.SUBMITTED
         )
     ).all()
     assert len(moves) == 1
@@ -284,12 +283,14 @@ def test_eight_simultaneous_accepts_and_returns_one_wins(app, session, world):
         select(AuditEntry.action).where(AuditEntry.action.in_(["request.accept", "request.return"]))
     ).all()
     assert audited == [f"request.{moves[0]}"]
-    assert session.get(CertificateRequest, request.id).status is (S.ACCEPTED if moves[0] == "accept" else S.RETURNED)
+    assert session.get(CertificateRequest, request.id).status is (
+        RequestStatus.ACCEPTED if moves[0] == "accept" else RequestStatus.RETURNED
+    )
 
 
 @pytest.mark.skipif(PG_URL is not None, reason="SQLite's database lock")
 def test_a_transition_kept_waiting_by_another_writer_is_refused_not_a_500(app, session, world):
-    request = bring_to(session, world, draft(session, world), S.SUBMITTED)
+    request = bring_to(session, world, draft(session, world), RequestStatus.SUBMITTED)
     client = Api(app, session, focal(world))
     before = counts(session)
     # Another writer holds the database past the busy timeout.

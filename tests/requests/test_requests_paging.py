@@ -273,9 +273,9 @@ def test_the_queue_statements_carry_no_parameters_so_their_plans_are_kept(app, f
     assert "LIMIT 50 OFFSET 50" in statements[0][0] and "'new_individual'" in statements[0][0]
 
 
-def test_only_whole_numbers_and_enum_members_are_written_into_sql():
-    from certsvc.core.sql import written
+def test_only_whole_numbers_and_enum_members_are_inlined_into_sql():
+    from certsvc.core.sql import inlined
 
     for value in ("1 OR 1=1", 1.5, True, None):
         with pytest.raises(TypeError):
-            written(value)
+            inlined(value)

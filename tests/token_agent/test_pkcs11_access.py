@@ -67,7 +67,9 @@ def test_certificate_without_key(module, world, pin):
 
 
 def test_wrong_pin(module, world):
-    with pytest.raises(PinIncorrectError) as raised:
-        with pkcs11_access.open_session(token_named(module, "SAI-PIN"), Pin("000000")):
-            pass
+    with (
+        pytest.raises(PinIncorrectError) as raised,
+        pkcs11_access.open_session(token_named(module, "SAI-PIN"), Pin("000000")),
+    ):
+        pass
     assert "000000" not in str(raised.value)

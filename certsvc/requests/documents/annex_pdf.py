@@ -93,7 +93,12 @@ class _AnnexWriter:
         self.top, self.bottom, self.left, self.right = _ANNEX_MARGINS
         self.width = self.page_width - self.left - self.right
         self.canvas = Canvas(
-            buffer, pagesize=landscape(A4), pageCompression=1, initialFontName=REGULAR, initialFontSize=_TABLE_SIZE
+            buffer,
+            pagesize=landscape(A4),
+            pageCompression=1,
+            # types-reportlab has the font's name as a float; the canvas takes a registered font's name.
+            initialFontName=REGULAR,  # type: ignore[arg-type]
+            initialFontSize=_TABLE_SIZE,
         )
         self.canvas.setTitle(heading.splitlines()[0] if heading.strip() else "Phụ lục")
         self.canvas.setCreator("certsvc")
@@ -195,7 +200,7 @@ class _AnnexWriter:
                 self._header_row(layout)
                 room = int((self.y - self.bottom - 2 * _CELL_PAD) / _TABLE_LEADING)
                 if lines > room:  # taller than a whole page: cut, marked with an ellipsis
-                    cells = [cell[: room - 1] + ["…"] if len(cell) > room else cell for cell in cells]
+                    cells = [[*cell[: room - 1], "…"] if len(cell) > room else cell for cell in cells]
             self._row(cells, REGULAR)
         self._close_segment()
         self.y -= 8

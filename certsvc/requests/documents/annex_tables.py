@@ -9,12 +9,15 @@ import io
 import re
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from certsvc.core.csvcells import neutralise
 
 from .annex import NUMBER_COLUMN, AnnexTable, check_tables
 from .text import check_text
+
+if TYPE_CHECKING:
+    from openpyxl.cell.cell import Cell
 
 __all__ = ["build_annex_csv", "build_annex_csv_zip", "build_annex_xlsx"]
 
@@ -38,7 +41,7 @@ def _sheet_names(tables: Sequence[AnnexTable]) -> list[str]:
     return names
 
 
-def _character_widths(table: AnnexTable) -> list[float]:
+def _character_widths(table: AnnexTable) -> list[int]:
     """Excel column widths (in characters): the longest line of each column, between 6 and 60."""
     rows = table.rows
     widths = [len(str(len(rows))) + 2]
@@ -70,7 +73,7 @@ def build_annex_xlsx(tables: list[AnnexTable], *, heading: str) -> bytes:
             sheet.column_dimensions[get_column_letter(index)].width = width
         sheet.freeze_panes = "A4"
 
-        def styled(value: str, sheet: Any = sheet) -> WriteOnlyCell:
+        def styled(value: str, sheet: Any = sheet) -> Cell:
             cell = WriteOnlyCell(sheet, value)
             cell.font = bold
             return cell

@@ -11,6 +11,9 @@ line and the signer's name) and ``ChuKyCoQuan`` (the seal, over its left third),
 ``prepare`` with the boxes this module laid out. So ``token-agent sign --role approve`` then
 ``--role issue`` sign it, the clerk's step filling number and date without breaking the leader's signature.
 
+One printed document whose parts (heading, body, signer block, fields) are laid out against each other, so
+they stay in one module past the usual 400 lines.
+
 Pure: data in, bytes out. Bad input raises ValueError with a Vietnamese message.
 """
 
@@ -400,7 +403,7 @@ def _letter_layout(letter: LetterData) -> tuple[bytes, _Places]:
         bottomPadding=0,
     )
     document.addPageTemplates([PageTemplate(id="page", frames=[frame], onPage=_page_number)])
-    document.build(_letter_story(letter, places, frame._width))
+    document.build(_letter_story(letter, places, frame.width))
     return buffer.getvalue(), places
 
 

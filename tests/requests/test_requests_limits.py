@@ -9,8 +9,8 @@ import pytest
 from certsvc.config import ConfigError
 from certsvc.errors import ValidationFailed
 from certsvc.registry.models import TokenKind
-from certsvc.requests.checks import PolicyRefused, policy_problems
-from certsvc.requests.fields import RequestPolicy
+from certsvc.requests.checks import SubmissionRefused, submission_problems
+from certsvc.requests.fields import DEFAULT_LIMITS, SubmissionLimits
 from certsvc.requests.models import RequestStatus
 from certsvc.requests.service import take_action
 from certsvc.requests.transitions import Action, apply_transition
@@ -21,10 +21,10 @@ from tests.support.requests import counts, draft, head, individual, officer
 OLD = timedelta(days=700)
 
 
-def _refused(session, world, request, code, policy=RequestPolicy()):
+def _refused(session, world, request, code, limits=DEFAULT_LIMITS):
     before = counts(session)
-    with pytest.raises(PolicyRefused) as refused:
-        take_action(session, head(world), request, Action.APPROVE_SUBMIT, policy=policy)
+    with pytest.raises(SubmissionRefused) as refused:
+        take_action(session, head(world), request, Action.APPROVE_SUBMIT, limits=limits)
     session.rollback()
     assert code in [p.code for p in refused.value.problems], refused.value.problems
     assert counts(session) == before
@@ -32,8 +32,8 @@ def _refused(session, world, request, code, policy=RequestPolicy()):
     return refused.value
 
 
-def _sent(session, world, request, policy=RequestPolicy()):
-    take_action(session, head(world), request, Action.APPROVE_SUBMIT, policy=policy)
+def _sent(session, world, request, limits=DEFAULT_LIMITS):
+    take_action(session, head(world), request, Action.APPROVE_SUBMIT, limits=limits)
     session.commit()
     assert request.status is RequestStatus.SUBMITTED
 
@@ -98,7 +98,7 @@ def test_an_open_recovery_does_not_hold_back_a_revocation(session, world, cert):
     recovery = draft(session, world, "recovery", {"token_id": cert.token_id, "problem": "pin_locked"})
     _sent(session, world, recovery)
     revocation = draft(session, world, "revocation", {"certificate_id": cert.id, "reason": "key_compromise"})
-    assert policy_problems(session, revocation) == []
+    assert submission_problems(session, revocation) == []
 
 
 def test_renewal_of_a_certificate_not_in_the_registry(session, world):
@@ -120,7 +120,7 @@ def test_renewal_of_a_certificate_expired_too_long_is_configurable(session, worl
     request = draft(session, world, "renewal", {"certificate_serial": long_ago.serial_hex, "extension_years": "1"})
     refused = _refused(session, world, request, "certificate_expired_too_long")
     assert "quá 30 ngày" in refused.message
-    _sent(session, world, request, RequestPolicy(renewal_grace_days=120))
+    _sent(session, world, request, SubmissionLimits(renewal_grace_days=120))
     _sent(
         session,
         world,
@@ -165,7 +165,7 @@ def test_information_change_with_a_real_change_goes(session, world, cert):
     request = draft(
         session, world, "change", {"certificate_serial": cert.serial_hex, "new_position": "Phó Chủ tịch UBND xã"}
     )
-    assert policy_problems(session, request) == []
+    assert submission_problems(session, request) == []
     _sent(session, world, request)
 
 
@@ -225,11 +225,11 @@ def test_organisation_and_device_requests(session, world):
 
 
 def test_policy_limits_come_from_the_configuration(monkeypatch):
-    assert RequestPolicy.from_config({}) == RequestPolicy()
-    assert RequestPolicy.from_config({"CERTSVC_RENEWAL_GRACE_DAYS": "60"}).renewal_grace_days == 60
-    policy = RequestPolicy.from_config({"CERTSVC_MAX_NEW_YEARS": 3, "CERTSVC_MAX_EXTENSION_YEARS": "2"})
-    assert (policy.max_new_years, policy.max_extension_years) == (3, 2)
+    assert SubmissionLimits.from_config({}) == SubmissionLimits()
+    assert SubmissionLimits.from_config({"CERTSVC_RENEWAL_GRACE_DAYS": "60"}).renewal_grace_days == 60
+    limits = SubmissionLimits.from_config({"CERTSVC_MAX_NEW_YEARS": 3, "CERTSVC_MAX_EXTENSION_YEARS": "2"})
+    assert (limits.max_new_years, limits.max_extension_years) == (3, 2)
     with pytest.raises(ConfigError, match="CERTSVC_MAX_EXTENSION_YEARS"):  # checked as at start-up, no fallback
-        RequestPolicy.from_config({"CERTSVC_MAX_EXTENSION_YEARS": "ba"})
+        SubmissionLimits.from_config({"CERTSVC_MAX_EXTENSION_YEARS": "ba"})
     monkeypatch.setenv("CERTSVC_MAX_NEW_YEARS", "2")  # read by certsvc.config when the app starts, not here
-    assert RequestPolicy.from_config({}) == RequestPolicy()
+    assert SubmissionLimits.from_config({}) == SubmissionLimits()

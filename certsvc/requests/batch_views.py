@@ -1,0 +1,128 @@
+"""Pages of consolidation batches: the focal office's list, a batch with its requests and candidates, its
+steps (add, remove, lock, sent) and its letter and annexes. On the requests blueprint; rules from
+:mod:`certsvc.requests.batches`, the documents from :mod:`certsvc.requests.letters`.
+"""
+
+from __future__ import annotations
+
+from flask import Response, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from certsvc.errors import ValidationFailed
+from certsvc.extensions import db
+from certsvc.policy import Permission, can, ensure
+from certsvc.requests import batches
+from certsvc.requests.letters import DOCUMENTS, batch_recipient, build_document
+from certsvc.requests.models import Batch, BatchStatus
+from certsvc.requests.views import attempt, bp
+
+
+def _batches_page(errors: dict | None = None, values: dict | None = None, status: int = 200):
+    return render_template(
+        "requests/batches.html",
+        rows=batches.batches_in_scope(db.session, current_user),
+        offices=batches.focal_offices_of(db.session, current_user),
+        errors=errors or {},
+        values=values or {},
+    ), status
+
+
+@bp.get("/batches")
+@login_required
+def list_batches():
+    return _batches_page()
+
+
+@bp.post("/batches/new")
+@login_required
+def create_batch():
+    ensure(db.session, current_user, Permission.MANAGE_BATCHES)
+    try:
+        batch = batches.create_batch(db.session, current_user, request.form)
+    except ValidationFailed as failure:
+        db.session.rollback()
+        return _batches_page(failure.field_errors, request.form.to_dict(), 400)
+    db.session.commit()
+    flash(f"Đã tạo đợt tổng hợp «{batch.title}».", "success")
+    return redirect(url_for("requests.view_batch", batch_id=batch.id))
+
+
+def _batch_page(batch: Batch, errors: dict | None = None, status: int = 200):
+    manage = can(db.session, current_user, Permission.MANAGE_BATCHES, batch.focal_office_id)
+    return render_template(
+        "requests/batch.html",
+        batch=batch,
+        errors=errors or {},
+        manage=manage,
+        documents=DOCUMENTS,
+        recipient=batch_recipient(batch),
+        candidates=batches.candidates(db.session, batch) if manage and batch.status is BatchStatus.OPEN else [],
+        values=request.form if request.method == "POST" else {},
+    ), status
+
+
+@bp.get("/batches/<int:batch_id>")
+@login_required
+def view_batch(batch_id: int):
+    return _batch_page(batches.get_batch(db.session, current_user, batch_id))
+
+
+def _batch_action(batch_id: int, change, message: str):
+    batch = batches.get_batch(db.session, current_user, batch_id, Permission.MANAGE_BATCHES)
+    return attempt(
+        lambda: change(batch),
+        lambda errors, status: _batch_page(batches.get_batch(db.session, current_user, batch_id), errors, status),
+        message,
+        url_for("requests.view_batch", batch_id=batch_id),
+    )
+
+
+@bp.post("/batches/<int:batch_id>/add")
+@login_required
+def add_to_batch(batch_id: int):
+    return _batch_action(
+        batch_id,
+        lambda b: batches.add_requests(db.session, current_user, b, request.form.getlist("request_ids")),
+        "Đã đưa đề nghị vào đợt tổng hợp.",
+    )
+
+
+@bp.post("/batches/<int:batch_id>/remove")
+@login_required
+def remove_from_batch(batch_id: int):
+    return _batch_action(
+        batch_id,
+        lambda b: batches.remove_request(db.session, current_user, b, request.form.get("request_id")),
+        "Đã rút đề nghị khỏi đợt tổng hợp.",
+    )
+
+
+@bp.post("/batches/<int:batch_id>/lock")
+@login_required
+def lock_batch(batch_id: int):
+    return _batch_action(
+        batch_id,
+        lambda b: batches.lock_batch(db.session, current_user, b),
+        "Đã chốt đợt tổng hợp. Có thể tạo công văn và phụ lục.",
+    )
+
+
+@bp.post("/batches/<int:batch_id>/sent")
+@login_required
+def mark_sent(batch_id: int):
+    return _batch_action(
+        batch_id, lambda b: batches.mark_sent(db.session, current_user, b, request.form), "Đã ghi nhận công văn đã gửi."
+    )
+
+
+@bp.get("/batches/<int:batch_id>/documents/<name>")
+@login_required
+def batch_document(batch_id: int, name: str):
+    batch = batches.get_batch(db.session, current_user, batch_id)
+    document, content = build_document(batch, name)
+    # content_type, not mimetype: the document's type already names its charset, Flask would add another.
+    return Response(
+        content,
+        content_type=document.mimetype,
+        headers={"Content-Disposition": f'attachment; filename="dot-{batch.id}-{document.filename}"'},
+    )
