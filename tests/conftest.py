@@ -91,6 +91,8 @@ def database_url(template_database, tmp_path):
     engine = _admin_engine()
     with engine.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+        # A test's database is thrown away: commits need not wait for the disk, which halves the PostgreSQL run.
+        conn.execute(text(f'ALTER DATABASE "{name}" SET synchronous_commit = off'))
     yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
     with engine.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
