@@ -18,11 +18,11 @@ from collections.abc import Callable
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.pdfgen.canvas import Canvas
 
-from certsvc.requests.documents.annex import AnnexTable
-from certsvc.requests.documents.annex_pdf import build_annex_pdf
-from certsvc.requests.documents.annex_tables import build_annex_csv, build_annex_xlsx
-from certsvc.requests.documents.letter import LetterData, build_letter_pdf
-from certsvc.requests.documents.text import REGULAR, register_fonts
+from certsvc.requests.papers.annex import AnnexTable
+from certsvc.requests.papers.annex_pdf import build_annex_pdf
+from certsvc.requests.papers.annex_tables import build_annex_csv, build_annex_xlsx
+from certsvc.requests.papers.letter import LetterData, build_letter_pdf
+from certsvc.requests.papers.text import REGULAR, register_fonts
 
 __all__ = ["HEADING", "REQUEST_TYPES", "sample_letter", "sample_tables", "main"]
 

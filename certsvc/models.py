@@ -5,6 +5,7 @@ from certsvc.accounts.models import Account, RoleAssignment
 from certsvc.api.idempotency import IdempotentAnswer  # noqa: F401
 from certsvc.audit.models import AuditEntry, AuditHead
 from certsvc.custody.models import CustodyEvent, CustodyHead, CustodyToken, Handover  # noqa: F401
+from certsvc.documents.models import IncomingDocument, NumberEntry, OutgoingDocument  # noqa: F401
 from certsvc.orgs.models import Organisation
 from certsvc.people.models import Person
 from certsvc.registry.models import Certificate, Token, TokenEvent

@@ -65,6 +65,22 @@ class Permission(enum.StrEnum):
     RECORD_CUSTODY = "custody.record"
     #: The unit head's written permission for a handover, given in the application.
     APPROVE_HANDOVER = "custody.approve_handover"
+    # Electronic documents. A document belongs to its drafting unit and its issuing body: a permission held
+    # at either reaches it (see certsvc.documents.access).
+    VIEW_DOCUMENTS = "documents.view"
+    DRAFT_DOCUMENTS = "documents.draft"
+    #: The department leader's review ("thẩm định") before the signer sees the draft.
+    REVIEW_DOCUMENTS = "documents.review"
+    #: Signing as the competent person; only the document's proposed signer signs it.
+    SIGN_DOCUMENTS = "documents.sign"
+    #: The clerk's steps: number, date and organisation signature, sending, recall, the register.
+    ISSUE_DOCUMENTS = "documents.issue"
+    #: The clerk's incoming register: checking signatures, registering or returning.
+    RECEIVE_DOCUMENTS = "documents.receive"
+    #: The head's direction of an incoming document: handler, deadline, comment.
+    DIRECT_DOCUMENTS = "documents.direct"
+    #: The seeds' targets per unit (documents signed digitally, by the head, …).
+    VIEW_DOCUMENT_REPORT = "documents.report"
 
 
 _ADMINISTRATION = {
@@ -86,6 +102,8 @@ _READ_ALL = {
     Permission.VIEW_BATCHES,
     Permission.VIEW_REGISTRY,
     Permission.VIEW_CUSTODY,
+    Permission.VIEW_DOCUMENTS,
+    Permission.VIEW_DOCUMENT_REPORT,
 }
 
 GRANTS: dict[Role, frozenset[Permission]] = {
@@ -102,6 +120,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.VIEW_REGISTRY,
             Permission.MANAGE_REGISTRY,
             Permission.VIEW_CUSTODY,
+            Permission.VIEW_DOCUMENT_REPORT,
         }
     ),
     Role.UNIT_HEAD: frozenset(
@@ -113,11 +132,32 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.VIEW_CUSTODY,
             Permission.RECORD_CUSTODY,
             Permission.APPROVE_HANDOVER,
+            Permission.VIEW_DOCUMENTS,
+            Permission.SIGN_DOCUMENTS,
+            Permission.DIRECT_DOCUMENTS,
+            Permission.VIEW_DOCUMENT_REPORT,
         }
     ),
-    Role.UNIT_OFFICER: frozenset({Permission.VIEW_REQUESTS, Permission.DRAFT_REQUESTS, Permission.VIEW_REGISTRY}),
-    Role.REVIEWER: frozenset(),
-    Role.CLERK: frozenset({Permission.VIEW_REGISTRY, Permission.VIEW_CUSTODY, Permission.RECORD_CUSTODY}),
+    Role.UNIT_OFFICER: frozenset(
+        {
+            Permission.VIEW_REQUESTS,
+            Permission.DRAFT_REQUESTS,
+            Permission.VIEW_REGISTRY,
+            Permission.VIEW_DOCUMENTS,
+            Permission.DRAFT_DOCUMENTS,
+        }
+    ),
+    Role.REVIEWER: frozenset({Permission.VIEW_DOCUMENTS, Permission.REVIEW_DOCUMENTS}),
+    Role.CLERK: frozenset(
+        {
+            Permission.VIEW_REGISTRY,
+            Permission.VIEW_CUSTODY,
+            Permission.RECORD_CUSTODY,
+            Permission.VIEW_DOCUMENTS,
+            Permission.ISSUE_DOCUMENTS,
+            Permission.RECEIVE_DOCUMENTS,
+        }
+    ),
 }
 
 _SUBTREE_ROLES = {Role.ADMINISTRATOR, Role.AUDITOR}

@@ -18,7 +18,17 @@ from certsvc.orgs.models import Organisation
 from certsvc.people.models import Person
 from certsvc.timeutil import UTCDateTime, utcnow
 
-__all__ = ["TokenKind", "TokenState", "Token", "TokenEvent", "Certificate", "TokenReturn", "ExpiryReminder"]
+__all__ = [
+    "TokenKind",
+    "TokenState",
+    "Token",
+    "TokenEvent",
+    "Certificate",
+    "TokenReturn",
+    "ExpiryReminder",
+    "TrustAnchor",
+    "RevocationList",
+]
 
 
 class TokenKind(LabelledEnum):
@@ -164,3 +174,37 @@ class ExpiryReminder(Model):
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     certificate: Mapped[Certificate] = relationship()
+
+
+class TrustAnchor(Model):
+    """A CA certificate that signatures received on documents must chain to.
+
+    In production, the root and issuing CA certificates of the government-specialised signature service,
+    added by an administrator; removed ones stay listed (``removed_at``) and no longer count.
+    """
+
+    __tablename__ = "trust_anchor"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subject_dn: Mapped[str] = mapped_column(String(1000))
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    der: Mapped[bytes] = mapped_column(LargeBinary)
+    not_after: Mapped[datetime] = mapped_column(UTCDateTime())
+    added_by_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class RevocationList(Model):
+    """A CRL of one of the trusted CAs; signatures are checked against the newest one of each issuer."""
+
+    __tablename__ = "revocation_list"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issuer_dn: Mapped[str] = mapped_column(String(1000), index=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    der: Mapped[bytes] = mapped_column(LargeBinary)
+    this_update: Mapped[datetime] = mapped_column(UTCDateTime())
+    next_update: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    added_by_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

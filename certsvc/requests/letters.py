@@ -1,6 +1,6 @@
 """The documents of a locked batch: the proposal letter and its annex, from the batch's requests.
 
-The layout is :mod:`certsvc.requests.documents`; this module only says what they contain:
+The layout is :mod:`certsvc.requests.papers`; this module only says what they contain:
 one annex table per request type, with the type's fields (labels from :mod:`certsvc.requests.fields`).
 """
 
@@ -13,12 +13,12 @@ from dataclasses import dataclass
 
 from certsvc.errors import Conflict, NotFound
 from certsvc.orgs.models import office_recipient
-from certsvc.requests.documents.annex import AnnexTable
-from certsvc.requests.documents.annex_pdf import build_annex_pdf
-from certsvc.requests.documents.annex_tables import build_annex_csv, build_annex_xlsx
-from certsvc.requests.documents.letter import LetterData, build_letter_pdf
 from certsvc.requests.fields import display_value, spec_of
 from certsvc.requests.models import Batch, BatchStatus, CertificateRequest, RequestType
+from certsvc.requests.papers.annex import AnnexTable
+from certsvc.requests.papers.annex_pdf import build_annex_pdf
+from certsvc.requests.papers.annex_tables import build_annex_csv, build_annex_xlsx
+from certsvc.requests.papers.letter import LetterData, build_letter_pdf
 
 __all__ = [
     "DOCUMENTS",

@@ -136,10 +136,9 @@ def _explain(cycle: list[str], edges: dict[tuple[str, str], list[Import]]) -> st
 
 
 def test_function_level_and_relative_imports_are_seen():
-    probe = ROOT / "certsvc" / "requests" / "documents" / "letter.py"
+    probe = ROOT / "certsvc" / "requests" / "papers" / "letter.py"
     assert any(
-        imp.target == "certsvc.requests.documents.text"
-        for imp in imports_of("certsvc.requests.documents.letter", probe)
+        imp.target == "certsvc.requests.papers.text" for imp in imports_of("certsvc.requests.papers.letter", probe)
     )  # ``from .text import ...``
     assert any(imp.module == "certsvc.cli" and imp.target == "certsvc" for imp in ALL)  # inside a function
 

@@ -9,11 +9,11 @@ import subprocess
 import pytest
 
 from certsvc.accounts.models import Role
-from certsvc.requests.documents.annex import AnnexTable
-from certsvc.requests.documents.annex_pdf import build_annex_pdf
 from certsvc.requests.fields import clean_serial, display_value, fields_for_display, spec_of
 from certsvc.requests.letters import annex_tables, build_document
 from certsvc.requests.models import CertificateRequest, RequestType
+from certsvc.requests.papers.annex import AnnexTable
+from certsvc.requests.papers.annex_pdf import build_annex_pdf
 from tests.requests.test_requests_batches import _accepted, _locked
 from tests.support.api import Api
 from tests.support.registry import add_certificate

@@ -11,9 +11,9 @@ import pytest
 from certsvc.accounts.models import Role
 from certsvc.errors import PermissionDenied
 from certsvc.requests import batches
-from certsvc.requests.documents.annex import AnnexTable
-from certsvc.requests.documents.annex_tables import build_annex_csv
 from certsvc.requests.models import RequestStatus
+from certsvc.requests.papers.annex import AnnexTable
+from certsvc.requests.papers.annex_tables import build_annex_csv
 from tests.conftest import add_account
 from tests.support.api import Api
 from tests.support.requests import bring_to, draft, focal, individual, open_batch

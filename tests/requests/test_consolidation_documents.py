@@ -22,10 +22,10 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 
 from bench.consolidation_documents import HEADING, REQUEST_TYPES, sample_letter, sample_tables
 from certsvc.core.numbers import format_count
-from certsvc.requests.documents.annex import AnnexTable
-from certsvc.requests.documents.annex_pdf import build_annex_pdf
-from certsvc.requests.documents.annex_tables import _sheet_names, build_annex_csv, build_annex_csv_zip, build_annex_xlsx
-from certsvc.requests.documents.letter import _letter_layout, build_letter_pdf
+from certsvc.requests.papers.annex import AnnexTable
+from certsvc.requests.papers.annex_pdf import build_annex_pdf
+from certsvc.requests.papers.annex_tables import _sheet_names, build_annex_csv, build_annex_csv_zip, build_annex_xlsx
+from certsvc.requests.papers.letter import _letter_layout, build_letter_pdf
 from tests.token_agent.conftest import field_rects, qpdf_ok
 from token_agent import placement, signing
 

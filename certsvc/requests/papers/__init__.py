@@ -1,4 +1,5 @@
-"""The documents of a consolidation batch, made from plain data (no Flask, no database).
+"""The papers of a consolidation batch, its proposal letter and annexes, made from plain data (no Flask,
+no database).
 
 - :mod:`.letter`: the proposal letter (PDF, Nghị định 30/2020 layout, with the form and signature fields
   token_agent fills and signs);
