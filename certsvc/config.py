@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import time
 from pathlib import Path
 from typing import Any
 
@@ -96,12 +97,37 @@ def _text(name: str, raw: object, default: str) -> str:
     return default if _is_unset(raw) else str(raw).strip()
 
 
-#: By a setting's kind; the default a parser is given is of the type it returns.
+def _clock(name: str, raw: object, default: str) -> time:
+    """A time of day written ``HH:MM`` (24-hour clock); the default is written so too, as README shows it."""
+    if isinstance(raw, time):
+        return raw
+    text = str(default if _is_unset(raw) else raw).strip()
+    try:
+        hours, minutes = text.split(":")
+        if not (len(hours) in (1, 2) and len(minutes) == 2 and (hours + minutes).isdigit()):
+            raise ValueError
+        return time(int(hours), int(minutes))
+    except ValueError:
+        raise ConfigError(f"{name} must be a time of day HH:MM, not {raw!r}") from None
+
+
+def _percent(name: str, raw: object, default: int) -> int:
+    """A whole percentage from 1 to 100."""
+    value = _positive_int(name, raw, default)
+    if value > 100:
+        raise ConfigError(f"{name} must be a percentage from 1 to 100, not {value}")
+    return value
+
+
+#: By a setting's kind; the default a parser is given is of the type it returns, except a time of day's
+#: (its ``HH:MM`` text: :func:`setting_value` of an empty mapping gives it typed).
 _PARSERS: dict[str, Callable[[str, object, Any], object]] = {
     "str": _text,
     "flag": _flag,
     "int": _positive_int,
     "days": _day_list,
+    "time": _clock,
+    "percent": _percent,
 }
 
 
@@ -110,7 +136,7 @@ class _Setting:
     env: str
     key: str
     default: object
-    kind: str  # a key of _PARSERS: "str", "flag", "int" or "days"
+    kind: str  # a key of _PARSERS: "str", "flag", "int", "days", "time" or "percent"
 
 
 #: Settings other than the database URL, the secret key and the holidays, as (environment name, Flask key,
@@ -133,6 +159,13 @@ SETTINGS: tuple[_Setting, ...] = (
     # Custody register
     _Setting("CERTSVC_CUSTODY_WITNESS_REQUIRED", "CERTSVC_CUSTODY_WITNESS_REQUIRED", True, "flag"),
     _Setting("CERTSVC_CUSTODY_PENDING_HOURS", "CERTSVC_CUSTODY_PENDING_HOURS", 48, "int"),
+    # Documents: working hours (a document received outside them counts from the next working session) and
+    # the seeds' targets (seed 002 II): digitally signed, signed by the unit's head, district leadership's
+    _Setting("CERTSVC_WORK_DAY_START", "CERTSVC_WORK_DAY_START", "08:00", "time"),
+    _Setting("CERTSVC_WORK_DAY_END", "CERTSVC_WORK_DAY_END", "17:00", "time"),
+    _Setting("CERTSVC_TARGET_SIGNED_PERCENT", "CERTSVC_TARGET_SIGNED_PERCENT", 100, "percent"),
+    _Setting("CERTSVC_TARGET_HEAD_SIGNED_PERCENT", "CERTSVC_TARGET_HEAD_SIGNED_PERCENT", 80, "percent"),
+    _Setting("CERTSVC_TARGET_LEADERSHIP_DIGITAL_PERCENT", "CERTSVC_TARGET_LEADERSHIP_DIGITAL_PERCENT", 20, "percent"),
 )
 _BY_KEY = {setting.key: setting for setting in SETTINGS}
 

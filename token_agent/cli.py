@@ -10,9 +10,12 @@ JSON (``--json``) documents start with ``"schema"``:
   clock.reference), ``tokens`` (each: ``label``, ``serial``, ``manufacturer``, ``model``, ``results``,
   ``status``), ``status`` and ``exit_code``. A result is ``{id, status, message, message_en, hint, subject}``;
   ids and statuses are listed in :mod:`token_agent.health`; ``subject`` is the certificate's CN or "".
-- ``token-agent.verify/1``: ``signatures`` (each: ``field_name``, ``signer`` {common_name, uid, organisation,
-  serial, issuer}, ``signing_time``, ``timestamp``, ``intact``, ``valid``, ``chain_trusted``, ``revoked``, ``coverage``,
-  ``modification`` (none, form_filling, annotations, other), ``verdict``, ``sub_indication``) and ``verdict``.
+- ``token-agent.verify/1``: ``signatures`` (each: ``field_name``, ``kind`` (signature, or timestamp for a
+  document timestamp), ``signer`` {common_name, uid, organisation, serial, issuer} (null when a malformed
+  signature names no certificate), ``certificate_sha256`` (lower-case hex SHA-256 of the signer's certificate,
+  DER; null likewise), ``signing_time``, ``timestamp``, ``intact``, ``valid``, ``chain_trusted``, ``revoked``,
+  ``coverage``, ``modification`` (none, form_filling, annotations, other), ``verdict``, ``sub_indication``) and
+  ``verdict``.
 - ``token-agent.prepare/1``: ``output`` and ``places`` (field name → {page, x1, y1, x2, y2}).
 A later incompatible change of a shape gets a new version number.
 """
@@ -25,21 +28,24 @@ import getpass
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import pkcs11
+from pdfminer.psexceptions import PSException
 from pkcs11 import TokenFlag
+from pyhanko.pdf_utils.misc import PdfError
 
 from . import appearance, health, pkcs11_access, signing
 from .certs import load_certificates, load_crls
-from .errors import TokenAgentError, TokenSelectionError
+from .errors import DocumentError, TokenAgentError, TokenSelectionError
 from .health import CheckOptions, HealthReport, Status
 from .pkcs11_access import Pin, TokenInfo, TokenSelector
 from .placement import Box
 from .reporting import dump_json
 from .verification import SCHEMA as VERIFY_SCHEMA
-from .verification import DocumentReport, Verdict, Verifier
+from .verification import DocumentReport, SignatureKind, Verdict, Verifier
 
 __all__ = ["main", "build_parser"]
 
@@ -218,15 +224,29 @@ def _check(args: argparse.Namespace) -> int:
     return report.exit_code
 
 
+@contextmanager
+def _malformed_pdf_is_a_document_error() -> Iterator[None]:
+    """Files come from outside: a PDF whose objects are not of the types the standard requires makes pyHanko
+    and pdfminer raise what Python raises for a wrong type or a missing key; the user gets a message."""
+    try:
+        yield
+    except (PdfError, PSException, ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
+        raise DocumentError(
+            f"Tệp PDF sai cấu trúc, không xử lý được ({type(exc).__name__}: {exc}).", code="pdf_unreadable"
+        ) from exc
+
+
 def _prepare(args: argparse.Namespace) -> int:
-    prepared = signing.prepare(
-        args.input.read_bytes(),
-        signer_name=args.signer,
-        number_box=args.number_box,
-        date_box=args.date_box,
-        signature_box=args.signature_box,
-        seal_diameter=args.seal_diameter * appearance.MM,
-    )
+    data = args.input.read_bytes()
+    with _malformed_pdf_is_a_document_error():
+        prepared = signing.prepare(
+            data,
+            signer_name=args.signer,
+            number_box=args.number_box,
+            date_box=args.date_box,
+            signature_box=args.signature_box,
+            seal_diameter=args.seal_diameter * appearance.MM,
+        )
     signing.write_output(args.input, args.output, prepared.pdf)
     if args.json:
         print(dump_json(PREPARE_SCHEMA, {"output": str(args.output), "places": prepared.places}))
@@ -305,10 +325,16 @@ def _print_verify(report: DocumentReport) -> None:
     for s in report.signatures:
         time = signing.vn_iso_time(s.signing_time) if s.signing_time else "?"
         verdict = f"{s.verdict.value}" + (f" / {s.sub_indication}" if s.sub_indication else "")
-        print(f"{s.field_name}: {verdict}")
-        print(f"  Người ký: {s.signer.common_name} ({s.signer.uid or '—'}), {s.signer.organisation or '—'}")
-        stamp = f" (dấu thời gian {signing.vn_iso_time(s.timestamp)})" if s.timestamp else ""
-        print(f"  Thời gian ký: {time}{stamp}")
+        timestamp_kind = s.kind is SignatureKind.TIMESTAMP
+        print(f"{s.field_name}{' (dấu thời gian của văn bản)' if timestamp_kind else ''}: {verdict}")
+        signer = (
+            f"{s.signer.common_name} ({s.signer.uid or '—'}), {s.signer.organisation or '—'}"
+            if s.signer
+            else "không xác định (chữ ký sai cấu trúc)"
+        )
+        print(f"  {'Đơn vị cấp dấu thời gian' if timestamp_kind else 'Người ký'}: {signer}")
+        stamp = f" (dấu thời gian {signing.vn_iso_time(s.timestamp)})" if s.timestamp and not timestamp_kind else ""
+        print(f"  {'Thời điểm' if timestamp_kind else 'Thời gian ký'}: {time}{stamp}")
         print(
             f"  Toàn vẹn: {'có' if s.intact and s.valid else 'KHÔNG'}; chuỗi tin cậy: "
             f"{'có' if s.chain_trusted else 'không'}; bị thu hồi: {'CÓ' if s.revoked else 'không'}"
@@ -320,7 +346,9 @@ def _print_verify(report: DocumentReport) -> None:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    report = Verifier(load_certificates(args.trust), load_crls(args.crl)).verify(args.file.read_bytes())
+    verifier, data = Verifier(load_certificates(args.trust), load_crls(args.crl)), args.file.read_bytes()
+    with _malformed_pdf_is_a_document_error():
+        report = verifier.verify(data)
     if args.json:
         print(dump_json(VERIFY_SCHEMA, report))
     else:

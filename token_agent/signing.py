@@ -51,7 +51,7 @@ from .errors import (
 )
 from .pkcs11_access import find_private_key, is_ec, list_certificates
 from .placement import BASELINE_DEPTH, Box
-from .verification import Verdict, Verifier
+from .verification import Verdict, Verifier, open_pdf
 
 __all__ = [
     "VN_TZ",
@@ -154,8 +154,11 @@ def write_output(source: Path, target: Path, data: bytes) -> None:
 
 
 def _writer(pdf: bytes) -> IncrementalPdfFileWriter:
+    """An incremental writer on ``pdf``; an encrypted file keeps its encryption (opened as :func:`open_pdf` does,
+    the new revision is encrypted with the same key, as incremental updates must be)."""
+    reader = open_pdf(pdf)
     try:
-        return IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
+        return IncrementalPdfFileWriter.from_reader(reader)
     except (PdfError, ValueError) as exc:
         raise DocumentError(f"Không đọc được tệp PDF: {exc}", code="pdf_unreadable") from exc
 
@@ -303,12 +306,21 @@ class _PageAppearance(PdfContent):
         return b"/Appearance Do"
 
 
+def _entry(dictionary: generic.DictionaryObject, key: str, default: object = None) -> object:
+    """``dictionary[key]``, or ``default`` when absent: unlike ``dict.get`` it resolves references and decrypts
+    the strings of an encrypted file (``get`` gives them as pyHanko's still encrypted proxies)."""
+    try:
+        return dictionary[key]
+    except KeyError:
+        return default
+
+
 def _find_field(writer: IncrementalPdfFileWriter, name: str) -> generic.DictionaryObject | None:
     try:
         form_fields = _form(writer)["/Fields"]
     except KeyError:
         return None
-    return next((ref.get_object() for ref in form_fields if ref.get_object().get("/T") == name), None)
+    return next((ref.get_object() for ref in form_fields if _entry(ref.get_object(), "/T") == name), None)
 
 
 def _field(writer: IncrementalPdfFileWriter, name: str) -> generic.DictionaryObject:
@@ -322,7 +334,7 @@ def _field(writer: IncrementalPdfFileWriter, name: str) -> generic.DictionaryObj
 
 def _unsigned_field(writer: IncrementalPdfFileWriter, name: str) -> generic.DictionaryObject:
     field = _field(writer, name)
-    if field.get("/V") is not None:
+    if _entry(field, "/V") is not None:
         raise SigningRefusedError(f"Trường chữ ký «{name}» đã được ký.", code="already_signed")
     return field
 
@@ -343,13 +355,13 @@ def _fill_text_fields(writer: IncrementalPdfFileWriter, values: dict[str, str]) 
     boxes = []
     for field, value in zip(filled, values.values(), strict=True):
         width, height = _size(_rect(field))
-        match = _DA.search(str(field.get("/DA", "")))  # prepare's fields say "/Font size Tf"; others may not
+        match = _DA.search(str(_entry(field, "/DA", "")))  # prepare's fields say "/Font size Tf"; others may not
         font = match.group(1) if match else appearance.REGULAR
         size = float(match.group(2)) if match else placement.font_size_for(height)
         layout = appearance.TextLayout(
             font=font,
             size=size,
-            centred=int(field.get("/Q", 0)) == 1,
+            centred=_entry(field, "/Q", 0) == 1,
             opaque=True,
             baseline_offset=BASELINE_DEPTH * size,
         )

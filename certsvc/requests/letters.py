@@ -6,13 +6,13 @@ one annex table per request type, with the type's fields (labels from :mod:`cert
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from certsvc.errors import Conflict, NotFound
 from certsvc.orgs.models import office_recipient
+from certsvc.orgs.names import body_name, place_name
 from certsvc.requests.fields import display_value, spec_of
 from certsvc.requests.models import Batch, BatchStatus, CertificateRequest, RequestType
 from certsvc.requests.papers.annex import AnnexTable
@@ -33,8 +33,6 @@ __all__ = [
 #: How the body addresses the recipient, by the first word of its name; anything else is "Quý cơ quan".
 _ADDRESS_BY_KIND = {"cục": "Quý Cục", "sở": "Quý Sở", "ban": "Quý Ban"}
 _COMMON_COLUMNS = ("Đơn vị đề nghị", "Số đề nghị")
-_PREFIX = re.compile(r"^(UBND|Ủy ban nhân dân)\s+", re.IGNORECASE)
-_LEVEL = re.compile(r"^(tỉnh|thành phố|huyện|quận|thị xã|xã|phường|thị trấn)\s+", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -92,9 +90,7 @@ def _issuing_body(batch: Batch) -> tuple[str, str, str, str]:
     """(parent line, body name as written, symbol, place) from the focal office's parent committee."""
     office = batch.focal_office
     parent = office.parent or office
-    body = _PREFIX.sub("", parent.name)
-    place = _LEVEL.sub("", body)
-    return "ỦY BAN NHÂN DÂN", body, f"{parent.symbol}-{office.symbol}", place
+    return "ỦY BAN NHÂN DÂN", body_name(parent), f"{parent.symbol}-{office.symbol}", place_name(parent)
 
 
 def batch_recipient(batch: Batch) -> str:

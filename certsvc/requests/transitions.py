@@ -11,17 +11,13 @@ exactly one audit entry.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import cast
 
-from sqlalchemy import update
-from sqlalchemy.engine import CursorResult
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from certsvc.accounts.models import Account
 from certsvc.audit.service import Actor, record
-from certsvc.core.validation import text_problem
-from certsvc.errors import Conflict, PermissionDenied, ValidationFailed
+from certsvc.core.transitions import clean_comment, compare_and_set
+from certsvc.errors import Conflict, PermissionDenied
 from certsvc.policy import Permission, can
 from certsvc.requests.models import CertificateRequest, RequestEvent, RequestStatus
 from certsvc.timeutil import utcnow
@@ -260,15 +256,17 @@ def apply_transition(
         raise PermissionDenied(
             "Người soạn đề nghị và người sửa nội dung sau cùng không được tự phê duyệt, gửi đề nghị này."
         )
-    if problem := text_problem(comment or ""):
-        raise ValidationFailed({"comment": problem})
-    text = " ".join((comment or "").split()) or None
-    if transition.comment_required and text is None:
-        raise ValidationFailed({"comment": "Ghi rõ lý do."})
-    if text is not None and len(text) > 2000:
-        raise ValidationFailed({"comment": "Ý kiến dài quá 2000 ký tự."})
+    text = clean_comment(comment, transition.comment_required)
     now = utcnow()
-    if transition.source is not None and not _moved(session, request, transition):
+    if transition.source is not None and not compare_and_set(
+        session,
+        CertificateRequest,
+        request.id,
+        "status",
+        transition.source,
+        transition.target,
+        busy_message="Đề nghị đang được người khác xử lý. Thử lại sau giây lát.",
+    ):
         raise Conflict(
             "Đề nghị vừa được người khác xử lý, trạng thái đã thay đổi. Xem lại đề nghị để biết trạng thái hiện tại.",
             code="already_changed",
@@ -304,29 +302,3 @@ def apply_transition(
     audit.update(details or {})
     record(session, actor, f"request.{action}", "certificate_request", request.id, audit)
     return event
-
-
-def _moved(session: Session, request: CertificateRequest, transition: Transition) -> bool:
-    """Move the request's row from the transition's source status to its target, if it is still there.
-
-    On PostgreSQL a concurrent UPDATE of the row waits for the first to commit, then finds the status
-    changed; on SQLite the writers queue on the database lock. The in-memory request is moved by the
-    caller (its flush writes the same status again, with the other columns).
-    """
-    r = CertificateRequest
-    try:
-        moved = cast(
-            CursorResult,
-            session.execute(
-                update(r)
-                .where(r.id == request.id, r.status == transition.source)
-                .values(status=transition.target)
-                .execution_options(synchronize_session=False)
-            ),
-        )
-    except OperationalError as error:
-        # SQLite: another writer kept the database longer than the busy timeout. A refusal, not a 500.
-        if "database is locked" not in str(error.orig):
-            raise
-        raise Conflict("Đề nghị đang được người khác xử lý. Thử lại sau giây lát.", code="busy") from error
-    return moved.rowcount == 1

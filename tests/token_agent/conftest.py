@@ -40,7 +40,7 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import timestamps
 from pyhanko.sign.pkcs11 import PKCS11Signer
 
-from token_agent import demo, pkcs11_access, signing
+from token_agent import cli, demo, pkcs11_access, signing
 from token_agent.certs import load_certificates, to_asn1
 from token_agent.demo import Authority, vn_name
 from token_agent.pkcs11_access import Pin, TokenSelector
@@ -263,6 +263,13 @@ def pdfsig(path: Path, nss: Path) -> list[PdfsigSignature]:
             )
         )
     return found
+
+
+def run(capsys, *argv: object) -> tuple[int, str, str]:
+    """``token-agent ARGV`` in process: exit code, stdout, stderr."""
+    code = cli.main([str(a) for a in argv])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
 
 
 def qpdf_ok(path: Path) -> bool:

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from token_agent import cli, demo, signing
+from token_agent import demo, signing
 
-from .conftest import MODULE, pdfsig, qpdf_ok, today
+from .conftest import MODULE, pdfsig, qpdf_ok, run, today
 
 PIN_VAR = "TOKEN_AGENT_TEST_PIN"
 
@@ -21,12 +21,6 @@ PIN_VAR = "TOKEN_AGENT_TEST_PIN"
 def pin_env(monkeypatch):
     monkeypatch.setenv(PIN_VAR, demo.USER_PIN)
     return ["--pin-env", PIN_VAR]
-
-
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    code = cli.main([str(a) for a in argv])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def test_check_json_is_versioned_and_never_shows_the_pin(world, capsys, pin_env):

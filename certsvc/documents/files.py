@@ -1,0 +1,160 @@
+"""The files of outgoing documents: uploads read and bounded, bytes stored once by their SHA-256, and the
+versions each step produced, never overwritten nor deleted.
+
+A secret document (Mật, Tối mật, Tuyệt mật) is never stored electronically: every file for it is refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import IO, Protocol
+
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from certsvc.accounts.models import Account
+from certsvc.core.validation import text_problem
+from certsvc.documents.models import DocumentFile, FileKind, OutgoingDocument, StoredFile
+from certsvc.errors import ValidationFailed
+
+__all__ = [
+    "MAX_FILE_BYTES",
+    "PAPER_ONLY_MESSAGE",
+    "PaperOnly",
+    "Upload",
+    "refuse_if_paper_only",
+    "read_pdf_upload",
+    "clean_filename",
+    "store",
+    "add_version",
+    "add_draft",
+    "latest",
+    "content",
+]
+
+#: Uploads over 20 MB are refused (issue 12): a scanned decision of many pages stays well below.
+MAX_FILE_BYTES = 20 * 1024 * 1024
+
+PAPER_ONLY_MESSAGE = "Văn bản mật không được lưu, gửi trên hệ thống: chỉ vào sổ, văn bản giấy."
+
+
+class PaperOnly(ValidationFailed):
+    """A file was given for a secret document: it is kept on paper only."""
+
+    code = "paper_only"
+
+    def __init__(self, field: str = "file"):
+        super().__init__({field: PAPER_ONLY_MESSAGE}, PAPER_ONLY_MESSAGE)
+
+
+class Upload(Protocol):
+    """What a form's file field gives (werkzeug's FileStorage): a stream to read from."""
+
+    @property
+    def stream(self) -> IO[bytes]: ...
+
+
+def refuse_if_paper_only(doc: OutgoingDocument, field: str = "file") -> None:
+    if doc.secrecy.paper_only:
+        raise PaperOnly(field)
+
+
+def read_pdf_upload(upload: Upload | bytes | None, field: str) -> bytes:
+    """The bytes of an uploaded PDF, read no further than one byte past :data:`MAX_FILE_BYTES`.
+
+    ValidationFailed({field: …}) when it is missing, empty, over 20 MB or not a PDF (no ``%PDF-`` header).
+    """
+    data = upload if isinstance(upload, bytes) else b"" if upload is None else upload.stream.read(MAX_FILE_BYTES + 1)
+    if not data:
+        raise ValidationFailed({field: "Chọn tệp PDF (tệp đang trống)."})
+    if len(data) > MAX_FILE_BYTES:
+        raise ValidationFailed({field: f"Tệp lớn quá {MAX_FILE_BYTES // (1024 * 1024)} MB."})
+    if not data.startswith(b"%PDF-"):
+        raise ValidationFailed({field: "Tệp không phải PDF."})
+    return data
+
+
+def clean_filename(filename: str | None, default: str = "van-ban.pdf") -> str:
+    """The file's own name (no folder), bounded; ``default`` when none was given."""
+    name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1].strip()
+    if problem := text_problem(name):
+        raise ValidationFailed({"file": f"Tên tệp: {problem}"})
+    return name[-255:] or default
+
+
+def store(session: Session, content: bytes) -> StoredFile:
+    """The stored file holding ``content``, added when no file holds those bytes yet.
+
+    Two uploads of the same bytes at once both succeed: the second insert does nothing.
+    """
+    sha256 = hashlib.sha256(content).hexdigest()
+    found = session.get(StoredFile, sha256)
+    if found is not None:
+        return found
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.execute(
+        insert(StoredFile)
+        .values(sha256=sha256, size=len(content), content=content)
+        .on_conflict_do_nothing(index_elements=["sha256"])
+    )
+    stored = session.get(StoredFile, sha256)
+    if stored is None:  # inserted just above, or by another transaction that committed it
+        raise RuntimeError(f"stored file {sha256} vanished")
+    return stored
+
+
+def add_version(
+    session: Session,
+    by: Account,
+    doc: OutgoingDocument,
+    kind: FileKind,
+    content: bytes,
+    filename: str | None,
+    appendix: int | None = None,
+) -> DocumentFile:
+    """Keep ``content`` as a new version of the document's ``kind`` file (of appendix ``appendix``).
+
+    No audit entry: the step that produced the version records one (its transition or edit).
+    """
+    refuse_if_paper_only(doc)
+    version = DocumentFile(
+        document=doc,
+        kind=kind,
+        appendix=appendix,
+        filename=clean_filename(filename),
+        stored=store(session, content),
+        created_by_id=by.id,
+    )
+    session.add(version)
+    session.flush()
+    return version
+
+
+def add_draft(
+    session: Session, by: Account, doc: OutgoingDocument, content: bytes, filename: str | None
+) -> DocumentFile:
+    """Keep a new draft and the version prepared for signing from it (number, date and signature fields at
+    the proposed signer's block); the draft version. A PDF that cannot be prepared is refused with
+    token_agent's reason."""
+    # pyHanko is loaded only when a draft is prepared, not with every page of the service.
+    from token_agent.errors import DocumentError
+    from token_agent.signing import prepare
+
+    refuse_if_paper_only(doc)
+    try:
+        prepared = prepare(content, signer_name=doc.signer.full_name).pdf
+    except DocumentError as error:  # PlacementNotFoundError too
+        raise ValidationFailed({"file": error.message}) from error
+    draft = add_version(session, by, doc, FileKind.DRAFT, content, filename)
+    add_version(session, by, doc, FileKind.PREPARED, prepared, filename)
+    return draft
+
+
+def latest(doc: OutgoingDocument, kind: FileKind, appendix: int | None = None) -> DocumentFile | None:
+    """The newest version of the document's ``kind`` file (of appendix ``appendix``), or None."""
+    return next((f for f in reversed(doc.files) if f.kind is kind and f.appendix == appendix), None)
+
+
+def content(document_file: DocumentFile) -> bytes:
+    return document_file.stored.content
