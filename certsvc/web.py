@@ -200,13 +200,19 @@ def _capability_view_modules():
     """Each capability's views module, with its blueprint ``bp`` and optional ``NAV_LINKS``, in menu order."""
     from certsvc.accounts import admin_views
     from certsvc.accounts import api_token_views as token_views
-    from certsvc.api import batches, registry, requests  # noqa: F401  (their endpoints join the API's blueprint)
+    from certsvc.api import batches, documents, registry, requests  # noqa: F401  (their endpoints join the API's blueprint)
     from certsvc.api import views as api_views
     from certsvc.auditview import views as audit_views
     from certsvc.custody import views as custody_views
+    from certsvc.documents import (
+        incoming_views,  # noqa: F401  (adds the incoming pages to the documents blueprint)
+        report_views,  # noqa: F401  (adds the report page to the documents blueprint)
+    )
+    from certsvc.documents import views as documents_views
     from certsvc.imports import views as imports_views
     from certsvc.orgs import views as orgs_views
     from certsvc.people import views as people_views
+    from certsvc.registry import anchor_views  # noqa: F401  (adds the trust anchor pages to the registry's blueprint)
     from certsvc.registry import views as registry_views
     from certsvc.requests import (
         batch_views,  # noqa: F401  (adds the batch pages to the requests blueprint)
@@ -215,6 +221,7 @@ def _capability_view_modules():
     from certsvc.requests import views as requests_views
 
     return (
+        documents_views,
         requests_views,
         registry_views,
         custody_views,

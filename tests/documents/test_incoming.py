@@ -40,7 +40,6 @@ from certsvc.documents.incoming import (
     register,
     registrable,
     return_to_sender,
-    signature_checks,
 )
 from certsvc.documents.models import (
     DocumentEvent,
@@ -56,6 +55,7 @@ from certsvc.documents.models import (
     Urgency,
 )
 from certsvc.documents.settings import DocumentSettings
+from certsvc.documents.signature_report import signature_checks
 from certsvc.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from certsvc.orgs.models import Organisation, OrgKind
 from certsvc.people.models import Person
