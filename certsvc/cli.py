@@ -10,6 +10,7 @@ from certsvc.cli_support import echo_chain_report
 from certsvc.config import ConfigError
 from certsvc.custody.cli import custody_group
 from certsvc.demo import demo_command
+from certsvc.documents.cli import documents_group
 from certsvc.extensions import db
 from certsvc.registry.cli import registry
 from certsvc.setup_commands import bootstrap_command
@@ -52,6 +53,7 @@ cli.add_command(demo_command)
 cli.add_command(bootstrap_command)
 cli.add_command(registry)
 cli.add_command(custody_group)
+cli.add_command(documents_group)
 
 
 def main() -> None:

@@ -1,7 +1,9 @@
 """``certsvc demo``: an example district, modelled on seed 000, served on 127.0.0.1:5000.
 
 UBND huyện Văn Quan with its offices and communes, the Culture and Information
-office (Phòng Văn hóa và Thông tin) as focal office, and one login per role.
+office (Phòng Văn hóa và Thông tin) as focal office, one login per role, and
+documents in every state of the issuing cycle, signed with SoftHSM tokens the
+demo makes under ``<instance>/demo-tokens`` (see :mod:`certsvc.documents.demo`).
 Running it again upgrades the database and keeps what is already there.
 """
 
@@ -12,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import click
+from flask import current_app
 from flask_migrate import upgrade
 from sqlalchemy import func, select
 from werkzeug.serving import run_simple
@@ -21,12 +24,16 @@ from certsvc.accounts.passwords import hash_password
 from certsvc.audit.service import Actor, record
 from certsvc.config import instance_path
 from certsvc.custody.demo import load_demo as load_custody_demo
+from certsvc.documents.demo import SEAL_TOKEN, SIGNER_TOKEN, TOKENS_FOLDER
+from certsvc.documents.demo import load_demo as load_documents_demo
+from certsvc.documents.settings import DocumentSettings
 from certsvc.extensions import db
 from certsvc.orgs.models import Organisation, OrgKind
 from certsvc.people.models import Person
 from certsvc.registry.demo import load_demo as load_registry_demo
 from certsvc.registry.service import RegistrySettings
 from certsvc.requests.demo import load_demo as load_requests_demo
+from token_agent.demo import USER_PIN
 
 __all__ = ["demo_command", "load_demo_data", "DEMO_PASSWORD", "DEMO_ACCOUNTS"]
 
@@ -109,10 +116,36 @@ class DemoAccount:
 
 DEMO_ACCOUNTS = (
     DemoAccount("quantri", "Hoàng Minh Đức", "Chuyên viên công nghệ thông tin", "huyen", Role.ADMINISTRATOR),
-    DemoAccount("daumoi", "Lương Thị Hằng", "Chuyên viên Phòng Văn hóa và Thông tin", "vhtt", Role.FOCAL_OFFICER),
-    DemoAccount("canbo", "Vi Văn Tùng", "Công chức Văn phòng - Thống kê", "tandoan", Role.UNIT_OFFICER),
+    # Drafts the batches' proposal letters too (a document of Phòng Văn hóa và Thông tin for the committee).
+    DemoAccount(
+        "daumoi",
+        "Lương Thị Hằng",
+        "Chuyên viên Phòng Văn hóa và Thông tin",
+        "vhtt",
+        Role.FOCAL_OFFICER,
+        also=((Role.UNIT_OFFICER, "vhtt"),),
+    ),
+    # The commune's văn phòng officer is also its clerk (văn thư): he receives the district's documents.
+    DemoAccount(
+        "canbo",
+        "Vi Văn Tùng",
+        "Công chức Văn phòng - Thống kê",
+        "tandoan",
+        Role.UNIT_OFFICER,
+        also=((Role.CLERK, "tandoan"),),
+    ),
     DemoAccount("thutruong", "Nông Văn Khánh", "Chủ tịch UBND xã", "tandoan", Role.UNIT_HEAD),
-    DemoAccount("lanhdaophong", "Đinh Thị Lan", "Chánh Văn phòng HĐND và UBND huyện", "vp", Role.REVIEWER),
+    # The Văn phòng checks what the offices submit to the committee's leaders: Phòng VHTT's letters too.
+    DemoAccount(
+        "lanhdaophong",
+        "Đinh Thị Lan",
+        "Chánh Văn phòng HĐND và UBND huyện",
+        "vp",
+        Role.REVIEWER,
+        also=((Role.REVIEWER, "vhtt"),),
+    ),
+    DemoAccount("chuyenvien", "Vũ Thị Thu", "Chuyên viên Văn phòng HĐND và UBND huyện", "vp", Role.UNIT_OFFICER),
+    DemoAccount("phochutich", "Lăng Văn Hùng", "Phó Chủ tịch UBND huyện", "huyen", Role.UNIT_HEAD),
     # Keeps the district committee's seal token too (handed over by vanthucu in the custody register).
     DemoAccount("vanthu", "Hà Thị Ngọc", "Văn thư", "vp", Role.CLERK, also=((Role.CLERK, "huyen"),)),
     DemoAccount("vanthucu", "Hoàng Thị Mai", "Văn thư (đã chuyển công tác)", "huyen", Role.CLERK),
@@ -122,7 +155,8 @@ DEMO_ACCOUNTS = (
 
 def load_demo_data(registry_settings: RegistrySettings) -> bool:
     """Insert the example district unless an organisation already exists; True if inserted. The registry's
-    deadlines and reminders follow ``registry_settings`` (the serving app's)."""
+    deadlines and reminders follow ``registry_settings`` (the serving app's); the documents' signing tokens are
+    made anew in the app's instance folder (:data:`certsvc.documents.demo.TOKENS_FOLDER`)."""
     session = db.session
     if session.scalar(select(func.count()).select_from(Organisation)):
         return False
@@ -167,6 +201,14 @@ def load_demo_data(registry_settings: RegistrySettings) -> bool:
     load_registry_demo(session, orgs, people, registry_settings)
     load_requests_demo(session, orgs, people)
     load_custody_demo(session, orgs, people)
+    # The app's config gives the working hours that count the incoming documents' arrival.
+    load_documents_demo(
+        session,
+        orgs,
+        people,
+        Path(current_app.instance_path) / TOKENS_FOLDER,
+        DocumentSettings.from_config(current_app.config),
+    )
     session.commit()
     return True
 
@@ -200,6 +242,10 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
     click.echo(f"Tài khoản mẫu (mật khẩu chung: {DEMO_PASSWORD}):")
     for spec in DEMO_ACCOUNTS:
         click.echo(f"  {spec.username:<14} {spec.role.label}")
+    click.echo(
+        f"Thiết bị ký số mẫu {SIGNER_TOKEN}, {SEAL_TOKEN} (mã PIN {USER_PIN}): "
+        f"SOFTHSM2_CONF={instance / TOKENS_FOLDER / 'softhsm2.conf'}"
+    )
     if no_serve:
         return
     click.echo(f"Mở http://{host}:{port}/ để đăng nhập.")

@@ -119,8 +119,12 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(core_bp)
     app.register_blueprint(auth_bp)
     nav_links: list[NavLink] = []
+    registered: set[str] = set()
     for module in _capability_view_modules():
-        app.register_blueprint(module.bp)
+        # Some modules add pages to another module's blueprint: each blueprint is registered once.
+        if module.bp.name not in registered:
+            app.register_blueprint(module.bp)
+            registered.add(module.bp.name)
         nav_links.extend(getattr(module, "NAV_LINKS", ()))
 
     app.permanent_session_lifetime = timedelta(hours=app.config["CERTSVC_SESSION_HOURS"])
@@ -197,26 +201,54 @@ def register_web(app: Flask) -> None:
 
 
 def _capability_view_modules():
-    """Each capability's views module, with its blueprint ``bp`` and optional ``NAV_LINKS``, in menu order."""
+    """Each capability's views modules, with their blueprint ``bp`` and optional ``NAV_LINKS``, in menu order.
+
+    A module may add its pages to another module's blueprint (the batch pages to the requests', the
+    expiry board and trust anchors to the registry's, incoming documents and the report to the documents').
+    """
     from certsvc.accounts import admin_views
     from certsvc.accounts import api_token_views as token_views
     from certsvc.api import batches, documents, registry, requests  # noqa: F401  (their endpoints join the API's blueprint)
     from certsvc.api import views as api_views
     from certsvc.auditview import views as audit_views
     from certsvc.custody import views as custody_views
-    from certsvc.documents import (
-        incoming_views,  # noqa: F401  (adds the incoming pages to the documents blueprint)
-        report_views,  # noqa: F401  (adds the report page to the documents blueprint)
+    from certsvc.documents import incoming_views, report_views
+    from certsvc.documents import views as documents_views
+    from certsvc.imports import views as imports_views
+    from certsvc.orgs import views as orgs_views
+    from certsvc.people import views as people_views
+    from certsvc.registry import anchor_views
+    from certsvc.registry import views as registry_views
+    from certsvc.requests import batch_views, board_views
+    from certsvc.requests import views as requests_views
+
+    return (
+        documents_views,
+        incoming_views,
+        requests_views,
+        batch_views,
+        registry_views,
+        board_views,
+        custody_views,
+        report_views,
+        orgs_views,
+        people_views,
+        admin_views,
+        anchor_views,
+        imports_views,
+        audit_views,
+        api_views,
+        token_views,
     )
     from certsvc.documents import views as documents_views
     from certsvc.imports import views as imports_views
     from certsvc.orgs import views as orgs_views
     from certsvc.people import views as people_views
-    from certsvc.registry import anchor_views  # noqa: F401  (adds the trust anchor pages to the registry's blueprint)
+    from certsvc.registry import anchor_views
     from certsvc.registry import views as registry_views
     from certsvc.requests import (
-        batch_views,  # noqa: F401  (adds the batch pages to the requests blueprint)
-        board_views,  # noqa: F401  (adds the expiry board to the registry's blueprint)
+        batch_views,
+        board_views,
     )
     from certsvc.requests import views as requests_views
 

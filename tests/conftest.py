@@ -29,6 +29,9 @@ from certsvc.people.models import Person
 
 PASSWORD = "Mat-khau-thu-2026"
 PG_URL = os.environ.get("CERTSVC_TEST_DATABASE_URL")
+#: The SoftHSM tokens and the documents world their tests sign in (``tokens``, ``dw``).
+pytest_plugins = ["tests.support.signing"]
+
 _counter = itertools.count()
 
 

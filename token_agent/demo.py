@@ -10,10 +10,12 @@ the tests use it to build their tokens.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
 import os
 import subprocess
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,6 +46,7 @@ __all__ = [
     "sub_authority",
     "write_pem",
     "softhsm_config",
+    "softhsm_configured",
     "init_token",
     "store_certificate",
     "generate_key_on_token",
@@ -196,6 +199,20 @@ def write_pem(path: Path, *objects) -> Path:
     """Certificates or CRLs, PEM, one after the other."""
     path.write_bytes(b"".join(obj.public_bytes(serialization.Encoding.PEM) for obj in objects))
     return path
+
+
+@contextlib.contextmanager
+def softhsm_configured(config: Path) -> Iterator[None]:
+    """SoftHSM pointed at ``config`` (SOFTHSM2_CONF) inside, this process's previous setting put back after."""
+    previous = os.environ.get("SOFTHSM2_CONF")
+    os.environ["SOFTHSM2_CONF"] = str(config)
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("SOFTHSM2_CONF", None)
+        else:
+            os.environ["SOFTHSM2_CONF"] = previous
 
 
 def softhsm_config(directory: Path) -> Path:

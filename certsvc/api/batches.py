@@ -1,13 +1,14 @@
 """API of batches ("đợt tổng hợp"), checked as the batch pages check (certsvc.requests.views).
 
-The letter and annexes are downloaded from the pages; the API creates, fills, locks and marks sent.
+The letter and annexes are downloaded from the pages; the API creates, fills and locks a batch, creates its
+proposal letter as an outgoing document (signed and issued through the documents API) and marks it sent.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import Response, jsonify, url_for
+from flask import Response, jsonify, request, url_for
 
 from certsvc.api.common import Body, committed, json_body
 from certsvc.api.serializers import batch_detail_json, batch_json
@@ -15,6 +16,7 @@ from certsvc.api.views import api_account, bp
 from certsvc.extensions import db
 from certsvc.policy import Permission, ensure
 from certsvc.requests import batches
+from certsvc.requests.batch_letter import create_letter, ensure_may_create
 from certsvc.requests.models import Batch
 
 _NEW_BATCH = ("focal_office_id", "title", "signer_title", "signer_name")
@@ -70,14 +72,32 @@ def lock_batch(api_batch_id: int) -> Response:
     return _change(api_batch_id, lambda batch: batches.lock_batch(db.session, api_account(), batch))
 
 
+@bp.post("/batches/<int:api_batch_id>/letter")
+def create_batch_letter(api_batch_id: int) -> Response:
+    """Create the locked batch's proposal letter, a draft outgoing document signed by ``signer_id``; it then
+    follows the documents API (review, approval, number, issue). Location: the document."""
+    account = api_account()
+    batch = batches.get_batch(db.session, account, api_batch_id, Permission.MANAGE_BATCHES)
+    ensure_may_create(db.session, account, batch)
+    body = Body(json_body(), ("signer_id",))
+    raw = {"signer_id": body.integer("signer_id")}
+    body.check()
+    letter = create_letter(db.session, account, batch, raw)
+    return committed(lambda: batch_detail_json(batch), 201, url_for("api.get_document", api_document_id=letter.id))
+
+
 @bp.post("/batches/<int:api_batch_id>/sent")
 def mark_batch_sent(api_batch_id: int) -> Response:
-    """Record the proposal letter's number and date (``YYYY-MM-DD``): the batch and its requests are sent."""
+    """The batch's issued proposal letter went out: the batch takes the letter's number and date from the
+    register and its requests are sent. No body is needed; ``document_number`` and ``document_date``
+    (``YYYY-MM-DD``), as clients sent them when they were typed, are accepted only when they are the register's."""
 
     def mark(batch: Batch) -> None:
-        body = Body(json_body(), _SENT)
-        raw = {name: body.text(name, required=True) for name in _SENT}
-        body.check()
+        raw: dict[str, object] = {}
+        if request.get_data(cache=True):
+            body = Body(json_body(), _SENT)
+            raw = {name: body.text(name) for name in _SENT}
+            body.check()
         batches.mark_sent(db.session, api_account(), batch, raw)
 
     return _change(api_batch_id, mark)

@@ -11,8 +11,22 @@ from enum import Enum
 from typing import Any
 
 from certsvc.api.common import DEFAULT_PER_PAGE, MAX_PAGE, MAX_PER_PAGE
+from certsvc.api.document_serializers import DOCUMENT_ACTIONS, OFFERED_STEPS, TIMELINE_LABELS
 from certsvc.api.idempotency import HEADER, KEY_PATTERN
 from certsvc.core.validation import _CONTROL, _HIDDEN
+from certsvc.documents.drafting import MAX_APPENDICES, MAX_RECIPIENTS, MAX_SUMMARY
+from certsvc.documents.files import MAX_FILE_BYTES
+from certsvc.documents.incoming import ACTION_LABELS as INCOMING_ACTION_LABELS
+from certsvc.documents.models import (
+    DocumentStatus,
+    FileKind,
+    IncomingStatus,
+    NumberState,
+    Secrecy,
+    Series,
+    Urgency,
+)
+from certsvc.documents.report import MAX_PERIOD_DAYS
 from certsvc.registry.models import TokenKind, TokenState
 from certsvc.registry.service import CertificateStatus
 from certsvc.requests.batches import DOCUMENT_NUMBER
@@ -27,6 +41,13 @@ _INTEGER = {"type": "integer"}
 _BOOLEAN = {"type": "boolean"}
 _TIME = {"type": "string", "format": "date-time"}
 _DATE = {"type": "string", "format": "date"}
+#: A PDF file, the whole body of its request or answer (or a part of a multipart form).
+_PDF = {
+    "type": "string",
+    "format": "binary",
+    "contentMediaType": "application/pdf",
+    "description": f"A PDF file (starting with %PDF-) of at most {MAX_FILE_BYTES // (1024 * 1024)} MB.",
+}
 #: An id of a record: the server refuses 0 and negative numbers as malformed.
 _ID = {"type": "integer", "minimum": 1}
 #: Characters the server refuses in any text (text_problem), as the ranges of its two character classes.
@@ -104,7 +125,9 @@ _ERROR = {
                         "bad_request, validation_failed, policy_refused, conflict, transition_refused, "
                         "already_changed, busy, not_editable, "
                         "batch_not_open, batch_not_locked, batch_lock_lost, batch_changed, bulk_failed, "
-                        "idempotency_key_reused, http_<status>."
+                        "idempotency_key_reused, paper_only, approval_not_today, not_issued, wrong_status, "
+                        "signature_refused and the codes of the signature checks (see the 422 answers), "
+                        "signature_invalid, not_registered, not_recalled, http_<status>."
                     ),
                 },
                 "message": {"type": "string", "description": "What went wrong, in Vietnamese, for people."},
@@ -303,6 +326,205 @@ _TOKEN_DETAIL = _extended(
     },
 )
 
+# --- documents ------------------------------------------------------------------------------------
+
+_SHA256 = {"type": "string", "pattern": "^[0-9a-f]{64}$"}
+_DOCUMENT_TYPE = _object({"id": _INTEGER, "name": _STRING, "abbreviation": _nullable(_STRING)})
+_LINES = {"type": "array", "items": _STRING}
+
+_REGISTER_ENTRY = _object(
+    {
+        "id": _INTEGER,
+        "number": _INTEGER,
+        "symbol": {**_STRING, "description": "Số và ký hiệu, e.g. 193/UBND-VHTT or 12/QĐ-UBND."},
+        "series": _labelled(Series),
+        "issue_date": _DATE,
+        "state": _labelled(NumberState),
+        "abandon_reason": _nullable(_STRING),
+        "taken_at": _TIME,
+    }
+)
+
+_DOCUMENT = _object(
+    {
+        "id": _INTEGER,
+        "status": _labelled(DocumentStatus),
+        "type": _DOCUMENT_TYPE,
+        "summary": _STRING,
+        "urgency": _labelled(Urgency),
+        "secrecy": _labelled(Secrecy),
+        "issuing_body": _ORG,
+        "drafting_unit": _ORG,
+        "signer": _PERSON,
+        "authority_lines": _LINES,
+        "recipients": {"type": "array", "items": _ORG},
+        "outside_recipients": _LINES,
+        "distribution_lines": _LINES,
+        "answers_id": _nullable(_INTEGER),
+        "number": {**_nullable(_REGISTER_ENTRY), "description": "The number taken from the register, once taken."},
+        "created_at": _TIME,
+        "updated_at": _TIME,
+        "approved_at": _nullable(_TIME),
+        "issued_at": _nullable(_TIME),
+        "sent_at": _nullable(_TIME),
+        "recalled_at": _nullable(_TIME),
+        "recall_reason": _nullable(_STRING),
+    }
+)
+
+_DOCUMENT_DETAIL = _extended(
+    _DOCUMENT,
+    {
+        "files": {
+            "type": "array",
+            "description": "Every version each step produced, oldest first; GET .../files/{id} downloads one.",
+            "items": _object(
+                {
+                    "id": _INTEGER,
+                    "kind": _labelled(FileKind),
+                    "appendix": _nullable(_INTEGER),
+                    "filename": _STRING,
+                    "sha256": _SHA256,
+                    "size": _INTEGER,
+                    "created_by_id": _nullable(_INTEGER),
+                    "created_at": _TIME,
+                }
+            ),
+        },
+        "events": {
+            "type": "array",
+            "description": "The timeline, oldest first, with the recipients' answers.",
+            "items": _object(
+                {
+                    "action": _values(frozenset(TIMELINE_LABELS)),
+                    "label": _STRING,
+                    "from_status": _nullable(_values(DocumentStatus)),
+                    "to_status": _values(DocumentStatus),
+                    "comment": _nullable(_STRING),
+                    "actor": _ACTOR,
+                    "occurred_at": _TIME,
+                }
+            ),
+        },
+        "transitions": {
+            "type": "array",
+            "description": "The steps the caller may take now: the actions (POST .../actions/{action}); edit "
+            "(PATCH, POST .../draft); approve, issue and sign_appendix (the signed PDF to POST .../approval, "
+            ".../issue, .../appendices/{n}/signed).",
+            "items": _object({"action": _values(OFFERED_STEPS), "label": _STRING, "comment_required": _BOOLEAN}),
+        },
+    },
+)
+
+_INCOMING = _object(
+    {
+        "id": _INTEGER,
+        "status": _labelled(IncomingStatus),
+        "receiving_body": _ORG,
+        "outgoing_id": {**_nullable(_INTEGER), "description": "The outgoing document it is, when sent inside."},
+        "recalled": {**_BOOLEAN, "description": "Its sender recalled it."},
+        "sender_name": _STRING,
+        "original_number": _nullable(_STRING),
+        "original_date": _nullable(_DATE),
+        "summary": _STRING,
+        "urgency": _labelled(Urgency),
+        "filename": _nullable(_STRING),
+        "sha256": _nullable(_SHA256),
+        "arrived_at": _TIME,
+        "counted_at": {**_nullable(_TIME), "description": "When it counts as received (working hours)."},
+        "arrival_year": _nullable(_INTEGER),
+        "arrival_number": _nullable(_INTEGER),
+        "return_reason": _nullable(_STRING),
+        "handler": _PERSON,
+        "handle_by": _nullable(_DATE),
+        "direction": _nullable(_STRING),
+        "directed_at": _nullable(_TIME),
+        "recall_confirmed_at": _nullable(_TIME),
+    }
+)
+
+_INCOMING_DETAIL = _extended(
+    _INCOMING,
+    {
+        "verification": {
+            "type": ["object", "null"],
+            "description": "The server's report of the file's signatures when it arrived, as token-agent verify "
+            "--json writes it (schema token-agent.verify/1).",
+        },
+        "signature_checks": {
+            "type": "array",
+            "description": "Kiểm tra ký số: one line per signature or document timestamp of the report.",
+            "items": _object(
+                {
+                    "field_name": _STRING,
+                    "is_timestamp": _BOOLEAN,
+                    "signer": _STRING,
+                    "organisation": _STRING,
+                    "signing_time": _nullable(_TIME),
+                    "intact": _BOOLEAN,
+                    "chain_trusted": _BOOLEAN,
+                    "revoked": _BOOLEAN,
+                    "changes": _STRING,
+                    "verdict": {"type": "string", "enum": ["TOTAL_PASSED", "INDETERMINATE", "TOTAL_FAILED"]},
+                    "reason": _nullable(_STRING),
+                }
+            ),
+        },
+        "refusal_reason": {**_nullable(_STRING), "description": "Why it cannot be registered; null when valid."},
+        "registrable": _BOOLEAN,
+        "events": {
+            "type": "array",
+            "items": _object(
+                {
+                    "action": _values(frozenset(INCOMING_ACTION_LABELS)),
+                    "label": _STRING,
+                    "comment": _nullable(_STRING),
+                    "actor": _ACTOR,
+                    "occurred_at": _TIME,
+                }
+            ),
+        },
+    },
+)
+
+_FIGURE = _object(
+    {
+        "label": _STRING,
+        "count": _INTEGER,
+        "total": _INTEGER,
+        "percent": _nullable({"type": "number"}),
+        "target_percent": _INTEGER,
+        "strictly_above": {**_BOOLEAN, "description": "The target is met only above target_percent."},
+        "met": {**_nullable(_BOOLEAN), "description": "null without documents to count."},
+    }
+)
+
+_REPORT = _object(
+    {
+        "unit_id": _INTEGER,
+        "unit_name": _STRING,
+        "from": _DATE,
+        "to": _DATE,
+        "issued_electronically": _INTEGER,
+        "both_signatures": _FIGURE,
+        "head_signed": _FIGURE,
+        "leadership_digital": {**_nullable(_FIGURE), "description": "Only for the district leadership."},
+        "idle_signers": {
+            "type": "array",
+            "description": "People holding a valid personal certificate who signed nothing in the period.",
+            "items": _object(
+                {
+                    "person_id": _INTEGER,
+                    "full_name": _STRING,
+                    "position": _nullable(_STRING),
+                    "certificate_serial": _STRING,
+                    "not_after": _TIME,
+                }
+            ),
+        },
+    }
+)
+
 _ME = _object(
     {
         "id": _INTEGER,
@@ -330,6 +552,15 @@ _SCHEMAS = {
     "Token": _TOKEN,
     "TokenDetail": _TOKEN_DETAIL,
     "TokenList": _list_of("Token"),
+    "Document": _DOCUMENT,
+    "DocumentDetail": _DOCUMENT_DETAIL,
+    "DocumentList": _list_of("Document"),
+    "RegisterEntry": _REGISTER_ENTRY,
+    "RegisterBook": _list_of("RegisterEntry", paged=False),
+    "Incoming": _INCOMING,
+    "IncomingDetail": _INCOMING_DETAIL,
+    "IncomingList": _list_of("Incoming"),
+    "Report": _REPORT,
 }
 
 # --- operations -----------------------------------------------------------------------------------
@@ -342,12 +573,17 @@ _ERRORS = {
     404: "No such record or action (not_found).",
     409: "The record's state does not allow it (conflict, transition_refused, batch_not_open, ...), or someone "
     "changed it meanwhile (already_changed; read it again before retrying).",
-    422: "The Idempotency-Key was already used with another request (idempotency_key_reused).",
+    422: "The Idempotency-Key was already used with another request (idempotency_key_reused); or, for an upload "
+    "of a signed PDF, the server's check of the file failed (signature_refused or the code of the failed check: "
+    "not_pdf, unreadable_pdf, not_handed_out_file, not_whole_file, extra_revisions, signature_count, wrong_field, "
+    "signature_invalid, tampered, untrusted_chain, certificate_not_registered, certificate_revoked, "
+    "certificate_expired, wrong_kind, wrong_signer, wrong_organisation, not_keeper, signing_time, signing_date, "
+    "personal_changed, ...): nothing changed, and the refusal is in the audit log.",
 }
 
 
-def _content(schema: dict) -> dict:
-    return {"application/json": {"schema": schema}}
+def _content(schema: dict, media: str = "application/json") -> dict:
+    return {media: {"schema": schema}}
 
 
 def _operation(
@@ -358,7 +594,10 @@ def _operation(
     *,
     parameters: tuple[dict, ...] = (),
     body: dict | None = None,
+    media: str = "application/json",
+    body_required: bool = True,
 ) -> dict:
+    """An operation answering ``schema`` with ``status``; its body, if any, is ``body`` as ``media``."""
     responses = {str(status): {"description": "OK" if status == 200 else "Created.", "content": _content(_ref(schema))}}
     for code in (401, *errors):
         responses[str(code)] = {"description": _ERRORS[code], "content": _content(_ref("Error"))}
@@ -366,7 +605,7 @@ def _operation(
     if parameters:
         operation["parameters"] = list(parameters)
     if body is not None:
-        operation["requestBody"] = {"required": True, "content": _content(body)}
+        operation["requestBody"] = {"required": body_required, "content": _content(body, media)}
     return operation
 
 
@@ -378,9 +617,27 @@ def _post(
     *,
     parameters: tuple[dict, ...] = (),
     body: dict | None = None,
+    media: str = "application/json",
+    body_required: bool = True,
 ) -> dict:
-    """A POST: it takes an Idempotency-Key."""
-    return _operation(summary, status, schema, (*errors, 422), parameters=(*parameters, _IDEMPOTENCY_KEY), body=body)
+    """A POST: it takes an Idempotency-Key (a malformed one is 400)."""
+    return _operation(
+        summary,
+        status,
+        schema,
+        tuple(sorted({*errors, 400, 422})),
+        parameters=(*parameters, _IDEMPOTENCY_KEY),
+        body=body,
+        media=media,
+        body_required=body_required,
+    )
+
+
+def _download(summary: str, parameters: tuple[dict, ...]) -> dict:
+    """A GET answering a stored PDF as it was kept (``Content-Disposition: attachment`` with its name)."""
+    operation = _operation(summary, 200, "Error", (403, 404), parameters=parameters)
+    operation["responses"]["200"] = {"description": "The PDF.", "content": {"application/pdf": {"schema": _PDF}}}
+    return operation
 
 
 def _path_id(name: str, what: str) -> dict:
@@ -420,6 +677,79 @@ _IDEMPOTENCY_KEY = {
     "returns the first answer (header Idempotent-Replayed: true) instead of changing anything twice; "
     "sent with another request, it is refused (422). Only answers of changes made are kept.",
 }
+_DOCUMENT_ID = _path_id("api_document_id", "outgoing document")
+_INCOMING_ID = _path_id("api_incoming_id", "incoming document")
+_COMMENT = {
+    **_PLAIN,
+    "type": ["string", "null"],
+    "maxLength": 2000,
+    "description": "Required for return, cancel, abandon_number and recall.",
+}
+_LINES_VALUE = {
+    "oneOf": [_PLAIN, {"type": "array", "items": _PLAIN}, {"type": "null"}],
+    "description": "Lines: one text with a line per line, or a list of lines.",
+}
+_DOCUMENT_VALUES = {
+    "document_type_id": {**_ID, "description": "An active document type (Công văn, Quyết định, ...)."},
+    "summary": _text(MAX_SUMMARY, description="Trích yếu."),
+    "urgency": _values(Urgency),
+    "secrecy": {
+        **_values(Secrecy),
+        "description": "A document other than normal is paper only: no file is ever accepted for it.",
+    },
+    "issuing_body_id": {**_ID, "description": "The drafting unit (default) or its parent."},
+    "signer_id": {**_ID, "description": "The proposed signer: an active person of the issuing body."},
+    "authority_lines": {
+        **_LINES_VALUE,
+        "description": "Up to 3 lines above the signer's name, e.g. KT. CHỦ TỊCH then PHÓ CHỦ TỊCH.",
+    },
+    "recipient_ids": {
+        "type": "array",
+        "maxItems": MAX_RECIPIENTS,
+        "items": _ID,
+        "description": "Units inside the service that receive it (not the issuing body).",
+    },
+    "outside_recipients": _LINES_VALUE,
+    "distribution_lines": {**_LINES_VALUE, "description": "The Nơi nhận lines printed on the document."},
+    "answers_id": {**_nullable(_ID), "description": "The incoming document (of the unit or body) it answers."},
+}
+_NEW_DOCUMENT = _object(
+    {"drafting_unit_id": {**_ID, "description": "A unit where the caller drafts."}, **_DOCUMENT_VALUES},
+    optional=(
+        "urgency",
+        "secrecy",
+        "issuing_body_id",
+        "outside_recipients",
+        "distribution_lines",
+        "answers_id",
+        "recipient_ids",
+    ),
+)
+_EDIT_DOCUMENT = _object({**_DOCUMENT_VALUES}, optional=tuple(_DOCUMENT_VALUES))
+_APPENDICES = _object({"appendix": {"type": "array", "minItems": 1, "maxItems": MAX_APPENDICES, "items": _PDF}})
+_ACTION_BODY = _object({"comment": _COMMENT}, optional=("comment",))
+_FILENAME = _query("filename", {**_PLAIN, "maxLength": 255}, "The file's name, kept with the version.")
+_OUTSIDE = _object(
+    {
+        "organisation_id": {**_ID, "description": "The receiving body, where the caller is the clerk."},
+        "sender_name": _text(255),
+        "original_number": {**_PLAIN, "maxLength": 60, "description": "The sender's số và ký hiệu."},
+        "original_date": _DATE,
+        "summary": _text(500),
+        "urgency": _values(Urgency),
+        "file": _PDF,
+    },
+    optional=("original_number", "original_date", "urgency"),
+)
+_RETURN_INCOMING = _object({"comment": {**_text(500), "description": "Why it is returned."}})
+_DIRECTION = _object(
+    {
+        "handler_id": {**_ID, "description": "A person of the receiving body or of a unit under it."},
+        "handle_by": {**_nullable(_DATE), "description": "Deadline, not before today (Vietnam time)."},
+        "direction": {**_PLAIN, "type": ["string", "null"], "maxLength": 2000},
+    },
+    optional=("handle_by", "direction"),
+)
 _REQUEST_ID = _path_id("api_request_id", "request")
 _BATCH_ID = _path_id("api_batch_id", "batch")
 
@@ -448,10 +778,17 @@ _NEW_BATCH = _object(
 _BATCH_REQUESTS = _object({"request_ids": {"type": "array", "minItems": 1, "items": _ID}})
 _SENT = _object(
     {
-        "document_number": {"type": "string", "pattern": DOCUMENT_NUMBER.pattern, "examples": ["12/UBND-VHTT"]},
-        "document_date": {**_DATE, "description": "Not after today (Vietnam time)."},
-    }
+        "document_number": {
+            "type": "string",
+            "pattern": DOCUMENT_NUMBER.pattern,
+            "examples": ["12/UBND-VHTT"],
+            "description": "Accepted only when it is the issued letter's number in the register.",
+        },
+        "document_date": {**_DATE, "description": "Accepted only when it is the issued letter's date."},
+    },
+    optional=("document_number", "document_date"),
 )
+_NEW_LETTER = _object({"signer_id": {**_ID, "description": "The proposed signer: a person of the issuing body."}})
 
 _PATHS = {
     "/me": {"get": _operation("The account the token acts for, with its roles and permissions.", 200, "Me", ())},
@@ -529,14 +866,27 @@ _PATHS = {
             "Lock the batch's list (no body).", 200, "BatchDetail", (400, 403, 404, 409), parameters=(_BATCH_ID,)
         ),
     },
+    "/batches/{api_batch_id}/letter": {
+        "post": _post(
+            "Create the locked batch's proposal letter: a draft outgoing document (Location), which then follows "
+            "the documents API (review, approval, number, issue).",
+            201,
+            "BatchDetail",
+            (400, 403, 404, 409),
+            parameters=(_BATCH_ID,),
+            body=_NEW_LETTER,
+        ),
+    },
     "/batches/{api_batch_id}/sent": {
         "post": _post(
-            "Record the proposal letter's number and date: the batch and its requests are sent.",
+            "The batch's issued proposal letter went out: the batch takes its number and date from the register "
+            "and its requests are sent. No body is needed.",
             200,
             "BatchDetail",
             (400, 403, 404, 409),
             parameters=(_BATCH_ID,),
             body=_SENT,
+            body_required=False,
         ),
     },
     "/certificates": {
@@ -581,6 +931,247 @@ _PATHS = {
             parameters=(_path_id("api_registry_token_id", "token"),),
         ),
     },
+    "/documents": {
+        "get": _operation(
+            "Outgoing documents of the units the caller sees (drafting unit or issuing body): urgent first, "
+            "then the most recently changed.",
+            200,
+            "DocumentList",
+            (400, 403),
+            parameters=(
+                _query("organisation_id", _ID, "Only this unit (drafting it or issuing it), one the caller sees."),
+                _query("status", _values(DocumentStatus), "Status."),
+                _query("type", _ID, "Document type id."),
+                _query(
+                    "q",
+                    {**_PLAIN, "minLength": 1},
+                    "Text contained in the summary (trích yếu), whatever its case (the first 200 characters).",
+                ),
+                *_PAGING,
+            ),
+        ),
+        "post": _post(
+            "Draft a new outgoing document (unit officers); its PDF follows with POST .../draft.",
+            201,
+            "DocumentDetail",
+            (400, 403, 404),
+            body=_NEW_DOCUMENT,
+        ),
+    },
+    "/documents/{api_document_id}": {
+        "get": _operation(
+            "A document with its number, files, timeline and the actions the caller may take now.",
+            200,
+            "DocumentDetail",
+            (403, 404),
+            parameters=(_DOCUMENT_ID,),
+        ),
+        "patch": _operation(
+            "Change values of a draft or returned document: those sent replace the current ones.",
+            200,
+            "DocumentDetail",
+            (400, 403, 404, 409),
+            parameters=(_DOCUMENT_ID,),
+            body=_EDIT_DOCUMENT,
+        ),
+    },
+    "/documents/{api_document_id}/draft": {
+        "post": _post(
+            "A new draft PDF (the whole body): kept, and prepared for signing at the proposed signer's block "
+            "(refused with the reason when it cannot be; refused for a secret document: paper_only).",
+            200,
+            "DocumentDetail",
+            (400, 403, 404, 409),
+            parameters=(_DOCUMENT_ID, _FILENAME),
+            body=_PDF,
+            media="application/pdf",
+        ),
+    },
+    "/documents/{api_document_id}/appendices": {
+        "post": _post(
+            "The appendices' PDFs, in order, as multipart/form-data parts named appendix: each becomes the new "
+            "version of appendix 1, 2, ... (a refused file is named appendix_1, appendix_2, ... in fields).",
+            200,
+            "DocumentDetail",
+            (400, 403, 404, 409),
+            parameters=(_DOCUMENT_ID,),
+            body=_APPENDICES,
+            media="multipart/form-data",
+        ),
+    },
+    "/documents/{api_document_id}/actions/{document_action}": {
+        "post": _post(
+            "Take a step of the document page: submit, forward, return, cancel, take_number, abandon_number, "
+            "send, recall. The body may be left out when no comment is needed.",
+            200,
+            "DocumentDetail",
+            (400, 403, 404, 409),
+            parameters=(
+                _DOCUMENT_ID,
+                {
+                    "name": "document_action",
+                    "in": "path",
+                    "required": True,
+                    "description": "One of the transitions GET /documents/{id} offers.",
+                    "schema": _values(DOCUMENT_ACTIONS),
+                },
+            ),
+            body=_ACTION_BODY,
+            body_required=False,
+        ),
+    },
+    "/documents/{api_document_id}/approval": {
+        "post": _post(
+            "The proposed signer's signed PDF (token-agent sign --role approve on the prepared version): "
+            "checked by the server, then the document is approved.",
+            200,
+            "DocumentDetail",
+            (400, 403, 404, 409),
+            parameters=(_DOCUMENT_ID, _FILENAME),
+            body=_PDF,
+            media="application/pdf",
+        ),
+    },
+    "/documents/{api_document_id}/issue": {
+        "post": _post(
+            "The clerk's PDF with number, date and the organisation's signature (token-agent sign --role issue "
+            "on the approved version): checked by the server, then the document is issued.",
+            200,
+            "DocumentDetail",
+            (400, 403, 404, 409),
+            parameters=(_DOCUMENT_ID, _FILENAME),
+            body=_PDF,
+            media="application/pdf",
+        ),
+    },
+    "/documents/{api_document_id}/appendices/{appendix_no}/signed": {
+        "post": _post(
+            "An appendix signed top right with the organisation's key (token-agent sign --role appendix).",
+            200,
+            "DocumentDetail",
+            (400, 403, 404, 409),
+            parameters=(
+                _DOCUMENT_ID,
+                {
+                    "name": "appendix_no",
+                    "in": "path",
+                    "required": True,
+                    "description": "Which appendix (1, 2, ...).",
+                    "schema": {"type": "integer", "minimum": 1, "maximum": MAX_APPENDICES},
+                },
+                _FILENAME,
+            ),
+            body=_PDF,
+            media="application/pdf",
+        ),
+    },
+    "/documents/{api_document_id}/files/{api_file_id}": {
+        "get": _download(
+            "One stored version of one of the document's files.",
+            (_DOCUMENT_ID, _path_id("api_file_id", "file version (files[].id)")),
+        ),
+    },
+    "/register": {
+        "get": _operation(
+            "The outgoing register (sổ đăng ký văn bản đi) of an issuing body, year and series, by number; "
+            "abandoned numbers stay in it.",
+            200,
+            "RegisterBook",
+            (400, 403, 404),
+            parameters=(
+                {**_query("organisation_id", _ID, "The issuing body."), "required": True},
+                _query("year", {"type": "integer", "minimum": 1, "maximum": 9999}, "Year (this year by default)."),
+                _query("series", {"type": "string", "enum": ["outgoing", "outgoing_secret"]}, "Series."),
+            ),
+        ),
+    },
+    "/incoming": {
+        "get": _operation(
+            "Incoming documents of the bodies the caller sees and those it was directed to handle: urgent "
+            "first, then newest.",
+            200,
+            "IncomingList",
+            (400, 403),
+            parameters=(
+                _query("organisation_id", _ID, "Only this receiving body."),
+                _query("status", _values(IncomingStatus), "Status."),
+                *_PAGING,
+            ),
+        ),
+        "post": _post(
+            "A document from outside the service (clerks): its PDF and what it carries, as multipart/form-data. "
+            "The server checks its signatures and keeps the report.",
+            201,
+            "IncomingDetail",
+            (400, 403, 404),
+            body=_OUTSIDE,
+            media="multipart/form-data",
+        ),
+    },
+    "/incoming/{api_incoming_id}": {
+        "get": _operation(
+            "An incoming document with the stored Kiểm tra ký số report and its timeline.",
+            200,
+            "IncomingDetail",
+            (403, 404),
+            parameters=(_INCOMING_ID,),
+        ),
+    },
+    "/incoming/{api_incoming_id}/file": {
+        "get": _download("The file received.", (_INCOMING_ID,)),
+    },
+    "/incoming/{api_incoming_id}/register": {
+        "post": _post(
+            "Enter it in the incoming register (arrival number); only when its signatures are valid (no body).",
+            200,
+            "IncomingDetail",
+            (403, 404, 409),
+            parameters=(_INCOMING_ID,),
+        ),
+    },
+    "/incoming/{api_incoming_id}/return": {
+        "post": _post(
+            "Return it to its sender, not registered, with the reason.",
+            200,
+            "IncomingDetail",
+            (400, 403, 404, 409),
+            parameters=(_INCOMING_ID,),
+            body=_RETURN_INCOMING,
+        ),
+    },
+    "/incoming/{api_incoming_id}/direction": {
+        "post": _post(
+            "The head's direction of a registered document: handler, deadline, what to do.",
+            200,
+            "IncomingDetail",
+            (400, 403, 404, 409),
+            parameters=(_INCOMING_ID,),
+            body=_DIRECTION,
+        ),
+    },
+    "/incoming/{api_incoming_id}/recall-confirmation": {
+        "post": _post(
+            "The receiving clerk confirms seeing that the sender recalled it (no body).",
+            200,
+            "IncomingDetail",
+            (403, 404, 409),
+            parameters=(_INCOMING_ID,),
+        ),
+    },
+    "/report": {
+        "get": _operation(
+            "The seeds' targets for an issuing body and period: documents issued electronically, shares with "
+            "both signatures, signed by the head, of the leadership signed digitally, idle signers.",
+            200,
+            "Report",
+            (400, 403, 404),
+            parameters=(
+                {**_query("organisation_id", _ID, "The issuing body."), "required": True},
+                {**_query("from", _DATE, "First day of the period."), "required": True},
+                {**_query("to", _DATE, f"Last day (at most {MAX_PERIOD_DAYS} days in all)."), "required": True},
+            ),
+        ),
+    },
     "/openapi.json": {
         "get": {"summary": "This document.", "security": [], "responses": {"200": {"description": "OpenAPI."}}}
     },
@@ -593,10 +1184,13 @@ def openapi_document() -> dict:
         "info": {
             "title": "certsvc API",
             "version": "1",
-            "description": "Certificates, tokens and requests of the service, for document systems and scripts. "
+            "description": "Certificates, tokens, requests and documents of the service, for document systems "
+            "and scripts. "
             "Authenticate with a personal API token: `Authorization: Bearer csv1_...`. "
             "Bodies are JSON objects (`Content-Type: application/json`); members not described "
-            'are refused. Errors are `{"error": {"code", "message", "fields"?}}`.',
+            "are refused. A PDF is the whole body of its request (`Content-Type: application/pdf`), except for "
+            "a draft's appendices and an incoming document from outside (with its values): `multipart/form-data`. "
+            'Errors are `{"error": {"code", "message", "fields"?}}`.',
         },
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearer": []}],

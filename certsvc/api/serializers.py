@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, datetime
 
+from certsvc.core.enums import LabelledEnum
 from certsvc.orgs.models import Organisation
 from certsvc.people.models import Person
 from certsvc.registry.models import Certificate, Token, TokenEvent
@@ -19,6 +20,10 @@ from certsvc.requests.models import Batch, CertificateRequest, RequestEvent
 from certsvc.requests.transitions import ACTION_LABELS, Transition
 
 __all__ = [
+    "time_json",
+    "org_json",
+    "person_json",
+    "labelled",
     "request_type_json",
     "request_json",
     "request_detail_json",
@@ -30,19 +35,19 @@ __all__ = [
 ]
 
 
-def _time(moment: datetime | date | None) -> str | None:
+def time_json(moment: datetime | date | None) -> str | None:
     return moment.isoformat() if moment is not None else None
 
 
-def _org(org: Organisation) -> dict:
+def org_json(org: Organisation) -> dict:
     return {"id": org.id, "name": org.name}
 
 
-def _person(person: Person | None) -> dict | None:
+def person_json(person: Person | None) -> dict | None:
     return {"id": person.id, "full_name": person.full_name} if person is not None else None
 
 
-def _labelled(value) -> dict:
+def labelled(value: LabelledEnum) -> dict:
     return {"value": value.value, "label": value.label}
 
 
@@ -69,9 +74,9 @@ def request_type_json(spec: TypeSpec) -> dict:
 def request_json(req: CertificateRequest) -> dict:
     return {
         "id": req.id,
-        "type": _labelled(req.request_type),
-        "status": _labelled(req.status),
-        "organisation": _org(req.organisation),
+        "type": labelled(req.request_type),
+        "status": labelled(req.status),
+        "organisation": org_json(req.organisation),
         "fields": fields_for_display(req.request_type, req.data or {}),
         "certificate_id": req.certificate_id,
         "token_id": req.token_id,
@@ -79,9 +84,9 @@ def request_json(req: CertificateRequest) -> dict:
         "issued_certificate_id": req.issued_certificate_id,
         "created_by_id": req.created_by_id,
         "approved_by_id": req.approved_by_id,
-        "created_at": _time(req.created_at),
-        "submitted_at": _time(req.submitted_at),
-        "updated_at": _time(req.updated_at),
+        "created_at": time_json(req.created_at),
+        "submitted_at": time_json(req.submitted_at),
+        "updated_at": time_json(req.updated_at),
     }
 
 
@@ -93,7 +98,7 @@ def _event_json(event: RequestEvent) -> dict:
         "to_status": event.to_status.value,
         "comment": event.comment,
         "actor": {"id": event.actor_id, "label": event.actor_label},
-        "occurred_at": _time(event.occurred_at),
+        "occurred_at": time_json(event.occurred_at),
     }
 
 
@@ -117,17 +122,17 @@ def request_detail_json(
 def batch_json(batch: Batch) -> dict:
     return {
         "id": batch.id,
-        "focal_office": _org(batch.focal_office),
+        "focal_office": org_json(batch.focal_office),
         "title": batch.title,
         "signer_title": batch.signer_title,
         "signer_name": batch.signer_name,
-        "status": _labelled(batch.status),
+        "status": labelled(batch.status),
         "request_count": len(batch.requests),
-        "created_at": _time(batch.created_at),
-        "locked_at": _time(batch.locked_at),
+        "created_at": time_json(batch.created_at),
+        "locked_at": time_json(batch.locked_at),
         "document_number": batch.document_number,
-        "document_date": _time(batch.document_date),
-        "sent_at": _time(batch.sent_at),
+        "document_date": time_json(batch.document_date),
+        "sent_at": time_json(batch.sent_at),
     }
 
 
@@ -143,21 +148,21 @@ def certificate_json(cert: Certificate, status: CertificateStatus) -> dict:
         "subject_cn": cert.subject_cn,
         "subject_uid": cert.subject_uid,
         "issuer_dn": cert.issuer_dn,
-        "not_before": _time(cert.not_before),
-        "not_after": _time(cert.not_after),
+        "not_before": time_json(cert.not_before),
+        "not_after": time_json(cert.not_after),
         "key_usage": cert.key_usage,
         "sha1": cert.sha1,
         "sha256": cert.sha256,
-        "kind": _labelled(cert.kind),
-        "status": _labelled(status),
-        "organisation": _org(cert.organisation),
-        "holder": _person(cert.holder),
+        "kind": labelled(cert.kind),
+        "status": labelled(status),
+        "organisation": org_json(cert.organisation),
+        "holder": person_json(cert.holder),
         "token_id": cert.token_id,
         "predecessor_id": cert.predecessor_id,
         "successor_id": cert.successor.id if cert.successor is not None else None,
-        "revoked_at": _time(cert.revoked_at),
+        "revoked_at": time_json(cert.revoked_at),
         "revocation_reason": cert.revocation_reason,
-        "created_at": _time(cert.created_at),
+        "created_at": time_json(cert.created_at),
     }
 
 
@@ -166,15 +171,15 @@ def token_json(token: Token) -> dict:
         "id": token.id,
         "serial": token.serial,
         "model": token.model,
-        "kind": _labelled(token.kind),
-        "state": _labelled(token.state),
-        "organisation": _org(token.organisation),
-        "holder": _person(token.holder),
+        "kind": labelled(token.kind),
+        "state": labelled(token.state),
+        "organisation": org_json(token.organisation),
+        "holder": person_json(token.holder),
         "is_secret": token.is_secret,
         "recoveries": token.recoveries,
         "replacements": token.replacements,
         "replaces_id": token.replaces_id,
-        "created_at": _time(token.created_at),
+        "created_at": time_json(token.created_at),
     }
 
 
@@ -184,7 +189,7 @@ def _token_event_json(event: TokenEvent) -> dict:
         "to_state": event.to_state.value,
         "reason": event.reason,
         "actor": {"id": event.actor_id, "label": event.actor_label},
-        "occurred_at": _time(event.occurred_at),
+        "occurred_at": time_json(event.occurred_at),
     }
 
 

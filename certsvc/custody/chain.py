@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from certsvc.audit.service import Actor
@@ -27,12 +27,12 @@ from certsvc.core.hashchain import (
     timestamp,
     verify_rows,
 )
-from certsvc.custody.models import CustodyEvent, CustodyEventKind, CustodyHead
+from certsvc.custody.models import CustodyEvent, CustodyEventKind, CustodyHead, keeper_ids
 from certsvc.errors import Conflict
 from certsvc.registry.models import Token
 from certsvc.timeutil import utcnow
 
-__all__ = ["HASHED_COLUMNS", "EntryCheck", "append_event", "check_entry", "entry_hash", "keeper_ids", "verify_register"]
+__all__ = ["HASHED_COLUMNS", "EntryCheck", "append_event", "check_entry", "entry_hash", "verify_register"]
 
 #: The columns an entry's hash covers, in order (the hash itself excepted).
 HASHED_COLUMNS = (
@@ -67,20 +67,6 @@ def _hash_values(values: Sequence[Any], seq: int | None = None) -> str:
 def _hash_of(entry: CustodyEvent | _Row, seq: int | None = None) -> str:
     """The hash of an entry (as if numbered ``seq``, when given): a register entry or a :class:`_Row`."""
     return _hash_values([getattr(entry, name) for name in HASHED_COLUMNS], seq)
-
-
-def keeper_ids(session: Session, token_ids: list[int] | None = None) -> dict[int, int | None]:
-    """The current keeper (person id, or None) of each token in the register: the keeper of its newest entry."""
-    newest_query = select(CustodyEvent.token_id, func.max(CustodyEvent.seq).label("seq")).group_by(
-        CustodyEvent.token_id
-    )
-    if token_ids is not None:
-        newest_query = newest_query.where(CustodyEvent.token_id.in_(token_ids))
-    newest = newest_query.subquery()
-    rows = session.execute(
-        select(CustodyEvent.token_id, CustodyEvent.keeper_id).join(newest, CustodyEvent.seq == newest.c.seq)
-    )
-    return {row.token_id: row.keeper_id for row in rows}
 
 
 def append_event(

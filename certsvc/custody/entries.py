@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 
 from certsvc.accounts.models import Account
 from certsvc.core.validation import FieldCollector, clean_day, non_empty, validated
-from certsvc.custody.chain import append_event, keeper_ids
-from certsvc.custody.models import CustodyEvent, CustodyEventKind, CustodyToken, Handover, HandoverStatus
+from certsvc.custody.chain import append_event
+from certsvc.custody.models import CustodyEvent, CustodyEventKind, CustodyToken, Handover, HandoverStatus, keeper_ids
 from certsvc.custody.service import (
     actor_of,
     audit,

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from certsvc.accounts.models import Account
 from certsvc.core.validation import FieldCollector, clean_day, clean_flag, non_empty, validated
-from certsvc.custody.chain import append_event, keeper_ids
+from certsvc.custody.chain import append_event
 from certsvc.custody.models import (
     CustodyEvent,
     CustodyEventKind,
@@ -25,6 +25,7 @@ from certsvc.custody.models import (
     Handover,
     HandoverStatus,
     PermissionKind,
+    keeper_ids,
 )
 from certsvc.custody.service import (
     CustodySettings,

@@ -16,18 +16,19 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text, func, select
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from certsvc.core.enums import LabelledEnum, enum_column
 from certsvc.extensions import Model
 from certsvc.orgs.models import Organisation
 from certsvc.people.models import Person
 from certsvc.registry.models import Certificate, Token
-from certsvc.registry.tokens import register_custody_keeper
+from certsvc.registry.tokens import CustodyLookup, register_custody
 from certsvc.timeutil import UTCDateTime, utcnow
 
 __all__ = [
+    "keeper_ids",
     "CustodyEventKind",
     "HandoverStatus",
     "PermissionKind",
@@ -148,5 +149,25 @@ class Handover(Model):
     event: Mapped[CustodyEvent | None] = relationship()
 
 
-# Here, with the table, so that wherever the register exists the registry refuses state changes behind its back.
-register_custody_keeper(lambda session, token: session.get(CustodyToken, token.id) is not None)
+def keeper_ids(session: Session, token_ids: list[int] | None = None) -> dict[int, int | None]:
+    """The current keeper (person id, or None) of each token in the register: the keeper of its newest entry."""
+    newest_query = select(CustodyEvent.token_id, func.max(CustodyEvent.seq).label("seq")).group_by(
+        CustodyEvent.token_id
+    )
+    if token_ids is not None:
+        newest_query = newest_query.where(CustodyEvent.token_id.in_(token_ids))
+    newest = newest_query.subquery()
+    rows = session.execute(
+        select(CustodyEvent.token_id, CustodyEvent.keeper_id).join(newest, CustodyEvent.seq == newest.c.seq)
+    )
+    return {row.token_id: row.keeper_id for row in rows}
+
+
+# Here, with the tables, so that wherever the register exists the registry refuses state changes behind its back
+# and tells who keeps a token.
+register_custody(
+    CustodyLookup(
+        keeps=lambda session, token: session.get(CustodyToken, token.id) is not None,
+        keeper_id=lambda session, token: keeper_ids(session, [token.id]).get(token.id),
+    )
+)

@@ -30,8 +30,7 @@ from certsvc.audit.service import Actor, record
 from certsvc.config import setting_default, setting_value
 from certsvc.core.records import MAX_ID
 from certsvc.core.validation import FieldCollector, FieldError, clean_text, parse_count
-from certsvc.custody.chain import keeper_ids
-from certsvc.custody.models import CustodyEvent, CustodyToken, Handover, HandoverStatus
+from certsvc.custody.models import CustodyEvent, CustodyToken, Handover, HandoverStatus, keeper_ids
 from certsvc.errors import NotFound, PermissionDenied, ValidationFailed
 from certsvc.people.models import Person
 from certsvc.policy import Permission, can, may_act_on_token, orgs_in_scope

@@ -22,10 +22,10 @@ from certsvc.accounts.actors import actor_names
 from certsvc.accounts.models import Account
 from certsvc.audit.service import Actor, record
 from certsvc.custody import book, entries, handovers, service
-from certsvc.custody.chain import EntryCheck, check_entry, keeper_ids
+from certsvc.custody.chain import EntryCheck, check_entry
 from certsvc.custody.forms import HINTS, EventForm, HandoverForm, LossForm, ReceiveForm
 from certsvc.custody.minutes import MINUTE_KINDS, book_csv, book_pdf, minutes_filename, minutes_pdf
-from certsvc.custody.models import CustodyEvent, Handover, HandoverStatus
+from certsvc.custody.models import CustodyEvent, Handover, HandoverStatus, keeper_ids
 from certsvc.errors import NotFound, PermissionDenied, ValidationFailed
 from certsvc.extensions import db
 from certsvc.orgs.models import Organisation

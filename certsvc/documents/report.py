@@ -17,8 +17,6 @@ the JSON API's shape. Seen by whoever holds VIEW_DOCUMENT_REPORT at the body.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -27,7 +25,7 @@ from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from certsvc.accounts.models import Account, Role, RoleAssignment
-from certsvc.core.csvcells import neutralise
+from certsvc.core.csvcells import excel_csv
 from certsvc.core.records import to_id
 from certsvc.core.validation import FieldCollector, FieldError, clean_day
 from certsvc.documents.models import DocumentStatus, NumberEntry, OutgoingDocument
@@ -296,10 +294,8 @@ def report_csv(report: UnitReport) -> bytes:
 
     UTF-8 with a byte-order mark (Excel then reads Vietnamese right), CRLF line ends; a value a spreadsheet
     would run as a formula gets a leading apostrophe."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
     period = f"{report.start:%d/%m/%Y} – {report.end:%d/%m/%Y}"
-    writer.writerow(["Đơn vị", "Kỳ báo cáo", "Chỉ tiêu", "Số lượng", "Tổng số", "Tỷ lệ (%)", "Mục tiêu", "Đánh giá"])
+    header = ["Đơn vị", "Kỳ báo cáo", "Chỉ tiêu", "Số lượng", "Tổng số", "Tỷ lệ (%)", "Mục tiêu", "Đánh giá"]
     rows: list[list[object]] = [[report.unit_name, period, "Văn bản phát hành điện tử", report.issued, "", "", "", ""]]
     for figure in report.figures:
         percent = "" if figure.percent is None else f"{figure.percent:.1f}"
@@ -329,5 +325,4 @@ def report_csv(report: UnitReport) -> bytes:
                 f"Chứng thư số {signer.certificate_serial}",
             ]
         )
-    writer.writerows([neutralise(cell) for cell in row] for row in rows)
-    return b"\xef\xbb\xbf" + buffer.getvalue().encode("utf-8")
+    return excel_csv(header, rows)

@@ -42,13 +42,10 @@ from sqlalchemy.orm import Session
 
 from certsvc.accounts.models import Account
 from certsvc.audit.service import Actor, record
-from certsvc.custody.chain import keeper_ids
-from certsvc.custody.service import in_register
-from certsvc.documents import access, files, verification
+from certsvc.documents import files, verification
 from certsvc.documents.models import (
     DocumentEvent,
     DocumentFile,
-    DocumentStatus,
     FileKind,
     NumberEntry,
     NumberState,
@@ -56,10 +53,10 @@ from certsvc.documents.models import (
 )
 from certsvc.documents.register import vietnam_today
 from certsvc.documents.transitions import OBJECT_TYPE, Action, apply_transition, check_transition
-from certsvc.errors import CertsvcError, Conflict, PermissionDenied, ValidationFailed
+from certsvc.errors import CertsvcError, Conflict, ValidationFailed
 from certsvc.orgs.names import place_name
-from certsvc.policy import Permission, can
 from certsvc.registry.models import Certificate, TokenKind
+from certsvc.registry.tokens import custody_keeper_id, kept_in_custody_register
 from certsvc.timeutil import to_vietnam, utcnow
 from token_agent import signing as agent
 from token_agent.errors import DocumentError
@@ -124,17 +121,6 @@ def _audited_refusal(
         )
         session.commit()
         raise
-
-
-def _ensure_appendix_step(session: Session, by: Account, doc: OutgoingDocument) -> None:
-    """The clerk of the issuing body, between numbering and sending (an appendix shows the number)."""
-    if not can(session, by, Permission.ISSUE_DOCUMENTS, doc.issuing_body_id):
-        access.ensure(session, by, Permission.VIEW_DOCUMENTS, doc)
-        raise PermissionDenied()
-    if doc.status not in (DocumentStatus.NUMBERED, DocumentStatus.ISSUED):
-        raise Conflict(
-            f"Văn bản đang ở trạng thái «{doc.status.label}»: không nhận tệp ký ở bước này.", code="wrong_status"
-        )
 
 
 def _stored(doc: OutgoingDocument, kind: FileKind, appendix: int | None = None) -> DocumentFile:
@@ -265,8 +251,8 @@ def _of_the_issuing_body(
     token = cert.token
     if (
         token is not None
-        and in_register(session, token)
-        and keeper_ids(session, [token.id]).get(token.id) != by.person_id
+        and kept_in_custody_register(session, token)
+        and custody_keeper_id(session, token) != by.person_id
     ):
         raise SignatureRefused(
             "Theo sổ theo dõi thiết bị lưu khóa bí mật, bạn không phải người đang giữ thiết bị của cơ quan: "
@@ -290,7 +276,8 @@ def _field_values(reader: PdfFileReader) -> dict[str, str]:
         values = {}
         for ref in fields:
             field = ref.get_object()
-            if "/V" in field and "/T" in field:
+            # Text fields only: a signature field's value is the signature itself, long to parse and not wanted.
+            if field.get("/FT") == "/Tx" and "/V" in field and "/T" in field:
                 values[str(field["/T"])] = str(field["/V"])
         return values
     except (PdfError, ValueError, KeyError, TypeError, AttributeError):
@@ -380,7 +367,7 @@ def appendix_upload(
 ) -> DocumentFile:
     """An appendix signed top right with the organisation's key, on the issue date, by the token's keeper:
     stored as its APPENDIX_ISSUED version (the document's status does not change)."""
-    _ensure_appendix_step(session, by, doc)
+    check_transition(session, by, doc, Action.SIGN_APPENDIX)
     with _audited_refusal(session, by, doc, _APPENDIX, content, filename):
         reader = _open_upload(content, files.content(_stored(doc, FileKind.APPENDIX_DRAFT, appendix_no)))
         _, signature = _report(session, reader, earlier=0)
@@ -390,12 +377,11 @@ def appendix_upload(
         _judged(signature, agent.TOP_RIGHT_FIELD, "của cơ quan")
         cert = _of_the_issuing_body(session, by, doc, signature)
     version = files.add_version(session, by, doc, FileKind.APPENDIX_ISSUED, content, filename, appendix=appendix_no)
-    record(
+    apply_transition(
         session,
-        Actor.of(by),
-        "document.appendix_signed",
-        OBJECT_TYPE,
-        doc.id,
-        {"appendix": appendix_no, "certificate": cert.serial_hex, "sha256": version.sha256},
+        by,
+        doc,
+        Action.SIGN_APPENDIX,
+        details={"appendix": appendix_no, "certificate": cert.serial_hex, "sha256": version.sha256},
     )
     return version

@@ -54,6 +54,7 @@ class Action:
     TAKE_NUMBER = "take_number"
     ABANDON_NUMBER = "abandon_number"
     ISSUE = "issue"
+    SIGN_APPENDIX = "sign_appendix"
     SEND = "send"
     RECALL = "recall"
     CANCEL = "cancel"
@@ -86,7 +87,6 @@ class Transition:
     signer_only: bool = False
 
 
-_S = DocumentStatus
 _DRAFT, _REVIEW, _SIGN, _ISSUE = (
     Permission.DRAFT_DOCUMENTS,
     Permission.REVIEW_DOCUMENTS,
@@ -95,17 +95,35 @@ _DRAFT, _REVIEW, _SIGN, _ISSUE = (
 )
 
 TRANSITIONS: tuple[Transition, ...] = (
-    Transition(Action.CREATE, None, _S.DRAFT, _DRAFT, At.DRAFTING, "Tạo dự thảo"),
-    Transition(Action.EDIT, _S.DRAFT, _S.DRAFT, _DRAFT, At.DRAFTING, "Sửa dự thảo"),
-    Transition(Action.EDIT, _S.RETURNED, _S.RETURNED, _DRAFT, At.DRAFTING, "Sửa dự thảo"),
-    Transition(Action.SUBMIT, _S.DRAFT, _S.IN_REVIEW, _DRAFT, At.DRAFTING, "Trình thẩm định"),
-    Transition(Action.SUBMIT, _S.RETURNED, _S.IN_REVIEW, _DRAFT, At.DRAFTING, "Trình thẩm định lại"),
-    Transition(Action.FORWARD, _S.IN_REVIEW, _S.AWAITING_SIGNATURE, _REVIEW, At.DRAFTING, "Trình ký", not_author=True),
-    Transition(Action.RETURN, _S.IN_REVIEW, _S.RETURNED, _REVIEW, At.DRAFTING, "Trả lại", comment_required=True),
+    Transition(Action.CREATE, None, DocumentStatus.DRAFT, _DRAFT, At.DRAFTING, "Tạo dự thảo"),
+    Transition(Action.EDIT, DocumentStatus.DRAFT, DocumentStatus.DRAFT, _DRAFT, At.DRAFTING, "Sửa dự thảo"),
+    Transition(Action.EDIT, DocumentStatus.RETURNED, DocumentStatus.RETURNED, _DRAFT, At.DRAFTING, "Sửa dự thảo"),
+    Transition(Action.SUBMIT, DocumentStatus.DRAFT, DocumentStatus.IN_REVIEW, _DRAFT, At.DRAFTING, "Trình thẩm định"),
+    Transition(
+        Action.SUBMIT, DocumentStatus.RETURNED, DocumentStatus.IN_REVIEW, _DRAFT, At.DRAFTING, "Trình thẩm định lại"
+    ),
+    Transition(
+        Action.FORWARD,
+        DocumentStatus.IN_REVIEW,
+        DocumentStatus.AWAITING_SIGNATURE,
+        _REVIEW,
+        At.DRAFTING,
+        "Trình ký",
+        not_author=True,
+    ),
     Transition(
         Action.RETURN,
-        _S.AWAITING_SIGNATURE,
-        _S.RETURNED,
+        DocumentStatus.IN_REVIEW,
+        DocumentStatus.RETURNED,
+        _REVIEW,
+        At.DRAFTING,
+        "Trả lại",
+        comment_required=True,
+    ),
+    Transition(
+        Action.RETURN,
+        DocumentStatus.AWAITING_SIGNATURE,
+        DocumentStatus.RETURNED,
         _SIGN,
         At.ISSUING,
         "Trả lại",
@@ -113,21 +131,56 @@ TRANSITIONS: tuple[Transition, ...] = (
         signer_only=True,
     ),
     Transition(
-        Action.RETURN, _S.SIGNED, _S.RETURNED, _ISSUE, At.ISSUING, "Trả lại, hủy ký duyệt", comment_required=True
+        Action.RETURN,
+        DocumentStatus.SIGNED,
+        DocumentStatus.RETURNED,
+        _ISSUE,
+        At.ISSUING,
+        "Trả lại, hủy ký duyệt",
+        comment_required=True,
     ),
-    Transition(Action.APPROVE, _S.AWAITING_SIGNATURE, _S.SIGNED, _SIGN, At.ISSUING, "Ký duyệt", signer_only=True),
-    Transition(Action.TAKE_NUMBER, _S.SIGNED, _S.NUMBERED, _ISSUE, At.ISSUING, "Lấy số"),
     Transition(
-        Action.ABANDON_NUMBER, _S.NUMBERED, _S.SIGNED, _ISSUE, At.ISSUING, "Hủy số đã lấy", comment_required=True
+        Action.APPROVE,
+        DocumentStatus.AWAITING_SIGNATURE,
+        DocumentStatus.SIGNED,
+        _SIGN,
+        At.ISSUING,
+        "Ký duyệt",
+        signer_only=True,
     ),
-    Transition(Action.ISSUE, _S.NUMBERED, _S.ISSUED, _ISSUE, At.ISSUING, "Ký phát hành"),
-    Transition(Action.SEND, _S.ISSUED, _S.SENT, _ISSUE, At.ISSUING, "Phát hành"),
-    Transition(Action.RECALL, _S.SENT, _S.RECALLED, _ISSUE, At.ISSUING, "Thu hồi", comment_required=True),
+    Transition(Action.TAKE_NUMBER, DocumentStatus.SIGNED, DocumentStatus.NUMBERED, _ISSUE, At.ISSUING, "Lấy số"),
+    Transition(
+        Action.ABANDON_NUMBER,
+        DocumentStatus.NUMBERED,
+        DocumentStatus.SIGNED,
+        _ISSUE,
+        At.ISSUING,
+        "Hủy số đã lấy",
+        comment_required=True,
+    ),
+    Transition(Action.ISSUE, DocumentStatus.NUMBERED, DocumentStatus.ISSUED, _ISSUE, At.ISSUING, "Ký phát hành"),
+    # An appendix in a separate file shows the document's number: signed once numbered, until sent.
     *(
-        Transition(Action.CANCEL, source, _S.CANCELLED, _DRAFT, At.DRAFTING, "Hủy văn bản", comment_required=True)
-        for source in (_S.DRAFT, _S.RETURNED, _S.IN_REVIEW)
+        Transition(Action.SIGN_APPENDIX, status, status, _ISSUE, At.ISSUING, "Ký số phụ lục")
+        for status in (DocumentStatus.NUMBERED, DocumentStatus.ISSUED)
     ),
-    Transition(Action.REGISTER_PAPER, None, _S.PAPER, _ISSUE, At.ISSUING, "Vào sổ văn bản giấy (mật)"),
+    Transition(Action.SEND, DocumentStatus.ISSUED, DocumentStatus.SENT, _ISSUE, At.ISSUING, "Phát hành"),
+    Transition(
+        Action.RECALL,
+        DocumentStatus.SENT,
+        DocumentStatus.RECALLED,
+        _ISSUE,
+        At.ISSUING,
+        "Thu hồi",
+        comment_required=True,
+    ),
+    *(
+        Transition(
+            Action.CANCEL, source, DocumentStatus.CANCELLED, _DRAFT, At.DRAFTING, "Hủy văn bản", comment_required=True
+        )
+        for source in (DocumentStatus.DRAFT, DocumentStatus.RETURNED, DocumentStatus.IN_REVIEW)
+    ),
+    Transition(Action.REGISTER_PAPER, None, DocumentStatus.PAPER, _ISSUE, At.ISSUING, "Vào sổ văn bản giấy (mật)"),
 )
 
 _ACTIONS = {t.action for t in TRANSITIONS}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
@@ -20,7 +21,9 @@ __all__ = [
     "first_event",
     "custody_change",
     "kept_in_custody_register",
-    "register_custody_keeper",
+    "CustodyLookup",
+    "register_custody",
+    "custody_keeper_id",
 ]
 
 
@@ -72,19 +75,33 @@ def custody_change(session: Session) -> Iterator[None]:
         session.info.pop(_CUSTODY_CHANGE, None)
 
 
-#: How the custody register says it keeps a token. The custody capability adds it (see
-#: :func:`register_custody_keeper`): it sits above the registry, which does not import it.
-_CUSTODY_KEEPERS: list[Callable[[Session, Token], bool]] = []
+@dataclass(frozen=True)
+class CustodyLookup:
+    """How the custody register answers about a token. The custody capability adds it (see
+    :func:`register_custody`): it sits above the registry, which does not import it, and the capabilities
+    above both (documents: who may seal with an organisation's token) ask here instead of depending on it."""
+
+    #: Whether the token is in the register.
+    keeps: Callable[[Session, Token], bool]
+    #: The person keeping it now, by the register (None when nobody does).
+    keeper_id: Callable[[Session, Token], int | None]
 
 
-def register_custody_keeper(keeps: Callable[[Session, Token], bool]) -> None:
-    """Let ``keeps`` say which tokens the custody register keeps."""
-    _CUSTODY_KEEPERS.append(keeps)
+_CUSTODY: list[CustodyLookup] = []
+
+
+def register_custody(lookup: CustodyLookup) -> None:
+    _CUSTODY.append(lookup)
 
 
 def kept_in_custody_register(session: Session, token: Token) -> bool:
     """Whether the token is a MẬT item of the custody register: then only the register changes its state."""
-    return any(keeps(session, token) for keeps in _CUSTODY_KEEPERS)
+    return any(lookup.keeps(session, token) for lookup in _CUSTODY)
+
+
+def custody_keeper_id(session: Session, token: Token) -> int | None:
+    """The person who keeps ``token`` by the custody register; None when nobody does or it is not in it."""
+    return next((lookup.keeper_id(session, token) for lookup in _CUSTODY if lookup.keeps(session, token)), None)
 
 
 def _refuse_behind_custody(session: Session, token: Token) -> None:

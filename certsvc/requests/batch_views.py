@@ -1,6 +1,7 @@
 """Pages of consolidation batches: the focal office's list, a batch with its requests and candidates, its
-steps (add, remove, lock, sent) and its letter and annexes. On the requests blueprint; rules from
-:mod:`certsvc.requests.batches`, the documents from :mod:`certsvc.requests.letters`.
+steps (add, remove, lock, create the letter document, sent) and its letter and annexes. On the requests
+blueprint; rules from :mod:`certsvc.requests.batches` and :mod:`certsvc.requests.batch_letter`, the documents
+from :mod:`certsvc.requests.letters`.
 """
 
 from __future__ import annotations
@@ -8,10 +9,15 @@ from __future__ import annotations
 from flask import Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from certsvc.documents.access import may
+from certsvc.documents.files import latest
+from certsvc.documents.models import FileKind
 from certsvc.errors import ValidationFailed
 from certsvc.extensions import db
 from certsvc.policy import Permission, can, ensure
 from certsvc.requests import batches
+from certsvc.requests.batch_letter import awaits_letter, issued_letter_entry, letter_signers
+from certsvc.requests.batch_letter import create_letter as create_letter_document
 from certsvc.requests.letters import DOCUMENTS, batch_recipient, build_document
 from certsvc.requests.models import Batch, BatchStatus
 from certsvc.requests.views import attempt, bp
@@ -49,6 +55,8 @@ def create_batch():
 
 def _batch_page(batch: Batch, errors: dict | None = None, status: int = 200):
     manage = can(db.session, current_user, Permission.MANAGE_BATCHES, batch.focal_office_id)
+    letter = batch.letter_document
+    new_letter = manage and awaits_letter(batch)
     return render_template(
         "requests/batch.html",
         batch=batch,
@@ -57,6 +65,13 @@ def _batch_page(batch: Batch, errors: dict | None = None, status: int = 200):
         documents=DOCUMENTS,
         recipient=batch_recipient(batch),
         candidates=batches.candidates(db.session, batch) if manage and batch.status is BatchStatus.OPEN else [],
+        letter=letter,
+        letter_visible=letter is not None and may(db.session, current_user, Permission.VIEW_DOCUMENTS, letter),
+        letter_signed=letter is not None and latest(letter, FileKind.ISSUED) is not None,
+        letter_issued=issued_letter_entry(batch) is not None,
+        new_letter=new_letter,
+        may_draft=can(db.session, current_user, Permission.DRAFT_DOCUMENTS, batch.focal_office_id),
+        signers=letter_signers(db.session, batch) if new_letter else [],
         values=request.form if request.method == "POST" else {},
     ), status
 
@@ -107,11 +122,21 @@ def lock_batch(batch_id: int):
     )
 
 
+@bp.post("/batches/<int:batch_id>/letter")
+@login_required
+def create_letter(batch_id: int):
+    return _batch_action(
+        batch_id,
+        lambda b: create_letter_document(db.session, current_user, b, request.form),
+        "Đã tạo công văn đề nghị (dự thảo). Mở văn bản để trình thẩm định, ký duyệt và phát hành.",
+    )
+
+
 @bp.post("/batches/<int:batch_id>/sent")
 @login_required
 def mark_sent(batch_id: int):
     return _batch_action(
-        batch_id, lambda b: batches.mark_sent(db.session, current_user, b, request.form), "Đã ghi nhận công văn đã gửi."
+        batch_id, lambda b: batches.mark_sent(db.session, current_user, b), "Đã ghi nhận công văn đã gửi."
     )
 
 

@@ -1,5 +1,6 @@
-"""Batches ("đợt tổng hợp"): the focal office collects accepted requests, locks the batch, sends the
-proposal letter with its annex, then records the CA's answer to each request.
+"""Batches ("đợt tổng hợp"): the focal office collects accepted requests, locks the batch, has its proposal
+letter issued as an outgoing document (:mod:`certsvc.requests.batch_letter`) and sends it with its annex, then
+records the CA's answer to each request.
 
 A batch moves open → locked → sent, each step conditional on the status it leaves (``UPDATE ...
 WHERE status = ...``), so two officers acting at once cannot both win. Requests follow through
@@ -11,7 +12,6 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
 from typing import cast
 
 from sqlalchemy import select, update
@@ -23,16 +23,18 @@ from certsvc.audit.service import Actor, record
 from certsvc.core.records import get_record, to_id
 from certsvc.core.validation import FieldCollector, FieldError, clean_text
 from certsvc.core.workdays import WorkCalendar
+from certsvc.documents.models import NumberEntry
 from certsvc.errors import CertsvcError, Conflict, PermissionDenied, ValidationFailed
 from certsvc.orgs.models import Organisation, office_recipient
 from certsvc.orgs.tree import OrgTree
 from certsvc.policy import Permission, ensure, orgs_in_scope
+from certsvc.requests.batch_letter import issued_letter_entry
 from certsvc.requests.fields import clean_date
 from certsvc.requests.models import Batch, BatchStatus, CertificateRequest, RequestStatus, RequestType
 from certsvc.requests.outcomes import apply_to_registry
 from certsvc.requests.service import BulkFailed
 from certsvc.requests.transitions import TRANSITIONS, Action, apply_transition
-from certsvc.timeutil import VIETNAM_TZ, utcnow
+from certsvc.timeutil import utcnow
 
 __all__ = [
     "DOCUMENT_NUMBER",
@@ -226,37 +228,42 @@ def _clean_number(value: object) -> str:
     number = str(value or "").strip().upper()
     if number.startswith("SỐ:"):
         number = number[3:].strip()
-    if not number:
-        raise FieldError("Bắt buộc nhập.")
     if not DOCUMENT_NUMBER.match(number):
         raise FieldError("Số, ký hiệu văn bản có dạng số/ký hiệu, ví dụ 12/UBND-VHTT.")
     return number
 
 
-def _clean_sent_date(value: object) -> date:
-    cleaned = clean_date(value)
-    if cleaned is None:
-        raise FieldError("Bắt buộc nhập.")
-    day = date.fromisoformat(cleaned)
-    if day > utcnow().astimezone(VIETNAM_TZ).date():
-        raise FieldError("Ngày văn bản không thể sau hôm nay.")
-    return day
+def _check_given(raw: Mapping[str, object], entry: NumberEntry) -> None:
+    """Clients written when the number and date were typed still send them: accepted when they are the
+    register's, refused otherwise (the register is the only source)."""
+    fields = FieldCollector(raw)
+    expected = f"Công văn của đợt có số {entry.symbol} ngày {entry.issue_date.strftime('%d/%m/%Y')} (theo sổ đăng ký)."
+    if raw.get("document_number") not in (None, ""):
+        number = fields.take("document_number", _clean_number)
+        if number is not None and number != entry.symbol:
+            fields.fail("document_number", expected)
+    if raw.get("document_date") not in (None, ""):
+        day = fields.take("document_date", clean_date)
+        if day is not None and day != entry.issue_date.isoformat():
+            fields.fail("document_date", expected)
+    fields.raise_if_failed()
 
 
-def mark_sent(session: Session, by: Account, batch: Batch, raw: Mapping[str, object]) -> None:
-    """Record the proposal letter's number and date: the batch and every request in it are sent."""
+def mark_sent(session: Session, by: Account, batch: Batch, raw: Mapping[str, object] | None = None) -> None:
+    """The batch's issued proposal letter went out: the batch takes its number and date from the register,
+    and every request in it is sent. Refused while the letter is not issued. ``raw`` may still carry
+    ``document_number`` and ``document_date`` as typed before: they must be the register's."""
     ensure(session, by, Permission.MANAGE_BATCHES, batch.focal_office_id)
     if batch.status is not BatchStatus.LOCKED:
         raise Conflict("Chỉ đánh dấu đã gửi đợt tổng hợp đã chốt và chưa gửi.", code="batch_not_locked")
-    fields = FieldCollector(raw)
-    number = fields.take("document_number", _clean_number)
-    day = fields.take("document_date", _clean_sent_date)
-    fields.raise_if_failed()
-    # Neither cleaner accepts an empty value, and locking the batch set the time it was locked.
-    if number is None or day is None or batch.locked_at is None:
-        raise RuntimeError(f"Batch {batch.id}: a sent letter without number, date or lock time.")
-    if day < batch.locked_at.astimezone(VIETNAM_TZ).date():
-        raise ValidationFailed({"document_date": "Ngày văn bản không thể trước ngày chốt đợt tổng hợp."})
+    entry = issued_letter_entry(batch)
+    if entry is None:
+        raise Conflict(
+            "Công văn đề nghị của đợt chưa được ký phát hành: tạo công văn, trình ký, lấy số và ký phát hành trước.",
+            code="letter_not_issued",
+        )
+    _check_given(raw or {}, entry)
+    number, day = entry.symbol, entry.issue_date
     result = cast(
         CursorResult,
         session.execute(
@@ -275,7 +282,7 @@ def mark_sent(session: Session, by: Account, batch: Batch, raw: Mapping[str, obj
         "batch.sent",
         "request_batch",
         batch.id,
-        {"document_number": number, "document_date": day.isoformat()},
+        {"document_number": number, "document_date": day.isoformat(), "letter_document_id": batch.letter_document_id},
     )
     comment = f"Công văn số {number} ngày {day.strftime('%d/%m/%Y')}."
     for request in batch.requests:

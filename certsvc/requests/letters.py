@@ -1,4 +1,5 @@
-"""The documents of a locked batch: the proposal letter and its annex, from the batch's requests.
+"""The documents of a locked batch: the proposal letter and its annex, from the batch's requests, and the
+letter as the clerk issued it (:mod:`certsvc.requests.batch_letter`); the annex names that letter's number.
 
 The layout is :mod:`certsvc.requests.papers`; this module only says what they contain:
 one annex table per request type, with the type's fields (labels from :mod:`certsvc.requests.fields`).
@@ -9,9 +10,12 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 
+from certsvc.documents.files import content, latest
+from certsvc.documents.models import FileKind, NumberState
 from certsvc.errors import Conflict, NotFound
-from certsvc.orgs.models import office_recipient
+from certsvc.orgs.models import Organisation, office_recipient
 from certsvc.orgs.names import body_name, place_name
 from certsvc.requests.fields import display_value, spec_of
 from certsvc.requests.models import Batch, BatchStatus, CertificateRequest, RequestType
@@ -25,8 +29,10 @@ __all__ = [
     "BatchDocument",
     "annex_tables",
     "batch_recipient",
+    "issuing_body",
     "form_of_address",
     "letter_data",
+    "letter_reference",
     "build_document",
 ]
 
@@ -86,10 +92,14 @@ def _row(request: CertificateRequest) -> list[str]:
     ]
 
 
+def issuing_body(batch: Batch) -> Organisation:
+    """The committee the focal office writes the letter for (the office itself when it has no parent)."""
+    return batch.focal_office.parent or batch.focal_office
+
+
 def _issuing_body(batch: Batch) -> tuple[str, str, str, str]:
     """(parent line, body name as written, symbol, place) from the focal office's parent committee."""
-    office = batch.focal_office
-    parent = office.parent or office
+    office, parent = batch.focal_office, issuing_body(batch)
     return "ỦY BAN NHÂN DÂN", body_name(parent), f"{parent.symbol}-{office.symbol}", place_name(parent)
 
 
@@ -133,18 +143,45 @@ def letter_data(batch: Batch) -> LetterData:
     )
 
 
+def letter_reference(batch: Batch) -> tuple[str, date] | None:
+    """The proposal letter's number and date: its register entry once the number is taken (not abandoned),
+    or the typed ones of a batch sent before letters were documents; None before."""
+    letter = batch.letter_document
+    entry = letter.number_entry if letter is not None else None
+    if entry is not None and entry.state is not NumberState.ABANDONED:
+        return entry.symbol, entry.issue_date
+    if batch.document_number and batch.document_date:
+        return batch.document_number, batch.document_date
+    return None
+
+
 def _heading(batch: Batch) -> str:
-    _, _, symbol, _ = _issuing_body(batch)
+    reference = letter_reference(batch)
+    if reference is None:
+        _, _, symbol, _ = _issuing_body(batch)
+        letter = f"Công văn số      /{symbol} ngày      "
+    else:
+        number, day = reference
+        letter = f"Công văn số {number} ngày {day.strftime('%d/%m/%Y')}"
     return (
         "PHỤ LỤC\nDanh sách đề nghị cấp, gia hạn, thay đổi thông tin, thu hồi chứng thư số chuyên dùng công vụ"
-        f"\n(Kèm theo Công văn số      /{symbol} ngày      )"
+        f"\n(Kèm theo {letter})"
     )
+
+
+def _signed_letter(batch: Batch) -> bytes:
+    """The letter as the clerk issued it (both signatures, number and date)."""
+    issued = latest(batch.letter_document, FileKind.ISSUED) if batch.letter_document else None
+    if issued is None:
+        raise NotFound("Công văn đề nghị của đợt chưa được ký phát hành.")
+    return content(issued)
 
 
 DOCUMENTS: dict[str, BatchDocument] = {
     "letter.pdf": BatchDocument(
         "cong-van-de-nghi.pdf", "application/pdf", lambda batch: build_letter_pdf(letter_data(batch))
     ),
+    "signed-letter.pdf": BatchDocument("cong-van-de-nghi-da-ky.pdf", "application/pdf", _signed_letter),
     "annex.pdf": BatchDocument(
         "phu-luc.pdf", "application/pdf", lambda batch: build_annex_pdf(annex_tables(batch), heading=_heading(batch))
     ),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date, datetime
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from markupsafe import Markup, escape
 from sqlalchemy import JSON, Date, ForeignKey, Index, String, Text
@@ -19,6 +19,9 @@ from certsvc.extensions import Model
 from certsvc.orgs.models import Organisation
 from certsvc.registry.models import Certificate, Token
 from certsvc.timeutil import UTCDateTime, utcnow
+
+if TYPE_CHECKING:  # the documents capability's models import nothing from requests, but load after them
+    from certsvc.documents.models import OutgoingDocument
 
 __all__ = [
     "RequestType",
@@ -142,12 +145,18 @@ class Batch(Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     locked_by_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
     locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    #: "Số và ký hiệu" of the proposal letter, e.g. ``12/UBND-VHTT``, and its date.
+    #: The proposal letter as an outgoing document of the focal office (drafted, reviewed, signed, numbered
+    #: from the register and issued by the documents capability); NULL before it is created, and for batches
+    #: sent before letters were documents. A cancelled letter is replaced by a new one.
+    letter_document_id: Mapped[int | None] = mapped_column(ForeignKey("outgoing_document.id"), unique=True)
+    #: "Số và ký hiệu" of the proposal letter, e.g. ``12/UBND-VHTT``, and its date: copied from the issued
+    #: letter's register entry when the batch is sent (typed by the officer for batches sent before).
     document_number: Mapped[str | None] = mapped_column(String(50))
     document_date: Mapped[date | None] = mapped_column(Date())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     focal_office: Mapped[Organisation] = relationship()
+    letter_document: Mapped[OutgoingDocument | None] = relationship()
     requests: Mapped[list[CertificateRequest]] = relationship(back_populates="batch", order_by="CertificateRequest.id")
 
     def __repr__(self) -> str:

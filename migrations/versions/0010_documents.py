@@ -395,6 +395,15 @@ def upgrade():
         batch_op.create_foreign_key(
             op.f("fk_outgoing_document_answers_id_incoming_document"), "incoming_document", ["answers_id"], ["id"]
         )
+    with op.batch_alter_table("request_batch") as batch_op:
+        batch_op.add_column(sa.Column("letter_document_id", sa.Integer(), nullable=True))
+        batch_op.create_unique_constraint(op.f("uq_request_batch_letter_document_id"), ["letter_document_id"])
+        batch_op.create_foreign_key(
+            op.f("fk_request_batch_letter_document_id_outgoing_document"),
+            "outgoing_document",
+            ["letter_document_id"],
+            ["id"],
+        )
     _seed_document_types()
 
 
@@ -443,6 +452,10 @@ def _seed_document_types():
 
 
 def downgrade():
+    with op.batch_alter_table("request_batch") as batch_op:
+        batch_op.drop_constraint(op.f("fk_request_batch_letter_document_id_outgoing_document"), type_="foreignkey")
+        batch_op.drop_constraint(op.f("uq_request_batch_letter_document_id"), type_="unique")
+        batch_op.drop_column("letter_document_id")
     with op.batch_alter_table("outgoing_document") as batch_op:
         batch_op.drop_constraint(op.f("fk_outgoing_document_answers_id_incoming_document"), type_="foreignkey")
     with op.batch_alter_table("incoming_event", schema=None) as batch_op:

@@ -181,6 +181,11 @@ def test_junk_on_every_api_route_is_a_documented_json_error_and_writes_nothing(a
         "api_batch_id": open_batch(session, world).id,
         "api_certificate_id": 10**25,
         "api_registry_token_id": 1,
+        "api_document_id": 10**25,
+        "document_action": "submit",
+        "appendix_no": 1,
+        "api_file_id": 1,
+        "api_incoming_id": 10**25,
         "anything": "x/y",
     }
     client = Api(app, session, world.account(role))

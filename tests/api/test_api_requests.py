@@ -7,11 +7,21 @@ from sqlalchemy import select
 
 from certsvc.accounts.models import Role
 from certsvc.audit.models import AuditEntry
-from certsvc.requests.models import RequestStatus
+from certsvc.requests.models import Batch, RequestStatus
+from certsvc.timeutil import to_vietnam, utcnow
+from tests.api.test_api_documents import DOCUMENT_PATHS
 from tests.conftest import add_account
 from tests.support.api import Api, documented_operations
 from tests.support.registry import add_certificate
-from tests.support.requests import bring_to, counts, draft, individual, open_batch
+from tests.support.requests import (
+    bring_to,
+    counts,
+    draft,
+    individual,
+    issue_letter,
+    letter_people,
+    open_batch,
+)
 
 
 @pytest.fixture
@@ -79,16 +89,15 @@ def test_a_request_from_draft_to_sent_through_the_api_only(session, world, api):
     assert [r["id"] for r in filled["requests"]] == [rid] and filled["request_count"] == 1
     locked = step(["batch.locked"], focal, "POST", f"/batches/{bid}/lock")
     assert locked["status"]["value"] == "locked" and locked["locked_at"]
-    day = locked["locked_at"][:10]
-    # The letter is one step of the batch; each request it carries records that it was sent.
-    sent = step(
-        ["batch.sent", "request.mark_sent"],
-        focal,
-        "POST",
-        f"/batches/{bid}/sent",
-        {"document_number": "12/UBND-VHTT", "document_date": day},
-    )
-    assert sent["status"]["value"] == "sent" and sent["document_number"] == "12/UBND-VHTT"
+    # The letter is an outgoing document: created here, signed and issued through the documents' steps (their
+    # signatures are the documents tests'); marking sent takes its number from the register, and each request
+    # it carries records that it was sent.
+    signer, _clerk = letter_people(session, world)
+    session.commit()
+    assert focal.raw("POST", f"/batches/{bid}/letter", {"signer_id": signer.id}).status_code == 201
+    issue_letter(session, world, session.get(Batch, bid))
+    sent = step(["batch.sent", "request.mark_sent"], focal, "POST", f"/batches/{bid}/sent")
+    assert sent["status"]["value"] == "sent" and sent["document_number"] == "01/UBND-VHTT"
     final = officer.get(f"/requests/{rid}")
     assert final["status"]["value"] == "sent" and final["batch_id"] == bid
     assert [e["action"] for e in final["events"]] == [
@@ -122,8 +131,12 @@ def test_every_documented_operation_answers_as_documented(session, world, api):
         status=201,
     )["id"]
     focal.post(f"/batches/{bid}/requests", {"request_ids": [accepted.id]})
-    day = focal.post(f"/batches/{bid}/lock")["locked_at"][:10]
-    focal.post(f"/batches/{bid}/sent", {"document_number": "13/UBND-VHTT", "document_date": day})
+    focal.post(f"/batches/{bid}/lock")
+    signer, _clerk = letter_people(session, world)
+    session.commit()
+    focal.post(f"/batches/{bid}/letter", {"signer_id": signer.id}, status=201)
+    issue_letter(session, world, session.get(Batch, bid))
+    focal.post(f"/batches/{bid}/sent")
     for path in (
         "/me",
         "/request-types",
@@ -137,7 +150,8 @@ def test_every_documented_operation_answers_as_documented(session, world, api):
         f"/tokens/{cert.token_id}",
     ):
         focal.get(path)
-    assert focal.seen | officer.seen == documented_operations()
+    # The documents' operations are called by test_api_documents.py.
+    assert focal.seen | officer.seen == {op for op in documented_operations() if not op[1].startswith(DOCUMENT_PATHS)}
 
 
 def test_request_types_list_every_field(api):
@@ -409,25 +423,34 @@ def test_batch_rules_as_on_the_pages(session, world, api):
     api[Role.UNIT_HEAD].refused("GET", f"/batches/{batch.id}", status=403, code="forbidden")
 
 
-def test_marking_sent_checks_number_and_date(session, world, api):
+def test_marking_sent_takes_the_issued_letter_s_number(session, world, api):
     accepted = bring_to(session, world, draft(session, world), RequestStatus.ACCEPTED)
     focal = api[Role.FOCAL_OFFICER]
-    bid = open_batch(session, world).id
-    focal.post(f"/batches/{bid}/requests", {"request_ids": [accepted.id]})
-    focal.post(f"/batches/{bid}/lock")
+    batch = open_batch(session, world)
+    focal.post(f"/batches/{batch.id}/requests", {"request_ids": [accepted.id]})
+    focal.post(f"/batches/{batch.id}/lock")
     before = counts(session)
+    focal.refused("POST", f"/batches/{batch.id}/sent", status=409, code="letter_not_issued")
+    assert counts(session) == before
+    issue_letter(session, world, batch)
+    before = counts(session)
+    expected = f"Công văn của đợt có số 01/UBND-VHTT ngày {to_vietnam(utcnow()).date():%d/%m/%Y} (theo sổ đăng ký)."
     fields = focal.refused(
         "POST",
-        f"/batches/{bid}/sent",
-        {"document_number": "mười hai", "document_date": "2099-01-01"},
+        f"/batches/{batch.id}/sent",
+        {"document_number": "12/UBND-VHTT", "document_date": "2099-01-01"},
         status=400,
         code="validation_failed",
     )
-    assert fields == {
-        "document_number": "Số, ký hiệu văn bản có dạng số/ký hiệu, ví dụ 12/UBND-VHTT.",
-        "document_date": "Ngày văn bản không thể sau hôm nay.",
-    }
+    assert fields == {"document_number": expected, "document_date": expected}
     assert focal.refused(
-        "POST", f"/batches/{bid}/sent", {"number": "12/UBND-VHTT"}, status=400, code="validation_failed"
-    ) == {"number": "Không có trường này.", "document_number": "Bắt buộc nhập.", "document_date": "Bắt buộc nhập."}
+        "POST", f"/batches/{batch.id}/sent", {"number": "12/UBND-VHTT"}, status=400, code="validation_failed"
+    ) == {"number": "Không có trường này."}
+    assert focal.refused(
+        "POST", f"/batches/{batch.id}/sent", {"document_number": "mười hai"}, status=400, code="validation_failed"
+    ) == {"document_number": "Số, ký hiệu văn bản có dạng số/ký hiệu, ví dụ 12/UBND-VHTT."}
     assert counts(session) == before
+    # As clients sent it when it was typed: accepted, being the register's.
+    today = to_vietnam(utcnow()).date().isoformat()
+    sent = focal.post(f"/batches/{batch.id}/sent", {"document_number": "01/UBND-VHTT", "document_date": today})
+    assert (sent["document_number"], sent["document_date"]) == ("01/UBND-VHTT", today)

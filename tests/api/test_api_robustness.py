@@ -17,7 +17,7 @@ from certsvc.audit.models import AuditEntry
 from certsvc.requests.models import Batch, CertificateRequest
 from tests.conftest import PG_URL
 from tests.support.api import Api, check_response
-from tests.support.requests import individual
+from tests.support.requests import individual, issue_letter
 
 
 @pytest.fixture
@@ -100,9 +100,8 @@ def test_every_change_is_answered_with_the_record_as_a_fresh_read_shows_it(app, 
     assert focal.post(f"{batch_path}/requests", {"request_ids": [created["id"]]}) == focal.get(batch_path)
     locked = focal.post(f"{batch_path}/lock")
     assert locked == focal.get(batch_path)
-    sent = focal.post(
-        f"{batch_path}/sent", {"document_number": "12/UBND-VHTT", "document_date": locked["locked_at"][:10]}
-    )
+    issue_letter(session, world, session.get(Batch, batch["id"]))
+    sent = focal.post(f"{batch_path}/sent")
     assert sent == focal.get(batch_path) and sent["requests"][0]["status"]["value"] == "sent"
 
 

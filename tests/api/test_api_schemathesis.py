@@ -10,22 +10,51 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import positive_data_acceptance
+from schemathesis.transport.serialization import serialize_binary
 
 from certsvc.accounts.api_tokens import create_token
 from certsvc.accounts.models import Role
 from certsvc.api.openapi import openapi_document
+from certsvc.documents.drafting import MAX_APPENDICES
 from certsvc.requests.fields import REQUEST_TYPES
 
 schema = schemathesis.openapi.from_dict(openapi_document())
 
 #: Ids of records: the document says what an id looks like (a whole number from 1), not which records exist and
 #: are the caller's, so the server may refuse a well-formed one.
-_IDS = {"organisation_id", "focal_office_id", "request_ids"}
+_IDS = {
+    "organisation_id",
+    "focal_office_id",
+    "request_ids",
+    "drafting_unit_id",
+    "document_type_id",
+    "issuing_body_id",
+    "signer_id",
+    "recipient_ids",
+    "answers_id",
+    "handler_id",
+}
 #: A request type's own fields (their names and rules are listed by GET /request-types) and the letter's date,
 #: which may not be after today: the document cannot say either.
-_BEYOND_THE_DOCUMENT = {"document_date", "certificate_id", "token_id"} | {
-    field.name for spec in REQUEST_TYPES.values() for field in spec.fields
-}
+#: Days of the documents (a period, a deadline not before today, a date the calendar covers), and the PDF a
+#: document's file must be.
+_BEYOND_THE_DOCUMENT = {
+    "document_date",
+    "certificate_id",
+    "token_id",
+    "from",
+    "to",
+    "original_date",
+    "handle_by",
+    "file",
+    *(f"appendix_{number}" for number in range(1, MAX_APPENDICES + 1)),
+} | {field.name for spec in REQUEST_TYPES.values() for field in spec.fields}
+
+
+@schemathesis.serializer("application/pdf")
+def _pdf_body(ctx, value) -> bytes:
+    """A PDF body (an upload) as schemathesis draws it: bytes, whatever they hold; the server reads them."""
+    return serialize_binary(value)
 
 
 def _well_formed_ids(case, names: set[str]) -> bool:

@@ -19,6 +19,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from certsvc.demo import DEMO_PASSWORD, load_demo_data
+from certsvc.documents.demo import TOKENS_FOLDER
 from certsvc.registry.service import RegistrySettings
 
 try:
@@ -61,6 +62,8 @@ def _require_browser() -> None:
 @dataclass
 class LiveServer:
     url: str
+    #: The demo's SoftHSM tokens, signature and seal images and root certificate (``instance/demo-tokens``).
+    demo_tokens: Path
 
     def __call__(self, path: str = "/") -> str:
         return self.url + path
@@ -68,7 +71,8 @@ class LiveServer:
 
 @pytest.fixture
 def live_server(app):
-    """The test's app with the demo district loaded, served by Werkzeug on 127.0.0.1 and a free port."""
+    """The test's app with the demo district (and its signing tokens) loaded, served by Werkzeug on 127.0.0.1
+    and a free port."""
     with app.app_context():
         inserted = load_demo_data(RegistrySettings.from_config(app.config))
     assert inserted, "the test database already had organisations"
@@ -76,7 +80,7 @@ def live_server(app):
     thread = threading.Thread(target=server.serve_forever, name="certsvc-live-server", daemon=True)
     thread.start()
     try:
-        yield LiveServer(f"http://127.0.0.1:{server.server_port}")
+        yield LiveServer(f"http://127.0.0.1:{server.server_port}", Path(app.instance_path) / TOKENS_FOLDER)
     finally:
         server.shutdown()
         thread.join(timeout=10)
@@ -185,6 +189,10 @@ class Chrome:
     def follow(self, text: str, within=None) -> None:
         self.click_and_load(self.link(text, within))
 
+    def follow_tab(self, label: str) -> None:
+        """Follow the page's tab whose text starts with ``label`` (a work tab ends with its count)."""
+        self.click_and_load(self.find(f"//main//nav//a[starts-with(normalize-space(.), {_literal(label)})]"))
+
     def menu(self, text: str) -> None:
         """Follow a link of the main menu."""
         self.follow(text, self.find("//nav[contains(@class, 'mainnav')]"))
@@ -224,17 +232,20 @@ class Chrome:
             missing = [t for t in texts if t not in self.text()]
             raise AssertionError(f"not on {self.driver.current_url}: {missing}\n--- page ---\n{self.text()}") from None
 
-    def screenshot(self, name: str) -> Path:
-        """The whole page as a PNG in the test's folder (and ``CERTSVC_SCREENSHOTS_DIR`` when set)."""
+    def screenshot(self, name: str, width: int | None = None) -> Path:
+        """The whole page as a PNG in the test's folder (and ``CERTSVC_SCREENSHOTS_DIR`` when set), as wide as
+        the window or ``width`` pixels (390: a phone)."""
         self._shots += 1
         path = self.screenshots / f"{self._shots:02d}-{name}.png"
         size = self.driver.get_window_size()
-        # The window is taller than the page by the browser's own bars, even headless.
-        full = self.driver.execute_script(
-            "return document.documentElement.scrollHeight + window.outerHeight - window.innerHeight"
-        )
-        self.driver.set_window_size(size["width"], max(size["height"], min(int(full), 8000)))
         try:
+            if width is not None:
+                self.driver.set_window_size(width, size["height"])
+            # The window is taller than the page by the browser's own bars, even headless.
+            full = self.driver.execute_script(
+                "return document.documentElement.scrollHeight + window.outerHeight - window.innerHeight"
+            )
+            self.driver.set_window_size(width or size["width"], max(size["height"], min(int(full), 8000)))
             self.driver.save_screenshot(str(path))
         finally:
             self.driver.set_window_size(size["width"], size["height"])

@@ -1,28 +1,41 @@
-"""The demo walk-through of issue 3 in a real browser, from the demo accounts, as README.md tells it.
+"""The demo walk-through of issues 3 and 12 in a real browser, from the demo accounts, as README.md's
+"What to try" tells it.
 
 Vi Văn Tùng (``canbo``, UBND xã Tân Đoàn) drafts a new certificate (Mẫu 01) for a newcomer and the
 revocation (Mẫu 05) of his own certificate, read off the certificate registry; Nông Văn Khánh
 (``thutruong``) approves and sends both; Lương Thị Hằng (``daumoi``, Phòng Văn hóa và Thông tin)
 returns the new one with a reason; the unit fixes it and sends it again; the focal office accepts
-both, batches them, locks the batch, downloads the letter and the annexes, marks it sent and records
-the CA's outcomes with a real certificate file. The registries and the expiry board show the result.
+both, batches them and locks the batch. Its proposal letter becomes an outgoing document and follows
+the issuing cycle: ``daumoi`` creates and submits it, ``lanhdaophong`` forwards it for signature,
+``phochutich`` signs the prepared PDF with his demo token and uploads it, ``vanthu`` takes the number
+and uploads the file signed with the committee's seal token (both signed by running the ``token-agent``
+command the page shows, in-process, on the demo's SoftHSM tokens). ``daumoi`` then marks the batch sent
+with the register's number and date, downloads the signed letter and the annexes, and records the CA's
+outcomes with a real certificate file. The registries and the expiry board show the result.
 
-Everything is done by clicking and typing what a person sees; screenshots of the key pages go to
-the test's folder and, when ``CERTSVC_SCREENSHOTS_DIR`` is set, there too.
+Everything is done by clicking and typing what a person sees; screenshots of the key pages (the
+signing and sending ones at a phone's width too) go to the test's folder and, when
+``CERTSVC_SCREENSHOTS_DIR`` is set, there too.
 """
 
 from __future__ import annotations
 
 import csv
 import re
+import shlex
+import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
 
+from certsvc.documents.demo import SEAL_TOKEN, SIGNER_TOKEN
 from certsvc.timeutil import to_vietnam, utcnow
 from tests.support.registry import make_cert, pem
 from tests.support.requests import individual
+from token_agent import cli
+from token_agent.demo import USER_PIN
 
 pytestmark = pytest.mark.browser
 
@@ -32,6 +45,13 @@ FIXED_POSITION = "Công chức Văn hóa - Xã hội"
 #: Vi Văn Tùng's demo certificate and token (certsvc/registry/demo.py).
 TUNG, TUNG_TOKEN = "Vi Văn Tùng", "5401A7C30006"
 NEW_TOKEN = "TKHOA2026"
+#: Who signs the batch's proposal letter: ``phochutich``, the Phó Chủ tịch with the demo's personal token.
+SIGNER = "Lăng Văn Hùng"
+LETTER_SUMMARY = "V/v đề nghị cấp, gia hạn, thay đổi thông tin, thu hồi chứng thư số chuyên dùng công vụ"
+#: The width of a phone's screen, for the screenshots of the pages a person may open there.
+PHONE_WIDTH = 390
+#: The variable README's ``token-agent`` commands read the token's PIN from.
+PIN_VARIABLE = "TA_PIN"
 
 
 def _status(chrome) -> str:
@@ -62,6 +82,55 @@ def _act(chrome, request_id: int, button: str, status: str, comment: tuple[str, 
 
 def _timeline(chrome) -> str:
     return chrome.section("Diễn biến").text
+
+
+def _document_id(chrome) -> int:
+    found = re.search(r"/documents/(\d+)$", chrome.driver.current_url)
+    assert found, chrome.driver.current_url
+    return int(found.group(1))
+
+
+def _open_letter(chrome, tab: str) -> None:
+    """From «Văn bản đi», the work tab ``tab``, then the batch's proposal letter."""
+    chrome.menu("Văn bản đi")
+    chrome.follow_tab(tab)
+    chrome.follow(LETTER_SUMMARY)
+
+
+def _step(chrome, document_id: int, button: str, status: str) -> None:
+    """Press a step's button on the document page and check what the person is told."""
+    chrome.press(button)
+    assert f"Văn bản số {document_id}: đã thực hiện «{button}»." in chrome.flashes()
+    assert _status(chrome) == status
+
+
+def _desk(tmp_path: Path, username: str) -> Path:
+    """The person's own folder for the files they download and sign (each works at their own computer)."""
+    folder = tmp_path / username
+    folder.mkdir()
+    return folder
+
+
+def _sign_as_shown(chrome, role: str, token: str, desk: Path) -> list[str]:
+    """Run the ``token-agent sign --role <role>`` command the page shows, in ``desk``, with the demo's token
+    and images filled in as README's command has them; SoftHSM points at the demo's tokens only meanwhile.
+    Returns the command run."""
+    shown = chrome.find(f"//pre[starts-with(normalize-space(.), 'token-agent sign --role {role} ')]").text
+    tokens = chrome.server.demo_tokens
+    filled = {
+        "NHAN-THIET-BI": token,
+        "chu-ky.png": str(tokens / "chu-ky.png"),
+        "con-dau.png": str(tokens / "con-dau.png"),
+        "chung-thu-goc.pem": str(tokens / "root.pem"),
+    }
+    command = [filled.get(arg, arg) for arg in shlex.split(shown)]
+    assert command[0] == "token-agent", command
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SOFTHSM2_CONF", str(tokens / "softhsm2.conf"))
+        patch.setenv(PIN_VARIABLE, USER_PIN)
+        patch.chdir(desk)
+        assert cli.main([*command[1:], "--pin-env", PIN_VARIABLE]) == 0, command
+    return command
 
 
 def _hex(text: str) -> str:
@@ -171,7 +240,7 @@ def test_demo_walk_through_in_the_browser(chrome, tmp_path):
     title = "Đợt 1 tháng 11/2026"
     chrome.fill("Tên đợt", title)
     assert chrome.by_label("Chức vụ người ký công văn").get_attribute("value") == "KT. CHỦ TỊCH\nPHÓ CHỦ TỊCH"
-    chrome.fill("Họ tên người ký", "Lương Văn Bình")
+    chrome.fill("Họ tên người ký", SIGNER)
     chrome.press("Tạo đợt tổng hợp")
     assert f"Đã tạo đợt tổng hợp «{title}»." in chrome.flashes()
     assert chrome.heading() == title
@@ -186,12 +255,91 @@ def test_demo_walk_through_in_the_browser(chrome, tmp_path):
     assert _status(chrome) == "Đã chốt"
     chrome.screenshot("batch-locked")
 
-    # --- the letter and the annexes, downloaded by the browser ------------------------------------
-    letter = chrome.download("Công văn (PDF)", "cong-van-de-nghi.pdf")
-    text = _pdf_text(letter)
+    # --- daumoi: the proposal letter becomes an outgoing document, submitted for review ------------------
+    assert chrome.by_label("Người ký công văn").find_element("css selector", "option:checked").text == (
+        f"{SIGNER} (Phó Chủ tịch UBND huyện)"
+    ), "the batch's signer is not proposed to sign the letter"
+    chrome.press("Tạo công văn đề nghị")
+    assert (
+        "Đã tạo công văn đề nghị (dự thảo). Mở văn bản để trình thẩm định, ký duyệt và phát hành." in chrome.flashes()
+    )
+    chrome.follow("Xem văn bản đi")
+    letter_id = _document_id(chrome)
+    assert chrome.heading() == f"Công văn: {LETTER_SUMMARY}"
+    assert _status(chrome) == "Dự thảo"
+    chrome.screenshot("letter-draft")
+    _step(chrome, letter_id, "Trình thẩm định", "Chờ thẩm định")
+    chrome.logout()
+
+    # --- lanhdaophong: forwards it for signature ---------------------------------------------------------
+    chrome.login("lanhdaophong")
+    _open_letter(chrome, "Chờ thẩm định")
+    chrome.fill("Ý kiến thẩm định (không bắt buộc)", "Đủ điều kiện trình ký.")
+    _step(chrome, letter_id, "Trình ký", "Chờ ký duyệt")
+    chrome.logout()
+
+    # --- phochutich: downloads the prepared PDF, signs it with his token, uploads it --------------------
+    chrome.login("phochutich")
+    _open_letter(chrome, "Chờ ký duyệt")
+    chrome.screenshot("letter-to-sign")
+    chrome.screenshot("letter-to-sign-phone", width=PHONE_WIDTH)
+    desk = _desk(tmp_path, "phochutich")
+    shutil.move(chrome.download(f"Tải tệp chuẩn bị ký (van-ban-{letter_id}-chuan-bi-ky.pdf)", "chuan-bi-ky.pdf"), desk)
+    _sign_as_shown(chrome, "approve", SIGNER_TOKEN, desk)
+    chrome.by_label("Tệp đã ký duyệt (PDF)").send_keys(str(desk / f"van-ban-{letter_id}-da-ky-duyet.pdf"))
+    chrome.press("Tải lên tệp đã ký duyệt")
+    assert "Đã nhận tệp ký duyệt: chữ ký số hợp lệ, văn bản chuyển văn thư lấy số." in chrome.flashes()
+    assert _status(chrome) == "Đã ký duyệt, chờ lấy số"
+    chrome.logout()
+
+    # --- vanthu: takes the number, signs with the committee's seal token, uploads it ---------------------
+    chrome.login("vanthu")
+    today = to_vietnam(utcnow()).date()
+    _open_letter(chrome, "Chờ lấy số")
+    chrome.press("Lấy số")
+    (taken,) = chrome.flashes()
+    found = re.fullmatch(r"Đã lấy số (\S+/UBND-VHTT), ngày (\d\d/\d\d/\d{4})\.", taken)
+    assert found, taken
+    number, day = found.groups()
+    assert day == f"{today:%d/%m/%Y}", "the register dates the letter today"
+    assert _status(chrome) == "Đã lấy số, chờ ký phát hành"
+    chrome.sees(f"Văn Quan, ngày {day}")
+    chrome.screenshot("letter-numbered")
+    chrome.screenshot("letter-numbered-phone", width=PHONE_WIDTH)
+    desk = _desk(tmp_path, "vanthu")
+    shutil.move(chrome.download(f"Tải tệp đã ký duyệt (van-ban-{letter_id}-da-ky-duyet.pdf)", "da-ky-duyet.pdf"), desk)
+    issue = _sign_as_shown(chrome, "issue", SEAL_TOKEN, desk)
+    assert (issue[issue.index("--number") + 1], issue[issue.index("--date") + 1]) == (number, today.isoformat())
+    assert issue[issue.index("--place") + 1] == "Văn Quan"
+    chrome.by_label("Tệp đã ký phát hành (PDF)").send_keys(str(desk / f"van-ban-{letter_id}-ban-hanh.pdf"))
+    chrome.press("Tải lên tệp ký phát hành")
+    assert "Đã nhận tệp ký phát hành: hai chữ ký số, số và ngày đều hợp lệ." in chrome.flashes()
+    assert _status(chrome) == "Đã ký phát hành"
+    chrome.screenshot("letter-issued")
+    chrome.logout()
+
+    # --- daumoi: marks the batch sent with the register's number and date, downloads what went out ----------
+    chrome.login("daumoi")
+    chrome.menu("Đợt tổng hợp")
+    chrome.follow(title)
+    chrome.sees(f"Công văn số {number} ngày {day} đã ký phát hành.")
+    chrome.press("Đánh dấu đã gửi")
+    assert "Đã ghi nhận công văn đã gửi." in chrome.flashes()
+    assert _status(chrome) == "Đã gửi"
+    chrome.sees(f"Số {number} ngày {day}", "Đã gửi cơ quan cấp")
+    chrome.screenshot("batch-sent")
+    chrome.screenshot("batch-sent-phone", width=PHONE_WIDTH)
+
+    signed_letter = chrome.download("Công văn đã ký (PDF)", "cong-van-de-nghi-da-ky.pdf")
+    assert cli.main(["verify", str(signed_letter), "--trust", str(chrome.server.demo_tokens / "root.pem")]) == 0
+    text = _pdf_text(signed_letter)
     assert "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in text and "Độc lập - Tự do - Hạnh phúc" in text
-    assert "Kính gửi" in text and "Nơi nhận" in text and "Lương Văn Bình" in text
+    assert "Kính gửi" in text and "Nơi nhận" in text and SIGNER in text
+    # The number and date fields are drawn over the letter's blank lines, which text extraction mixes up;
+    # the server checked both fields.
+    assert f"Số: {number}" in text
     annex_text = _pdf_text(chrome.download("Phụ lục (PDF)", "phu-luc.pdf"))
+    assert f"(Kèm theo Công văn số {number} ngày {day})" in annex_text
     # Table cells wrap in the PDF: check the tables and the one-word values.
     assert "Bảng 1. Đề nghị cấp mới chứng thư số cá nhân (Mẫu 01)" in annex_text
     assert "Bảng 2. Đề nghị thu hồi chứng thư số (Mẫu 05)" in annex_text
@@ -203,16 +351,6 @@ def test_demo_walk_through_in_the_browser(chrome, tmp_path):
     with chrome.download("Phụ lục (CSV)", "phu-luc.csv").open(encoding="utf-8-sig", newline="") as handle:
         rows = list(csv.reader(handle))
     assert any(NEWCOMER in row for row in rows), rows
-
-    # --- the letter goes out: number and date -----------------------------------------------------
-    today = to_vietnam(utcnow()).date()
-    chrome.fill("Số, ký hiệu công văn", "12/UBND-VHTT")
-    chrome.fill_date("Ngày công văn", today.isoformat())
-    chrome.press("Đánh dấu đã gửi")
-    assert "Đã ghi nhận công văn đã gửi." in chrome.flashes()
-    assert _status(chrome) == "Đã gửi"
-    chrome.sees(f"Số 12/UBND-VHTT ngày {today:%d/%m/%Y}", "Đã gửi cơ quan cấp")
-    chrome.screenshot("batch-sent")
 
     # --- the CA's answers: the issued certificate file, the revocation done -----------------------
     issued = tmp_path / "loc-thi-hoa.cer"

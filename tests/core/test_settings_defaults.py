@@ -9,10 +9,11 @@ import pytest
 from certsvc.config import PROJECT_ROOT, SETTINGS, ConfigError, load_config
 from certsvc.core.workdays import HOLIDAY_SETTINGS
 from certsvc.custody.service import CustodySettings
+from certsvc.documents.settings import DocumentSettings
 from certsvc.registry.service import RegistrySettings
 from certsvc.requests.fields import SubmissionLimits
 
-CAPABILITY_SETTINGS = (SubmissionLimits, CustodySettings, RegistrySettings)
+CAPABILITY_SETTINGS = (SubmissionLimits, CustodySettings, RegistrySettings, DocumentSettings)
 
 
 def test_an_installation_configured_with_nothing_gets_the_settings_classes_defaults(monkeypatch, tmp_path):
@@ -44,6 +45,8 @@ def test_readme_shows_the_defaults_of_the_settings_table():
         (SubmissionLimits, "CERTSVC_MAX_EXTENSION_YEARS", "ba"),
         (CustodySettings, "CERTSVC_CUSTODY_PENDING_HOURS", "0"),
         (RegistrySettings, "CERTSVC_REMINDER_DAYS", "90,sáu mươi"),
+        (DocumentSettings, "CERTSVC_WORK_DAY_START", "8 giờ"),
+        (DocumentSettings, "CERTSVC_TARGET_HEAD_SIGNED_PERCENT", "120"),
     ],
 )
 def test_a_bad_value_is_refused_naming_it_not_replaced_by_a_default(settings, key, value):

@@ -14,11 +14,10 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from certsvc.registry.models import Certificate, Token
-from certsvc.requests.models import CertificateRequest, RequestStatus
-from certsvc.timeutil import to_vietnam, utcnow
+from certsvc.requests.models import Batch, CertificateRequest, RequestStatus
 from tests.conftest import Browser
 from tests.support.registry import add_certificate, make_cert, pem
-from tests.support.requests import individual
+from tests.support.requests import individual, issue_letter, letter_people
 
 
 def _as(app, username: str) -> Browser:
@@ -105,8 +104,13 @@ def test_district_walk_through(app, session, world, tmp_path):
     )
     cells = {str(cell.value) for sheet in workbook for row in sheet.iter_rows() for cell in row}
     assert "Lộc Thị Hoa" in cells and old.serial_hex.lower() in {cell.lower() for cell in cells}
-    today = to_vietnam(utcnow()).date().isoformat()
-    _ok(focal.post(f"/requests/batches/{batch_id}/sent", {"document_number": "12/UBND-VHTT", "document_date": today}))
+    # The letter becomes an outgoing document; signed and issued (the documents' own walk through signs it with
+    # tokens), the batch is marked sent with the register's number.
+    signer, _clerk = letter_people(session, world)
+    session.commit()
+    _ok(focal.post(f"/requests/batches/{batch_id}/letter", {"signer_id": str(signer.id)}))
+    issue_letter(session, world, session.get(Batch, batch_id))
+    _ok(focal.post(f"/requests/batches/{batch_id}/sent"))
     assert _request(session, new_id).status is RequestStatus.SENT
 
     # The CA's answers: the issued certificate file, and the revocation done.

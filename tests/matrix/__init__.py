@@ -2,9 +2,12 @@
 
 Each module here defines ``ROUTES`` (endpoint -> roles allowed at the target
 organisation, a commune of the district), optionally ``HIDDEN`` (endpoints whose
-refusal is 404 because the item is "MẬT" and must not be seen to exist) and
-optionally ``targets(session, world) -> dict`` (URL arguments for its routes,
-built from records the test can change freely).
+refusal is 404 because the item is "MẬT" and must not be seen to exist),
+optionally ``NOT_FOUND_FOR`` (endpoint -> roles whose refusal is 404 because they
+may not see the target record at all, while the others who may not act are
+refused with 403) and optionally ``targets(session, world) -> dict`` (URL
+arguments for its routes, built from records the test can change freely; a key
+``(endpoint, argument)`` gives that endpoint its own value of the argument).
 """
 
 from __future__ import annotations
@@ -21,4 +24,7 @@ def _modules() -> list[ModuleType]:
 MODULES = _modules()
 MATRIX = {endpoint: roles for module in MODULES for endpoint, roles in module.ROUTES.items()}
 HIDDEN = {endpoint for module in MODULES for endpoint in getattr(module, "HIDDEN", ())}
+NOT_FOUND_FOR = {
+    endpoint: roles for module in MODULES for endpoint, roles in getattr(module, "NOT_FOUND_FOR", {}).items()
+}
 TARGET_BUILDERS = [module.targets for module in MODULES if hasattr(module, "targets")]

@@ -24,6 +24,7 @@ ROUTES = {
     "requests.add_to_batch": FOCAL,
     "requests.remove_from_batch": FOCAL,
     "requests.lock_batch": FOCAL,
+    "requests.create_letter": frozenset(),  # two roles at the focal office: focal officer and unit officer
     "requests.mark_sent": FOCAL,
     "requests.batch_document": FOCAL_READERS,
 }

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from certsvc.audit.models import AuditEntry
 from certsvc.core.workdays import WorkCalendar
+from certsvc.documents.models import DocumentStatus
 from certsvc.errors import Conflict, ValidationFailed
 from certsvc.people.models import Person
 from certsvc.registry.models import Certificate, TokenState
@@ -24,9 +25,11 @@ from tests.support.registry import TESTER, add_certificate, make_cert, pem
 from tests.support.requests import (
     bring_to,
     counts,
+    create_letter,
     draft,
     focal,
     individual,
+    issue_letter,
     open_batch,
 )
 
@@ -44,10 +47,6 @@ def _locked(session, world, *requests):
     batches.lock_batch(session, focal(world), batch)
     session.commit()
     return batch
-
-
-def _sent_date(batch):
-    return to_vietnam(batch.locked_at).date().isoformat()
 
 
 def test_add_lock_and_documents(session, world):
@@ -136,47 +135,74 @@ def test_two_officers_locking_at_once_exactly_one_wins(database_url, session, wo
     assert len(session.scalars(select(AuditEntry).where(AuditEntry.action == "batch.locked")).all()) == 1
 
 
-@pytest.mark.parametrize(
-    "number, message",
-    [
-        ("", "Bắt buộc"),
-        ("12-UBND", "12/UBND-VHTT"),
-        ("UBND/12", "12/UBND-VHTT"),
-        ("12/", "12/UBND-VHTT"),
-        ("12/UBND-", "12/UBND-VHTT"),
-        ("12/UBND VHTT x", "12/UBND-VHTT"),
-    ],
-)
-def test_mark_sent_validates_the_document_number(session, world, number, message):
-    batch = _locked(session, world, _accepted(session, world))
-    before = counts(session)
-    with pytest.raises(ValidationFailed) as refused:
-        batches.mark_sent(session, focal(world), batch, {"document_number": number, "document_date": _sent_date(batch)})
-    assert message in refused.value.field_errors["document_number"]
-    session.rollback()
-    assert counts(session) == before and batch.status is BatchStatus.LOCKED
-
-
-def test_mark_sent_validates_the_date_and_the_status(session, world):
+def test_mark_sent_is_refused_until_the_letter_is_issued(session, world):
     request = _accepted(session, world)
     batch = open_batch(session, world)
     batches.add_requests(session, focal(world), batch, [request.id])
-    with pytest.raises(Conflict):
-        batches.mark_sent(
-            session, focal(world), batch, {"document_number": "12/UBND-VHTT", "document_date": "2026-01-01"}
-        )
+    with pytest.raises(Conflict) as still_open:
+        batches.mark_sent(session, focal(world), batch)
+    assert still_open.value.code == "batch_not_locked"
     batches.lock_batch(session, focal(world), batch)
-    tomorrow = (to_vietnam(utcnow()) + timedelta(days=1)).date().isoformat()
-    for day, message in ((tomorrow, "sau hôm nay"), ("2020-01-01", "trước ngày chốt"), ("31/02/2026", "không hợp lệ")):
-        with pytest.raises(ValidationFailed) as refused:
-            batches.mark_sent(session, focal(world), batch, {"document_number": "12/UBND-VHTT", "document_date": day})
-        assert message in refused.value.field_errors["document_date"]
-    batches.mark_sent(
-        session, focal(world), batch, {"document_number": " số: 07/ubnd-vhtt ", "document_date": _sent_date(batch)}
-    )
     session.commit()
-    assert (batch.status, batch.document_number) == (BatchStatus.SENT, "07/UBND-VHTT")
-    assert request.status is RequestStatus.SENT and "07/UBND-VHTT" in request.events[-1].comment
+    before = counts(session)
+    with pytest.raises(Conflict) as no_letter:
+        batches.mark_sent(session, focal(world), batch)
+    assert no_letter.value.code == "letter_not_issued" and "ký phát hành" in no_letter.value.message
+    letter = create_letter(session, world, batch)
+    before = counts(session)
+    for status in (DocumentStatus.DRAFT, DocumentStatus.SIGNED, DocumentStatus.NUMBERED, DocumentStatus.CANCELLED):
+        letter.status = status
+        with pytest.raises(Conflict) as not_issued:
+            batches.mark_sent(session, focal(world), batch)
+        assert not_issued.value.code == "letter_not_issued"
+    session.rollback()
+    assert counts(session) == before
+    assert (batch.status, batch.document_number, request.status) == (BatchStatus.LOCKED, None, RequestStatus.IN_BATCH)
+
+
+def test_mark_sent_takes_the_number_and_date_from_the_register(session, world):
+    request = _accepted(session, world)
+    batch = _locked(session, world, request)
+    letter = issue_letter(session, world, batch)
+    entry = letter.number_entry
+    assert entry.symbol == "01/UBND-VHTT" and entry.issue_date == to_vietnam(utcnow()).date()
+    batches.mark_sent(session, focal(world), batch)
+    session.commit()
+    assert (batch.status, batch.document_number, batch.document_date) == (
+        BatchStatus.SENT,
+        "01/UBND-VHTT",
+        entry.issue_date,
+    )
+    assert request.status is RequestStatus.SENT and "Công văn số 01/UBND-VHTT ngày" in request.events[-1].comment
+    sent = session.scalars(select(AuditEntry).where(AuditEntry.action == "batch.sent")).one()
+    assert '"document_number":"01/UBND-VHTT"' in sent.details and f'"letter_document_id":{letter.id}' in sent.details
+
+
+@pytest.mark.parametrize(
+    "given, field",
+    [
+        ({"document_number": "12/UBND-VHTT"}, "document_number"),
+        ({"document_number": "12 UBND"}, "document_number"),
+        ({"document_date": "2020-01-01"}, "document_date"),
+        ({"document_date": "31/02/2026"}, "document_date"),
+    ],
+)
+def test_mark_sent_accepts_a_typed_number_only_when_it_is_the_register_s(session, world, given, field):
+    batch = _locked(session, world, _accepted(session, world))
+    entry = issue_letter(session, world, batch).number_entry
+    before = counts(session)
+    with pytest.raises(ValidationFailed) as refused:
+        batches.mark_sent(session, focal(world), batch, given)
+    assert field in refused.value.field_errors
+    session.rollback()
+    assert counts(session) == before and batch.status is BatchStatus.LOCKED
+    batches.mark_sent(
+        session,
+        focal(world),
+        batch,
+        {"document_number": f" số: {entry.symbol.lower()} ", "document_date": entry.issue_date.isoformat()},
+    )
+    assert batch.document_number == entry.symbol
 
 
 def _sent(session, world, kind="new_individual", fields=None):

@@ -6,13 +6,17 @@ import itertools
 
 from sqlalchemy import func, select
 
-from certsvc.accounts.models import Role
+from certsvc.accounts.models import Account, Role, RoleAssignment
 from certsvc.audit.models import AuditEntry
-from certsvc.requests import batches
+from certsvc.documents import files, register
+from certsvc.documents.models import DocumentStatus, FileKind, NumberState, OutgoingDocument
+from certsvc.people.models import Person
+from certsvc.requests import batch_letter, batches
 from certsvc.requests.models import Batch, CertificateRequest, RequestEvent, RequestStatus
 from certsvc.requests.service import create_draft
 from certsvc.requests.transitions import Action, apply_transition
-from certsvc.timeutil import to_vietnam
+from certsvc.timeutil import utcnow
+from tests.conftest import add_account
 
 _numbers = itertools.count(1)
 S = RequestStatus
@@ -93,12 +97,8 @@ def bring_to(session, world, request: CertificateRequest, status: RequestStatus)
     if status is S.IN_BATCH:
         return request
     batches.lock_batch(session, focal(world), batch)
-    batches.mark_sent(
-        session,
-        focal(world),
-        batch,
-        {"document_number": "12/UBND-VHTT", "document_date": to_vietnam(batch.locked_at).date().isoformat()},
-    )
+    issue_letter(session, world, batch)
+    batches.mark_sent(session, focal(world), batch)
     session.commit()
     if status is S.DONE:
         apply_transition(session, focal(world), request, Action.COMPLETE)
@@ -106,6 +106,52 @@ def bring_to(session, world, request: CertificateRequest, status: RequestStatus)
         apply_transition(session, focal(world), request, Action.REJECT, "CA từ chối")
     session.commit()
     return request
+
+
+LETTER_SIGNER = "Lương Văn Bình"
+
+
+def letter_people(session, world) -> tuple[Person, Account]:
+    """The district's vice-chairman who signs proposal letters, and its clerk (who numbers them); the focal
+    officer also drafts documents at the focal office (as the office's specialist does). Made once per world."""
+    district, office = world.orgs["district"], world.orgs["focal"]
+    focal_officer = focal(world)
+    if not any(r.role is Role.UNIT_OFFICER and r.organisation_id == office.id for r in focal_officer.roles):
+        focal_officer.roles.append(RoleAssignment(role=Role.UNIT_OFFICER, organisation=office))
+    signer = session.scalar(select(Person).where(Person.full_name == LETTER_SIGNER))
+    if signer is None:
+        signer = Person(full_name=LETTER_SIGNER, organisation=district, position="Phó Chủ tịch UBND huyện")
+        session.add(signer)
+    if "district_clerk" not in world.accounts:
+        world.accounts["district_clerk"] = add_account(session, "vanthuhuyen", district, (Role.CLERK, district))
+    session.flush()
+    return signer, world.accounts["district_clerk"]
+
+
+def create_letter(session, world, batch: Batch) -> OutgoingDocument:
+    """The batch's letter, signed by :data:`LETTER_SIGNER`, created by the focal officer."""
+    session.refresh(batch)  # locked through the pages or the API, maybe
+    signer, _clerk = letter_people(session, world)
+    letter = batch_letter.create_letter(session, focal(world), batch, {"signer_id": str(signer.id)})
+    session.commit()
+    return letter
+
+
+def issue_letter(session, world, batch: Batch) -> OutgoingDocument:
+    """The batch's letter created and brought to ISSUED with a number from the real register, WITHOUT the
+    tokens: the statuses and the issued file are set here as the signature uploads would set them (those
+    uploads are tests/documents/test_signatures.py's and test_batch_letter_signed.py's subject)."""
+    session.refresh(batch)
+    letter = batch.letter_document or create_letter(session, world, batch)
+    _signer, clerk = letter_people(session, world)
+    letter.status, letter.approved_at = DocumentStatus.SIGNED, utcnow()
+    session.flush()
+    entry = register.take_number(session, clerk, letter)
+    prepared = files.latest(letter, FileKind.PREPARED)
+    files.add_version(session, clerk, letter, FileKind.ISSUED, files.content(prepared), "da-phat-hanh.pdf")
+    letter.status, letter.issued_at, entry.state = DocumentStatus.ISSUED, utcnow(), NumberState.USED
+    session.commit()
+    return letter
 
 
 def audit_count(session) -> int:

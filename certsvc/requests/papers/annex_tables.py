@@ -4,14 +4,13 @@ all tables) and :func:`build_annex_csv_zip` (one CSV per table in a ZIP).
 
 from __future__ import annotations
 
-import csv
 import io
 import re
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from certsvc.core.csvcells import neutralise
+from certsvc.core.csvcells import excel_csv
 
 from .annex import NUMBER_COLUMN, AnnexTable, check_tables
 from .text import check_text
@@ -104,16 +103,6 @@ def _text_cell(sheet: Any, value: str, cell_type: Callable[..., Any], wrap: Any)
     return cell
 
 
-def _csv_bytes(header: list[str], rows: Iterator[list[str]], delimiter: str) -> bytes:
-    """UTF-8 with a byte-order mark (Excel then reads Vietnamese right), CRLF line ends (RFC 4180); a value a
-    spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@``…) gets a leading apostrophe."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
-    writer.writerow(header)
-    writer.writerows([neutralise(cell) for cell in row] for row in rows)
-    return b"\xef\xbb\xbf" + buffer.getvalue().encode("utf-8")
-
-
 def build_annex_csv(tables: list[AnnexTable], *, delimiter: str = ",") -> bytes:
     """All tables in ONE rectangular CSV: the columns are ``Bảng`` (the table's title), ``STT``, then every
     column of every table once, in order of first appearance; a row leaves the columns of other tables empty.
@@ -133,7 +122,7 @@ def build_annex_csv(tables: list[AnnexTable], *, delimiter: str = ",") -> bytes:
                     line[slot] = value
                 yield [table.title, str(number), *line]
 
-    return _csv_bytes(["Bảng", NUMBER_COLUMN, *columns], rows(), delimiter)
+    return excel_csv(["Bảng", NUMBER_COLUMN, *columns], rows(), delimiter)
 
 
 def build_annex_csv_zip(tables: list[AnnexTable], *, delimiter: str = ",") -> bytes:
@@ -143,5 +132,5 @@ def build_annex_csv_zip(tables: list[AnnexTable], *, delimiter: str = ",") -> by
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for index, (table, name) in enumerate(zip(tables, _sheet_names(tables), strict=True), 1):
             rows = ([str(number), *row] for number, row in enumerate(table.rows, 1))
-            archive.writestr(f"{index:02d} {name}.csv", _csv_bytes([NUMBER_COLUMN, *table.columns], rows, delimiter))
+            archive.writestr(f"{index:02d} {name}.csv", excel_csv([NUMBER_COLUMN, *table.columns], rows, delimiter))
     return buffer.getvalue()

@@ -47,7 +47,7 @@ from .text import (
     register_fonts,
 )
 
-__all__ = ["LetterData", "build_letter_pdf"]
+__all__ = ["LetterData", "build_letter_pdf", "build_letter_pdfs"]
 
 # Nghị định 30/2020, Phụ lục I: margins (top 20–25 mm, bottom 20–25 mm, left 30–35 mm, right 15–20 mm).
 _LETTER_MARGINS = (20 * MM, 20 * MM, 30 * MM, 15 * MM)  # top, bottom, left, right
@@ -407,12 +407,19 @@ def _letter_layout(letter: LetterData) -> tuple[bytes, _Places]:
     return buffer.getvalue(), places
 
 
-def build_letter_pdf(letter: LetterData) -> bytes:
-    """The consolidated proposal letter, with the empty number and date text fields and the two signature
-    fields token_agent fills and signs (names from :mod:`token_agent.signing`)."""
+def build_letter_pdfs(letter: LetterData) -> tuple[bytes, bytes]:
+    """The consolidated proposal letter twice: as laid out (the draft, as a word processor exports it), and
+    prepared for signing with the empty number and date text fields and the two signature fields token_agent
+    fills and signs (names from :mod:`token_agent.signing`), over the boxes this module laid out."""
     _check_letter(letter)
     pdf, places = _letter_layout(letter)
     assert places.number and places.date and places.signature
     from token_agent import signing  # pyHanko and PKCS#11: loaded only when a letter is made
 
-    return signing.prepare(pdf, number_box=places.number, date_box=places.date, signature_box=places.signature).pdf
+    prepared = signing.prepare(pdf, number_box=places.number, date_box=places.date, signature_box=places.signature)
+    return pdf, prepared.pdf
+
+
+def build_letter_pdf(letter: LetterData) -> bytes:
+    """The consolidated proposal letter prepared for signing (see :func:`build_letter_pdfs`)."""
+    return build_letter_pdfs(letter)[1]
