@@ -104,9 +104,15 @@ def _error_response(
     )
 
 
-@functools.cache  # statuses are enum members, few and fixed: a list of fifty rows builds each badge once
 def badge(status: LabelledEnum) -> Markup:
     """A status as a coloured badge; its ``tone`` (ok, warn, bad or none) picks the colour."""
+    # Keyed by the enum too: members of string enums equal their value, so a request's "sent" and a
+    # document's "sent" would otherwise share one cached badge, and one label.
+    return _badge(type(status), status)
+
+
+@functools.cache  # statuses are enum members, few and fixed: a list of fifty rows builds each badge once
+def _badge(_kind: type, status: LabelledEnum) -> Markup:
     return Markup(f'<span class="badge {escape(getattr(status, "tone", ""))}">{escape(status.label)}</span>')
 
 

@@ -135,3 +135,15 @@ def test_a_bad_setting_stops_the_app_from_starting(make_app, monkeypatch, name, 
     monkeypatch.setenv(name, value)
     with pytest.raises(ConfigError, match=name):
         make_app()
+
+
+def test_statuses_of_two_kinds_with_one_value_keep_their_own_badges():
+    """A request "sent" (to the CA) and a document "sent" (issued) are equal strings, yet read differently."""
+    from certsvc.documents.models import DocumentStatus
+    from certsvc.requests.models import RequestStatus
+    from certsvc.web import badge
+
+    assert RequestStatus.SENT == DocumentStatus.SENT  # the trap: string enums compare by value
+    assert DocumentStatus.SENT.label in badge(DocumentStatus.SENT)
+    assert RequestStatus.SENT.label in badge(RequestStatus.SENT)
+    assert DocumentStatus.SENT.label not in badge(RequestStatus.SENT)
