@@ -12,7 +12,7 @@ import threading
 
 from cryptography import x509
 from pyhanko.pdf_utils.reader import PdfFileReader
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from certsvc.registry.models import RevocationList, TrustAnchor
@@ -40,9 +40,15 @@ def _newest_crls() -> Select[RevocationList]:
 
 
 def _key(session: Session) -> _CacheKey:
-    anchors = session.scalars(select(TrustAnchor.sha256).where(TrustAnchor.removed_at.is_(None)))
-    crls = session.scalars(_newest_crls().with_only_columns(RevocationList.sha256))
-    return tuple(sorted(anchors)), tuple(sorted(crls))
+    """What the verifier is built from, by hash: the anchors in force and the newest CRLs (one query, as every
+    upload asks it)."""
+    anchors = select(literal("anchor"), TrustAnchor.sha256).where(TrustAnchor.removed_at.is_(None))
+    crls = _newest_crls().with_only_columns(literal("crl"), RevocationList.sha256)
+    rows = session.execute(union_all(anchors, crls)).all()
+    return (
+        tuple(sorted(sha for kind, sha in rows if kind == "anchor")),
+        tuple(sorted(sha for kind, sha in rows if kind == "crl")),
+    )
 
 
 def _topmost(certificates: list[x509.Certificate]) -> list[x509.Certificate]:
