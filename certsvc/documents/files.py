@@ -83,25 +83,21 @@ def clean_filename(filename: str | None, default: str = "van-ban.pdf") -> str:
     return name[-255:] or default
 
 
-def store(session: Session, content: bytes) -> StoredFile:
-    """The stored file holding ``content``, added when no file holds those bytes yet.
+def store(session: Session, content: bytes) -> str:
+    """Keep ``content`` once (when no stored file holds those bytes yet) and return its SHA-256, the key that
+    versions and incoming documents point at.
 
-    Two uploads of the same bytes at once both succeed: the second insert does nothing.
+    One statement, without reading the row back: two uploads of the same bytes at once both succeed (the
+    second insert does nothing), and a file uploaded again is not written twice.
     """
     sha256 = hashlib.sha256(content).hexdigest()
-    found = session.get(StoredFile, sha256)
-    if found is not None:
-        return found
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     session.execute(
         insert(StoredFile)
         .values(sha256=sha256, size=len(content), content=content)
         .on_conflict_do_nothing(index_elements=["sha256"])
     )
-    stored = session.get(StoredFile, sha256)
-    if stored is None:  # inserted just above, or by another transaction that committed it
-        raise RuntimeError(f"stored file {sha256} vanished")
-    return stored
+    return sha256
 
 
 def add_version(
@@ -123,7 +119,7 @@ def add_version(
         kind=kind,
         appendix=appendix,
         filename=clean_filename(filename),
-        stored=store(session, content),
+        sha256=store(session, content),
         created_by_id=by.id,
     )
     session.add(version)

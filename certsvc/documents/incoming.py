@@ -274,12 +274,12 @@ def receive_outside(
     name = files.clean_filename(filename, default="van-ban-den.pdf")
     content = files.read_pdf_upload(upload, "file")
     verification = check_signatures(session, content)
-    stored = files.store(session, content)
+    sha256 = files.store(session, content)
     now = utcnow()
     incoming = IncomingDocument(
         status=IncomingStatus.RECEIVED,
         receiving_body_id=receiving_body_id,
-        sha256=stored.sha256,
+        sha256=sha256,
         filename=name,
         verification=verification,
         arrived_at=now,
@@ -289,7 +289,7 @@ def receive_outside(
     _event(incoming, Action.RECEIVE, Actor.of(by), refusal_reason(verification), now)
     session.add(incoming)
     session.flush()
-    _audit(session, by, incoming, Action.RECEIVE, {"sha256": stored.sha256, "verdict": verification.get("verdict")})
+    _audit(session, by, incoming, Action.RECEIVE, {"sha256": sha256, "verdict": verification.get("verdict")})
     return incoming
 
 

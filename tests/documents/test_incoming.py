@@ -214,7 +214,7 @@ def test_a_signed_outside_document_is_checked_and_registered(session, district):
     assert signature["intact"] and signature["chain_trusted"] and not signature["revoked"]
     assert signature["modification"] == "none"
     assert incoming.status is IncomingStatus.RECEIVED and registrable(incoming)
-    assert files.store(session, district.signed_pdf).sha256 == incoming.sha256
+    assert files.store(session, district.signed_pdf) == incoming.sha256
 
     register(session, district.clerk, incoming)
     session.commit()

@@ -115,9 +115,9 @@ def _document(session, org, signer, status: DocumentStatus, by) -> OutgoingDocum
 
 
 def _incoming(session, org) -> IncomingDocument:
-    stored = files.store(session, _DRAFT)
+    sha256 = files.store(session, _DRAFT)
     incoming = IncomingDocument(
-        receiving_body_id=org.id, sender_name="Sở Nội vụ", summary="V/v kiểm tra quyền", sha256=stored.sha256
+        receiving_body_id=org.id, sender_name="Sở Nội vụ", summary="V/v kiểm tra quyền", sha256=sha256
     )
     session.add(incoming)
     session.flush()
