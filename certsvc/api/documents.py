@@ -27,7 +27,7 @@ from certsvc.api.views import api_account, bp
 from certsvc.core.paging import Page, paginate
 from certsvc.core.records import MAX_ID, to_id
 from certsvc.documents import access, drafting, files, incoming, publishing, register, report, review, signing
-from certsvc.documents.forms import TABS, ListFilter, tab_query
+from certsvc.documents.listing import TABS, ListFilter, tab_query
 from certsvc.documents.models import (
     DocumentStatus,
     IncomingDocument,

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime, time
 from typing import cast
 
-from sqlalchemy import Select, case, select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
@@ -42,6 +42,7 @@ from certsvc.documents.models import (
     OutgoingDocument,
     Series,
     Urgency,
+    urgent_first,
 )
 from certsvc.documents.register import next_number
 from certsvc.documents.settings import DocumentSettings
@@ -156,10 +157,6 @@ def get_incoming(
     return incoming
 
 
-#: Hỏa tốc first, an ordinary document last (:attr:`Urgency.rank`).
-_URGENCY_ORDER = case(*((IncomingDocument.urgency == u, u.rank) for u in Urgency), else_=len(Urgency))
-
-
 def incoming_list(
     session: Session,
     account: Account,
@@ -176,7 +173,9 @@ def incoming_list(
         query = query.where(IncomingDocument.receiving_body_id == receiving_body_id)
     if status is not None:
         query = query.where(IncomingDocument.status == status)
-    return query.order_by(_URGENCY_ORDER, IncomingDocument.arrived_at.desc(), IncomingDocument.id.desc())
+    return query.order_by(
+        urgent_first(IncomingDocument.urgency), IncomingDocument.arrived_at.desc(), IncomingDocument.id.desc()
+    )
 
 
 # -- arrival ------------------------------------------------------------------------------------------

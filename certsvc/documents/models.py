@@ -9,7 +9,20 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    SQLColumnExpression,
+    String,
+    Text,
+    UniqueConstraint,
+    case,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from certsvc.core.enums import LabelledEnum, enum_column
@@ -21,6 +34,7 @@ from certsvc.timeutil import UTCDateTime, utcnow
 
 __all__ = [
     "Urgency",
+    "urgent_first",
     "Secrecy",
     "DocumentStatus",
     "FileKind",
@@ -59,6 +73,11 @@ class Urgency(LabelledEnum):
 
 
 _URGENCY_RANK = {Urgency.FLASH: 0, Urgency.VERY_URGENT: 1, Urgency.URGENT: 2, Urgency.NORMAL: 3}
+
+
+def urgent_first(column: SQLColumnExpression[Urgency]) -> ColumnElement[int]:
+    """An ORDER BY key of an urgency column: Hỏa tốc first, an ordinary document last (:attr:`Urgency.rank`)."""
+    return case(*((column == urgency, urgency.rank) for urgency in Urgency), else_=len(Urgency))
 
 
 class Secrecy(LabelledEnum):

@@ -24,16 +24,14 @@ from certsvc.documents.files import MAX_FILE_BYTES, PAPER_ONLY_MESSAGE, content,
 from certsvc.documents.forms import (
     DOCUMENT_FIELDS,
     PAPER_FIELDS,
-    TABS,
-    ListFilter,
     chosen_file,
     chosen_files,
     document_input,
     form_choices,
     options,
-    tab_query,
 )
 from certsvc.documents.incoming import SENDER_ACTIONS
+from certsvc.documents.listing import TABS, ListFilter, tab_query
 from certsvc.documents.models import (
     DocumentEvent,
     DocumentFile,
