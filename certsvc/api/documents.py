@@ -312,8 +312,6 @@ def register_book() -> Response:
         query.fail("organisation_id", "Bắt buộc: cơ quan ban hành.")
     year = query.number("year", register.vietnam_today().year, 9999)
     series = query.choice("series", Series) or Series.OUTGOING
-    if series is Series.INCOMING:
-        query.fail("series", "Sổ văn bản đi: outgoing hoặc outgoing_secret.")
     query.check()
     entries = register.register_book(db.session, account, query.args["organisation_id"], year, series)
     return jsonify(items=[register_entry_json(entry) for entry in entries], total=len(entries))

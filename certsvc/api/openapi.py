@@ -26,6 +26,7 @@ from certsvc.documents.models import (
     Series,
     Urgency,
 )
+from certsvc.documents.register import FIRST_BOOK_YEAR
 from certsvc.documents.report import MAX_PERIOD_DAYS
 from certsvc.registry.models import TokenKind, TokenState
 from certsvc.registry.service import CertificateStatus
@@ -1080,7 +1081,11 @@ _PATHS = {
             (400, 403, 404),
             parameters=(
                 {**_query("organisation_id", _ID, "The issuing body."), "required": True},
-                _query("year", {"type": "integer", "minimum": 1, "maximum": 9999}, "Year (this year by default)."),
+                _query(
+                    "year",
+                    {"type": "integer", "minimum": FIRST_BOOK_YEAR, "maximum": 9999},
+                    f"Year, from {FIRST_BOOK_YEAR} to next year (this year by default).",
+                ),
                 _query("series", {"type": "string", "enum": ["outgoing", "outgoing_secret"]}, "Series."),
             ),
         ),

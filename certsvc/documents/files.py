@@ -111,7 +111,8 @@ def add_version(
 ) -> DocumentFile:
     """Keep ``content`` as a new version of the document's ``kind`` file (of appendix ``appendix``).
 
-    No audit entry: the step that produced the version records one (its transition or edit).
+    No audit entry: the step that produced the version records one (its transition or edit), and its flush
+    writes the version too.
     """
     refuse_if_paper_only(doc)
     version = DocumentFile(
@@ -123,7 +124,6 @@ def add_version(
         created_by_id=by.id,
     )
     session.add(version)
-    session.flush()
     return version
 
 

@@ -43,11 +43,16 @@ __all__ = [
     "take_number",
     "abandon_number",
     "register_paper",
+    "FIRST_BOOK_YEAR",
+    "book_problems",
     "register_book",
 ]
 
 #: The register's column for an abandoned number's reason.
 _MAX_REASON = 500
+
+#: The first year a register can be asked for: before it no office kept one here.
+FIRST_BOOK_YEAR = 2000
 
 
 def vietnam_today() -> date:
@@ -194,10 +199,26 @@ def register_paper(session: Session, by: Account, values: Mapping[str, object]) 
     return doc
 
 
+def book_problems(year: int, series: Series) -> dict[str, str]:
+    """What is wrong with asking for the outgoing register of ``year`` and ``series``, by field: a year from
+    :data:`FIRST_BOOK_YEAR` to next year (a register opens on 1 January), and an outgoing series (the incoming
+    register has its own page)."""
+    problems = {}
+    last = vietnam_today().year + 1
+    if not FIRST_BOOK_YEAR <= year <= last:
+        problems["year"] = f"Năm của sổ phải từ {FIRST_BOOK_YEAR} đến {last}."
+    if series is Series.INCOMING:
+        problems["series"] = "Đây là sổ văn bản đi; sổ văn bản đến ở trang văn bản đến."
+    return problems
+
+
 def register_book(
     session: Session, by: Account, organisation_id: object, year: int, series: Series
 ) -> list[NumberEntry]:
-    """The lines of ``organisation_id``'s register of ``series`` in ``year``, by number (abandoned ones too)."""
+    """The lines of ``organisation_id``'s register of ``series`` in ``year``, by number (abandoned ones too);
+    a year or series :func:`book_problems` refuses raises ValidationFailed."""
+    if problems := book_problems(year, series):
+        raise ValidationFailed(problems)
     body = get_record(session, Organisation, organisation_id, MISSING)
     if not can(session, by, Permission.VIEW_DOCUMENTS, body.id):
         raise NotFound(MISSING)

@@ -303,7 +303,8 @@ def apply_transition(
     if action == Action.RETURN:
         _void_approval(doc)
     session.add(event)
-    session.flush()
+    if creating:  # the audit entry names the new document's id; otherwise record's flush writes it all
+        session.flush()
     audit: dict[str, object] = {
         "from": transition.source and transition.source.value,
         "to": transition.target.value,

@@ -484,18 +484,19 @@ def _book_choice(args: Mapping[str, object], bodies: list[int]) -> tuple[int, in
         body_id, errors["organisation_id"] = None, "Không có sổ của cơ quan này."
     if body_id is None:
         body_id = _busiest_book(bodies)
-    year = vietnam_year = register.vietnam_today().year
+    year = this_year = register.vietnam_today().year
     if raw := str(args.get("year") or "").strip():
-        if len(raw) == 4 and raw.isascii() and raw.isdigit() and 2000 <= int(raw) <= vietnam_year + 1:
-            year = int(raw)
-        else:
-            errors["year"] = "Năm không hợp lệ (ví dụ 2026)."
+        year = int(raw) if len(raw) == 4 and raw.isascii() and raw.isdigit() else 0
     try:
         series = Series(str(args.get("series") or Series.OUTGOING.value))
     except ValueError:
         series, errors["series"] = Series.OUTGOING, "Sổ không hợp lệ."
-    if series is Series.INCOMING:
-        series, errors["series"] = Series.OUTGOING, "Sổ văn bản đến ở trang văn bản đến."
+    problems = register.book_problems(year, series)
+    if "year" in problems:
+        year = this_year
+    if "series" in problems:
+        series = Series.OUTGOING
+    errors.update(problems)
     return body_id, year, series, errors
 
 

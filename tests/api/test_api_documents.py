@@ -259,6 +259,12 @@ def test_bad_input_is_a_json_error_with_its_code_and_writes_nothing(session, doc
     drafter.refused("GET", "/documents?status=", status=400, code="validation_failed")
     drafter.refused("GET", "/documents?status=lost&type=0", status=400, code="validation_failed")
     drafter.refused("GET", "/register", status=400, code="validation_failed")
+    district = w.org("district").id
+    for query, field in (("year=1999", "year"), ("year=2999", "year"), ("series=incoming", "series")):
+        fields = api["clerk"].refused(
+            "GET", f"/register?organisation_id={district}&{query}", status=400, code="validation_failed"
+        )
+        assert set(fields) == {field}
     drafter.refused(
         "GET", f"/report?organisation_id={w.org('vhtt').id}&from=2026-01-01&to=2026-02-01", status=403, code="forbidden"
     )

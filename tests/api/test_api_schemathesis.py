@@ -36,8 +36,8 @@ _IDS = {
 }
 #: A request type's own fields (their names and rules are listed by GET /request-types) and the letter's date,
 #: which may not be after today: the document cannot say either.
-#: Days of the documents (a period, a deadline not before today, a date the calendar covers), and the PDF a
-#: document's file must be.
+#: Days of the documents (a period, a deadline not before today, a date the calendar covers, a register's year
+#: not after next year), and the PDF a document's file must be.
 _BEYOND_THE_DOCUMENT = {
     "document_date",
     "certificate_id",
@@ -46,6 +46,7 @@ _BEYOND_THE_DOCUMENT = {
     "to",
     "original_date",
     "handle_by",
+    "year",
     "file",
     *(f"appendix_{number}" for number in range(1, MAX_APPENDICES + 1)),
 } | {field.name for spec in REQUEST_TYPES.values() for field in spec.fields}

@@ -357,6 +357,14 @@ def test_clerk_registers_a_secret_paper_document(session, docs_world, signed_in)
     assert entry.series is Series.OUTGOING_SECRET and entry.state is NumberState.USED
     # the ordinary series is apart
     assert "Sổ chưa có số nào" in text_of(browser.get("/documents/register?series=outgoing"))
+    # a year or series the register cannot have is said, and this year's ordinary book shown instead
+    for query, message in (
+        ("year=1999", "Năm của sổ phải từ 2000"),
+        ("year=20x6", "Năm của sổ phải từ 2000"),
+        ("series=incoming", "sổ văn bản đến ở trang văn bản đến"),
+    ):
+        page = text_of(browser.get(f"/documents/register?{query}"))
+        assert message in page and "Sổ chưa có số nào" in page
 
 
 def test_paper_registration_refusals(session, docs_world, signed_in):
