@@ -73,7 +73,8 @@ def _lines(text: str | None) -> list[str]:
     return text.split("\n") if text else []
 
 
-def register_entry_json(entry: NumberEntry) -> dict:
+def register_entry_json(entry: NumberEntry, document: OutgoingDocument | None) -> dict:
+    """A register line; ``document`` is the one holding the number, or the one that abandoned it."""
     return {
         "id": entry.id,
         "number": entry.number,
@@ -83,6 +84,7 @@ def register_entry_json(entry: NumberEntry) -> dict:
         "state": labelled(entry.state),
         "abandon_reason": entry.abandon_reason,
         "taken_at": time_json(entry.taken_at),
+        "document_id": None if document is None else document.id,
     }
 
 
@@ -103,7 +105,7 @@ def document_json(doc: OutgoingDocument) -> dict:
         "outside_recipients": _lines(doc.outside_recipients),
         "distribution_lines": _lines(doc.distribution_lines),
         "answers_id": doc.answers_id,
-        "number": register_entry_json(doc.number_entry) if doc.number_entry is not None else None,
+        "number": register_entry_json(doc.number_entry, doc) if doc.number_entry is not None else None,
         "created_at": time_json(doc.created_at),
         "updated_at": time_json(doc.updated_at),
         "approved_at": time_json(doc.approved_at),

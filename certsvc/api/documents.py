@@ -314,7 +314,20 @@ def register_book() -> Response:
     series = query.choice("series", Series) or Series.OUTGOING
     query.check()
     entries = register.register_book(db.session, account, query.args["organisation_id"], year, series)
-    return jsonify(items=[register_entry_json(entry) for entry in entries], total=len(entries))
+    documents = register.documents_of(db.session, entries)
+    return jsonify(items=[register_entry_json(entry, documents.get(entry.id)) for entry in entries], total=len(entries))
+
+
+@bp.post("/register/paper")
+def register_paper() -> Response:
+    """A secret document issued on paper entered in the issuing body's secret series: its register entry only."""
+    account = api_account()
+    ensure(db.session, account, Permission.ISSUE_DOCUMENTS)
+    data = json_body()
+    body = Body(data, ("drafting_unit_id", "issue_date", *DOCUMENT_VALUES))
+    body.check()
+    doc = register.register_paper(db.session, account, data)
+    return committed(lambda: _detail(doc), 201, url_for("api.get_document", api_document_id=doc.id))
 
 
 # -- incoming documents ------------------------------------------------------------------------------

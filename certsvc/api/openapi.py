@@ -260,6 +260,10 @@ _BATCH = _object(
         "document_number": _nullable(_STRING),
         "document_date": _nullable(_DATE),
         "sent_at": _nullable(_TIME),
+        "letter_document_id": {
+            **_nullable(_INTEGER),
+            "description": "The proposal letter as an outgoing document (GET /documents/{id}), once drafted.",
+        },
     }
 )
 
@@ -343,6 +347,10 @@ _REGISTER_ENTRY = _object(
         "state": _labelled(NumberState),
         "abandon_reason": _nullable(_STRING),
         "taken_at": _TIME,
+        "document_id": {
+            **_nullable(_INTEGER),
+            "description": "The document holding the number, or the one that abandoned it.",
+        },
     }
 )
 
@@ -727,6 +735,23 @@ _NEW_DOCUMENT = _object(
     ),
 )
 _EDIT_DOCUMENT = _object({**_DOCUMENT_VALUES}, optional=tuple(_DOCUMENT_VALUES))
+_PAPER_DOCUMENT = _object(
+    {
+        **_DOCUMENT_VALUES,
+        "drafting_unit_id": {**_ID, "description": "The issuing body (default) or one of its units."},
+        "issue_date": {**_DATE, "description": "The date on the paper (today by default; never later)."},
+    },
+    optional=(
+        "urgency",
+        "drafting_unit_id",
+        "issue_date",
+        "outside_recipients",
+        "distribution_lines",
+        "answers_id",
+        "recipient_ids",
+        "authority_lines",
+    ),
+)
 _APPENDICES = _object({"appendix": {"type": "array", "minItems": 1, "maxItems": MAX_APPENDICES, "items": _PDF}})
 _ACTION_BODY = _object({"comment": _COMMENT}, optional=("comment",))
 _FILENAME = _query("filename", {**_PLAIN, "maxLength": 255}, "The file's name, kept with the version.")
@@ -1088,6 +1113,16 @@ _PATHS = {
                 ),
                 _query("series", {"type": "string", "enum": ["outgoing", "outgoing_secret"]}, "Series."),
             ),
+        ),
+    },
+    "/register/paper": {
+        "post": _post(
+            "Enter a secret document issued on paper (Mật, Tối mật, Tuyệt mật) in the issuing body's secret "
+            "series: number, date, summary as the clerk writes it, recipients; it never takes a file.",
+            201,
+            "DocumentDetail",
+            (400, 403, 404, 409),
+            body=_PAPER_DOCUMENT,
         ),
     },
     "/incoming": {

@@ -133,6 +133,7 @@ def batch_json(batch: Batch) -> dict:
         "document_number": batch.document_number,
         "document_date": time_json(batch.document_date),
         "sent_at": time_json(batch.sent_at),
+        "letter_document_id": batch.letter_document_id,
     }
 
 

@@ -22,6 +22,7 @@ from certsvc.core.validation import FieldError, clean_day
 from certsvc.documents.access import MISSING
 from certsvc.documents.drafting import clean_document_values
 from certsvc.documents.models import (
+    DocumentEvent,
     DocumentType,
     NumberCounter,
     NumberEntry,
@@ -46,6 +47,7 @@ __all__ = [
     "FIRST_BOOK_YEAR",
     "book_problems",
     "register_book",
+    "documents_of",
 ]
 
 #: The register's column for an abandoned number's reason.
@@ -229,3 +231,26 @@ def register_book(
             .order_by(NumberEntry.number)
         )
     )
+
+
+def documents_of(session: Session, entries: list[NumberEntry]) -> dict[int, OutgoingDocument]:
+    """Each entry's document by entry id: the one holding the number, or for an abandoned number the one that
+    gave it up (named by its ``abandon_number`` event)."""
+    ids = [entry.id for entry in entries]
+    found = {
+        doc.number_entry_id: doc
+        for doc in session.scalars(select(OutgoingDocument).where(OutgoingDocument.number_entry_id.in_(ids)))
+        if doc.number_entry_id is not None
+    }
+    abandoned = {entry.id for entry in entries if entry.id not in found}
+    if abandoned:
+        body_ids = {entry.issuing_body_id for entry in entries}
+        for event in session.scalars(
+            select(DocumentEvent)
+            .join(OutgoingDocument)
+            .where(DocumentEvent.action == Action.ABANDON_NUMBER, OutgoingDocument.issuing_body_id.in_(body_ids))
+        ):
+            entry_id = (event.details or {}).get("number_entry_id")
+            if entry_id in abandoned:
+                found[entry_id] = event.document
+    return found

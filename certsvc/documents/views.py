@@ -33,7 +33,6 @@ from certsvc.documents.forms import (
 from certsvc.documents.incoming import SENDER_ACTIONS
 from certsvc.documents.listing import TABS, ListFilter, tab_query
 from certsvc.documents.models import (
-    DocumentEvent,
     DocumentFile,
     DocumentStatus,
     DocumentType,
@@ -55,10 +54,13 @@ from certsvc.people.models import Person
 from certsvc.policy import Permission, can, ensure, orgs_in_scope
 from certsvc.timeutil import to_vietnam
 from certsvc.ui.navigation import NavLink
+from certsvc.ui.parts import PageParts
 from certsvc.ui.uploads import allow_upload
 from token_agent.signing import format_number
 
 bp = Blueprint("documents", __name__, url_prefix="/documents")
+#: What capabilities above documents show on a document's page (the batch whose proposal letter it is).
+DOCUMENT_PAGE = PageParts()
 NAV_LINKS = (
     NavLink(
         "Văn bản đi",
@@ -319,6 +321,7 @@ def _document_page(doc: OutgoingDocument, errors: dict[str, str] | None = None, 
         download_name=download_name,
         uploaders=_uploaders(doc),
         FileKind=FileKind,
+        **DOCUMENT_PAGE.values(doc),
     ), status
 
 
@@ -520,7 +523,7 @@ def _register_page(
         series=series,
         all_series=(Series.OUTGOING, Series.OUTGOING_SECRET),
         entries=entries,
-        documents=_documents_of(entries),
+        documents=register.documents_of(db.session, entries),
         may_register=may_register,
         values=values or {"issuing_body_id": body_id, "secrecy": Secrecy.SECRET.value},
         errors={**choice_errors, **(errors or {})},
@@ -528,28 +531,6 @@ def _register_page(
         secrecy_options=options(s for s in Secrecy if s.paper_only),
         today=register.vietnam_today(),
     ), max(status, 400 if choice_errors else 200)
-
-
-def _documents_of(entries: list[NumberEntry]) -> dict[int, OutgoingDocument]:
-    """Each entry's document: the one holding the number, or for an abandoned number the one that gave it up."""
-    ids = [entry.id for entry in entries]
-    found = {
-        doc.number_entry_id: doc
-        for doc in db.session.scalars(select(OutgoingDocument).where(OutgoingDocument.number_entry_id.in_(ids)))
-        if doc.number_entry_id is not None
-    }
-    abandoned = {entry.id for entry in entries if entry.id not in found}
-    if abandoned:
-        body_ids = {entry.issuing_body_id for entry in entries}
-        for event in db.session.scalars(
-            select(DocumentEvent)
-            .join(OutgoingDocument)
-            .where(DocumentEvent.action == Action.ABANDON_NUMBER, OutgoingDocument.issuing_body_id.in_(body_ids))
-        ):
-            entry_id = (event.details or {}).get("number_entry_id")
-            if entry_id in abandoned:
-                found[entry_id] = event.document
-    return found
 
 
 @bp.get("/register")

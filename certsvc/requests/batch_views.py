@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from flask import Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from sqlalchemy import select
 
 from certsvc.documents.access import may
 from certsvc.documents.files import latest
-from certsvc.documents.models import FileKind
+from certsvc.documents.models import FileKind, OutgoingDocument
+from certsvc.documents.views import DOCUMENT_PAGE
 from certsvc.errors import ValidationFailed
 from certsvc.extensions import db
 from certsvc.policy import Permission, can, ensure
@@ -51,6 +53,14 @@ def create_batch():
     db.session.commit()
     flash(f"Đã tạo đợt tổng hợp «{batch.title}».", "success")
     return redirect(url_for("requests.view_batch", batch_id=batch.id))
+
+
+@DOCUMENT_PAGE.add
+def _letter_of(doc: OutgoingDocument) -> dict[str, object]:
+    """On a proposal letter's page, the batch it is the letter of, for those who see that batch."""
+    batch = db.session.scalar(select(Batch).where(Batch.letter_document_id == doc.id))
+    visible = batch is not None and can(db.session, current_user, Permission.VIEW_BATCHES, batch.focal_office_id)
+    return {"letter_of_batch": batch if visible else None}
 
 
 def _batch_page(batch: Batch, errors: dict | None = None, status: int = 200):

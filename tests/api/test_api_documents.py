@@ -139,6 +139,7 @@ def test_a_document_from_draft_to_recall_through_the_api(session, docs_world, ap
     book = api["clerk"].get(f"/register?organisation_id={w.org('district').id}")
     assert [(e["number"], e["state"]["value"]) for e in book["items"]] == [(1, "abandoned"), (2, "taken")]
     assert book["items"][0]["abandon_reason"] == "Lấy nhầm số"
+    assert [e["document_id"] for e in book["items"]] == [doc_id, doc_id]  # the one that abandoned 01 too
 
     _issued_in_place(session, doc_id, w["clerk"])
     sent = api["clerk"].post(f"/documents/{doc_id}/actions/send")
@@ -221,6 +222,21 @@ def test_a_secret_document_takes_no_file(session, docs_world, api):
     )["error"]
     assert error["code"] == "paper_only" and "Văn bản mật" in error["message"]
     assert _audit_count(session) == before
+
+
+def test_a_secret_paper_document_is_entered_in_the_secret_series(session, docs_world, api):
+    w = docs_world
+    values = document_values(session, w, secrecy="secret", summary="Tài liệu mật (trích yếu do văn thư ghi)")
+    api["drafter"].refused("POST", "/register/paper", values, status=403, code="forbidden")
+    fields = api["clerk"].refused(
+        "POST", "/register/paper", {**values, "secrecy": "normal"}, status=400, code="validation_failed"
+    )
+    assert set(fields) == {"secrecy"}
+    api["clerk"].refused("POST", "/register/paper", {**values, "colour": "red"}, status=400, code="validation_failed")
+    paper = api["clerk"].post("/register/paper", {**values, "issue_date": "2026-01-05"}, status=201)
+    assert paper["status"]["value"] == "paper" and paper["files"] == []
+    assert paper["number"]["symbol"].startswith("01/") and paper["number"]["series"]["value"] == "outgoing_secret"
+    assert paper["number"]["document_id"] == paper["id"]
 
 
 def test_bad_input_is_a_json_error_with_its_code_and_writes_nothing(session, docs_world, api):
@@ -349,7 +365,8 @@ def test_every_documented_document_operation_is_called(session, docs_world, api)
     w = docs_world
     test_a_document_from_draft_to_recall_through_the_api(session, w, api)
     test_outside_documents_are_checked_registered_only_when_valid_and_directed(session, w, api)
-    doc_id = session.scalar(select(OutgoingDocument.id))
+    test_a_secret_paper_document_is_entered_in_the_secret_series(session, w, api)
+    doc_id = session.scalar(select(OutgoingDocument.id).order_by(OutgoingDocument.id))
     api["clerk"].get("/documents")
     api["signer"].get(f"/report?organisation_id={w.org('district').id}&from=2026-01-01&to=2026-12-31")
     _pdf_refused(api["signer"], f"/documents/{doc_id}/approval", b"%PDF-", 409, "transition_refused")

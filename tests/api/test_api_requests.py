@@ -98,6 +98,7 @@ def test_a_request_from_draft_to_sent_through_the_api_only(session, world, api):
     issue_letter(session, world, session.get(Batch, bid))
     sent = step(["batch.sent", "request.mark_sent"], focal, "POST", f"/batches/{bid}/sent")
     assert sent["status"]["value"] == "sent" and sent["document_number"] == "01/UBND-VHTT"
+    assert sent["letter_document_id"] == session.get(Batch, bid).letter_document_id is not None
     final = officer.get(f"/requests/{rid}")
     assert final["status"]["value"] == "sent" and final["batch_id"] == bid
     assert [e["action"] for e in final["events"]] == [

@@ -86,6 +86,7 @@ ROUTES = {
     "api.register_book": VIEWERS,
     "api.list_incoming": VIEWERS,
     "api.receive_incoming": CLERK,
+    "api.register_paper": CLERK,
     "api.document_report": REPORT_READERS,
     **_ON_COMMUNE,
     **_ON_OFFICE,

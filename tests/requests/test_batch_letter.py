@@ -192,6 +192,9 @@ def test_batch_page_creates_the_letter_then_marks_the_batch_sent(session, world,
     letter = batch.letter_document
     shown = page.get(url).get_data(as_text=True)
     assert f"/documents/{letter.id}" in shown and "Dự thảo" in shown and "Tạo công văn đề nghị" not in shown
+    # and the letter's page leads back to its batch
+    letter_page = page.get(f"/documents/{letter.id}").get_data(as_text=True)
+    assert "Công văn đề nghị của" in letter_page and f'href="{url}"' in letter_page
     refused = page.post(f"{url}/sent")
     assert refused.status_code == 409 and "chưa được ký phát hành" in refused.get_data(as_text=True)
     issue_letter(session, world, batch)
