@@ -23,6 +23,13 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=5000")
         cursor.close()
+        # SQLite's lower() folds ASCII only: "QUYẾT" would not find "quyết". Python's folds every letter,
+        # as PostgreSQL's does, so searches behave the same on both.
+        dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
+
+
+def _lower(value: object) -> object:
+    return value.lower() if isinstance(value, str) else value
 
 
 def create_app(overrides: dict | None = None, *, require_secret: bool = True) -> Flask:
