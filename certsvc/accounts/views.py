@@ -7,6 +7,8 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import RequestRedirect
 
 from certsvc.accounts import authentication, passwords
 from certsvc.accounts.actors import ActorNames, actor_names
@@ -55,13 +57,37 @@ def _login_policy() -> authentication.LoginPolicy:
     )
 
 
-def _safe_next(target: str | None) -> str:
-    """Only a path on this site: never an open redirect."""
-    if target:
-        parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//"):
-            return target
-    return url_for("core.index")
+def _opens_with_get(path: str) -> bool:
+    """Whether ``path`` is a page of this site (a GET route), not an action that only takes a POST."""
+    try:
+        current_app.url_map.bind("localhost").match(path, method="GET")
+    except RequestRedirect:  # the same page with or without its trailing slash
+        return True
+    except HTTPException:
+        return False
+    return True
+
+
+def _safe_next(target: str | None) -> tuple[str, bool]:
+    """Where to go after logging in, and whether an action was lost on the way.
+
+    Only a path on this site: never an open redirect. A form posted after the login expired (or from a tab
+    opened before logging out) brings the address of its action, which only takes a POST: the user lands on
+    the nearest page above it (the record the action was for), and is told the action was not done.
+    """
+    if not target:
+        return url_for("core.index"), False
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return url_for("core.index"), False
+    if _opens_with_get(parts.path):
+        return target, False
+    path = parts.path.rstrip("/")
+    while "/" in path:
+        path = path.rsplit("/", 1)[0]
+        if path and _opens_with_get(path):
+            return path, True
+    return url_for("core.index"), True
 
 
 def _failure_message(result: authentication.LoginResult) -> str:
@@ -109,7 +135,14 @@ def login():
     if account.must_change_password:
         flash("Bạn cần đổi mật khẩu trước khi tiếp tục.", "info")
         return redirect(url_for("auth.change_password"))
-    return redirect(_safe_next(form.next.data))
+    landing, action_lost = _safe_next(form.next.data)
+    if action_lost:
+        flash(
+            "Phiên đăng nhập đã hết hạn trước khi thao tác được gửi, nên thao tác chưa được thực hiện. "
+            "Hãy xem lại hồ sơ dưới đây và làm lại nếu vẫn cần.",
+            "warning",
+        )
+    return redirect(landing)
 
 
 @bp.post("/logout")

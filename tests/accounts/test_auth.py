@@ -127,6 +127,22 @@ def test_open_redirect_is_not_followed(browser, world):
     assert response.headers["Location"] == "/"
 
 
+def test_a_form_posted_after_the_login_expired_lands_on_its_record_with_a_message(browser, world):
+    """The login page brought back by an expired session's POST names the action's address, which only takes
+    a POST: after logging in the user sees the record's page and is told the action was not done."""
+    browser.get("/login")
+    response = browser.post("/login", {"username": "clerk", "password": PASSWORD, "next": "/requests/5/act/submit"})
+    assert response.headers["Location"] == "/requests/5"
+    page = browser.get("/").get_data(as_text=True)
+    assert "thao tác chưa được thực hiện" in page
+
+
+def test_a_page_named_by_next_is_opened_as_it_is(browser, world):
+    browser.get("/login")
+    response = browser.post("/login", {"username": "clerk", "password": PASSWORD, "next": "/requests/?tab=mine"})
+    assert response.headers["Location"] == "/requests/?tab=mine"
+
+
 def test_session_cookie_flags(browser, world):
     response = browser.login("clerk")
     cookie = response.headers.get("Set-Cookie", "")
