@@ -299,6 +299,8 @@ class OutcomeResult:
     request_id: int
     status: RequestStatus
     certificate_id: int | None = None
+    #: Recovery requests of a revoked token that the revocation cancelled (the user must be told).
+    cancelled_recoveries: tuple[int, ...] = ()
 
 
 _ISSUING = {
@@ -348,16 +350,21 @@ def record_outcome(
         comment,
         details={"certificate_id": certificate.id if certificate else None},
     )
-    if request.request_type is RequestType.REVOCATION and request.token_id is not None:
+    cancelled = (
         _cancel_recoveries_of_revoked_token(session, by, request)
-    return OutcomeResult(request.id, request.status, certificate.id if certificate else None)
+        if request.request_type is RequestType.REVOCATION and request.token_id is not None
+        else ()
+    )
+    return OutcomeResult(request.id, request.status, certificate.id if certificate else None, cancelled)
 
 
 #: Where a request can still be cancelled: before it goes into a batch.
 _CANCELLABLE = frozenset(t.source for t in TRANSITIONS if t.action == Action.CANCEL)
 
 
-def _cancel_recoveries_of_revoked_token(session: Session, by: Account, revocation: CertificateRequest) -> None:
+def _cancel_recoveries_of_revoked_token(
+    session: Session, by: Account, revocation: CertificateRequest
+) -> tuple[int, ...]:
     """A token whose certificate was revoked goes back to the CA: its open recovery requests lose their
     purpose. Those still before a batch are cancelled, in the name of the officer who recorded the
     revocation (a consequence of that act, whatever their own permissions at the unit), each with a note
@@ -376,7 +383,10 @@ def _cancel_recoveries_of_revoked_token(session: Session, by: Account, revocatio
         f"Tự động hủy: chứng thư số trên thiết bị đã bị thu hồi theo đề nghị số {revocation.id}; "
         "thiết bị phải nộp lại cơ quan cấp."
     )
+    cancelled = []
     for recovery in recoveries:
         apply_transition(
             session, Actor.of(by), recovery, Action.CANCEL, note, details={"revocation_request_id": revocation.id}
         )
+        cancelled.append(recovery.id)
+    return tuple(cancelled)

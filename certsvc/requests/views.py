@@ -8,6 +8,7 @@ Thin: permissions from :mod:`certsvc.policy` (checked before any input is read),
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
@@ -221,13 +222,14 @@ def edit_request(request_id: int):
     return redirect(url_for("requests.view_request", request_id=req.id))
 
 
-def attempt(change, failed, done: str, target: str):
-    """Run ``change``; commit and go to ``target``, or roll back and let ``failed(errors, status)`` answer.
+def attempt(change, failed, done: str, target: str, *, also: Callable[[Any], None] | None = None):
+    """Run ``change``; commit, say ``done`` (and what ``also`` says of the change's result) and go to
+    ``target``; or roll back and let ``failed(errors, status)`` answer.
 
     Refusals of permission stay 403 (the error page); other refusals show on the page that was posted.
     """
     try:
-        change()
+        result = change()
     except CertsvcError as failure:
         if failure.http_status == 403:
             raise
@@ -235,6 +237,8 @@ def attempt(change, failed, done: str, target: str):
         return failed(_errors_of(failure), failure.http_status)
     db.session.commit()
     flash(done, "success")
+    if also is not None:
+        also(result)
     return redirect(target)
 
 
@@ -273,7 +277,19 @@ def record_outcome(request_id: int):
         _on_request_page(request_id),
         f"Đã ghi kết quả đề nghị số {req.id}.",
         url_for("requests.view_request", request_id=req.id),
+        also=_tell_cancelled_recoveries,
     )
+
+
+def _tell_cancelled_recoveries(result: batches.OutcomeResult) -> None:
+    """A recorded revocation cancels the token's open recovery requests: say which."""
+    if result.cancelled_recoveries:
+        numbers = ", ".join(f"số {number}" for number in result.cancelled_recoveries)
+        flash(
+            f"Đề nghị khôi phục thiết bị {numbers} đã tự động hủy: chứng thư số trên thiết bị đã bị thu hồi, "
+            "thiết bị phải nộp lại cơ quan cấp.",
+            "warning",
+        )
 
 
 # --- the focal office's queue ---------------------------------------------------------------------

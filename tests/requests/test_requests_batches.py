@@ -269,7 +269,7 @@ def _pin_locked_certificate(session, world):
     return cert
 
 
-def test_a_completed_revocation_cancels_the_token_s_recovery_not_yet_in_a_batch(session, world):
+def test_a_completed_revocation_cancels_the_token_s_recovery_not_yet_in_a_batch(session, world, make_browser):
     cert = _pin_locked_certificate(session, world)
     recovery = bring_to(
         session,
@@ -278,8 +278,15 @@ def test_a_completed_revocation_cancels_the_token_s_recovery_not_yet_in_a_batch(
         RequestStatus.SUBMITTED,
     )
     revocation = _sent(session, world, "revocation", {"certificate_id": cert.id, "reason": "lost_token"})
-    batches.record_outcome(session, focal(world), revocation, {"outcome": "done"}, calendar=CALENDAR)
     session.commit()
+    page = make_browser()
+    page.login("focalofficer")
+    response = page.post(f"/requests/{revocation.id}/outcome", {"outcome": "done"})
+    assert response.status_code == 302
+    # the officer is told which request the revocation cancelled
+    shown = page.get(response.headers["Location"]).get_data(as_text=True)
+    assert f"Đề nghị khôi phục thiết bị số {recovery.id} đã tự động hủy" in shown
+    session.expire_all()
     assert revocation.status is RequestStatus.DONE and recovery.status is RequestStatus.CANCELLED
     cancelled = recovery.events[-1]
     assert f"thu hồi theo đề nghị số {revocation.id}" in cancelled.comment
