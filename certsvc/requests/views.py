@@ -25,7 +25,7 @@ from certsvc.registry.service import RegistrySettings
 from certsvc.requests import batches, checks, listing, service
 from certsvc.requests.fields import SubmissionLimits, display_value, spec_of
 from certsvc.requests.listing import QUEUE_STATUSES, RequestFilter
-from certsvc.requests.models import CertificateRequest, RequestStatus, RequestType
+from certsvc.requests.models import CertificateRequest, RequestEvent, RequestStatus, RequestType
 from certsvc.requests.transitions import ACTION_LABELS, PAGE_ACTIONS, action_permissions
 from certsvc.ui.navigation import NavLink
 
@@ -192,8 +192,24 @@ def _request_page(req: CertificateRequest, errors: dict | None = None, status: i
         and can(db.session, current_user, Permission.MANAGE_BATCHES, req.organisation_id),
         can_view_batch=req.batch is not None
         and can(db.session, current_user, Permission.VIEW_BATCHES, req.batch.focal_office_id),
+        status_note=_status_note(req),
         errors=errors or {},
     ), status
+
+
+#: Statuses whose reason stays on the request's page until it moves on.
+_EXPLAINED_STATUSES = frozenset({RequestStatus.RETURNED, RequestStatus.REJECTED, RequestStatus.CANCELLED})
+
+
+def _status_note(req: CertificateRequest) -> RequestEvent | None:
+    """The step that put a returned, rejected or cancelled request where it is, when it gave a reason: shown
+    until the request is sent again, whatever edits came after (the drafter fixes what the reason says)."""
+    if req.status not in _EXPLAINED_STATUSES:
+        return None
+    moved = next(
+        (e for e in reversed(req.events) if e.to_status is req.status and e.from_status is not req.status), None
+    )
+    return moved if moved is not None and moved.comment else None
 
 
 @bp.get("/<int:request_id>")

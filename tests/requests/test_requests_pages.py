@@ -252,3 +252,22 @@ def test_outcome_with_the_issued_certificate_file(focal_page, officer_page, sess
     finished = session.get(CertificateRequest, request.id)
     assert finished.status is RequestStatus.DONE and finished.issued_certificate.token.serial == "TKMAI01"
     assert "Chứng thư số được cấp" in text(officer_page.get(f"/requests/{request.id}"))
+
+
+def test_the_return_reason_stays_until_the_request_is_sent_again(officer_page, head_page, session, world):
+    request = bring_to(session, world, draft(session, world), RequestStatus.RETURNED)  # reason "Ý kiến kiểm thử"
+    url = f"/requests/{request.id}"
+
+    def note() -> str:
+        """The reason card at the top of the page ('' when there is none)."""
+        page = text(officer_page.get(url))
+        start = page.find('class="card returned-note"')
+        return "" if start < 0 else page[start : page.index("</section>", start)]
+
+    assert "Ý kiến kiểm thử" in note()
+    edited = officer_page.post(f"{url}/edit", {**individual(), "full_name": "Nguyễn Văn Sửa"})
+    assert edited.status_code == 302, text(edited)
+    # the drafter fixed what the reason asked for: the reason is still there to check against
+    assert "Ý kiến kiểm thử" in note() and "Nguyễn Văn Sửa" in text(officer_page.get(url))
+    assert head_page.post(f"{url}/act/resubmit").status_code == 302
+    assert note() == ""
