@@ -60,7 +60,8 @@ def _viewable(request_id: int) -> CertificateRequest:
 @bp.get("/request-types")
 def list_request_types() -> Response:
     ensure(db.session, api_account(), Permission.VIEW_REQUESTS)
-    return jsonify(items=[request_type_json(spec) for spec in REQUEST_TYPES.values()], total=len(REQUEST_TYPES))
+    hints = SubmissionLimits.from_config(current_app.config).hints()
+    return jsonify(items=[request_type_json(spec, hints) for spec in REQUEST_TYPES.values()], total=len(REQUEST_TYPES))
 
 
 @bp.get("/requests")

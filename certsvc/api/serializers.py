@@ -6,7 +6,7 @@ real response against them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 
 from certsvc.core.enums import LabelledEnum
@@ -51,7 +51,8 @@ def labelled(value: LabelledEnum) -> dict:
     return {"value": value.value, "label": value.label}
 
 
-def request_type_json(spec: TypeSpec) -> dict:
+def request_type_json(spec: TypeSpec, hints: Mapping[str, str]) -> dict:
+    """A request type and its fields; ``hints`` replace the fields' own where settings decide them."""
     return {
         "type": spec.type.value,
         "label": spec.type.label,
@@ -63,7 +64,7 @@ def request_type_json(spec: TypeSpec) -> dict:
                 "widget": f.widget,
                 "required": f.required,
                 "choices": [{"value": value, "label": label} for value, label in f.choices],
-                "hint": f.hint,
+                "hint": hints.get(f.name, f.hint),
                 "max_length": f.max_length,
             }
             for f in spec.fields

@@ -68,6 +68,13 @@ class SubmissionLimits:
             renewal_grace_days=setting_value(config, "CERTSVC_RENEWAL_GRACE_DAYS"),
         )
 
+    def hints(self) -> dict[str, str]:
+        """The hints of the fields these limits bound, by field name, as forms and the API show them."""
+        return {
+            "validity_years": f"Tối đa {self.max_new_years} năm.",
+            "extension_years": f"Tối đa {self.max_extension_years} năm.",
+        }
+
 
 DEFAULT_LIMITS = SubmissionLimits()
 
@@ -229,9 +236,7 @@ def _free(name: str, label: str, *, required: bool = False, max_length: int = 25
 
 _EMAIL = partial(_field, clean=clean_email, widget="email", max_length=254)
 _PHONE = partial(_field, clean=clean_phone, widget="tel", max_length=20)
-_VALIDITY = _field(
-    "validity_years", "Thời hạn đề nghị (năm)", _years, required=True, widget="number", hint="Tối đa 5 năm."
-)
+_VALIDITY = _field("validity_years", "Thời hạn đề nghị (năm)", _years, required=True, widget="number")
 _CERTIFICATE = _field(
     "certificate_serial",
     "Số hiệu (serial) chứng thư số",
@@ -301,7 +306,6 @@ REQUEST_TYPES: dict[RequestType, TypeSpec] = {
                     _years,
                     required=True,
                     widget="number",
-                    hint="Tối đa 3 năm.",
                 ),
                 _free("note", "Ghi chú", max_length=1000),
             ),

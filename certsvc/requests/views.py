@@ -147,6 +147,7 @@ def _form_page(kind: RequestType, req: CertificateRequest | None, values: dict, 
         req=req,
         values=values,
         errors=errors,
+        hints=_limits().hints(),
         units=_units(_scope(Permission.DRAFT_REQUESTS)) if req is None else [],
     ), status
 

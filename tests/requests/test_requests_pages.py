@@ -271,3 +271,9 @@ def test_the_return_reason_stays_until_the_request_is_sent_again(officer_page, h
     assert "Ý kiến kiểm thử" in note() and "Nguyễn Văn Sửa" in text(officer_page.get(url))
     assert head_page.post(f"{url}/act/resubmit").status_code == 302
     assert note() == ""
+
+
+def test_the_validity_hints_say_the_configured_limits(app, officer_page, world):
+    app.config.update(CERTSVC_MAX_NEW_YEARS=3, CERTSVC_MAX_EXTENSION_YEARS=2)
+    assert "Tối đa 3 năm." in text(officer_page.get("/requests/new/new_individual"))
+    assert "Tối đa 2 năm." in text(officer_page.get("/requests/new/renewal"))
