@@ -148,7 +148,8 @@ DEMO_ACCOUNTS = (
     DemoAccount("phochutich", "Lăng Văn Hùng", "Phó Chủ tịch UBND huyện", "huyen", Role.UNIT_HEAD),
     # Keeps the district committee's seal token too (handed over by vanthucu in the custody register).
     DemoAccount("vanthu", "Hà Thị Ngọc", "Văn thư", "vp", Role.CLERK, also=((Role.CLERK, "huyen"),)),
-    DemoAccount("vanthucu", "Hoàng Thị Mai", "Văn thư (đã chuyển công tác)", "huyen", Role.CLERK),
+    # Still a clerk of the committee, no longer the seal token's keeper: the custody register says who is.
+    DemoAccount("vanthucu", "Hoàng Thị Mai", "Văn thư (đã bàn giao thiết bị con dấu)", "huyen", Role.CLERK),
     DemoAccount("kiemtra", "Lộc Văn Sơn", "Thanh tra viên", "huyen", Role.AUDITOR),
 )
 
