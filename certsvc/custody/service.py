@@ -33,7 +33,7 @@ from certsvc.core.validation import FieldCollector, FieldError, clean_text, pars
 from certsvc.custody.models import CustodyEvent, CustodyToken, Handover, HandoverStatus, keeper_ids
 from certsvc.errors import NotFound, PermissionDenied, ValidationFailed
 from certsvc.people.models import Person
-from certsvc.policy import Permission, can, may_act_on_token, orgs_in_scope
+from certsvc.policy import GRANTS, Permission, can, may_act_on_token, may_witness, orgs_in_scope
 from certsvc.registry.models import Certificate, Token, TokenKind
 from certsvc.timeutil import VIETNAM_TZ, format_vietnam, utcnow
 
@@ -48,6 +48,7 @@ __all__ = [
     "events_of",
     "handovers_of",
     "unit_people",
+    "witness_candidates",
     "certificate_of",
     "effective_status",
     "pending_for",
@@ -248,6 +249,24 @@ def unit_people(session: Session, org_id: int) -> list[Person]:
             .order_by(Person.full_name)
         )
     )
+
+
+def witness_candidates(session: Session, org_id: int, named_by: Account) -> list[Person]:
+    """Who may witness a handover of the unit's token that ``named_by`` opens, as the handover checks it
+    (:func:`certsvc.policy.may_witness`): people who sign in and see the unit's register, and of the unit
+    unless the head names them (the district's inspector for a commune, say)."""
+    viewing_roles = [role for role, granted in GRANTS.items() if Permission.VIEW_CUSTODY in granted]
+    accounts = session.scalars(
+        select(Account)
+        .join(Person, Account.person_id == Person.id)
+        .where(
+            Account.is_disabled.is_(False),
+            Person.is_active,
+            Account.id.in_(select(RoleAssignment.account_id).where(RoleAssignment.role.in_(viewing_roles))),
+        )
+    )
+    people = [account.person for account in accounts if may_witness(session, account, org_id, named_by)]
+    return sorted(people, key=lambda person: person.full_name)
 
 
 def account_of(session: Session, person: Person) -> Account | None:

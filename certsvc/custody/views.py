@@ -76,7 +76,10 @@ def _audit(action: str, object_type: str, object_id: object, details: dict) -> N
 
 
 def _people(org_id: int) -> list[tuple[str, str]]:
-    people = service.unit_people(db.session, org_id)
+    return _choices(service.unit_people(db.session, org_id))
+
+
+def _choices(people: list[Person]) -> list[tuple[str, str]]:
     return [("", "— Chọn —")] + [(str(p.id), f"{p.full_name} — {p.position or 'cán bộ'}") for p in people]
 
 
@@ -231,7 +234,8 @@ def report_lost(token_id: int):
 
 
 def _prepare_handover(form: ServiceForm, token: Token) -> None:
-    _unit_people("giver_id", "receiver_id", "witness_id")(form, token)
+    _unit_people("giver_id", "receiver_id")(form, token)
+    form.witness_id.choices = _choices(service.witness_candidates(db.session, token.organisation_id, current_user))
     keeper = service.current_keeper(db.session, token)
     if request.method == "GET" and keeper is not None:
         form.giver_id.data = str(keeper.id)

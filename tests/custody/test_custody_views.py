@@ -147,3 +147,19 @@ def test_book_downloads(make_browser, seal):
     assert browser.get(f"/custody/units/{org_id}/book-{year}.pdf").data.startswith(b"%PDF")
     csv_text = browser.get(f"/custody/units/{org_id}/book-{year}.csv").get_data(as_text=True)
     assert seal.received.hash in csv_text
+
+
+def test_the_witness_list_offers_who_may_witness(make_browser, world, seal):
+    """The handover form lists exactly the people the handover accepts as witness: the commune's own, and the
+    district's inspector too when the head, who may name him, opens the form."""
+    inspector = world.accounts["auditor"].person.full_name
+    url = f"/custody/tokens/{seal.token.id}/handover"
+
+    def witnesses(username: str) -> str:
+        page = _signed_in(make_browser, username).get(url).get_data(as_text=True)
+        start = page.index('name="witness_id"')
+        return page[start : page.index("</select>", start)]
+
+    by_keeper, by_head = witnesses(seal.keeper.username), witnesses(seal.head.username)
+    assert seal.witness.full_name in by_keeper and inspector not in by_keeper
+    assert seal.witness.full_name in by_head and inspector in by_head
