@@ -194,6 +194,8 @@ def _request_page(req: CertificateRequest, errors: dict | None = None, status: i
         can_view_batch=req.batch is not None
         and can(db.session, current_user, Permission.VIEW_BATCHES, req.batch.focal_office_id),
         status_note=_status_note(req),
+        may_view_registry=req.issued_certificate is not None
+        and can(db.session, current_user, Permission.VIEW_REGISTRY, req.issued_certificate.organisation_id),
         errors=errors or {},
     ), status
 

@@ -252,6 +252,10 @@ def test_outcome_with_the_issued_certificate_file(focal_page, officer_page, sess
     finished = session.get(CertificateRequest, request.id)
     assert finished.status is RequestStatus.DONE and finished.issued_certificate.token.serial == "TKMAI01"
     assert "Chứng thư số được cấp" in text(officer_page.get(f"/requests/{request.id}"))
+    # the serial leads to the certificate's page in the registry
+    assert f'href="/registry/certificates/{finished.issued_certificate_id}"' in text(
+        officer_page.get(f"/requests/{request.id}")
+    )
 
 
 def test_the_return_reason_stays_until_the_request_is_sent_again(officer_page, head_page, session, world):
