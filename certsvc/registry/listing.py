@@ -7,6 +7,7 @@ do), on the few columns it reads only; the page then loads the whole records of 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
 from datetime import datetime
 from typing import TypeVar
@@ -27,15 +28,29 @@ __all__ = ["find_certificates", "find_tokens"]
 Listed = TypeVar("Listed")
 
 
-def _matching(session: Session, statement: Select[Listed], query: str, holder_id, *columns) -> Select[Listed]:
-    """``statement`` narrowed to the rows whose ``columns`` (after the id; the holder's too, as
-    :class:`Person`) contain ``query``."""
+def _serial_form(text: str) -> str:
+    """A serial as people type it (``2E:F1:6F``, ``2e f1 6f``) in the form the registry stores: no colons or
+    spaces, lower case."""
+    return re.sub(r"[\s:]", "", text).lower()
+
+
+def _matching(session: Session, statement: Select[Listed], query: str, holder_id, serial, *columns) -> Select[Listed]:
+    """``statement`` narrowed to the rows whose ``serial`` contains ``query`` typed in any serial format, or
+    whose ``columns`` (after the id; the holder's too, as :class:`Person`) contain ``query``."""
     if not query.strip():
         return statement
+    compact = _serial_form(query)
     rows = session.execute(
-        statement.outerjoin(Person, holder_id == Person.id).with_only_columns(*columns).order_by(None)
+        statement.outerjoin(Person, holder_id == Person.id)
+        .with_only_columns(columns[0], serial, *columns[1:])
+        .order_by(None)
     )
-    ids = [row_id for row_id, *values in rows if any(value and name_matches(query, value) for value in values)]
+    ids = [
+        row_id
+        for row_id, serial_value, *values in rows
+        if (compact and compact in _serial_form(serial_value))
+        or any(value and name_matches(query, value) for value in values)
+    ]
     return statement.where(one_of_ids(columns[0], ids))
 
 
@@ -72,10 +87,10 @@ def find_certificates(
         statement,
         query,
         Certificate.holder_id,
+        Certificate.serial_hex,
         Certificate.id,
         Person.full_name,
         Certificate.subject_cn,
-        Certificate.serial_hex,
         Certificate.subject_uid,
     )
     return _page(
@@ -108,7 +123,7 @@ def find_tokens(
     if kind is not None:
         statement = statement.where(Token.kind == kind)
     statement = _matching(
-        session, statement, query, Token.holder_id, Token.id, Token.serial, Token.model, Person.full_name
+        session, statement, query, Token.holder_id, Token.serial, Token.id, Token.model, Person.full_name
     )
     return _page(
         session,

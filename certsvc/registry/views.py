@@ -218,6 +218,7 @@ def _certificate_page(cert, revoke_form: RevokeForm, status: int, error_form: En
         visible=visible,
         revoke_form=revoke_form,
         can_manage=can(db.session, current_user, Permission.MANAGE_REGISTRY, cert.organisation_id),
+        may_request=can(db.session, current_user, Permission.DRAFT_REQUESTS, cert.organisation_id),
         returns=(
             expiry.pending_returns(db.session, now, [cert.token_id], calendar=settings.calendar)
             if cert.token_id

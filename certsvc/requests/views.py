@@ -20,7 +20,8 @@ from certsvc.core.records import to_id
 from certsvc.errors import CertsvcError, NotFound, PermissionDenied, ValidationFailed
 from certsvc.extensions import db
 from certsvc.orgs.tree import OrgTree, TreePlace
-from certsvc.policy import Permission, can, ensure, orgs_in_scope
+from certsvc.policy import Permission, can, ensure, orgs_in_scope, request_subject_units
+from certsvc.registry.models import Certificate
 from certsvc.registry.service import RegistrySettings
 from certsvc.requests import batches, checks, listing, service
 from certsvc.requests.fields import SubmissionLimits, display_value, spec_of
@@ -161,6 +162,7 @@ def new_request(request_type: str):
         units = _units(_scope(Permission.DRAFT_REQUESTS))
         only = units[0] if len(units) == 1 else None
         defaults = {"organisation_id": only.id, "unit_name": only.name} if only else {}
+        defaults |= _about_certificate(request.args.get("certificate_id"), units)
         return _form_page(kind, None, defaults, {}, 200)
     values = request.form.to_dict()
     try:
@@ -171,6 +173,20 @@ def new_request(request_type: str):
     db.session.commit()
     flash(f"Đã lưu dự thảo đề nghị số {created.id}.", "success")
     return redirect(url_for("requests.view_request", request_id=created.id))
+
+
+def _about_certificate(certificate_id: object, units: tuple[TreePlace, ...]) -> dict[str, object]:
+    """The form's values for a request about the registry's certificate ``certificate_id`` (the "Đề nghị
+    thu hồi / gia hạn" buttons of its page): its serial, and the unit that files requests about it. Nothing
+    for a certificate none of ``units`` may name, so that the form tells nothing of it."""
+    cert_id = to_id(certificate_id)
+    cert = db.session.get(Certificate, cert_id) if cert_id is not None else None
+    if cert is None:
+        return {}
+    for unit in units:
+        if cert.organisation_id in request_subject_units(db.session, unit.id):
+            return {"organisation_id": unit.id, "unit_name": unit.name, "certificate_serial": cert.serial_hex}
+    return {}
 
 
 def _request_page(req: CertificateRequest, errors: dict | None = None, status: int = 200):

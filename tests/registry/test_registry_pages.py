@@ -77,6 +77,12 @@ def test_filters_and_search(make_browser, records):
     serial = records["office"].serial_hex
     page = focal.get(f"/registry/certificates?q={serial[-6:].lower()}").get_data(as_text=True)
     assert "Văn phòng UBND huyện" in page and "Hoàng Thị Mai" not in page
+    # as the forms accept it: colons between the bytes, spaces, any case
+    tail = serial[-6:].upper()
+    for typed in (":".join(tail[i : i + 2] for i in range(0, 6, 2)), " ".join(tail[i : i + 2] for i in range(0, 6, 2))):
+        page = focal.get("/registry/certificates", query_string={"q": typed}).get_data(as_text=True)
+        assert "Văn phòng UBND huyện" in page and "Hoàng Thị Mai" not in page, typed
+    assert "Hoàng Thị Mai" in focal.get("/registry/certificates", query_string={"q": " : "}).get_data(as_text=True)
     assert focal.get("/registry/certificates?status=nonsense").status_code == 400
     assert focal.get("/registry/certificates?organisation_id=abc").status_code == 400
     assert focal.get("/registry/tokens?state=active&kind=organisation").status_code == 200
@@ -306,3 +312,20 @@ def test_marking_a_revoked_token_returned_closes_the_deadline(make_browser, sess
     assert response.status_code == 302
     assert service.open_returns(session, [cert.token_id]) == []
     assert "Không có thiết bị nào đang chờ nộp lại" in focal.get("/registry/board").get_data(as_text=True)
+
+
+def test_a_certificate_s_page_starts_its_revocation_or_renewal_request(make_browser, records):
+    officer = signed_in(make_browser, Role.UNIT_OFFICER)  # drafts the commune's requests
+    cert = records["commune"]
+    page = officer.get(f"/registry/certificates/{cert.id}").get_data(as_text=True)
+    assert "Đề nghị thu hồi" in page and "Đề nghị gia hạn" in page
+    form = officer.get(f"/requests/new/revocation?certificate_id={cert.id}").get_data(as_text=True)
+    assert f'value="{cert.serial_hex.upper()}"' in form
+    # a certificate the officer may not name: the form tells nothing of it
+    other = records["other"]
+    form = officer.get(f"/requests/new/revocation?certificate_id={other.id}").get_data(as_text=True)
+    assert other.serial_hex.upper() not in form and other.serial_hex.lower() not in form
+    assert officer.get("/requests/new/renewal?certificate_id=x").status_code == 200
+    # who cannot draft requests sees no such button
+    focal_page = signed_in(make_browser, Role.FOCAL_OFFICER).get(f"/registry/certificates/{cert.id}")
+    assert "Đề nghị thu hồi" not in focal_page.get_data(as_text=True)
