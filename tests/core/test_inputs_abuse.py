@@ -133,7 +133,7 @@ def test_superscript_digits_in_query_numbers_are_refused_on_pages_and_api(app, s
         error = api.call("GET", f"/requests?{query}", status=400)["error"]
         assert error["code"] == "validation_failed"
     assert api.call("GET", "/requests?min_age_days=²", status=400)["error"]["fields"] == {
-        "min_age_days": "Số ngày là số nguyên không âm."
+        "min_age_days": "Ghi số ngày (ví dụ 7), không phải ngày tháng."
     }
 
 

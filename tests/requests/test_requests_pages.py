@@ -152,6 +152,9 @@ def test_queue_scope_and_filters(focal_page, session, world, outsider):
     assert focal_page.get(f"/requests/queue?organisation_id={unit.id}").status_code == 400
     assert focal_page.get("/requests/queue?status=bay_lac").status_code == 400
     assert focal_page.get("/requests/queue?min_age_days=-1").status_code == 400
+    # a date typed where a number of days goes is told apart, not silently listing nothing
+    typed_date = focal_page.get("/requests/queue?min_age_days=06/12/2026")
+    assert typed_date.status_code == 400 and "không phải ngày tháng" in text(typed_date)
     assert focal_page.get(f"/requests/{far.id}").status_code == 403
 
 
