@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -18,15 +17,24 @@ from datetime import UTC, date, datetime, timedelta
 
 from flask import Blueprint, Response, render_template, request, stream_with_context
 from flask_login import current_user, login_required
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, Select, func, or_, select
 
+from certsvc.accounts.models import Account
 from certsvc.audit.models import AuditEntry
-from certsvc.auditview.labels import ACTION_LABELS, OBJECT_TYPE_LABELS, action_label, object_type_label
+from certsvc.auditview.labels import (
+    ACTION_LABELS,
+    OBJECT_TYPE_LABELS,
+    action_label,
+    object_type_label,
+    readable_details,
+)
 from certsvc.auditview.scope import visible_to
 from certsvc.core.csvcells import neutralise
 from certsvc.core.paging import Page, page_from, paginate
 from certsvc.core.validation import FieldCollector, FieldError, clean_text
 from certsvc.extensions import db
+from certsvc.people.models import Person
+from certsvc.people.service import name_matches
 from certsvc.policy import Permission, ensure
 from certsvc.timeutil import VIETNAM_TZ, format_vietnam, to_vietnam, utcnow
 from certsvc.ui.navigation import NavLink
@@ -123,7 +131,12 @@ class AuditFilters:
         if self.date_to:
             where.append(AuditEntry.occurred_at < _vietnam_midnight_utc(self.date_to + timedelta(days=1)))
         if self.actor:
-            where.append(func.lower(AuditEntry.actor_label).startswith(self.actor.lower(), autoescape=True))
+            where.append(
+                or_(
+                    func.lower(AuditEntry.actor_label).startswith(self.actor.lower(), autoescape=True),
+                    AuditEntry.actor_id.in_(_accounts_named(self.actor)),
+                )
+            )
         if self.action and self.action.endswith("."):
             where.append(AuditEntry.action.startswith(self.action, autoescape=True))
         elif self.action:
@@ -146,39 +159,15 @@ class AuditFilters:
         return args
 
 
+def _accounts_named(text: str) -> list[int]:
+    """The accounts whose holder's name contains ``text`` (without regard to case or diacritics)."""
+    rows = db.session.execute(select(Account.id, Person.full_name).join(Person, Account.person_id == Person.id))
+    return [account_id for account_id, name in rows if name_matches(text, name)]
+
+
 def _select(filters: AuditFilters) -> Select:
     """The entries that match ``filters`` among those the signed-in viewer may read."""
     return select(AuditEntry).where(visible_to(db.session, current_user), *filters.conditions())
-
-
-def _layout(value: object, indent: int = 0, lead: int = 0) -> str:
-    """JSON with one member a line, except where a nested value fits on one short line.
-
-    ``lead`` is how much of the line is taken before the value (its key).
-    """
-    compact = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(", ", ": "))
-    if not isinstance(value, dict | list) or not value or (indent and indent + lead + len(compact) <= 64):
-        return compact
-    if isinstance(value, dict):
-        keys = {key: json.dumps(key, ensure_ascii=False) + ": " for key in value}
-        members = [keys[key] + _layout(item, indent + 2, len(keys[key])) for key, item in sorted(value.items())]
-        opening, closing = "{", "}"
-    else:
-        members = [_layout(item, indent + 2) for item in value]
-        opening, closing = "[", "]"
-    inner = " " * (indent + 2)
-    return opening + "\n" + ",\n".join(inner + member for member in members) + "\n" + " " * indent + closing
-
-
-def pretty_details(details: str) -> str:
-    """The details JSON laid out for reading; the stored text when it is not JSON."""
-    try:
-        value = json.loads(details)
-    except ValueError:
-        return details
-    if value in ({}, None):
-        return ""
-    return _layout(value)
 
 
 def _known_actions() -> list[str]:
@@ -194,9 +183,9 @@ def _render_list(status: int = 200, **context) -> tuple[str, int]:
             labels={**FILTER_LABELS, "page": "Trang"},
             known_actions=_known_actions(),
             object_types=OBJECT_TYPE_LABELS,
-            action_labels=ACTION_LABELS,
+            action_label=action_label,
             object_type_label=object_type_label,
-            pretty_details=pretty_details,
+            readable_details=readable_details,
             **context,
         ),
         status,

@@ -112,7 +112,24 @@ def test_entry_shows_time_actor_label_object_and_details(browser, world, record_
     assert "Thêm tổ chức" in page and "org.created" in page
     assert "Tổ chức #1" in page
     assert "Phòng Văn hóa và Thông tin" in page
-    assert '"name": "Phòng Văn hóa và Thông tin"' in page.replace("&#34;", '"')
+    assert "<dt>name</dt><dd>Phòng Văn hóa và Thông tin</dd>" in page
+
+
+def test_details_read_as_named_lines_and_changes_as_before_and_after(browser, world, record_at):
+    record_at(
+        at("2026-11-20T01:00:00"),
+        "request.cancel",
+        object_type="certificate_request",
+        details={"comment": "Trùng đề nghị", "changes": {"position": ["Văn thư", "Chuyên viên"]}},
+    )
+    browser.login("auditor")
+    page = browser.get("/audit/?object_type=certificate_request").get_data(as_text=True)
+    assert "Đề nghị chứng thư số: hủy đề nghị" in page
+    assert "request.cancel" in page and "{" not in page.split("<tbody>")[1].split("</tbody>")[0]
+    assert "<dt>Ý kiến</dt><dd>Trùng đề nghị</dd>" in page
+    assert "<dt>Thay đổi: position</dt><dd>Văn thư → Chuyên viên</dd>" in page
+    # the object types are a choice in Vietnamese
+    assert '<option value="certificate_request" selected>Đề nghị chứng thư số</option>' in page
 
 
 def test_unknown_action_shows_its_code(browser, world, record_at):
@@ -192,6 +209,11 @@ def test_actor_filter_exact_or_prefix(browser, world, record_at):
         other.seq,
         mine.seq,
     ]
+    # by the holder's name, with or without diacritics
+    named = world.accounts["focal_officer"]
+    by_name = record_at(at("2026-11-20T02:00:03"), actor=Actor(label=named.username, account_id=named.id))
+    name = named.person.full_name
+    assert rows(browser.get(f"/audit/?actor={name}&action=org.updated").get_data(as_text=True)) == [by_name.seq]
     # LIKE wildcards are taken literally.
     assert rows(browser.get("/audit/?actor=%25").get_data(as_text=True)) == []
     assert rows(browser.get("/audit/?actor=nguyen_an").get_data(as_text=True)) == []
