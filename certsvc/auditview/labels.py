@@ -176,5 +176,5 @@ def readable_details(details: str) -> list[tuple[str, str]]:
         if key == "changes" and isinstance(item, Mapping):
             lines.extend((f"{DETAIL_LABELS['changes']}: {field}", _value(change)) for field, change in item.items())
         else:
-            lines.append((DETAIL_LABELS.get(key, key), _value(item)))
+            lines.append((DETAIL_LABELS.get(str(key), str(key)), _value(item)))
     return lines
