@@ -81,7 +81,9 @@ class RequestFilter:
             except ValueError:
                 errors["status"] = "Trạng thái không hợp lệ."
         try:
-            age = parse_count(raw.get("min_age_days"), maximum=36500, message="Ghi số ngày (ví dụ 7), không phải ngày tháng.")
+            age = parse_count(
+                raw.get("min_age_days"), maximum=36500, message="Ghi số ngày (ví dụ 7), không phải ngày tháng."
+            )
         except FieldError as error:
             errors["min_age_days"] = str(error)
         if errors:

@@ -114,7 +114,7 @@ def test_a_configured_holiday_moves_the_return_deadline_of_a_revocation_the_ca_c
 def test_the_board_names_the_configured_reminder_marks(make_app, session, world):
     add_certificate(session, world.orgs["commune"], ends=timedelta(days=10))
     page = signed_in(make_app(CERTSVC_REMINDER_DAYS="45, 15"), Role.UNIT_HEAD).get("/registry/board")
-    assert "cho mỗi mốc (45, 15 ngày)" in page.get_data(as_text=True)
+    assert "ở mỗi mốc còn 45, 15 ngày trước khi hết hạn" in page.get_data(as_text=True)
 
 
 def test_the_remind_command_uses_the_configured_marks(make_app, session, world):
