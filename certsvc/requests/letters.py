@@ -8,7 +8,7 @@ one annex table per request type, with the type's fields (labels from :mod:`cert
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 
@@ -28,6 +28,7 @@ __all__ = [
     "DOCUMENTS",
     "BatchDocument",
     "annex_tables",
+    "batch_purpose",
     "batch_recipient",
     "issuing_body",
     "form_of_address",
@@ -115,23 +116,45 @@ def form_of_address(recipient: str) -> str:
     return _ADDRESS_BY_KIND.get(words[0].casefold(), "Quý cơ quan") if words else "Quý cơ quan"
 
 
+#: What the letter asks the CA to do for each kind of request, in the order the letter names them.
+_VERBS = (
+    (frozenset({RequestType.NEW_INDIVIDUAL, RequestType.NEW_ORGANISATION, RequestType.NEW_DEVICE}), "cấp"),
+    (frozenset({RequestType.RENEWAL}), "gia hạn"),
+    (frozenset({RequestType.CHANGE}), "thay đổi thông tin"),
+    (frozenset({RequestType.REVOCATION}), "thu hồi"),
+)
+_CERTIFICATES = "chứng thư số chuyên dùng công vụ"
+_RECOVERY = "khôi phục thiết bị lưu khóa bí mật"
+
+
+def batch_purpose(kinds: Iterable[RequestType]) -> str:
+    """What a batch holding requests of ``kinds`` asks for, as its letter's "V/v" line and opening say it:
+    "cấp, thu hồi chứng thư số chuyên dùng công vụ", "… và khôi phục thiết bị lưu khóa bí mật"."""
+    present = set(kinds)
+    verbs = [verb for group, verb in _VERBS if group & present]
+    asked = [f"{', '.join(verbs)} {_CERTIFICATES}"] if verbs else []
+    if RequestType.RECOVERY in present:
+        asked.append(_RECOVERY)
+    return " và ".join(asked) or _CERTIFICATES
+
+
 def letter_data(batch: Batch) -> LetterData:
     parent_line, body, symbol, place = _issuing_body(batch)
     recipient = batch_recipient(batch)
     address = form_of_address(recipient)
     counts = [(kind.label, sum(1 for r in batch.requests if r.request_type is kind)) for kind in RequestType]
+    purpose = batch_purpose(r.request_type for r in batch.requests)
     return LetterData(
         issuing_body_parent=parent_line,
         issuing_body=body.upper(),
         symbol=symbol,
         place=place,
-        summary="V/v đề nghị cấp, gia hạn, thay đổi thông tin, thu hồi chứng thư số chuyên dùng công vụ",
+        summary=f"V/v đề nghị {purpose}",
         recipients=[recipient],
         opening=(
             "Căn cứ Nghị định số 68/2024/NĐ-CP ngày 25/6/2024 của Chính phủ quy định về chữ ký số chuyên dùng "
             f"công vụ; trên cơ sở đề nghị của các cơ quan, đơn vị, Ủy ban nhân dân {body} "
-            f"đề nghị {address} xem xét, cấp, gia hạn, thay đổi thông tin, thu hồi chứng thư số chuyên dùng công vụ "
-            "như sau:"
+            f"đề nghị {address} xem xét, {purpose} như sau:"
         ),
         counts=[(label, count) for label, count in counts if count],
         closing=f"Trân trọng đề nghị {address} quan tâm, giải quyết./.",
@@ -163,10 +186,8 @@ def _heading(batch: Batch) -> str:
     else:
         number, day = reference
         letter = f"Công văn số {number} ngày {day.strftime('%d/%m/%Y')}"
-    return (
-        "PHỤ LỤC\nDanh sách đề nghị cấp, gia hạn, thay đổi thông tin, thu hồi chứng thư số chuyên dùng công vụ"
-        f"\n(Kèm theo {letter})"
-    )
+    purpose = batch_purpose(r.request_type for r in batch.requests)
+    return f"PHỤ LỤC\nDanh sách đề nghị {purpose}\n(Kèm theo {letter})"
 
 
 def _signed_letter(batch: Batch) -> bytes:

@@ -47,7 +47,7 @@ TUNG, TUNG_TOKEN = "Vi Văn Tùng", "5401A7C30006"
 NEW_TOKEN = "TKHOA2026"
 #: Who signs the batch's proposal letter: ``phochutich``, the Phó Chủ tịch with the demo's personal token.
 SIGNER = "Lăng Văn Hùng"
-LETTER_SUMMARY = "V/v đề nghị cấp, gia hạn, thay đổi thông tin, thu hồi chứng thư số chuyên dùng công vụ"
+LETTER_SUMMARY = "V/v đề nghị cấp, thu hồi chứng thư số chuyên dùng công vụ"  # a new certificate and a revocation
 #: The width of a phone's screen, for the screenshots of the pages a person may open there.
 PHONE_WIDTH = 390
 #: The variable README's ``token-agent`` commands read the token's PIN from.

@@ -22,8 +22,8 @@ from certsvc.documents.models import DocumentStatus, FileKind
 from certsvc.errors import Conflict, PermissionDenied, ValidationFailed
 from certsvc.people.models import Person
 from certsvc.requests import batch_letter, batches
-from certsvc.requests.letters import build_document, letter_reference
-from certsvc.requests.models import BatchStatus, RequestStatus
+from certsvc.requests.letters import batch_purpose, build_document, letter_reference
+from certsvc.requests.models import BatchStatus, RequestStatus, RequestType
 from certsvc.timeutil import to_vietnam, utcnow
 from tests.support.api import Api
 from tests.support.requests import (
@@ -69,7 +69,7 @@ def test_the_letter_is_a_draft_document_of_the_focal_office_for_its_committee(se
     assert batch.letter_document_id == letter.id and letter.status is DocumentStatus.DRAFT
     assert (letter.document_type.name, letter.document_type.abbreviation) == ("Công văn", None)
     assert (letter.drafting_unit_id, letter.issuing_body_id) == (world.orgs["focal"].id, world.orgs["district"].id)
-    assert letter.summary.startswith("V/v đề nghị cấp, gia hạn") and letter.signer_id == signer.id
+    assert letter.summary == "V/v đề nghị cấp chứng thư số chuyên dùng công vụ" and letter.signer_id == signer.id
     assert letter.authority_lines == "TM. ỦY BAN NHÂN DÂN\nKT. CHỦ TỊCH\nPHÓ CHỦ TỊCH"
     assert letter.outside_recipients == "Cục Chứng thực số và Bảo mật thông tin - Ban Cơ yếu Chính phủ"
     assert letter.distribution_lines == "- Như trên;\n- Lưu: VT, VHTT."
@@ -230,3 +230,21 @@ def test_api_creates_the_letter_and_marks_sent_with_the_register_s_number(app, s
     assert api.raw("POST", f"/batches/{batch.id}/sent", typed).status_code == 400
     sent = api.post(f"/batches/{batch.id}/sent")
     assert (sent["status"]["value"], sent["document_number"]) == ("sent", "01/UBND-VHTT")
+
+
+@pytest.mark.parametrize(
+    ("kinds", "purpose"),
+    [
+        ({RequestType.NEW_INDIVIDUAL}, "cấp chứng thư số chuyên dùng công vụ"),
+        ({RequestType.NEW_DEVICE, RequestType.REVOCATION}, "cấp, thu hồi chứng thư số chuyên dùng công vụ"),
+        ({RequestType.RENEWAL, RequestType.CHANGE}, "gia hạn, thay đổi thông tin chứng thư số chuyên dùng công vụ"),
+        ({RequestType.RECOVERY}, "khôi phục thiết bị lưu khóa bí mật"),
+        (
+            {RequestType.RECOVERY, RequestType.REVOCATION},
+            "thu hồi chứng thư số chuyên dùng công vụ và khôi phục thiết bị lưu khóa bí mật",
+        ),
+    ],
+)
+def test_the_letter_names_what_the_batch_holds(kinds, purpose):
+    """A batch without revocations does not ask to revoke; a recovery is named (issue 15, item 13)."""
+    assert batch_purpose(kinds) == purpose
