@@ -2,6 +2,7 @@
 
 from certsvc.accounts.api_token_models import ApiToken
 from certsvc.accounts.models import Account, RoleAssignment
+from certsvc.agents.models import AgentJob, PairingCode, SigningAgent  # noqa: F401
 from certsvc.api.idempotency import IdempotentAnswer  # noqa: F401
 from certsvc.audit.models import AuditEntry, AuditHead
 from certsvc.custody.models import CustodyEvent, CustodyHead, CustodyToken, Handover  # noqa: F401
