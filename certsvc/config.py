@@ -166,6 +166,8 @@ SETTINGS: tuple[_Setting, ...] = (
     _Setting("CERTSVC_TARGET_SIGNED_PERCENT", "CERTSVC_TARGET_SIGNED_PERCENT", 100, "percent"),
     _Setting("CERTSVC_TARGET_HEAD_SIGNED_PERCENT", "CERTSVC_TARGET_HEAD_SIGNED_PERCENT", 80, "percent"),
     _Setting("CERTSVC_TARGET_LEADERSHIP_DIGITAL_PERCENT", "CERTSVC_TARGET_LEADERSHIP_DIGITAL_PERCENT", 20, "percent"),
+    # Readiness: a token counts as working when a check with a verified test signature passed this recently
+    _Setting("CERTSVC_READINESS_CHECK_DAYS", "CERTSVC_READINESS_CHECK_DAYS", 30, "int"),
 )
 _BY_KEY = {setting.key: setting for setting in SETTINGS}
 

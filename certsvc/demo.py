@@ -30,6 +30,7 @@ from certsvc.documents.settings import DocumentSettings
 from certsvc.extensions import db
 from certsvc.orgs.models import Organisation, OrgKind
 from certsvc.people.models import Person
+from certsvc.readiness.demo import load_demo as load_readiness_demo
 from certsvc.registry.demo import load_demo as load_registry_demo
 from certsvc.registry.service import RegistrySettings
 from certsvc.requests.demo import load_demo as load_requests_demo
@@ -209,6 +210,9 @@ def load_demo_data(registry_settings: RegistrySettings) -> bool:
         people,
         Path(current_app.instance_path) / TOKENS_FOLDER,
         DocumentSettings.from_config(current_app.config),
+    )
+    load_readiness_demo(
+        session, orgs, people, Path(current_app.instance_path) / TOKENS_FOLDER, hash_password(DEMO_PASSWORD)
     )
     session.commit()
     return True

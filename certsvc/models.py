@@ -9,6 +9,7 @@ from certsvc.custody.models import CustodyEvent, CustodyHead, CustodyToken, Hand
 from certsvc.documents.models import IncomingDocument, NumberEntry, OutgoingDocument  # noqa: F401
 from certsvc.orgs.models import Organisation
 from certsvc.people.models import Person
+from certsvc.readiness.models import AssistedVisit, CheckedToken, CheckReport, GoLive  # noqa: F401
 from certsvc.registry.models import Certificate, Token, TokenEvent
 from certsvc.requests.models import Batch, CertificateRequest, RequestEvent  # noqa: F401
 

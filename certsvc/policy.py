@@ -81,6 +81,13 @@ class Permission(enum.StrEnum):
     DIRECT_DOCUMENTS = "documents.direct"
     #: The seeds' targets per unit (documents signed digitally, by the head, …).
     VIEW_DOCUMENT_REPORT = "documents.report"
+    # Readiness before go-live (token check reports, the board, assisted checks)
+    #: The readiness board and the check reports of a unit.
+    VIEW_READINESS = "readiness.view"
+    #: Filing a token check report for a unit's tokens.
+    RECORD_READINESS = "readiness.record"
+    #: The focal office's assisted checks of visitors' tokens, and the units' go-live dates.
+    ASSIST_READINESS = "readiness.assist"
 
 
 _ADMINISTRATION = {
@@ -104,7 +111,9 @@ _READ_ALL = {
     Permission.VIEW_CUSTODY,
     Permission.VIEW_DOCUMENTS,
     Permission.VIEW_DOCUMENT_REPORT,
+    Permission.VIEW_READINESS,
 }
+_READINESS = {Permission.VIEW_READINESS, Permission.RECORD_READINESS}
 
 GRANTS: dict[Role, frozenset[Permission]] = {
     Role.ADMINISTRATOR: frozenset(_ADMINISTRATION),
@@ -121,10 +130,13 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.MANAGE_REGISTRY,
             Permission.VIEW_CUSTODY,
             Permission.VIEW_DOCUMENT_REPORT,
+            *_READINESS,
+            Permission.ASSIST_READINESS,
         }
     ),
     Role.UNIT_HEAD: frozenset(
         {
+            *_READINESS,
             Permission.VIEW_PEOPLE,
             Permission.VIEW_REQUESTS,
             Permission.APPROVE_REQUESTS,
@@ -140,6 +152,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
     ),
     Role.UNIT_OFFICER: frozenset(
         {
+            *_READINESS,
             Permission.VIEW_REQUESTS,
             Permission.DRAFT_REQUESTS,
             Permission.VIEW_REGISTRY,
@@ -150,6 +163,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
     Role.REVIEWER: frozenset({Permission.VIEW_DOCUMENTS, Permission.REVIEW_DOCUMENTS}),
     Role.CLERK: frozenset(
         {
+            *_READINESS,
             Permission.VIEW_REGISTRY,
             Permission.VIEW_CUSTODY,
             Permission.RECORD_CUSTODY,

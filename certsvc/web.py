@@ -214,7 +214,13 @@ def _capability_view_modules():
     """
     from certsvc.accounts import admin_views
     from certsvc.accounts import api_token_views as token_views
-    from certsvc.api import batches, documents, registry, requests  # noqa: F401  (their endpoints join the API's blueprint)
+    from certsvc.api import (  # noqa: F401  (their endpoints join the API's blueprint)
+        batches,
+        documents,
+        readiness,
+        registry,
+        requests,
+    )
     from certsvc.api import views as api_views
     from certsvc.auditview import views as audit_views
     from certsvc.custody import views as custody_views
@@ -223,6 +229,7 @@ def _capability_view_modules():
     from certsvc.imports import views as imports_views
     from certsvc.orgs import views as orgs_views
     from certsvc.people import views as people_views
+    from certsvc.readiness import views as readiness_views
     from certsvc.registry import anchor_views
     from certsvc.registry import views as registry_views
     from certsvc.requests import batch_views, board_views
@@ -236,36 +243,12 @@ def _capability_view_modules():
         registry_views,
         board_views,
         custody_views,
+        readiness_views,
         report_views,
         orgs_views,
         people_views,
         admin_views,
         anchor_views,
-        imports_views,
-        audit_views,
-        api_views,
-        token_views,
-    )
-    from certsvc.documents import views as documents_views
-    from certsvc.imports import views as imports_views
-    from certsvc.orgs import views as orgs_views
-    from certsvc.people import views as people_views
-    from certsvc.registry import anchor_views
-    from certsvc.registry import views as registry_views
-    from certsvc.requests import (
-        batch_views,
-        board_views,
-    )
-    from certsvc.requests import views as requests_views
-
-    return (
-        documents_views,
-        requests_views,
-        registry_views,
-        custody_views,
-        orgs_views,
-        people_views,
-        admin_views,
         imports_views,
         audit_views,
         api_views,

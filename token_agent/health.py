@@ -21,6 +21,7 @@ hint saying what to do. Checks, by id:
 ``cert.chain``            a path leads to a ``--trust`` anchor
 ``cert.revocation``       no ``--crl`` lists the certificate
 ``cert.test_signature``   a signature made on the token verifies with the certificate's public key
+                          (its :class:`SignatureEvidence` lets a server check it again)
 ``cert.test_pdf``         a PDF signed on the token passes pyHanko's validation (integrity, signature)
 ========================  ============================================================================
 
@@ -30,6 +31,7 @@ Exit code: 0 when nothing is worse than PASS/SKIP, 1 with warnings, 2 with failu
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import enum
 import functools
@@ -58,19 +60,25 @@ from .verification import Verifier
 
 __all__ = [
     "SCHEMA",
+    "TEST_SIGNATURE_PREFIX",
     "Status",
+    "SignatureEvidence",
     "CheckResult",
     "TokenReport",
     "HealthReport",
     "CheckOptions",
     "PinSource",
     "run_health_check",
+    "verify_evidence",
     "check_tokens",
     "test_document",
 ]
 
 SCHEMA = "token-agent.check/1"
 """Name and version of the JSON shape of a :class:`HealthReport`."""
+
+TEST_SIGNATURE_PREFIX = b"token-agent.check/1 test-signature "
+"""How the data signed by ``cert.test_signature`` begins; the check's time (ISO 8601) and a random nonce follow."""
 
 EXPIRY_WARNING = dt.timedelta(days=30)
 CLOCK_TOLERANCE = dt.timedelta(minutes=5)
@@ -90,8 +98,18 @@ _SEVERITY = {Status.SKIP: 0, Status.PASS: 0, Status.WARN: 1, Status.FAIL: 2}
 
 
 @dataclass(frozen=True)
+class SignatureEvidence:
+    """What a passed test signature was made on and with, so that whoever receives the report can verify it
+    with the certificate's public key (SHA-256; PKCS#1 v1.5 for RSA, DER-encoded ECDSA for EC keys)."""
+
+    signed_data: bytes
+    signature: bytes
+
+
+@dataclass(frozen=True)
 class CheckResult:
-    """The outcome of one check; ``subject`` names the certificate when the check is about one."""
+    """The outcome of one check; ``subject`` names the certificate when the check is about one, and
+    ``certificate_sha256`` its SHA-256 thumbprint (hex) then."""
 
     id: str
     status: Status
@@ -99,6 +117,8 @@ class CheckResult:
     message_en: str
     hint: str = ""
     subject: str = ""
+    certificate_sha256: str = ""
+    evidence: SignatureEvidence | None = None
 
 
 def _worst(results: Sequence[CheckResult]) -> Status:
@@ -451,10 +471,20 @@ def _verify_raw(cert: x509.Certificate, signature: bytes, data: bytes) -> None:
         raise InvalidSignature(f"unsupported key type {type(public_key).__name__}")
 
 
-def _test_signature(key: pkcs11.SignMixin, cert: x509.Certificate, subject: str) -> CheckResult:
-    challenge = os.urandom(32)
+def verify_evidence(cert: x509.Certificate, evidence: SignatureEvidence) -> bool:
+    """Whether ``evidence`` holds a signature of its data made with the key ``cert`` certifies."""
     try:
-        _verify_raw(cert, pkcs11_access.sign_with_key(key, cert, challenge), challenge)
+        _verify_raw(cert, evidence.signature, evidence.signed_data)
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
+def _test_signature(key: pkcs11.SignMixin, cert: x509.Certificate, now: dt.datetime, subject: str) -> CheckResult:
+    challenge = TEST_SIGNATURE_PREFIX + f"{now.isoformat()} {os.urandom(16).hex()}".encode()
+    try:
+        signature = pkcs11_access.sign_with_key(key, cert, challenge)
+        _verify_raw(cert, signature, challenge)
     except (pkcs11.PKCS11Error, InvalidSignature) as exc:
         return _result(
             "cert.test_signature",
@@ -464,12 +494,15 @@ def _test_signature(key: pkcs11.SignMixin, cert: x509.Certificate, subject: str)
             "Khóa bí mật không khớp chứng thư số: đề nghị khôi phục thiết bị.",
             subject,
         )
-    return _result(
-        "cert.test_signature",
-        Status.PASS,
-        "Ký thử thành công, chữ ký khớp chứng thư số.",
-        "Test signature verified with the certificate's public key.",
-        subject=subject,
+    return dataclasses.replace(
+        _result(
+            "cert.test_signature",
+            Status.PASS,
+            "Ký thử thành công, chữ ký khớp chứng thư số.",
+            "Test signature verified with the certificate's public key.",
+            subject=subject,
+        ),
+        evidence=SignatureEvidence(signed_data=challenge, signature=signature),
     )
 
 
@@ -537,6 +570,7 @@ def _certificate_results(session: pkcs11.Session, logged_in: bool, options: Chec
     results = [_result("cert.present", Status.PASS, f"Có {len(own)} chứng thư số.", f"{len(own)} certificate(s).")]
     now = options.now()
     for token_cert in own:
+        start = len(results)
         cert, subject = token_cert.certificate, token_cert.subject_cn
         key = pkcs11_access.find_private_key(session, token_cert) if logged_in else None
         if not logged_in:
@@ -579,7 +613,9 @@ def _certificate_results(session: pkcs11.Session, logged_in: bool, options: Chec
             _revocation(cert, path, options, subject),
         ]
         if key is not None and options.test_signatures:
-            results += [_test_signature(key, cert, subject), _test_pdf(session, token_cert, options, subject)]
+            results += [_test_signature(key, cert, now, subject), _test_pdf(session, token_cert, options, subject)]
+        thumbprint = cert.fingerprint(hashes.SHA256()).hex()
+        results[start:] = [dataclasses.replace(r, certificate_sha256=thumbprint) for r in results[start:]]
     return results
 
 

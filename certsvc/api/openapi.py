@@ -28,6 +28,9 @@ from certsvc.documents.models import (
 )
 from certsvc.documents.register import FIRST_BOOK_YEAR
 from certsvc.documents.report import MAX_PERIOD_DAYS
+from certsvc.readiness.board import HolderRole, UnitState
+from certsvc.readiness.models import CheckStatus, ReportSource
+from certsvc.readiness.reports import MAX_REPORT_BYTES
 from certsvc.registry.models import TokenKind, TokenState
 from certsvc.registry.service import CertificateStatus
 from certsvc.requests.batches import DOCUMENT_NUMBER
@@ -534,6 +537,101 @@ _REPORT = _object(
     }
 )
 
+_FAILING_CHECK = _object(
+    {
+        "id": {**_STRING, "description": "token_agent's check id, e.g. pin.locked, cert.validity."},
+        "status": _values(frozenset({"WARN", "FAIL"})),
+        "message": _STRING,
+        "hint": {**_STRING, "description": "What to do, in Vietnamese (may be empty)."},
+    }
+)
+_FAILING_CHECKS = {"type": "array", "items": _FAILING_CHECK}
+_LAST_CHECK = _object(
+    {
+        "checked_token_id": _INTEGER,
+        "report_id": _INTEGER,
+        "checked_at": _TIME,
+        "status": _values(CheckStatus),
+        "failing_checks": _FAILING_CHECKS,
+        "test_signature_verified": _BOOLEAN,
+    }
+)
+_BOARD_ROW = _object(
+    {
+        "role": _values(HolderRole),
+        "holder_name": _STRING,
+        "person_id": _nullable(_INTEGER),
+        "certificate_id": _nullable(_INTEGER),
+        "certificate_serial": _nullable(_STRING),
+        "not_after": _nullable(_TIME),
+        "token_serial": {**_nullable(_STRING), "description": "null when withheld (MẬT) or no token."},
+        "token_state": _nullable(_values(TokenState)),
+        "last_check": _nullable(_LAST_CHECK),
+        "last_good_check": {
+            **_nullable(_TIME),
+            "description": "When a check with a verified test signature last passed.",
+        },
+        "problems": {"type": "array", "items": _STRING, "description": "What keeps this line from working."},
+        "keeper_name": {**_nullable(_STRING), "description": "Custody keeper of the organisation's token."},
+        "secret_hidden": {**_BOOLEAN, "description": "MẬT details withheld from the caller."},
+        "signs_in_period": {
+            **_nullable(_BOOLEAN),
+            "description": "Whether the holder approved a document in the last check_days days (personal only).",
+        },
+    }
+)
+_READINESS_BOARD = _object(
+    {
+        "as_of": _TIME,
+        "check_days": _INTEGER,
+        "warning_days": _INTEGER,
+        "units": {
+            "type": "array",
+            "items": _object(
+                {
+                    "unit_id": _INTEGER,
+                    "unit_name": _STRING,
+                    "state": _values(UnitState),
+                    "state_label": _STRING,
+                    "missing": {"type": "array", "items": _STRING},
+                    "go_live_on": _nullable(_DATE),
+                    "rows": {"type": "array", "items": _BOARD_ROW},
+                }
+            ),
+        },
+    }
+)
+_CHECK_REPORT = _object(
+    {
+        "id": _INTEGER,
+        "sha256": _STRING,
+        "schema": _STRING,
+        "checked_at": _TIME,
+        "received_at": _TIME,
+        "organisation_id": _INTEGER,
+        "source": _values(ReportSource),
+        "place": _nullable(_STRING),
+        "status": _values(CheckStatus),
+        "test_signature_verified": _BOOLEAN,
+        "tokens": {
+            "type": "array",
+            "items": _object(
+                {
+                    "token_serial": _STRING,
+                    "token_label": _STRING,
+                    "token_id": _nullable(_INTEGER),
+                    "certificate_sha256": _nullable(_STRING),
+                    "certificate_id": _nullable(_INTEGER),
+                    "status": _values(CheckStatus),
+                    "failing_checks": _FAILING_CHECKS,
+                    "flagged_unknown": {**_BOOLEAN, "description": "Token or certificate not in the registries."},
+                    "test_signature_ok": _BOOLEAN,
+                }
+            ),
+        },
+    }
+)
+
 _ME = _object(
     {
         "id": _INTEGER,
@@ -570,6 +668,8 @@ _SCHEMAS = {
     "IncomingDetail": _INCOMING_DETAIL,
     "IncomingList": _list_of("Incoming"),
     "Report": _REPORT,
+    "ReadinessBoard": _READINESS_BOARD,
+    "CheckReport": _CHECK_REPORT,
 }
 
 # --- operations -----------------------------------------------------------------------------------
@@ -1210,6 +1310,36 @@ _PATHS = {
                 {**_query("from", _DATE, "First day of the period."), "required": True},
                 {**_query("to", _DATE, f"Last day (at most {MAX_PERIOD_DAYS} days in all)."), "required": True},
             ),
+        ),
+    },
+    "/readiness/board": {
+        "get": _operation(
+            "The readiness board: per unit, its organisation's and head's tokens first, then every holder of a "
+            "valid personal certificate, with the last check and what keeps the unit from being ready.",
+            200,
+            "ReadinessBoard",
+            (400, 403, 404),
+            parameters=(
+                _query("organisation_id", _ID, "Only this unit (one the caller may see)."),
+                _query("state", _values(UnitState), "Only units in this state."),
+                _query(
+                    "check",
+                    {"type": "string", "pattern": "^[A-Za-z0-9._]{1,64}$"},
+                    "Only units where a last check failed or warned on this check id.",
+                ),
+            ),
+        ),
+    },
+    "/readiness/reports": {
+        "post": _post(
+            "File a token check report: the whole body is the JSON `token-agent check --json` printed (schema "
+            f"token-agent.check/1, at most {MAX_REPORT_BYTES // 1024} KB), kept exactly as sent. A test signature "
+            "that does not verify with the registered certificate refuses the report (validation_failed).",
+            201,
+            "CheckReport",
+            (400, 403),
+            parameters=(_query("place", _text(200), "The computer or place where the check ran."),),
+            body={"type": "object", "description": "The report, as token_agent wrote it."},
         ),
     },
     "/openapi.json": {

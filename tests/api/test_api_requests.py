@@ -149,8 +149,11 @@ def test_every_documented_operation_answers_as_documented(session, world, api):
         f"/certificates/{cert.id}",
         "/tokens",
         f"/tokens/{cert.token_id}",
+        "/readiness/board",
     ):
         focal.get(path)
+    # a report the agent's check did not write is refused with its reason (the real ones: tests/readiness)
+    focal.refused("POST", "/readiness/reports", {"schema": "token-agent.check/0"}, status=400, code="validation_failed")
     # The documents' operations are called by test_api_documents.py.
     assert focal.seen | officer.seen == {op for op in documented_operations() if not op[1].startswith(DOCUMENT_PATHS)}
 

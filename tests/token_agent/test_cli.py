@@ -46,7 +46,10 @@ def test_check_json_is_versioned_and_never_shows_the_pin(world, capsys, pin_env)
     assert [t["status"] for t in document["tokens"]] == ["PASS", "WARN"]
     assert document["exit_code"] == code == 1
     result = document["tokens"][0]["results"][0]
-    assert set(result) == {"id", "status", "message", "message_en", "hint", "subject"}
+    assert set(result) == {
+        *("id", "status", "message", "message_en", "hint", "subject"),
+        *("certificate_sha256", "evidence"),  # the certificate a result is about; a test signature's proof
+    }
     assert demo.USER_PIN not in out
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 
 import pytest
+from cryptography.hazmat.primitives import hashes
 from pkcs11 import TokenFlag
 
 from token_agent import demo, health
@@ -13,6 +15,7 @@ from token_agent.certs import load_certificates, load_crls
 from token_agent.errors import PinIncorrectError
 from token_agent.health import CheckOptions, Status
 from token_agent.pkcs11_access import Pin, TokenSelector, open_session
+from token_agent.reporting import dump_json
 
 from .conftest import LABELS, MODULE, NOW, token_named
 
@@ -78,6 +81,30 @@ def test_healthy_personal_token_passes_everything(full):
     } <= ids
     assert token.result("cert.validity").subject == "Nguyễn Văn An"
     assert all(r.message and r.message_en for r in token.results)
+
+
+def test_test_signature_carries_evidence_a_server_can_verify(world, full):
+    """The report names each certificate by its SHA-256 and carries the signed data and signature, so that
+    a server receiving it can check the test signature with the certificate's public key."""
+    for label in ("LANH-DAO", "KHOA-EC"):
+        cert = world.certificates[label]
+        result = full[label].result("cert.test_signature")
+        assert result.certificate_sha256 == cert.fingerprint(hashes.SHA256()).hex()
+        assert {r.certificate_sha256 for r in full[label].results if r.subject} == {result.certificate_sha256}
+        evidence = result.evidence
+        assert evidence is not None and evidence.signed_data.startswith(health.TEST_SIGNATURE_PREFIX)
+        assert health.verify_evidence(cert, evidence)
+        forged = health.SignatureEvidence(signed_data=evidence.signed_data + b"x", signature=evidence.signature)
+        assert not health.verify_evidence(cert, forged)
+        assert not health.verify_evidence(world.certificates["HET-HAN"], evidence)
+    as_json = json.loads(dump_json(health.SCHEMA, full[""]))
+    (lanh_dao,) = [t for t in as_json["tokens"] if t["label"] == "LANH-DAO"]
+    (signed,) = [r for r in lanh_dao["results"] if r["id"] == "cert.test_signature"]
+    assert (
+        bytes.fromhex(signed["evidence"]["signed_data"])
+        == full["LANH-DAO"].result("cert.test_signature").evidence.signed_data
+    )
+    assert full["SAI-KHOA"].result("cert.test_signature").evidence is None
 
 
 def test_organisation_device_and_ec_tokens_pass(full):

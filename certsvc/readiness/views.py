@@ -1,0 +1,234 @@
+"""Pages of the readiness capability: the board (and its CSV), filing a check report, a report, assisted visits,
+a unit's go-live date, and the one click from a failed check to its request. Thin: the rules are in the services."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy.orm import selectinload
+from wtforms import SelectChoice  # type: ignore[attr-defined]  # stubs 3.2 lack SelectChoice
+
+from certsvc.core.records import to_id
+from certsvc.errors import NotFound, ValidationFailed
+from certsvc.extensions import db
+from certsvc.orgs.tree import OrgTree
+from certsvc.policy import Permission, can, ensure, orgs_in_scope
+from certsvc.readiness import board as boards
+from certsvc.readiness import remedies, visits
+from certsvc.readiness.forms import ReportUploadForm, VisitForm
+from certsvc.readiness.models import CheckedToken, CheckReport, ReportSource
+from certsvc.readiness.reports import MAX_REPORT_BYTES, store_report
+from certsvc.registry.models import TokenKind
+from certsvc.ui.forms import ActionForm, apply_field_errors
+from certsvc.ui.navigation import NavLink
+from certsvc.ui.uploads import allow_upload
+
+__all__ = ["bp", "NAV_LINKS"]
+
+bp = Blueprint("readiness", __name__, url_prefix="/readiness")
+
+#: Above this many units the unit filter is no drop-down (each unit's name on the board filters to it).
+MAX_UNITS_LISTED = 100
+
+NAV_LINKS = (
+    NavLink(
+        "Sẵn sàng ký số",
+        "readiness.board",
+        Permission.VIEW_READINESS,
+        "Đơn vị nào ký số được: kết quả kiểm tra thiết bị, chứng thư sắp hết hạn, việc còn thiếu trước khi triển khai",
+    ),
+)
+
+
+def _settings() -> boards.ReadinessSettings:
+    return boards.ReadinessSettings.from_config(current_app.config)
+
+
+def _units(permission: Permission):
+    scope = orgs_in_scope(db.session, current_user, permission)
+    return OrgTree.load(db.session).in_tree_order(scope)
+
+
+def _asked_board(*, paged: bool) -> tuple[boards.Board | None, dict[str, str]]:
+    try:
+        wanted = boards.clean_filter(request.args)
+    except ValidationFailed as failure:
+        return None, failure.field_errors
+    page = (to_id(request.args.get("page")) or 1) if paged else None
+    return boards.readiness_board(db.session, current_user, _settings(), wanted, page=page), {}
+
+
+@bp.get("/")
+@login_required
+def board():
+    ensure(db.session, current_user, Permission.VIEW_READINESS)
+    found, errors = _asked_board(paged=True)
+    units = _units(Permission.VIEW_READINESS)
+    assisting = orgs_in_scope(db.session, current_user, Permission.ASSIST_READINESS)
+    return render_template(
+        "readiness/board.html",
+        board=found,
+        errors=errors,
+        values={name: value for name, value in request.args.items() if name in ("unit", "state", "check")},
+        units=units if len(units) <= MAX_UNITS_LISTED else None,
+        states=list(boards.UnitState),
+        assisting=assisting,
+        may_draft=orgs_in_scope(db.session, current_user, Permission.DRAFT_REQUESTS),
+        remedy_for=remedies.remedy_for,
+        action_form=ActionForm(),
+    ), 400 if errors else 200
+
+
+@bp.get("/board.csv")
+@login_required
+def board_download():
+    ensure(db.session, current_user, Permission.VIEW_READINESS)
+    found, errors = _asked_board(paged=False)
+    if found is None:
+        raise ValidationFailed(errors, " ".join(errors.values()))
+    return Response(
+        boards.board_csv(found),
+        content_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="san-sang-ky-so.csv"'},
+    )
+
+
+def _upload_page(form: ReportUploadForm, status: int = 200):
+    return render_template("readiness/upload.html", form=form, max_kb=MAX_REPORT_BYTES // 1024), status
+
+
+@bp.route("/reports/new", methods=["GET", "POST"])
+@login_required
+def upload_report():
+    ensure(db.session, current_user, Permission.RECORD_READINESS)
+    form = ReportUploadForm()
+    if request.method == "GET":
+        return _upload_page(form)
+    if not form.validate_on_submit():
+        return _upload_page(form, 400)
+    try:
+        report = store_report(
+            db.session, current_user, form.file.data.read(), source=ReportSource.UPLOAD, place=form.place.data
+        )
+    except ValidationFailed as failure:
+        db.session.rollback()
+        apply_field_errors(form, failure)
+        return _upload_page(form, 400)
+    db.session.commit()
+    flash("Đã lưu kết quả kiểm tra thiết bị.", "success")
+    return redirect(url_for("readiness.view_report", report_id=report.id))
+
+
+def _upload_too_large(message: str):
+    form = ReportUploadForm(formdata=None)
+    form.file.errors = [message]
+    return _upload_page(form, 413)
+
+
+allow_upload(bp, "upload_report", MAX_REPORT_BYTES, _upload_too_large)
+
+
+@bp.get("/reports/<int:report_id>")
+@login_required
+def view_report(report_id: int):
+    report = db.session.get(
+        CheckReport, report_id, options=[selectinload(CheckReport.tokens).selectinload(CheckedToken.token)]
+    )
+    unit = report.organisation_id if report else None
+    if report is None or not can(db.session, current_user, Permission.VIEW_READINESS, unit):
+        raise NotFound("Không có kết quả kiểm tra này.")
+    secret = any(t.token is not None and t.token.kind is TokenKind.ORGANISATION for t in report.tokens)
+    if secret and not can(db.session, current_user, Permission.VIEW_CUSTODY, unit):
+        raise NotFound("Không có kết quả kiểm tra này.")  # MẬT: not found, as the custody register answers
+    return render_template(
+        "readiness/report.html",
+        report=report,
+        remedy_for=remedies.remedy_for,
+        may_draft=can(db.session, current_user, Permission.DRAFT_REQUESTS, unit),
+        action_form=ActionForm(),
+    )
+
+
+@bp.post("/checked/<int:checked_token_id>/request")
+@login_required
+def request_from_check(checked_token_id: int):
+    form = ActionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    drafted = remedies.draft_from_check(db.session, current_user, checked_token_id, request.form.get("check", ""))
+    db.session.commit()
+    number = drafted.request.id
+    if drafted.created:
+        flash(f"Đã lập dự thảo đề nghị số {number} ({drafted.request.request_type.label}).", "success")
+    else:
+        flash(f"Đã có đề nghị số {number} đang mở cho thiết bị này: không lập thêm.", "info")
+    if drafted.new_type is not None:
+        flash(f"Sau khi thu hồi, lập thêm đề nghị «{drafted.new_type.label}» (Mẫu 01/02).", "info")
+    return redirect(url_for("requests.view_request", request_id=number))
+
+
+def _visit_form_page(form: VisitForm, status: int = 200):
+    units = _units(Permission.ASSIST_READINESS)
+    form.organisation_id.choices = [SelectChoice("", "— Chọn đơn vị —")] + [
+        SelectChoice(str(u.id), "— " * u.depth + u.name) for u in units
+    ]
+    return render_template("readiness/visit_form.html", form=form), status
+
+
+@bp.route("/visits/new", methods=["GET", "POST"])
+@login_required
+def new_visit():
+    ensure(db.session, current_user, Permission.ASSIST_READINESS)
+    form = VisitForm()
+    if request.method == "GET":
+        return _visit_form_page(form)
+    if not form.validate_on_submit():
+        return _visit_form_page(form, 400)
+    report = form.report.data.read() if form.report.data else None
+    try:
+        visits.record_visit(db.session, current_user, form.raw(), report)
+    except ValidationFailed as failure:
+        db.session.rollback()
+        apply_field_errors(form, failure)
+        if "file" in failure.field_errors:
+            form.report.errors = [failure.field_errors["file"]]
+        return _visit_form_page(form, 400)
+    db.session.commit()
+    flash("Đã ghi nhận lượt hỗ trợ kiểm tra tại cơ quan đầu mối.", "success")
+    return redirect(url_for("readiness.list_visits"))
+
+
+def _visit_too_large(message: str):
+    form = VisitForm(formdata=None)
+    form.report.errors = [message]
+    return _visit_form_page(form, 413)
+
+
+allow_upload(bp, "new_visit", MAX_REPORT_BYTES, _visit_too_large)
+
+
+@bp.get("/visits")
+@login_required
+def list_visits():
+    return render_template(
+        "readiness/visits.html",
+        visits=visits.visits_for(db.session, current_user),
+        may_record=can(db.session, current_user, Permission.ASSIST_READINESS),
+    )
+
+
+@bp.post("/units/<int:unit_id>/go-live")
+@login_required
+def set_go_live(unit_id: int):
+    form = ActionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        visits.set_go_live(db.session, current_user, unit_id, request.form.get("go_live_on"))
+    except ValidationFailed as failure:
+        db.session.rollback()
+        flash(" ".join(failure.field_errors.values()), "error")
+    else:
+        db.session.commit()
+        flash("Đã lưu ngày triển khai của đơn vị.", "success")
+    return redirect(url_for("readiness.board", unit=unit_id))
