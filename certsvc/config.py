@@ -13,6 +13,7 @@ commands that only work on the database (``require_secret=False``) run without i
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import time
@@ -119,6 +120,14 @@ def _percent(name: str, raw: object, default: int) -> int:
     return value
 
 
+def _origin(name: str, raw: object, default: str) -> str:
+    """A web origin, ``scheme://host[:port]`` without a path (it is written into a Content-Security-Policy)."""
+    text = _text(name, raw, default)
+    if not re.fullmatch(r"https?://[A-Za-z0-9.\-]+(:[0-9]{1,5})?|https?://\[[0-9A-Fa-f:]+\](:[0-9]{1,5})?", text):
+        raise ConfigError(f"{name} must be an origin such as http://127.0.0.1:8987, not {raw!r}")
+    return text
+
+
 #: By a setting's kind; the default a parser is given is of the type it returns, except a time of day's
 #: (its ``HH:MM`` text: :func:`setting_value` of an empty mapping gives it typed).
 _PARSERS: dict[str, Callable[[str, object, Any], object]] = {
@@ -128,6 +137,7 @@ _PARSERS: dict[str, Callable[[str, object, Any], object]] = {
     "days": _day_list,
     "time": _clock,
     "percent": _percent,
+    "origin": _origin,
 }
 
 
@@ -136,7 +146,7 @@ class _Setting:
     env: str
     key: str
     default: object
-    kind: str  # a key of _PARSERS: "str", "flag", "int", "days", "time" or "percent"
+    kind: str  # a key of _PARSERS: "str", "flag", "int", "days", "time", "percent" or "origin"
 
 
 #: Settings other than the database URL, the secret key and the holidays, as (environment name, Flask key,
@@ -168,6 +178,8 @@ SETTINGS: tuple[_Setting, ...] = (
     _Setting("CERTSVC_TARGET_LEADERSHIP_DIGITAL_PERCENT", "CERTSVC_TARGET_LEADERSHIP_DIGITAL_PERCENT", 20, "percent"),
     # Readiness: a token counts as working when a check with a verified test signature passed this recently
     _Setting("CERTSVC_READINESS_CHECK_DAYS", "CERTSVC_READINESS_CHECK_DAYS", 30, "int"),
+    # The signing agent (token-agent serve) the document pages call on the user's PC
+    _Setting("CERTSVC_AGENT_URL", "CERTSVC_AGENT_URL", "http://127.0.0.1:8987", "origin"),
 )
 _BY_KEY = {setting.key: setting for setting in SETTINGS}
 

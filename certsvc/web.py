@@ -154,6 +154,8 @@ def register_web(app: Flask) -> None:
         response.headers.setdefault(
             "Content-Security-Policy",
             "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+            # the document pages' "Ký số" buttons call the signing agent on the user's PC
+            f"connect-src 'self' {app.config['CERTSVC_AGENT_URL']}; "
             "frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
         )
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
@@ -214,6 +216,8 @@ def _capability_view_modules():
     """
     from certsvc.accounts import admin_views
     from certsvc.accounts import api_token_views as token_views
+    from certsvc.agents import api as agent_api
+    from certsvc.agents import views as agent_views
     from certsvc.api import (  # noqa: F401  (their endpoints join the API's blueprint)
         batches,
         documents,
@@ -253,4 +257,6 @@ def _capability_view_modules():
         audit_views,
         api_views,
         token_views,
+        agent_views,
+        agent_api,
     )

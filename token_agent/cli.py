@@ -1,4 +1,12 @@
-"""The ``token-agent`` command line: check, prepare, sign, verify.
+"""The ``token-agent`` command line: check, prepare, sign, verify; pair, pairings, unpair, serve.
+
+One-click signing from certsvc's pages (docs/agent-protocol.md): ``pair URL CODE [--device-name NAME]`` pairs
+the agent with a certsvc server using the one-time code shown in "Thiết bị ký số của tôi"; ``pairings`` lists
+the servers it is paired with; ``unpair URL`` forgets one; ``serve [--port 8987] [--host 127.0.0.1]`` runs the
+local service (:mod:`token_agent.service`) on loopback only (another address: ``Lỗi [not_loopback]``, exit 2);
+its page ``/pair`` pairs too, and ``/`` shows the pairings and the tokens plugged in.
+Pairings and ``config.json`` (signature and seal images, module) live in the agent's home
+(:func:`token_agent.pairings.agent_home`, or ``$TOKEN_AGENT_HOME``).
 
 Exit codes: ``check`` 0 all pass, 1 warnings, 2 failures; ``verify`` 0 every signature TOTAL_PASSED,
 1 INDETERMINATE, 2 TOTAL_FAILED; ``prepare`` and ``sign`` 0 done, 2 refused or failed. An error prints
@@ -27,6 +35,7 @@ import datetime as dt
 import getpass
 import logging
 import os
+import socket
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -37,7 +46,7 @@ from pdfminer.psexceptions import PSException
 from pkcs11 import TokenFlag
 from pyhanko.pdf_utils.misc import PdfError
 
-from . import appearance, health, pkcs11_access, signing
+from . import appearance, health, pairings, pkcs11_access, service, signing
 from .certs import load_certificates, load_crls
 from .errors import DocumentError, TokenAgentError, TokenSelectionError
 from .health import CheckOptions, HealthReport, Status
@@ -151,6 +160,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo_parser = commands.add_parser("demo", help="tạo thiết bị ký số SoftHSM và dự thảo mẫu để thử")
     demo_parser.add_argument("directory", type=Path)
+
+    pair = commands.add_parser("pair", help="ghép nối với máy chủ certsvc bằng mã một lần")
+    pair.add_argument("url", help="địa chỉ máy chủ certsvc, ví dụ https://certsvc.huyen.gov.vn")
+    pair.add_argument("code", help="mã ghép nối, ví dụ ABCD-EFGH")
+    pair.add_argument("--device-name", default=socket.gethostname(), help="tên máy tính (mặc định: tên máy)")
+    commands.add_parser("pairings", help="liệt kê các máy chủ đã ghép nối")
+    unpair = commands.add_parser("unpair", help="bỏ ghép nối với một máy chủ")
+    unpair.add_argument("url")
+
+    serve = commands.add_parser("serve", help="chạy dịch vụ ký số một chạm trên máy này")
+    serve.add_argument("--port", type=int, default=service.DEFAULT_PORT)
+    serve.add_argument("--host", help="địa chỉ nội bộ để nghe (mặc định: 127.0.0.1 và ::1)")
+    serve.add_argument("--module", help="thư viện PKCS#11 (mặc định: SoftHSM hoặc $TOKEN_AGENT_PKCS11_MODULE)")
+    serve.add_argument("--signature-image", type=Path, help="ảnh chữ ký (mặc định: theo config.json)")
+    serve.add_argument("--seal-image", type=Path, help="ảnh con dấu (mặc định: theo config.json)")
 
     verify = commands.add_parser("verify", help="kiểm tra chữ ký số trong tệp PDF")
     verify.add_argument("file", type=Path)
@@ -376,7 +400,57 @@ token-agent verify {folder}/3-ban-hanh.pdf --trust {files.root} --crl {files.crl
     return 0
 
 
-_COMMANDS = {"check": _check, "prepare": _prepare, "sign": _sign, "verify": _verify, "demo": _demo}
+def _pair(args: argparse.Namespace) -> int:
+    pairing = pairings.pair(args.url, args.code, args.device_name)
+    print(f"Đã ghép nối với {pairing.origin} cho tài khoản {pairing.account}.")
+    return 0
+
+
+def _pairings(args: argparse.Namespace) -> int:
+    found = pairings.load_pairings()
+    if not found:
+        print("Chưa ghép nối với máy chủ nào.")
+    for p in found.values():
+        when = signing.vn_iso_time(p.paired_at)
+        print(f"{p.origin}  {p.account}  ghép nối lúc {when}")
+    return 0
+
+
+def _unpair(args: argparse.Namespace) -> int:
+    if not pairings.remove_pairing(args.url):
+        raise TokenAgentError(f"Chưa ghép nối với {args.url}.", code="not_paired")
+    print(f"Đã bỏ ghép nối với {pairings.normalise_origin(args.url)}.")
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    host = service.check_loopback(args.host) if args.host else None
+    configured = service.load_config()
+    config = service.ServiceConfig(
+        port=args.port,
+        host=host,
+        module_path=args.module or (str(configured["module"]) if "module" in configured else None),
+        signature_image=args.signature_image,
+        seal_image=args.seal_image,
+    )
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    agent = service.AgentService(config)
+    print(f"Dịch vụ ký số chạy tại http://127.0.0.1:{args.port} (Ctrl+C để dừng).", flush=True)
+    service.run_forever(agent)
+    return 0
+
+
+_COMMANDS = {
+    "check": _check,
+    "prepare": _prepare,
+    "sign": _sign,
+    "verify": _verify,
+    "demo": _demo,
+    "pair": _pair,
+    "pairings": _pairings,
+    "unpair": _unpair,
+    "serve": _serve,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

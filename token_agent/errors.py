@@ -17,6 +17,15 @@ __all__ = [
     "DocumentError",
     "PlacementNotFoundError",
     "SigningRefusedError",
+    "PinFinalTryError",
+    "TokenAbsentError",
+    "CertificateNotExpectedError",
+    "NotLoopbackError",
+    "RequestRefusedError",
+    "JobError",
+    "FileChangedError",
+    "ServerUnreachableError",
+    "ServerRefusedError",
 ]
 
 
@@ -88,3 +97,67 @@ class SigningRefusedError(TokenAgentError):
     """A rule of the issuing workflow forbids this signature (e.g. no valid personal signature yet)."""
 
     code = "signing_refused"
+
+
+# --- the local service and its talk with certsvc (docs/agent-protocol.md) -------------------------------
+
+
+class PinFinalTryError(PinError):
+    """One more wrong PIN would lock the token: the agent does not try a PIN at all."""
+
+    code = "pin_final_try"
+
+
+class TokenAbsentError(TokenSelectionError):
+    """The token the user chose is no longer plugged in."""
+
+    code = "token_absent"
+
+
+class CertificateNotExpectedError(TokenAgentError):
+    """The chosen token holds no certificate that certsvc accepts for this job."""
+
+    code = "certificate_not_expected"
+
+
+class NotLoopbackError(TokenAgentError):
+    """``serve`` was asked to listen on an address other than the PC's own loopback."""
+
+    code = "not_loopback"
+
+
+class RequestRefusedError(TokenAgentError):
+    """The local service refused a request (origin, Host, form token, malformed input); codes:
+    ``origin_not_allowed``, ``host_not_allowed``, ``not_paired``, ``bad_request``."""
+
+    code = "bad_request"
+
+
+class JobError(TokenAgentError):
+    """The job cannot be done: ``job_unknown``, ``job_expired``, ``job_used``, ``job_of_another_account``,
+    ``user_cancelled``."""
+
+    code = "job_unknown"
+
+
+class FileChangedError(TokenAgentError):
+    """The file certsvc gave does not have the SHA-256 of the job (the document moved on)."""
+
+    code = "file_changed"
+
+
+class ServerUnreachableError(TokenAgentError):
+    """certsvc could not be reached (network, name, timeout) or answered something that is not the protocol."""
+
+    code = "server_unreachable"
+
+
+class ServerRefusedError(TokenAgentError):
+    """certsvc refused the call; ``server_code`` and ``server_message`` are certsvc's own."""
+
+    code = "server_refused"
+
+    def __init__(self, message: str, *, server_code: str = "", server_message: str = "") -> None:
+        super().__init__(message)
+        self.server_code = server_code
+        self.server_message = server_message

@@ -34,9 +34,13 @@ from certsvc.policy import Permission, can, ensure, orgs_in_scope
 from certsvc.timeutil import utcnow
 from certsvc.ui.forms import apply_field_errors
 from certsvc.ui.navigation import NavLink
+from certsvc.ui.parts import PageParts
 
 bp = Blueprint("accounts_admin", __name__, url_prefix="/admin/accounts")
 NAV_LINKS = (NavLink("Tài khoản", "accounts_admin.list_accounts", Permission.VIEW_ACCOUNTS, "Tài khoản và phân quyền"),)
+#: What capabilities above accounts show on an account's page (its paired signing agents), given the account
+#: and whether the viewer manages it.
+ACCOUNT_PAGE = PageParts()
 
 
 @PEOPLE_PAGES.add
@@ -81,6 +85,7 @@ def _account_page(account: Account, grant_form: GrantRoleForm | None = None, sta
         grant_form=(grant_form or _grant_form()) if manages else None,
         locked=administration.is_locked(account),
         now=utcnow(),
+        **ACCOUNT_PAGE.values(account, manages),
     ), status
 
 

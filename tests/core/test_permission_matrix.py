@@ -17,11 +17,16 @@ from tests.conftest import Browser
 from tests.matrix import HIDDEN, MATRIX, NOT_FOUND_FOR, TARGET_BUILDERS
 
 #: Routes anyone may reach without signing in.
-PUBLIC = {"auth.login", "core.healthz", "static", "api.openapi"}
+PUBLIC = {"auth.login", "core.healthz", "static", "api.openapi", "agent_api.pair"}
 
 
 def _is_api(endpoint: str) -> bool:
     return endpoint.startswith("api.")
+
+
+def _is_agent_api(endpoint: str) -> bool:
+    """The signing agent's API (certsvc.agents.api) answers only an agent's credential: 401 to anything else."""
+    return endpoint.startswith("agent_api.")
 
 
 def _routes(app):
@@ -83,7 +88,7 @@ def test_role_reaches_exactly_what_the_matrix_says(app, session, world, targets,
         response.get_data()  # run streamed bodies to the end, as a browser would
         allowed = role in MATRIX[endpoint]
         unseen = endpoint in HIDDEN or role in NOT_FOUND_FOR.get(endpoint, ())
-        refused = response.status_code == (404 if unseen else 403)
+        refused = response.status_code == (404 if unseen else 401 if _is_agent_api(endpoint) else 403)
         bounced = response.status_code in (401, 302) and (
             _is_api(endpoint) or "/login" in response.headers.get("Location", "")
         )
@@ -115,7 +120,7 @@ def test_anonymous_is_sent_to_login_everywhere_but_public_routes(app, targets):
             response = browser.post(url)
         response.get_data()
         bounced = response.status_code == 302 and "/login" in response.headers.get("Location", "")
-        if _is_api(endpoint):
+        if _is_api(endpoint) or _is_agent_api(endpoint):
             bounced = response.status_code == 401  # the API asks for a token instead of a login page
         if endpoint in PUBLIC:
             if bounced or response.status_code in (401, 403) or response.status_code >= 500:

@@ -1,0 +1,415 @@
+"""Agent jobs: one signature an account asks its signing agent for, on one document file, used at most once.
+
+The document page creates the job (:func:`create_job`) after the checks of the manual step; the agent fetches
+it and the file with its credential (:func:`job_for_agent`, :func:`job_file`) and uploads the signed file
+(:func:`upload_result`), which runs the manual step's service as the job's account; or it cancels the job
+(:func:`cancel_job`). The page polls :func:`job_status`. See docs/agent-protocol.md.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import ssl
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import cast
+
+from sqlalchemy import select, update
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.orm import Session
+
+from certsvc.accounts.models import Account
+from certsvc.agents.errors import Gone, JobOfAnotherAccount
+from certsvc.agents.models import AgentJob, JobRole, JobStatus, SigningAgent
+from certsvc.audit.service import Actor, record
+from certsvc.core.transitions import busy_as_conflict
+from certsvc.core.validation import FieldCollector, FieldError, parse_count, validated
+from certsvc.documents import files, signing
+from certsvc.documents.models import DocumentFile, FileKind, OutgoingDocument
+from certsvc.documents.transitions import Action, check_transition
+from certsvc.errors import CertsvcError, Conflict, NotFound, ValidationFailed
+from certsvc.orgs.names import place_name
+from certsvc.policy import Permission, ensure
+from certsvc.readiness.models import ReportSource
+from certsvc.readiness.reports import store_report
+from certsvc.registry.anchors import active_anchors
+from certsvc.registry.models import Certificate, TokenKind
+from certsvc.registry.tokens import custody_keeper_id, kept_in_custody_register
+from certsvc.timeutil import utcnow
+from token_agent.signing import format_number
+
+__all__ = [
+    "JOB_LIFETIME",
+    "OBJECT_TYPE",
+    "JobState",
+    "create_job",
+    "accepted_certificates",
+    "job_for_agent",
+    "job_file",
+    "describe",
+    "upload_result",
+    "cancel_job",
+    "job_status",
+]
+
+JOB_LIFETIME = timedelta(minutes=5)
+#: The audit log's object type of a job.
+OBJECT_TYPE = "agent_job"
+#: The most appendices a document may have, for bounding ``appendix_no``.
+_MAX_APPENDIX = 99
+#: The document step each signing role takes.
+_ACTIONS = {JobRole.APPROVE: Action.APPROVE, JobRole.ISSUE: Action.ISSUE, JobRole.APPENDIX: Action.SIGN_APPENDIX}
+#: The stored file each signing role signs.
+_SIGNED_KIND = {
+    JobRole.APPROVE: FileKind.PREPARED,
+    JobRole.ISSUE: FileKind.APPROVED,
+    JobRole.APPENDIX: FileKind.APPENDIX_DRAFT,
+}
+#: A reason an agent gives when it stops a job: a stable code of the protocol.
+_REASON = re.compile(r"[a-z][a-z_]{0,63}")
+_REASON_MESSAGES = {
+    "user_cancelled": "Người dùng đã hủy việc ký trên phần mềm ký số.",
+    "file_changed": "Tệp của văn bản đã thay đổi sau khi tạo yêu cầu ký; hãy bấm «Ký số» lại.",
+}
+_USED = "Yêu cầu ký này đã được dùng; hãy bấm «Ký số» trên trang văn bản để tạo yêu cầu mới."
+_EXPIRED = "Yêu cầu ký đã hết hạn; hãy bấm «Ký số» trên trang văn bản để tạo yêu cầu mới."
+
+
+@dataclass(frozen=True)
+class JobState:
+    """What the page reads while it waits: the job's status (``expired`` for one whose time ran out unused),
+    the refusal's code and message for a failed job, and the document's status now."""
+
+    status: str
+    code: str | None
+    message: str | None
+    document_status: str | None
+
+    def as_json(self) -> dict[str, str | None]:
+        return {
+            "status": self.status,
+            "code": self.code,
+            "message": self.message,
+            "document_status": self.document_status,
+        }
+
+
+# --- creating a job (the page) ----------------------------------------------------------------------------
+
+
+def _role(value: object) -> JobRole:
+    try:
+        return JobRole(str(value or ""))
+    except ValueError:
+        raise FieldError("Vai trò ký không hợp lệ.") from None
+
+
+def _file_to_sign(doc: OutgoingDocument, role: JobRole, appendix_no: int | None) -> DocumentFile:
+    """The stored version the role signs: the prepared file, the approved one, or the appendix's draft."""
+    kind = _SIGNED_KIND[role]
+    version = files.latest(doc, kind, appendix_no)
+    if version is None:
+        if role is JobRole.APPENDIX:
+            raise NotFound("Không có phụ lục này.")
+        raise Conflict(f"Văn bản chưa có tệp «{kind.label}».", code="file_missing")
+    return version
+
+
+def accepted_certificates(session: Session, by: Account, doc: OutgoingDocument, role: JobRole) -> list[str]:
+    """SHA-256 of the registry's certificates in force whose signature the step accepts: the proposed signer's
+    personal ones to approve; the issuing body's organisation ones to issue or sign an appendix, a token in the
+    custody register only when ``by`` keeps it now (as :mod:`certsvc.documents.signing` checks on upload)."""
+    now = utcnow()
+    query = select(Certificate).where(
+        Certificate.revoked_at.is_(None),
+        Certificate.entered_in_error_at.is_(None),
+        Certificate.not_before <= now,
+        Certificate.not_after >= now,
+    )
+    if role is JobRole.APPROVE:
+        query = query.where(Certificate.kind == TokenKind.PERSONAL, Certificate.holder_id == doc.signer_id)
+    else:
+        query = query.where(
+            Certificate.kind == TokenKind.ORGANISATION, Certificate.organisation_id == doc.issuing_body_id
+        )
+    found = session.scalars(query.order_by(Certificate.id))
+    return [
+        cert.sha256
+        for cert in found
+        if role is JobRole.APPROVE
+        or cert.token is None
+        or not kept_in_custody_register(session, cert.token)
+        or custody_keeper_id(session, cert.token) == by.person_id
+    ]
+
+
+def create_job(session: Session, by: Account, doc: OutgoingDocument | None, raw: Mapping[str, object]) -> AgentJob:
+    """A new job of ``by`` (``raw``: ``role``, and ``appendix_no`` for an appendix), after exactly the checks the
+    manual step makes first (NotFound, Conflict, PermissionDenied as the step raises them). A ``check`` job
+    names no document; every other role names ``doc``."""
+    fields = FieldCollector(raw)
+    role = fields.take("role", _role)
+    appendix_no = None
+    if role is JobRole.APPENDIX:
+        appendix_no = fields.take(
+            "appendix_no",
+            lambda value: parse_count(value, minimum=1, maximum=_MAX_APPENDIX, message="Số phụ lục không hợp lệ."),
+        )
+        if appendix_no is None and "appendix_no" not in fields.errors:
+            fields.fail("appendix_no", "Chọn phụ lục để ký.")
+    if role is JobRole.CHECK and doc is not None:
+        fields.fail("role", "Kiểm tra thiết bị ký số không gắn với văn bản.")
+    elif role is not None and role is not JobRole.CHECK and doc is None:
+        fields.fail("role", "Chọn văn bản để ký.")
+    fields.raise_if_failed()
+    role = validated(role, "role")
+    now = utcnow()
+    job = AgentJob(
+        id=secrets.token_urlsafe(24),
+        account_id=by.id,
+        role=role,
+        appendix_no=appendix_no,
+        accepted_certificates=[],
+        created_at=now,
+        expires_at=now + JOB_LIFETIME,
+        status=JobStatus.PENDING,
+    )
+    if role is JobRole.CHECK:
+        ensure(session, by, Permission.RECORD_READINESS)  # who may send a report, as the upload checks
+    if doc is not None:
+        check_transition(session, by, doc, _ACTIONS[role])
+        job.document_id = doc.id
+        job.file_sha256 = _file_to_sign(doc, role, appendix_no).sha256
+        job.accepted_certificates = accepted_certificates(session, by, doc, role)
+        entry = doc.number_entry
+        if entry is not None and role in (JobRole.ISSUE, JobRole.APPENDIX):
+            job.number = format_number(entry.symbol)
+            job.issue_date = entry.issue_date
+            job.place = place_name(doc.issuing_body)
+    session.add(job)
+    session.flush()
+    record(
+        session,
+        Actor.of(by),
+        "agent.job_created",
+        OBJECT_TYPE,
+        job.id,
+        {"document_id": job.document_id, "role": role.value, "appendix_no": appendix_no, "sha256": job.file_sha256},
+    )
+    return job
+
+
+# --- the agent's side -------------------------------------------------------------------------------------
+
+
+def _usable_job(session: Session, agent: SigningAgent, job_id: str) -> AgentJob:
+    """The job, if the agent's account asked for it and it may still be used; refusals as the protocol says."""
+    job = session.get(AgentJob, job_id) if len(job_id) <= 64 else None
+    if job is None:
+        raise NotFound("Không có yêu cầu ký này.", code="job_unknown")
+    if job.account_id != agent.account_id:
+        raise JobOfAnotherAccount("Yêu cầu ký này là của tài khoản khác, không phải tài khoản đã ghép nối.")
+    if job.finished_at is not None or (job.agent_id is not None and job.agent_id != agent.id):
+        raise Conflict(_USED, code="job_used")
+    if job.expires_at <= utcnow():
+        raise Gone(_EXPIRED, code="job_expired")
+    return job
+
+
+def job_for_agent(session: Session, agent: SigningAgent, job_id: str) -> AgentJob:
+    """The job for the agent that fetches it: a pending job becomes ``fetched`` by this agent (no other agent
+    may then use it); fetching again is allowed."""
+    job = _usable_job(session, agent, job_id)
+    if job.status is JobStatus.PENDING:
+        with busy_as_conflict("Yêu cầu ký đang được xử lý. Thử lại sau giây lát."):
+            moved = cast(
+                CursorResult,
+                session.execute(
+                    update(AgentJob)
+                    .where(AgentJob.id == job.id, AgentJob.status == JobStatus.PENDING)
+                    .values(status=JobStatus.FETCHED, agent_id=agent.id)
+                    .execution_options(synchronize_session=False)
+                ),
+            )
+        if moved.rowcount != 1:
+            raise Conflict(_USED, code="job_used")
+        job.status, job.agent_id = JobStatus.FETCHED, agent.id
+    return job
+
+
+def _current_file(job: AgentJob) -> DocumentFile:
+    doc = job.document
+    if doc is None:
+        raise NotFound("Yêu cầu này không có tệp để ký.", code="no_file")
+    version = files.latest(doc, _SIGNED_KIND[job.role], job.appendix_no)
+    if version is None or version.sha256 != job.file_sha256:
+        raise Conflict(_REASON_MESSAGES["file_changed"], code="file_changed")
+    return version
+
+
+def job_file(session: Session, agent: SigningAgent, job_id: str) -> bytes:
+    """The file the job signs, as the job named it (Conflict ``file_changed`` when the document moved on)."""
+    return files.content(_current_file(job_for_agent(session, agent, job_id)))
+
+
+def describe(session: Session, job: AgentJob, urls: Mapping[str, str]) -> dict[str, object]:
+    """The job as the agent reads it (docs/agent-protocol.md, §2.3); ``urls``: ``file_url`` and ``upload_url``."""
+    doc = job.document
+    anchors = "".join(ssl.DER_cert_to_PEM_cert(anchor.der) for anchor in active_anchors(session))
+    return {
+        "id": job.id,
+        "role": job.role.value,
+        "status": job.status.value,
+        "expires_at": job.expires_at.isoformat(),
+        "document": None
+        if doc is None
+        else {
+            "id": doc.id,
+            "summary": doc.summary,
+            "type": doc.document_type.name,
+            "issuing_body": doc.issuing_body.name,
+            "urgency": doc.urgency.label,
+            "secrecy": doc.secrecy.label,
+        },
+        "appendix_no": job.appendix_no,
+        "file_sha256": job.file_sha256,
+        **urls,
+        "accepted_certificates": list(job.accepted_certificates),
+        "number": job.number,
+        "issue_date": job.issue_date.isoformat() if job.issue_date else None,
+        "place": job.place,
+        "trust_anchors_pem": anchors,
+    }
+
+
+def _claim(session: Session, job: AgentJob) -> None:
+    """Mark the job used (``finished_at`` set) with one compare-and-set UPDATE: of two uploads or cancels of one
+    job at the same moment exactly one gets past here; the other gets Conflict ``job_used``."""
+    now = utcnow()
+    with busy_as_conflict("Yêu cầu ký đang được xử lý. Thử lại sau giây lát."):
+        moved = cast(
+            CursorResult,
+            session.execute(
+                update(AgentJob)
+                .where(AgentJob.id == job.id, AgentJob.finished_at.is_(None))
+                .values(finished_at=now)
+                .execution_options(synchronize_session=False)
+            ),
+        )
+    if moved.rowcount != 1:
+        raise Conflict(_USED, code="job_used")
+    job.finished_at = now
+
+
+def _finish(session: Session, job: AgentJob, status: JobStatus, code: str | None, message: str | None) -> None:
+    job.status, job.code, job.message = status, code, message
+    details = {"document_id": job.document_id, "role": job.role.value, "agent_id": job.agent_id}
+    if code is not None:
+        details.update(code=code, message=message)
+    record(session, Actor.of(job.account), f"agent.job_{status.value}", OBJECT_TYPE, job.id, details)
+
+
+#: What each role's upload is (its content type) and the service that takes it, run as the job's account: the
+#: manual step's for a signature, the readiness report's for a check.
+_UPLOADS: dict[JobRole, tuple[str, Callable[[Session, AgentJob, bytes, str], object]]] = {
+    JobRole.APPROVE: (
+        "application/pdf",
+        lambda session, job, data, name: signing.approve_upload(
+            session, job.account, cast(OutgoingDocument, job.document), data, name
+        ),
+    ),
+    JobRole.ISSUE: (
+        "application/pdf",
+        lambda session, job, data, name: signing.issue_upload(
+            session, job.account, cast(OutgoingDocument, job.document), data, name
+        ),
+    ),
+    JobRole.APPENDIX: (
+        "application/pdf",
+        lambda session, job, data, name: signing.appendix_upload(
+            session, job.account, cast(OutgoingDocument, job.document), cast(int, job.appendix_no), data, name
+        ),
+    ),
+    JobRole.CHECK: (
+        "application/json",
+        lambda session, job, data, name: store_report(session, job.account, data, source=ReportSource.AGENT),
+    ),
+}
+
+
+def upload_result(session: Session, agent: SigningAgent, job_id: str, content: bytes, content_type: str) -> JobState:
+    """The agent's signed file for the job: the manual step's service runs as the job's account.
+
+    Commits once. The job is marked used by a compare-and-set in the same transaction as the step, so of two
+    uploads at the same moment the second waits for the first and then finds the job used. On a refusal (the
+    service already rolled back its work, the claim with it, and audited the refused signature) the job is
+    claimed again and marked failed with the refusal's code and message, committed, and the refusal raised.
+    """
+    job = _usable_job(session, agent, job_id)
+    expected, take = _UPLOADS[job.role]
+    if content_type.split(";")[0].strip().lower() != expected:
+        what = "Báo cáo kiểm tra" if job.role is JobRole.CHECK else "Tệp đã ký"
+        raise ValidationFailed({"file": f"{what} phải có Content-Type: {expected}."})
+    job.agent_id = agent.id
+    _claim(session, job)
+    name = f"van-ban-{job.document_id}-ky-so-{job.role.value}.pdf"
+    try:
+        take(session, job, content, name)
+    except CertsvcError as refusal:
+        session.rollback()
+        try:
+            job.agent_id = agent.id
+            _claim(session, job)
+        except Conflict:  # another upload took the job meanwhile: it tells the outcome
+            session.rollback()
+            raise refusal from None
+        _finish(session, job, JobStatus.FAILED, refusal.code, refusal.message)
+        session.commit()
+        raise
+    _finish(session, job, JobStatus.DONE, None, None)
+    session.commit()
+    return _state(job)
+
+
+def cancel_job(session: Session, agent: SigningAgent, job_id: str, raw: Mapping[str, object]) -> JobState:
+    """The agent stops the job (``raw``: ``reason``, a stable code, ``user_cancelled`` by default): it fails
+    with that code. The caller commits."""
+    fields = FieldCollector(raw)
+    reason = fields.take("reason", _reason)
+    fields.raise_if_failed()
+    code = reason or "user_cancelled"
+    job = _usable_job(session, agent, job_id)
+    job.agent_id = agent.id
+    _claim(session, job)
+    _finish(session, job, JobStatus.FAILED, code, _REASON_MESSAGES.get(code, f"Phần mềm ký số đã dừng ({code})."))
+    return _state(job)
+
+
+def _reason(value: object) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or not _REASON.fullmatch(value):
+        raise FieldError("Lý do phải là một mã (chữ thường và dấu gạch dưới).")
+    return value
+
+
+# --- the page's poll --------------------------------------------------------------------------------------
+
+
+def _state(job: AgentJob) -> JobState:
+    document_status = job.document.status.value if job.document is not None else None
+    unused = job.status in (JobStatus.PENDING, JobStatus.FETCHED) and job.finished_at is None
+    if unused and job.expires_at <= utcnow():
+        return JobState("expired", "job_expired", _EXPIRED, document_status)
+    return JobState(job.status.value, job.code, job.message, document_status)
+
+
+def job_status(session: Session, by: Account, document_id: int | None, job_id: str) -> JobState:
+    """Where ``by``'s job on the document (None: a check job) stands; NotFound for a job of another account
+    or document."""
+    job = session.get(AgentJob, job_id) if len(job_id) <= 64 else None
+    if job is None or job.account_id != by.id or job.document_id != document_id:
+        raise NotFound("Không có yêu cầu ký này.", code="job_unknown")
+    return _state(job)
