@@ -21,11 +21,14 @@ from sqlalchemy.orm import Session
 
 from certsvc.accounts.api_token_models import ApiToken
 from certsvc.accounts.models import Account, RoleAssignment
+from certsvc.agents.models import AgentJob, PairingCode, SigningAgent
 from certsvc.audit.models import AuditEntry
+from certsvc.documents.models import IncomingDocument, OutgoingDocument
 from certsvc.orgs.models import Organisation
 from certsvc.orgs.tree import OrgTree
 from certsvc.people.models import Person
 from certsvc.policy import Permission, orgs_in_scope
+from certsvc.readiness.models import AssistedVisit, CheckReport
 from certsvc.registry.models import Certificate, Token
 from certsvc.requests.models import Batch, CertificateRequest
 
@@ -61,6 +64,17 @@ def _belongs_to(orgs: Collection[int]) -> ColumnElement[bool]:
         "token": _ids(Token.id, Token.organisation_id, orgs),
         "certificate_request": _ids(CertificateRequest.id, CertificateRequest.organisation_id, orgs),
         "request_batch": _ids(Batch.id, Batch.focal_office_id, orgs),
+        "outgoing_document": select(cast(OutgoingDocument.id, String)).where(
+            or_(OutgoingDocument.drafting_unit_id.in_(orgs), OutgoingDocument.issuing_body_id.in_(orgs))
+        ),
+        "incoming_document": _ids(IncomingDocument.id, IncomingDocument.receiving_body_id, orgs),
+        "check_report": _ids(CheckReport.id, CheckReport.organisation_id, orgs),
+        "assisted_visit": _ids(AssistedVisit.id, AssistedVisit.organisation_id, orgs),
+        # an account's agents and jobs belong where the account does
+        **{
+            kind: select(cast(model.id, String)).where(model.account_id.in_(select(accounts.c[0])))
+            for kind, model in (("pairing_code", PairingCode), ("signing_agent", SigningAgent), ("agent_job", AgentJob))
+        },
     }
     return or_(*(and_(AuditEntry.object_type == kind, AuditEntry.object_id.in_(ids)) for kind, ids in objects.items()))
 

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from certsvc.accounts.models import Account, Role
+from certsvc.agents.models import SigningAgent
 from certsvc.audit.service import SYSTEM, Actor, record
 from certsvc.registry.models import Token, TokenKind
 from tests.conftest import add_account
@@ -34,11 +35,18 @@ def log(session, world):
     session.add_all([seal, own_seal])
     session.flush()
     officer, focal = world.account(Role.UNIT_OFFICER), world.account(Role.FOCAL_OFFICER)
+    agent = SigningAgent(
+        account=officer, device_name="MAY-XA", credential_sha256="c" * 64, credential_prefix="cag1_abcdef"
+    )
+    session.add(agent)
+    session.flush()
     by = Actor(label="quantri")
     entries = {
         "commune_person": record(session, by, "person.updated", "person", officer.person_id, {"cccd": COMMUNE_CCCD}),
         "other_person": record(session, by, "person.updated", "person", neighbour.person_id, {"cccd": OTHER_CCCD}),
         "commune_login": record(session, Actor.of(officer), "auth.login", "account", officer.id),
+        # an agent belongs where its account does
+        "commune_agent": record(session, Actor.of(officer), "agent.paired", "signing_agent", agent.id, {}),
         "focal_login": record(session, Actor.of(focal), "auth.login", "account", focal.id),
         "commune_custody": record(session, by, "custody.handover_started", "token", own_seal.id, {}),
         "district_custody": record(session, by, "custody.handover_completed", "token", seal.id, {}),
@@ -62,7 +70,7 @@ def _seen_in_csv(browser, log) -> set[str]:
     return {name for name, seq in log.items() if seq in shown}
 
 
-COMMUNE = {"commune_person", "commune_login"}
+COMMUNE = {"commune_person", "commune_login", "commune_agent"}
 DISTRICT = COMMUNE | {"other_person", "focal_login", "district_token"}
 CUSTODY = {"commune_custody", "district_custody"}
 

@@ -86,3 +86,12 @@ def test_every_audit_entry_of_the_demo_is_named_in_vietnamese(demo_output, sessi
     unnamed = {action for action, _ in entries if action_label(action) == action}
     unnamed |= {kind for _, kind in entries if kind and object_type_label(kind) == kind}
     assert unnamed == set()
+
+
+def test_the_district_s_inspector_reads_the_documents_audit_entries(demo_output, app):
+    """Entries about documents and readiness reports belong to their units: the district's inspector sees them."""
+    browser = Browser(app.test_client())
+    assert browser.login("kiemtra", DEMO_PASSWORD).status_code == 302
+    for kind in ("outgoing_document", "check_report"):
+        page = browser.get(f"/audit/?object_type={kind}").get_data(as_text=True)
+        assert "Kết quả:" in page and "Không có mục nào khớp bộ lọc." not in page, kind
