@@ -10,7 +10,8 @@ without it, in the same run (target: the service adds at most 30 %).
 
 The browser's requests to certsvc go through Flask's test client (signed in as the signer), the agent's over
 HTTP to the same app served by Werkzeug. Each path approves a document of its own each round, of 2 pages (a
-usual letter) and then of 20, on one migrated SQLite database.
+usual letter) and then of 20, on a migrated SQLite database, then on a temporary PostgreSQL database
+(``CERTSVC_BENCH_PG_URL``, default the local server's ``test``).
 Run: PYTHONPATH=bench .venv/bin/python bench/agent_round_trip.py
 """
 
@@ -29,6 +30,7 @@ from pathlib import Path
 
 from _token_agent_timing import compare
 from flask_migrate import upgrade
+from requests_list import postgresql_database
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
@@ -195,43 +197,52 @@ def _rounds(app, certsvc_url: str, agent_url: str, image: Path, pages: int, wait
     )
 
 
-def main() -> None:
-    with tempfile.TemporaryDirectory() as folder:
-        demo_files = demo.build_demo(Path(folder))
-        app = create_app(
-            {
-                "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder}/bench.sqlite",
-                "SECRET_KEY": "bench-only",
-                "INSTANCE_PATH": str(Path(folder) / "instance"),
-                "WTF_CSRF_ENABLED": False,
-            }
+def _bench(database: str, url: str, folder: Path, demo_files: demo.DemoFiles) -> None:
+    """Both paths on a migrated database at ``url`` (its documents, pairing and agent made here)."""
+    print(f"--- {database}")
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": url,
+            "SECRET_KEY": "bench-only",
+            "INSTANCE_PATH": str(folder / f"instance-{database}"),
+            "WTF_CSRF_ENABLED": False,
+        }
+    )
+    with app.app_context():
+        upgrade()
+        waiting = _world(demo_files)
+        signer = db.session.scalars(select(Account).where(Account.username == "chutich")).one()
+        code = pairing.new_pairing_code(db.session, signer).code
+        db.session.commit()
+    home = folder / f"agent-home-{database}"
+    with _served(app) as certsvc_url:
+        pairings.pair(certsvc_url, code, "MAY-BENCH", home)
+        agent = service.AgentService(
+            service.ServiceConfig(port=0, host="127.0.0.1", signature_image=demo_files.signature_image, home=home)
         )
-        with app.app_context():
-            upgrade()
-            waiting = _world(demo_files)
-            signer = db.session.scalars(select(Account).where(Account.username == "chutich")).one()
-            code = pairing.new_pairing_code(db.session, signer).code
-            db.session.commit()
-        home = Path(folder) / "agent-home"
-        with _served(app) as certsvc_url:
-            pairings.pair(certsvc_url, code, "MAY-BENCH", home)
-            agent = service.AgentService(
-                service.ServiceConfig(port=0, host="127.0.0.1", signature_image=demo_files.signature_image, home=home)
-            )
-            agent.start()
-            app.config["CERTSVC_AGENT_URL"] = agent_url = f"http://127.0.0.1:{agent.port}"
-            try:
-                for pages in SIZES:
-                    _rounds(app, certsvc_url, agent_url, demo_files.signature_image, pages, waiting[pages])
-            finally:
-                agent.stop()
-        with app.app_context():
-            approved = db.session.scalars(
-                select(OutgoingDocument.id).where(OutgoingDocument.status == DocumentStatus.SIGNED)
-            ).all()
-            expected = sum(len(ids) for ids in waiting.values())
-            assert len(approved) == expected, f"{len(approved)} of {expected} documents approved"
-            db.engine.dispose()
+        agent.start()
+        app.config["CERTSVC_AGENT_URL"] = agent_url = f"http://127.0.0.1:{agent.port}"
+        try:
+            for pages in SIZES:
+                _rounds(app, certsvc_url, agent_url, demo_files.signature_image, pages, waiting[pages])
+        finally:
+            agent.stop()
+    with app.app_context():
+        approved = db.session.scalars(
+            select(OutgoingDocument.id).where(OutgoingDocument.status == DocumentStatus.SIGNED)
+        ).all()
+        expected = sum(len(ids) for ids in waiting.values())
+        assert len(approved) == expected, f"{len(approved)} of {expected} documents approved"
+        db.engine.dispose()
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as name:
+        folder = Path(name)
+        demo_files = demo.build_demo(folder)
+        _bench("SQLite", f"sqlite:///{folder}/bench.sqlite", folder, demo_files)
+        with postgresql_database() as url:
+            _bench("PostgreSQL", url, folder, demo_files)
 
 
 if __name__ == "__main__":
