@@ -130,8 +130,8 @@ def sample_tables(rows: int = 10_000, units: int = 500) -> list[AnnexTable]:
 def sample_letter(tables: list[AnnexTable]) -> LetterData:
     """The district's consolidated proposal letter for these tables."""
     return LetterData(
-        issuing_body_parent="ỦY BAN NHÂN DÂN",
-        issuing_body="HUYỆN VĂN QUAN",
+        issuing_body_parent="",
+        issuing_body="ỦY BAN NHÂN DÂN\nHUYỆN VĂN QUAN",
         symbol="UBND-VHTT",
         place="Văn Quan",
         summary="V/v đề nghị cấp mới, gia hạn, thay đổi thông tin, thu hồi chứng thư số chuyên dùng công vụ",

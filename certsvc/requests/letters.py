@@ -16,7 +16,7 @@ from certsvc.documents.files import content, latest
 from certsvc.documents.models import FileKind, NumberState
 from certsvc.errors import Conflict, NotFound
 from certsvc.orgs.models import Organisation, office_recipient
-from certsvc.orgs.names import body_name, place_name
+from certsvc.orgs.names import authority_lines, formal_name, header_names, place_name
 from certsvc.requests.fields import display_value, spec_of
 from certsvc.requests.models import Batch, BatchStatus, CertificateRequest, RequestType
 from certsvc.requests.papers.annex import AnnexTable
@@ -98,10 +98,9 @@ def issuing_body(batch: Batch) -> Organisation:
     return batch.focal_office.parent or batch.focal_office
 
 
-def _issuing_body(batch: Batch) -> tuple[str, str, str, str]:
-    """(parent line, body name as written, symbol, place) from the focal office's parent committee."""
-    office, parent = batch.focal_office, issuing_body(batch)
-    return "ỦY BAN NHÂN DÂN", body_name(parent), f"{parent.symbol}-{office.symbol}", place_name(parent)
+def _symbol(batch: Batch) -> str:
+    """The letter's symbol: the issuing body's, then the focal office's (``UBND-VHTT``)."""
+    return f"{issuing_body(batch).symbol}-{batch.focal_office.symbol}"
 
 
 def batch_recipient(batch: Batch) -> str:
@@ -139,28 +138,30 @@ def batch_purpose(kinds: Iterable[RequestType]) -> str:
 
 
 def letter_data(batch: Batch) -> LetterData:
-    parent_line, body, symbol, place = _issuing_body(batch)
+    body = issuing_body(batch)
+    superior, name = header_names(body)
+    authority = authority_lines(body, batch.signer_title) or [batch.signer_title.upper()]
     recipient = batch_recipient(batch)
     address = form_of_address(recipient)
     counts = [(kind.label, sum(1 for r in batch.requests if r.request_type is kind)) for kind in RequestType]
     purpose = batch_purpose(r.request_type for r in batch.requests)
     return LetterData(
-        issuing_body_parent=parent_line,
-        issuing_body=body.upper(),
-        symbol=symbol,
-        place=place,
+        issuing_body_parent=superior,
+        issuing_body=name,
+        symbol=_symbol(batch),
+        place=place_name(body),
         summary=f"V/v đề nghị {purpose}",
         recipients=[recipient],
         opening=(
             "Căn cứ Nghị định số 68/2024/NĐ-CP ngày 25/6/2024 của Chính phủ quy định về chữ ký số chuyên dùng "
-            f"công vụ; trên cơ sở đề nghị của các cơ quan, đơn vị, Ủy ban nhân dân {body} "
+            f"công vụ; trên cơ sở đề nghị của các cơ quan, đơn vị, {formal_name(body)} "
             f"đề nghị {address} xem xét, {purpose} như sau:"
         ),
         counts=[(label, count) for label, count in counts if count],
         closing=f"Trân trọng đề nghị {address} quan tâm, giải quyết./.",
         copies_to=["- Như trên;", f"- Lưu: VT, {batch.focal_office.symbol}."],
-        signer_authority="TM. ỦY BAN NHÂN DÂN",
-        signer_title=batch.signer_title,
+        signer_authority=authority[0],
+        signer_title="\n".join(authority[1:]),
         signer_name=batch.signer_name,
         annex_reference="(Chi tiết tại Phụ lục kèm theo)",
     )
@@ -181,8 +182,7 @@ def letter_reference(batch: Batch) -> tuple[str, date] | None:
 def _heading(batch: Batch) -> str:
     reference = letter_reference(batch)
     if reference is None:
-        _, _, symbol, _ = _issuing_body(batch)
-        letter = f"Công văn số      /{symbol} ngày      "
+        letter = f"Công văn số      /{_symbol(batch)} ngày      "
     else:
         number, day = reference
         letter = f"Công văn số {number} ngày {day.strftime('%d/%m/%Y')}"

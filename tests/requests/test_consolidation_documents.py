@@ -439,3 +439,51 @@ def test_token_agent_approves_and_issues_the_letter(letter_pdf, annex_pdf, tmp_p
     assert done.returncode == 0, done.stderr
     verified = run("verify", str(signed_annex), "--trust", str(demo / "root.pem"))
     assert verified.returncode == 0, verified.stdout + verified.stderr
+
+
+def _chars(path: Path) -> list:
+    """Every character laid out on page 1, with its font and position (pdfminer)."""
+    from pdfminer.high_level import extract_pages
+    from pdfminer.layout import LTChar, LTTextContainer
+
+    page = next(extract_pages(str(path), page_numbers=[0]))
+    return [
+        char
+        for box in page
+        if isinstance(box, LTTextContainer)
+        for line in box
+        for char in (line if hasattr(line, "__iter__") else [])
+        if isinstance(char, LTChar)
+    ]
+
+
+def _line_fonts(chars: list, text: str) -> set[str]:
+    """The fonts of the laid-out line that reads ``text`` (its letters, spaces aside)."""
+    lines: dict[float, list] = {}
+    for char in chars:
+        lines.setdefault(round(char.y0, 1), []).append(char)
+    for line in lines.values():
+        line.sort(key=lambda c: c.x0)
+        read = "".join(c.get_text() for c in line)
+        if text.replace(" ", "") in read.replace(" ", ""):
+            start = read.replace(" ", "").index(text.replace(" ", ""))
+            letters = [c for c in line if c.get_text() != " "]
+            return {c.fontname for c in letters[start : start + len(text.replace(" ", ""))]}
+    raise AssertionError(f"no line reads {text!r}")
+
+
+def test_the_issuing_body_is_bold_in_full_and_a_long_position_wraps_inside_the_block(tables, tmp_path):
+    """Nghị định 30: a committee's name is bold on both lines; "TL. CHỦ TỊCH / CHÁNH VĂN PHÒNG HĐND VÀ UBND
+    HUYỆN" has no "TM." line above it and stays inside the right margin (issue 15, items 12 and 15)."""
+    letter = dataclasses.replace(
+        sample_letter(tables), signer_authority="TL. CHỦ TỊCH", signer_title="CHÁNH VĂN PHÒNG HĐND VÀ UBND HUYỆN"
+    )
+    path = write(tmp_path, "cong-van.pdf", build_letter_pdf(letter))
+    chars = _chars(path)
+    for line in ("ỦY BAN NHÂN DÂN", "HUYỆN VĂN QUAN"):
+        fonts = _line_fonts(chars, line)
+        assert fonts and all("Bold" in font for font in fonts), (line, fonts)
+    right_margin = A4_WIDTH - 15 * MM
+    assert max(char.x1 for char in chars) <= right_margin + 0.5
+    text = " ".join(pdftotext(path).split())
+    assert "TL. CHỦ TỊCH" in text and "TM. ỦY BAN NHÂN DÂN" not in text

@@ -68,7 +68,11 @@ def test_add_lock_and_documents(session, world):
     assert "Họ và tên" in tables[0].columns and "Nguyễn Văn Tĩnh 0" in tables[0].rows[0]
     assert "Nghỉ hưu" in tables[1].rows[0]
     letter = letter_data(batch)
-    assert letter.symbol == "UBND-VHTT" and letter.issuing_body == "HUYỆN VĂN QUAN" and letter.place == "Văn Quan"
+    assert (
+        letter.symbol == "UBND-VHTT"
+        and (letter.issuing_body_parent, letter.issuing_body) == ("", "ỦY BAN NHÂN DÂN\nHUYỆN VĂN QUAN")
+        and letter.place == "Văn Quan"
+    )
     assert dict(letter.counts) == {RequestType.NEW_INDIVIDUAL.label: 3, RequestType.REVOCATION.label: 1}
     _, csv = build_document(batch, "annex.csv")
     assert "Nguyễn Văn Tĩnh 2" in csv.decode("utf-8-sig")

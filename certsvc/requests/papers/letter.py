@@ -69,9 +69,11 @@ class LetterData:
     """What the consolidated proposal letter says (Nghị định 30/2020 layout)."""
 
     issuing_body_parent: str
-    """First line of the issuing body block, e.g. ``ỦY BAN NHÂN DÂN`` (upper case, regular)."""
+    """The superior body's line above the issuing body, regular, e.g. ``UBND TỈNH LẠNG SƠN`` above ``SỞ NỘI VỤ``;
+    ``""`` for none (a committee: its name in full is the issuing body)."""
     issuing_body: str
-    """Second line, bold and underlined, e.g. ``HUYỆN VĂN QUAN``."""
+    """The issuing body's name, bold in full, ruled below, one line per ``\n`` (a line too long for the column
+    wraps), e.g. ``ỦY BAN NHÂN DÂN\nHUYỆN VĂN QUAN``."""
     symbol: str
     """The part after ``Số: …/``, e.g. ``UBND-VHTT``."""
     place: str
@@ -101,8 +103,8 @@ class LetterData:
 
 
 def _check_letter(letter: LetterData) -> None:
+    check_text(letter.issuing_body_parent, "Công văn, trường issuing_body_parent", required=False)
     for name in (
-        "issuing_body_parent",
         "issuing_body",
         "symbol",
         "place",
@@ -176,14 +178,18 @@ class _Header(Flowable):
 
     def wrap(self, available_width: float, available_height: float) -> tuple[float, float]:
         self.width, letter, column = available_width, self.letter, _LEFT_COLUMN - 4 * MM
+        superior = letter.issuing_body_parent.strip().upper()
         self.body_block = [
             *(
                 (REGULAR, HEADER_SIZE, line)
-                for line in Measure(REGULAR, HEADER_SIZE).wrap(letter.issuing_body_parent.upper(), column)
+                for line in Measure(REGULAR, HEADER_SIZE).wrap(superior, column)
+                if superior
             ),
             *(
                 (BOLD, HEADER_SIZE, line)
-                for line in Measure(BOLD, HEADER_SIZE).wrap(letter.issuing_body.upper(), column)
+                for part in letter.issuing_body.upper().splitlines()
+                if part.strip()
+                for line in Measure(BOLD, HEADER_SIZE).wrap(part.strip(), column)
             ),
         ]
         summary = letter.summary if letter.summary.startswith("V/v") else f"V/v {letter.summary}"
@@ -249,10 +255,11 @@ class _SignerBlock(Flowable):
     def __init__(self, letter: LetterData, places: _Places) -> None:
         super().__init__()
         self.letter, self.places = letter, places
-        self.titles = [
+        self.lines = [
             letter.signer_authority.upper(),
             *(line.strip().upper() for line in letter.signer_title.splitlines() if line.strip()),
         ]
+        self.titles = self.lines
         measure = Measure(REGULAR, _COPIES_SIZE)
         hanging = measure.word("-") + measure.space  # a long line goes on under its text, past the dash
         self.copies = [
@@ -269,6 +276,9 @@ class _SignerBlock(Flowable):
 
     def wrap(self, available_width: float, available_height: float) -> tuple[float, float]:
         self.width = available_width
+        # a long position ("CHÁNH VĂN PHÒNG HĐND VÀ UBND HUYỆN") wraps inside the block, not into the margin
+        block = available_width - _LEFT_COLUMN - 2 * MM
+        self.titles = [part for line in self.lines for part in Measure(BOLD, _BODY_SIZE).wrap(line, block)]
         self.height = max(self._left_height(), self._right_height()) + 6
         return self.width, self.height
 
