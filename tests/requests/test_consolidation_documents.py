@@ -487,3 +487,14 @@ def test_the_issuing_body_is_bold_in_full_and_a_long_position_wraps_inside_the_b
     assert max(char.x1 for char in chars) <= right_margin + 0.5
     text = " ".join(pdftotext(path).split())
     assert "TL. CHỦ TỊCH" in text and "TM. ỦY BAN NHÂN DÂN" not in text
+
+
+def test_kinh_gui_breaks_between_the_parts_of_a_name_with_a_hanging_indent(letter_pdf):
+    """"Cục Chứng thực số và Bảo mật thông tin - Ban Cơ yếu Chính phủ" breaks before "Ban", and the next line
+    starts under the name, past the dash (issue 15, item 14)."""
+    lines = pdftotext(letter_pdf, 1).splitlines()
+    first = next(i for i, line in enumerate(lines) if "Kính gửi:" in line)
+    assert lines[first].rstrip().endswith("Bảo mật thông tin -")
+    following = lines[first + 1]
+    assert following.strip() == "Ban Cơ yếu Chính phủ;"
+    assert following.index("Ban") == lines[first].index("Cục")

@@ -321,17 +321,33 @@ def _paragraphs(text: str, style: ParagraphStyle) -> list[Flowable]:
     return [Paragraph(escape(" ".join(part.split())), style) for part in text.split("\n\n") if part.strip()]
 
 
+def _unbroken_parts(name: str, width: float, measure: Measure) -> str:
+    """``name`` with each part between " - " kept on one line when it fits: a line breaks between the parts
+    of a compound name ("Cục … Bảo mật thông tin - Ban Cơ yếu Chính phủ"), not inside one."""
+    return " - ".join(
+        part.replace(" ", "\u00a0") if measure.line(part) <= width else part for part in name.split(" - ")
+    )
+
+
 def _recipients(letter: LetterData, width: float) -> Table:
-    """``Kính gửi:`` and the recipient(s) beside it; several are listed ``- name;`` … ``- name.``."""
+    """``Kính gửi:`` and the recipient(s) beside it; several are listed ``- name;`` … ``- name.``, a name's
+    next lines indented past its dash."""
     names = [name.strip().removeprefix("-").strip().rstrip(";.").strip() for name in letter.recipients]
+    measure = Measure(REGULAR, _BODY_SIZE)
+    hanging = 0.0
     if len(names) > 1:
         names = [f"- {name}{'.' if index == len(names) - 1 else ';'}" for index, name in enumerate(names)]
-    style = _paragraph_style("recipient", firstLineIndent=0, alignment=TA_LEFT, spaceAfter=0)
+        hanging = measure.line("- ")
+    style = _paragraph_style("recipient", firstLineIndent=-hanging, leftIndent=hanging, alignment=TA_LEFT, spaceAfter=0)
     label_width = pdfmetrics.stringWidth("Kính gửi: ", REGULAR, _BODY_SIZE) + 4
-    measure = Measure(REGULAR, _BODY_SIZE)
     names_width = min(max(measure.line(name) for name in names) + 8, width * 0.75 - label_width)
     table = Table(
-        [["Kính gửi:", [Paragraph(escape(name), style) for name in names]]],
+        [
+            [
+                "Kính gửi:",
+                [Paragraph(escape(_unbroken_parts(name, names_width - hanging, measure)), style) for name in names],
+            ]
+        ],
         colWidths=[label_width, names_width],
         hAlign="CENTER",
     )
