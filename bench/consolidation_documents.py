@@ -158,7 +158,7 @@ def sample_letter(tables: list[AnnexTable]) -> LetterData:
 
 
 HEADING = (
-    "PHỤ LỤC\nDanh sách đề nghị cấp, gia hạn, thay đổi thông tin, thu hồi chứng thư số chuyên dùng công vụ\n"
+    "Phụ lục\nDANH SÁCH ĐỀ NGHỊ CẤP, GIA HẠN, THAY ĐỔI THÔNG TIN, THU HỒI CHỨNG THƯ SỐ CHUYÊN DÙNG CÔNG VỤ\n"
     "(Kèm theo Công văn số       /UBND-VHTT ngày       tháng       năm        của UBND huyện Văn Quan)"
 )
 

@@ -180,14 +180,17 @@ def letter_reference(batch: Batch) -> tuple[str, date] | None:
 
 
 def _heading(batch: Batch) -> str:
+    """The annex's heading as Nghị định 30 sets an appendix out: "Phụ lục", its title in capitals, and the
+    letter it goes with: number and date from the register once taken, and the issuing body."""
     reference = letter_reference(batch)
     if reference is None:
-        letter = f"Công văn số      /{_symbol(batch)} ngày      "
+        letter = f"Công văn số      /{_symbol(batch)} ngày      tháng      năm      "
     else:
         number, day = reference
-        letter = f"Công văn số {number} ngày {day.strftime('%d/%m/%Y')}"
+        letter = f"Công văn số {number} ngày {day:%d} tháng {day:%m} năm {day:%Y}"
     purpose = batch_purpose(r.request_type for r in batch.requests)
-    return f"PHỤ LỤC\nDanh sách đề nghị {purpose}\n(Kèm theo {letter})"
+    body = formal_name(issuing_body(batch))
+    return f"Phụ lục\nDANH SÁCH ĐỀ NGHỊ {purpose.upper()}\n(Kèm theo {letter} của {body})"
 
 
 def _signed_letter(batch: Batch) -> bytes:

@@ -339,7 +339,8 @@ def test_demo_walk_through_in_the_browser(chrome, tmp_path):
     # the server checked both fields.
     assert f"Số: {number}" in text
     annex_text = _pdf_text(chrome.download("Phụ lục (PDF)", "phu-luc.pdf"))
-    assert f"(Kèm theo Công văn số {number} ngày {day})" in annex_text
+    issued_on = f"{today:%d} tháng {today:%m} năm {today:%Y}"
+    assert f"(Kèm theo Công văn số {number} ngày {issued_on} của Ủy ban nhân dân huyện Văn Quan)" in annex_text
     # Table cells wrap in the PDF: check the tables and the one-word values.
     assert "Bảng 1. Đề nghị cấp mới chứng thư số cá nhân (Mẫu 01)" in annex_text
     assert "Bảng 2. Đề nghị thu hồi chứng thư số (Mẫu 05)" in annex_text

@@ -143,11 +143,11 @@ def test_two_batches_never_get_the_same_number(session, world):
 
 def test_the_annex_names_the_letter_from_the_register(session, world, tmp_path):
     batch = _locked(session, world)
-    blank = re.compile(r"\(Kèm theo Công văn số\s+/UBND-VHTT ngày\s+\)")
+    blank = re.compile(r"\(Kèm theo Công văn số\s+/UBND-VHTT ngày\s+tháng\s+năm\s+của Ủy ban nhân dân")
     assert blank.search(_pdf_text(tmp_path, build_document(batch, "annex.pdf")[1]))
     issue_letter(session, world, batch)
-    day = to_vietnam(utcnow()).date().strftime("%d/%m/%Y")
-    heading = f"(Kèm theo Công văn số 01/UBND-VHTT ngày {day})"
+    day = to_vietnam(utcnow()).date()
+    heading = f"(Kèm theo Công văn số 01/UBND-VHTT ngày {day:%d} tháng {day:%m} năm {day:%Y} của Ủy ban nhân dân"
     assert heading in _pdf_text(tmp_path, build_document(batch, "annex.pdf")[1])
     sheet = load_workbook(BytesIO(build_document(batch, "annex.xlsx")[1])).worksheets[0]
     assert any(heading in str(cell.value or "") for row in sheet.iter_rows() for cell in row)
@@ -161,7 +161,7 @@ def test_a_batch_sent_before_with_a_typed_number_keeps_it(session, world, tmp_pa
     batch.status, batch.document_number, batch.document_date = BatchStatus.SENT, "05/UBND-VHTT", date(2026, 3, 2)
     session.commit()
     assert batch.letter_document is None and letter_reference(batch) == ("05/UBND-VHTT", date(2026, 3, 2))
-    assert "(Kèm theo Công văn số 05/UBND-VHTT ngày 02/03/2026)" in _pdf_text(
+    assert "(Kèm theo Công văn số 05/UBND-VHTT ngày 02 tháng 03 năm 2026 của Ủy ban nhân dân" in _pdf_text(
         tmp_path, build_document(batch, "annex.pdf")[1]
     )
     page = make_browser()

@@ -97,4 +97,5 @@ def test_the_letter_is_signed_issued_and_kept_with_the_batch(session, world, tok
     annex = tmp_path / "phu-luc.pdf"
     annex.write_bytes(build_document(batch, "annex.pdf")[1])
     text = subprocess.run(["pdftotext", "-layout", str(annex), "-"], check=True, capture_output=True, text=True)
-    assert f"(Kèm theo Công văn số 01/UBND-VHTT ngày {entry.issue_date:%d/%m/%Y})" in text.stdout
+    day = entry.issue_date
+    assert f"(Kèm theo Công văn số 01/UBND-VHTT ngày {day:%d} tháng {day:%m} năm {day:%Y} của Ủy ban" in text.stdout

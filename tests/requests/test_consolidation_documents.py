@@ -209,7 +209,7 @@ def test_annex_pdf_paginates_with_the_header_on_every_page(annex_pdf, tables):
     pages = page_count(annex_pdf)
     assert pages > 5 and qpdf_ok(annex_pdf)
     first = pdftotext(annex_pdf, 1)
-    assert "PHỤ LỤC" in first and "Bảng 1. Đề nghị cấp mới chứng thư số cho cá nhân (Mẫu 01)" in first
+    assert "Phụ lục" in first and "Bảng 1. Đề nghị cấp mới chứng thư số cho cá nhân (Mẫu 01)" in first
     assert re.search(r"\(Kèm theo Công văn số\s+/UBND-VHTT ngày\s+tháng", first)  # the heading's blanks
     table_one_pages = [page for page in range(1, pages + 1) if "Số điện thoại" in pdftotext(annex_pdf, page)]
     assert len(table_one_pages) >= 3  # the 120 rows of table 1 run over several pages, each with the header
@@ -262,7 +262,7 @@ def test_annex_xlsx_has_one_sheet_per_table_with_bold_frozen_header(tables):
     assert all(len(name) <= 31 and not re.search(r"[\[\]:*?/\\]", name) for name in workbook.sheetnames)
     for table, sheet in zip(tables, workbook.worksheets, strict=False):
         values = list(sheet.iter_rows(values_only=True))
-        assert values[0][0].startswith("PHỤ LỤC — Danh sách") and values[1][0] == table.title
+        assert values[0][0].startswith("Phụ lục — DANH SÁCH ĐỀ NGHỊ") and values[1][0] == table.title
         assert list(values[2]) == ["STT", *table.columns]
         assert all(cell.font.b for cell in sheet[3])
         assert sheet.freeze_panes == "A4"
@@ -490,7 +490,7 @@ def test_the_issuing_body_is_bold_in_full_and_a_long_position_wraps_inside_the_b
 
 
 def test_kinh_gui_breaks_between_the_parts_of_a_name_with_a_hanging_indent(letter_pdf):
-    """"Cục Chứng thực số và Bảo mật thông tin - Ban Cơ yếu Chính phủ" breaks before "Ban", and the next line
+    """ "Cục Chứng thực số và Bảo mật thông tin - Ban Cơ yếu Chính phủ" breaks before "Ban", and the next line
     starts under the name, past the dash (issue 15, item 14)."""
     lines = pdftotext(letter_pdf, 1).splitlines()
     first = next(i for i, line in enumerate(lines) if "Kính gửi:" in line)

@@ -112,7 +112,7 @@ class _AnnexWriter:
     def _heading(self, heading: str) -> None:
         measure = {BOLD: Measure(BOLD, HEADER_SIZE), ITALIC: Measure(ITALIC, HEADER_SIZE)}
         for index, text in enumerate(line for line in heading.splitlines() if line.strip()):
-            font = BOLD if index == 0 else ITALIC
+            font = BOLD if index < 2 else ITALIC
             fits = measure[font].line(text) <= self.width  # as given: its blanks are kept
             for line in [text.strip()] if fits else measure[font].wrap(text, self.width):
                 self.y -= HEADER_SIZE * 1.25
@@ -212,8 +212,9 @@ class _AnnexWriter:
 
 
 def build_annex_pdf(tables: list[AnnexTable], *, heading: str) -> bytes:
-    """The annex: A4 landscape; ``heading``'s first line bold, the next ones italic (e.g. ``PHỤ LỤC`` /
-    ``Danh sách đề nghị …`` / ``(Kèm theo Công văn số      /UBND-VHTT ngày …)``), centred on page 1; then each
+    """The annex: A4 landscape; ``heading``'s first two lines bold, the next ones italic, as Nghị định 30 sets
+    an appendix out (``Phụ lục`` / ``DANH SÁCH ĐỀ NGHỊ …`` / ``(Kèm theo Công văn số      /UBND-VHTT ngày …
+    của Ủy ban nhân dân huyện Văn Quan)``), centred on page 1; then each
     table with its title, ``STT`` first, header row repeated on each page, long cells wrapped; page numbers
     from page 2. The top right corner of page 1 stays free for token_agent's ``sign_appendix``."""
     check_tables(tables)
