@@ -12,6 +12,7 @@ from certsvc.people.models import Person
 from certsvc.readiness.models import AssistedVisit, CheckedToken, CheckReport, GoLive  # noqa: F401
 from certsvc.registry.models import Certificate, Token, TokenEvent
 from certsvc.requests.models import Batch, CertificateRequest, RequestEvent  # noqa: F401
+from certsvc.ui.onceonly import FormSubmission  # noqa: F401
 
 __all__ = [
     "Account",

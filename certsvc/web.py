@@ -26,6 +26,7 @@ from certsvc.timeutil import format_vietnam
 from certsvc.ui.converters import IdConverter
 from certsvc.ui.links import links_by_id
 from certsvc.ui.navigation import NavLink
+from certsvc.ui.work import WORK_SOURCES, WorkSource
 
 __all__ = ["register_web", "ERROR_TITLES"]
 
@@ -125,6 +126,7 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(core_bp)
     app.register_blueprint(auth_bp)
     nav_links: list[NavLink] = []
+    work_sources: list[WorkSource] = []
     registered: set[str] = set()
     for module in _capability_view_modules():
         # Some modules add pages to another module's blueprint: each blueprint is registered once.
@@ -132,6 +134,9 @@ def register_web(app: Flask) -> None:
             app.register_blueprint(module.bp)
             registered.add(module.bp.name)
         nav_links.extend(getattr(module, "NAV_LINKS", ()))
+        work_sources.extend(getattr(module, "WORK_ITEMS", ()))
+    # The home page's work list asks each capability's WORK_ITEMS (certsvc.ui.work).
+    app.extensions[WORK_SOURCES] = tuple(work_sources)
 
     app.permanent_session_lifetime = timedelta(hours=app.config["CERTSVC_SESSION_HOURS"])
     login_manager.login_view = "auth.login"
@@ -209,7 +214,8 @@ def register_web(app: Flask) -> None:
 
 
 def _capability_view_modules():
-    """Each capability's views modules, with their blueprint ``bp`` and optional ``NAV_LINKS``, in menu order.
+    """Each capability's views modules, with their blueprint ``bp``, optional ``NAV_LINKS`` and optional
+    ``WORK_ITEMS`` (the home page's work list, :mod:`certsvc.ui.work`), in menu order.
 
     A module may add its pages to another module's blueprint (the batch pages to the requests', the
     expiry board and trust anchors to the registry's, incoming documents and the report to the documents').

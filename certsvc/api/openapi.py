@@ -29,8 +29,9 @@ from certsvc.documents.models import (
 from certsvc.documents.register import FIRST_BOOK_YEAR
 from certsvc.documents.report import MAX_PERIOD_DAYS
 from certsvc.readiness.board import HolderRole, UnitState
-from certsvc.readiness.models import CheckStatus, ReportSource
+from certsvc.readiness.models import CheckStatus, ReportSource, VisitAction
 from certsvc.readiness.reports import MAX_REPORT_BYTES
+from certsvc.readiness.visits import MAX_VISITS_LISTED
 from certsvc.registry.models import TokenKind, TokenState
 from certsvc.registry.service import CertificateStatus
 from certsvc.requests.batches import DOCUMENT_NUMBER
@@ -632,6 +633,63 @@ _CHECK_REPORT = _object(
     }
 )
 
+# --- readiness: assisted visits and go-live dates (issue 14) --------------------------------------------------------
+_VISIT = _object(
+    {
+        "id": _INTEGER,
+        "visited_at": _TIME,
+        "organisation": _ORG,
+        "visitor_person_id": _nullable(_INTEGER),
+        "visitor_name": _STRING,
+        "focal_officer": _object({"id": _INTEGER, "full_name": _STRING}),
+        "token": _nullable(
+            _object(
+                {
+                    "id": _INTEGER,
+                    "serial": {**_nullable(_STRING), "description": "null for an organisation's token (MẬT)."},
+                    "secret": _BOOLEAN,
+                }
+            )
+        ),
+        "computer": _nullable(_STRING),
+        "report_id": {**_nullable(_INTEGER), "description": "The check report filed at the visit, if any."},
+        "actions": {"type": "array", "items": _values(VisitAction)},
+        "outcome": _STRING,
+    }
+)
+_NEW_VISIT = {
+    **_object(
+        {
+            "organisation_id": {**_ID, "description": "The visitor's unit, one the focal office serves."},
+            "visitor_person_id": {**_ID, "description": "The visitor, when registered in that unit."},
+            "visitor_name": {**_text(200), "description": "The visitor's name, when not registered."},
+            "token_serial": {**_nullable(_text(64)), "description": "The unit's token checked."},
+            "computer": _nullable(_text(200)),
+            "actions": {
+                "description": f"What was done; {VisitAction.NOTHING_POSSIBLE.value} goes alone.",
+                "oneOf": [
+                    {
+                        "type": "array",
+                        "minItems": 1,
+                        "items": _values(frozenset(a.value for a in VisitAction) - {VisitAction.NOTHING_POSSIBLE}),
+                    },
+                    {"type": "array", "minItems": 1, "items": {"const": VisitAction.NOTHING_POSSIBLE.value}},
+                ],
+            },
+            "outcome": _text(2000),
+            "report": {
+                **_nullable(_STRING),
+                "description": "The JSON text `token-agent check --json` printed at the visit (schema "
+                f"token-agent.check/1, at most {MAX_REPORT_BYTES // 1024} KB), filed with the visit and kept "
+                "exactly as sent.",
+            },
+        },
+        optional=("visitor_person_id", "visitor_name", "token_serial", "computer", "report"),
+    ),
+    "anyOf": [{"required": ["visitor_person_id"]}, {"required": ["visitor_name"]}],
+}
+_GO_LIVE = _object({"organisation_id": _INTEGER, "go_live_on": _nullable(_DATE)})
+
 _ME = _object(
     {
         "id": _INTEGER,
@@ -670,6 +728,9 @@ _SCHEMAS = {
     "Report": _REPORT,
     "ReadinessBoard": _READINESS_BOARD,
     "CheckReport": _CHECK_REPORT,
+    "AssistedVisit": _VISIT,
+    "AssistedVisitList": _list_of("AssistedVisit", paged=False),
+    "GoLive": _GO_LIVE,
 }
 
 # --- operations -----------------------------------------------------------------------------------
@@ -1340,6 +1401,33 @@ _PATHS = {
             (400, 403),
             parameters=(_query("place", _text(200), "The computer or place where the check ran."),),
             body={"type": "object", "description": "The report, as token_agent wrote it."},
+        ),
+    },
+    "/readiness/visits": {
+        "get": _operation(
+            f"The newest assisted visits at the focal office (at most {MAX_VISITS_LISTED}) of the units the caller "
+            "sees the readiness of.",
+            200,
+            "AssistedVisitList",
+            (400, 403),
+        ),
+        "post": _post(
+            "The focal office records an assisted visit: who came from which unit, the token and computer checked, "
+            "what was done and the outcome; a report given is filed first (source visit), as an upload is.",
+            201,
+            "AssistedVisit",
+            (403,),
+            body=_NEW_VISIT,
+        ),
+    },
+    "/readiness/units/{api_unit_id}/go-live": {
+        "post": _post(
+            "The focal office sets the unit's go-live date, or clears it with null.",
+            200,
+            "GoLive",
+            (403, 404),
+            parameters=(_path_id("api_unit_id", "unit"),),
+            body=_object({"go_live_on": {**_nullable(_DATE), "description": "The day, YYYY-MM-DD; null clears it."}}),
         ),
     },
     "/openapi.json": {

@@ -14,18 +14,19 @@ from typing import TypeVar
 
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
 
 from certsvc.accounts.actors import actor_names
 from certsvc.accounts.models import Account
 from certsvc.audit.service import Actor, record
+from certsvc.core.sql import one_of_ids
 from certsvc.custody import book, entries, handovers, service
 from certsvc.custody.chain import EntryCheck, check_entry
 from certsvc.custody.forms import HINTS, EventForm, HandoverForm, LossForm, ReceiveForm
 from certsvc.custody.minutes import MINUTE_KINDS, book_csv, book_pdf, minutes_filename, minutes_pdf
-from certsvc.custody.models import CustodyEvent, Handover, HandoverStatus, keeper_ids
+from certsvc.custody.models import CustodyEvent, Handover, HandoverStatus, PermissionKind, keeper_ids
 from certsvc.errors import NotFound, PermissionDenied, ValidationFailed
 from certsvc.extensions import db
 from certsvc.orgs.models import Organisation
@@ -33,8 +34,10 @@ from certsvc.people.models import Person
 from certsvc.policy import Permission, can, may_act_on_token, orgs_in_scope
 from certsvc.registry.models import Token, TokenState
 from certsvc.timeutil import to_vietnam, utcnow
+from certsvc.ui import onceonly
 from certsvc.ui.forms import ServiceForm, apply_field_errors
 from certsvc.ui.navigation import NavLink
+from certsvc.ui.work import WorkItem, count_of
 
 bp = Blueprint("custody", __name__, url_prefix="/custody")
 NAV_LINKS = (
@@ -147,18 +150,29 @@ def _form_page(
     form = form_class()
     prepare(form, token)
     if form.validate_on_submit():
+        if sent := onceonly.sent_before(db.session, current_user.id):
+            return sent
         try:
             result = act(current_user, token, form.raw())
         except ValidationFailed as failure:
             db.session.rollback()
             apply_field_errors(form, failure)
         else:
-            db.session.commit()
             message, target = done(result)
+            onceonly.remember(db.session, target)
+            db.session.commit()
             flash(message, "success")
             return redirect(target)
     status = 400 if request.method == "POST" else 200
-    return render_template("custody/form.html", form=form, token=token, title=title, hints=HINTS, submit=submit), status
+    return render_template(
+        "custody/form.html",
+        form=form,
+        token=token,
+        title=title,
+        hints=HINTS,
+        submit=submit,
+        form_token=onceonly.new_token(),
+    ), status
 
 
 def _unit_people(*names: str) -> Callable[[ServiceForm, Token], None]:
@@ -405,3 +419,51 @@ def verify():
         summary=book.summary,
         happened_at=book.happened_at,
     )
+
+
+# --- the home page's work list ---------------------------------------------------------------------
+
+
+def _open_handovers(session: Session, account: Account):
+    """Pending handovers, not yet expired, of the units whose register ``account`` sees."""
+    return select(Handover).where(
+        Handover.status == HandoverStatus.PENDING,
+        Handover.expires_at > utcnow(),
+        one_of_ids(Handover.organisation_id, orgs_in_scope(session, account, Permission.VIEW_CUSTODY)),
+    )
+
+
+def handover_work(session: Session, account: Account) -> list[WorkItem]:
+    """Handovers waiting for ``account``: its own confirmation as giver, receiver or witness, and the unit
+    head's approval when the handover asked for it."""
+    if not can(session, account, Permission.VIEW_CUSTODY):
+        return []
+    me = account.person_id
+    unconfirmed = or_(
+        and_(Handover.giver_id == me, Handover.giver_confirmed_at.is_(None)),
+        and_(Handover.receiver_id == me, Handover.receiver_confirmed_at.is_(None)),
+        and_(Handover.witness_id == me, Handover.witness_confirmed_at.is_(None)),
+    )
+    to_approve = _open_handovers(session, account).where(
+        one_of_ids(Handover.organisation_id, orgs_in_scope(session, account, Permission.APPROVE_HANDOVER)),
+        Handover.permission_kind == PermissionKind.APPROVAL,
+        Handover.approved_at.is_(None),
+    )
+    board = url_for("custody.index")
+    return [
+        WorkItem(
+            "Sổ theo dõi thiết bị",
+            "Biên bản bàn giao chờ bạn xác nhận",
+            count_of(session, _open_handovers(session, account).where(unconfirmed))[0],
+            board,
+        ),
+        WorkItem(
+            "Sổ theo dõi thiết bị",
+            "Biên bản bàn giao chờ thủ trưởng phê duyệt",
+            count_of(session, to_approve)[0],
+            board,
+        ),
+    ]
+
+
+WORK_ITEMS = (handover_work,)

@@ -10,14 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 from flask import Response, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import Select, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import Session, selectinload
 
+from certsvc.accounts.models import Account
 from certsvc.core.paging import Page, page_from, paginate
 from certsvc.core.records import to_id
+from certsvc.core.sql import one_of_ids
 from certsvc.documents import access, files, incoming
 from certsvc.documents.models import DocumentStatus, IncomingDocument, IncomingStatus, Urgency
 from certsvc.documents.settings import DocumentSettings
@@ -28,11 +31,12 @@ from certsvc.extensions import db
 from certsvc.orgs.tree import OrgTree, TreePlace
 from certsvc.people.models import Person
 from certsvc.policy import Permission, can, ensure, orgs_in_scope
-from certsvc.timeutil import to_vietnam
+from certsvc.timeutil import to_vietnam, utcnow
 from certsvc.ui.navigation import NavLink
 from certsvc.ui.uploads import allow_upload
+from certsvc.ui.work import WorkItem, count_of
 
-__all__ = ["NAV_LINKS", "TABS"]
+__all__ = ["NAV_LINKS", "TABS", "WORK_ITEMS"]
 
 NAV_LINKS = (
     NavLink(
@@ -294,3 +298,38 @@ def confirm_incoming_recall(incoming_id: int):
         lambda doc: incoming.confirm_recall(db.session, current_user, doc),
         "Đã xác nhận văn bản bị thu hồi.",
     )
+
+
+# --- the home page's work list ---------------------------------------------------------------------
+
+_INCOMING = "Văn bản đến"
+
+
+def incoming_work(session: Session, account: Account) -> list[WorkItem]:
+    """The incoming documents waiting for ``account``: to check and register (the clerk), to direct (the
+    head), and those past their handling deadline (their handler, and the head who directs them)."""
+    clerk = orgs_in_scope(session, account, Permission.RECEIVE_DOCUMENTS)
+    head = orgs_in_scope(session, account, Permission.DIRECT_DOCUMENTS)
+    doc = IncomingDocument
+    urgent = doc.urgency != Urgency.NORMAL
+    listed = partial(url_for, "documents.list_incoming")
+    items = []
+    if clerk:
+        waiting = select(doc).where(one_of_ids(doc.receiving_body_id, clerk), doc.status == IncomingStatus.RECEIVED)
+        count, pressing = count_of(session, waiting, urgent)
+        items.append(WorkItem(_INCOMING, "Chờ kiểm tra, vào sổ", count, listed(tab="waiting"), pressing))
+    registered = select(doc).where(doc.status == IncomingStatus.REGISTERED)
+    if head:
+        undirected = registered.where(one_of_ids(doc.receiving_body_id, head), doc.handler_id.is_(None))
+        count, pressing = count_of(session, undirected, urgent)
+        items.append(WorkItem(_INCOMING, "Đã vào sổ, chờ giao xử lý", count, listed(tab="registered"), pressing))
+    today = to_vietnam(utcnow()).date()
+    overdue = registered.where(
+        doc.handle_by < today, one_of_ids(doc.receiving_body_id, head) | (doc.handler_id == account.person_id)
+    )
+    count = count_of(session, overdue)[0]
+    items.append(WorkItem(_INCOMING, "Quá hạn xử lý", count, listed(tab="registered"), count, "quá hạn"))
+    return items
+
+
+WORK_ITEMS = (incoming_work,)

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from certsvc.accounts.models import Account
 from certsvc.core.paging import Page, page_from, paginate
@@ -53,9 +54,11 @@ from certsvc.orgs.tree import OrgTree
 from certsvc.people.models import Person
 from certsvc.policy import Permission, can, ensure, orgs_in_scope
 from certsvc.timeutil import to_vietnam
+from certsvc.ui import onceonly
 from certsvc.ui.navigation import NavLink
 from certsvc.ui.parts import PageParts
 from certsvc.ui.uploads import allow_upload
+from certsvc.ui.work import WorkItem, count_of
 from token_agent.signing import format_number
 
 bp = Blueprint("documents", __name__, url_prefix="/documents")
@@ -167,6 +170,7 @@ def _form_page(doc: OutgoingDocument | None, values: dict, errors: dict, status:
         paper_only_message=PAPER_ONLY_MESSAGE,
         max_megabytes=MAX_FILE_BYTES // (1024 * 1024),
         max_request_megabytes=MAX_FILE_BYTES * DRAFTING_UPLOAD_FILES // (1024 * 1024),
+        form_token=onceonly.new_token() if doc is None else None,
     ), status
 
 
@@ -204,6 +208,8 @@ def new_document():
     if request.method == "GET":
         only = next(iter(units)) if len(units) == 1 else None
         return _form_page(None, {"drafting_unit_id": only, "urgency": "normal", "secrecy": "normal"}, {}, 200)
+    if sent := onceonly.sent_before(db.session, current_user.id):
+        return sent
     values = document_input(request.form)
     try:
         doc = drafting.create(
@@ -217,9 +223,10 @@ def new_document():
     except ValidationFailed as failure:
         db.session.rollback()
         return _form_page(None, values, _kept_typing(failure.field_errors or {"_": failure.message}), 400)
+    target = onceonly.remember(db.session, url_for("documents.view_document", document_id=doc.id))
     db.session.commit()
     flash(f"Đã lưu dự thảo văn bản số {doc.id}.", "success")
-    return redirect(url_for("documents.view_document", document_id=doc.id))
+    return redirect(target)
 
 
 @bp.route("/<int:document_id>/edit", methods=["GET", "POST"])
@@ -563,3 +570,29 @@ def register_paper():
             series=Series.OUTGOING_SECRET.value,
         )
     )
+
+
+# --- the home page's work list ---------------------------------------------------------------------
+
+
+def outgoing_work(session: Session, account: Account) -> list[WorkItem]:
+    """The outgoing documents waiting for ``account``: each work tab it acts in (review, sign, number, issue,
+    send), and the drafts returned to its unit; those marked Khẩn or more first."""
+    urgent = OutgoingDocument.urgency != Urgency.NORMAL
+    items = []
+    for tab in TABS:
+        query = tab_query(session, account, tab) if tab.permission is not None else None
+        if query is None:
+            continue
+        label, only = tab.label, None
+        if tab.key == "drafts":
+            # A drafter's drafts are his own work in progress; only those the reviewer or signer returned wait.
+            label, only = "Bị trả lại, cần sửa", DocumentStatus.RETURNED
+            query = query.where(OutgoingDocument.status == only)
+        count, pressing = count_of(session, query, urgent)
+        url = url_for("documents.list_outgoing", tab=tab.key, status=only and only.value)
+        items.append(WorkItem("Văn bản đi", label, count, url, pressing))
+    return items
+
+
+WORK_ITEMS = (outgoing_work,)

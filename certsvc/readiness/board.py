@@ -9,18 +9,36 @@ A unit is **sẵn sàng** (:attr:`UnitState.READY`) when its organisation token 
 check with a verified test signature within ``check_days`` and neither certificate expires within
 ``warning_days``; otherwise :attr:`UnitBoard.missing` says what is missing, in words, and the state names the most
 serious gap. The board reads a fixed number of queries whatever the number of units.
+
+Filtering by state or failing check needs every unit's state: a server process works them out once and keeps
+them under the database's readiness version (renewed by triggers on any change of what decides them, migration
+0013) until the first moment the passing of time changes one (a check growing too old, a certificate coming
+within the warning period or expiring).
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+import threading
+from collections import OrderedDict, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from typing import NamedTuple, cast
+from datetime import UTC, date, datetime, timedelta
+from typing import NamedTuple
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Result,
+    ScalarSelect,
+    Select,
+    and_,
+    bindparam,
+    case,
+    func,
+    or_,
+    select,
+)
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from certsvc.accounts.models import Account, Role, RoleAssignment
 from certsvc.config import setting_default, setting_value
@@ -33,7 +51,7 @@ from certsvc.errors import NotFound, PermissionDenied, ValidationFailed
 from certsvc.orgs.tree import OrgTree
 from certsvc.people.models import Person
 from certsvc.policy import Permission, orgs_in_scope
-from certsvc.readiness.models import CheckedToken, CheckReport, CheckStatus, GoLive
+from certsvc.readiness.models import CheckedToken, CheckReport, CheckStatus, GoLive, ReadinessVersion
 from certsvc.registry.models import Certificate, Token, TokenKind, TokenState
 from certsvc.timeutil import format_vietnam, to_vietnam, utcnow
 
@@ -312,7 +330,7 @@ class _Held:
 
     @classmethod
     def of(cls, row: Sequence) -> _Held:
-        """From a row of :func:`_certificates_query`."""
+        """From a row of :func:`_certificates`."""
         certificate_id, serial, not_after, kind, holder, unit, name, token_id, token_serial, token_state = row
         token = _TokenFacts(token_id, token_serial, token_state) if token_id is not None else None
         return cls(_CertificateFacts(certificate_id, serial, not_after, kind, holder, unit), name or "", token)
@@ -333,59 +351,31 @@ class _Facts:
     go_live: dict[int, date]
 
 
-def _latest_checks(session: Session, units: frozenset[int]) -> tuple[dict[int, LastCheck], dict[int, set[str]]]:
-    """The newest check of every token of ``units``, by token; and the failing check ids, by unit."""
-    newest = (
-        select(func.max(CheckedToken.id).label("id"))
-        .join(Token, Token.id == CheckedToken.token_id)
-        .where(Token.organisation_id.in_(units))
-        .group_by(CheckedToken.token_id)
-        .subquery()
+#: The statements of the board, built once: parameters ``units`` (organisation ids), ``now`` and ``since``.
+_UNITS: BindParameter[int] = bindparam("units", expanding=True)
+
+_HEADS = (
+    select(RoleAssignment.organisation_id, Person.id, Person.full_name)
+    .join(Account, Account.id == RoleAssignment.account_id)
+    .join(Person, Person.id == Account.person_id)
+    .where(
+        RoleAssignment.role == Role.UNIT_HEAD,
+        RoleAssignment.organisation_id.in_(_UNITS),
+        Account.is_disabled.is_(False),
     )
-    rows = session.execute(
-        select(
-            CheckedToken.token_id,
-            CheckedToken.id,
-            CheckedToken.report_id,
-            CheckReport.checked_at,
-            CheckedToken.status,
-            CheckedToken.failing_checks,
-            CheckedToken.test_signature_ok,
-            Token.organisation_id,
-        )
-        .join(newest, newest.c.id == CheckedToken.id)
-        .join(CheckReport, CheckReport.id == CheckedToken.report_id)
-        .join(Token, Token.id == CheckedToken.token_id)
-    )
-    last: dict[int, LastCheck] = {}
-    failing: dict[int, set[str]] = defaultdict(set)
-    for token_id, checked_id, report_id, checked_at, status, checks, signature_ok, unit in rows:
-        last[cast(int, token_id)] = LastCheck(checked_id, report_id, checked_at, status, tuple(checks), signature_ok)
-        failing[unit] |= {check["id"] for check in checks}
-    return last, failing
+    .order_by(Person.full_name, Person.id)
+)
 
 
-def _good_checks(session: Session, units: frozenset[int]) -> dict[int, datetime]:
-    rows = session.execute(
-        select(CheckedToken.token_id, func.max(CheckReport.checked_at))
-        .join(CheckReport, CheckReport.id == CheckedToken.report_id)
-        .join(Token, Token.id == CheckedToken.token_id)
-        .where(
-            Token.organisation_id.in_(units),
-            CheckedToken.test_signature_ok.is_(True),
-            CheckedToken.status.in_(_PASSED),
-        )
-        .group_by(CheckedToken.token_id)
-    )
-    return {cast(int, token_id): when for token_id, when in rows}
+def _certificates(which: ColumnElement[bool]) -> Select:
+    """The valid certificates of the units that ``which`` selects, with their holder's name and token.
 
+    The name and the token are looked up per certificate (by primary key): a join lets PostgreSQL read the whole
+    person and token tables for the few certificates of one page."""
 
-_HOLDER = aliased(Person)
+    def of_token(column: InstrumentedAttribute) -> ScalarSelect:
+        return select(column).where(Token.id == Certificate.token_id).scalar_subquery()
 
-
-def _certificates_query(units: frozenset[int], which: ColumnElement[bool], now: datetime) -> Select:
-    """The valid certificates of ``units`` that ``which`` selects, with their holder's name and token."""
-    holder = _HOLDER
     return (
         select(
             Certificate.id,
@@ -394,61 +384,118 @@ def _certificates_query(units: frozenset[int], which: ColumnElement[bool], now: 
             Certificate.kind,
             Certificate.holder_id,
             Certificate.organisation_id,
-            holder.full_name,
-            Token.id,
-            Token.serial,
-            Token.state,
+            select(Person.full_name).where(Person.id == Certificate.holder_id).scalar_subquery(),
+            Certificate.token_id,
+            of_token(Token.serial),
+            of_token(Token.state),
         )
-        .outerjoin(holder, holder.id == Certificate.holder_id)
-        .outerjoin(Token, Token.id == Certificate.token_id)
         .where(
-            Certificate.organisation_id.in_(units),
+            Certificate.organisation_id.in_(_UNITS),
             which,
             Certificate.revoked_at.is_(None),
             Certificate.entered_in_error_at.is_(None),
-            Certificate.not_after > now,
+            Certificate.not_after > bindparam("now"),
         )
         .order_by(Certificate.not_after.desc(), Certificate.id)
     )
 
 
-def _signers(session: Session, units: frozenset[int], since: datetime) -> set[int]:
-    """Holders (person ids) of the units' personal certificates who approved a document since ``since``:
-    the complement of the documents report's idle signers (:mod:`certsvc.documents.report`), for every unit at
-    once."""
-    signed = aliased(Certificate)
-    return set(
-        session.scalars(
-            select(signed.holder_id)
-            .join(OutgoingDocument, OutgoingDocument.personal_certificate_id == signed.id)
-            .where(signed.organisation_id.in_(units), OutgoingDocument.approved_at >= since)
-            .distinct()
-        )
-    )
-
-
-def _facts(session: Session, units: frozenset[int], secret_scope: set[int], now: datetime) -> _Facts:
-    """What decides the units' states: their heads, the organisation's and the heads' certificates, the checks."""
-    heads: dict[int, list[tuple[int, str]]] = defaultdict(list)
-    for org_id, person_id, name in session.execute(
-        select(RoleAssignment.organisation_id, Person.id, Person.full_name)
-        .join(Account, Account.id == RoleAssignment.account_id)
-        .join(Person, Person.id == Account.person_id)
-        .where(
-            RoleAssignment.role == Role.UNIT_HEAD,
-            RoleAssignment.organisation_id.in_(units),
-            Account.is_disabled.is_(False),
-        )
-        .order_by(Person.full_name, Person.id)
-    ):
-        heads[org_id].append((person_id, name))
-    head_ids = {person for rows in heads.values() for person, _ in rows}
-    key = or_(
+#: Every valid certificate of the units shown: the organisation's, the heads' and every other holder's.
+_SHOWN_CERTIFICATES = _certificates(Certificate.kind.in_((TokenKind.ORGANISATION, TokenKind.PERSONAL)))
+#: Only what decides the states: the organisation's certificates and the heads' (a person of ``_HEADS``).
+_KEY_CERTIFICATES = _certificates(
+    or_(
         Certificate.kind == TokenKind.ORGANISATION,
-        and_(Certificate.kind == TokenKind.PERSONAL, Certificate.holder_id.in_(head_ids)),
+        and_(
+            Certificate.kind == TokenKind.PERSONAL,
+            Certificate.holder_id.in_(_HEADS.with_only_columns(Person.id).order_by(None)),
+        ),
     )
+)
+
+_PER_TOKEN = (
+    select(
+        func.max(CheckedToken.id).label("id"),
+        func.max(
+            case(
+                (
+                    and_(CheckedToken.test_signature_ok.is_(True), CheckedToken.status.in_(_PASSED)),
+                    CheckReport.checked_at,
+                )
+            )
+        ).label("good"),
+    )
+    .join(Token, Token.id == CheckedToken.token_id)
+    .join(CheckReport, CheckReport.id == CheckedToken.report_id)
+    .where(Token.organisation_id.in_(_UNITS))
+    .group_by(CheckedToken.token_id)
+    .subquery()
+)
+#: The newest check of every token of the units, with when a check with a verified test signature last passed.
+_CHECKS = (
+    select(
+        CheckedToken.token_id,
+        CheckedToken.id,
+        CheckedToken.report_id,
+        CheckReport.checked_at,
+        CheckedToken.status,
+        CheckedToken.failing_checks,
+        CheckedToken.test_signature_ok,
+        Token.organisation_id,
+        _PER_TOKEN.c.good,
+    )
+    .join(_PER_TOKEN, _PER_TOKEN.c.id == CheckedToken.id)
+    .join(CheckReport, CheckReport.id == CheckedToken.report_id)
+    .join(Token, Token.id == CheckedToken.token_id)
+)
+
+#: Holders (person ids) of the units' personal certificates who approved a document ``since``: the complement of
+#: the documents report's idle signers (:mod:`certsvc.documents.report`), for every unit at once.
+_SIGNERS = (
+    select(Certificate.holder_id)
+    .join(OutgoingDocument, OutgoingDocument.personal_certificate_id == Certificate.id)
+    .where(Certificate.organisation_id.in_(_UNITS), OutgoingDocument.approved_at >= bindparam("since"))
+    .distinct()
+)
+
+_GO_LIVE = select(GoLive.organisation_id, GoLive.go_live_on).where(GoLive.organisation_id.in_(_UNITS))
+
+
+def _checks(rows: Result) -> tuple[dict[int, LastCheck], dict[int, datetime], dict[int, set[str]]]:
+    """From the rows of ``_CHECKS``: the newest check and when a check with a verified test signature last
+    passed, by token; and the failing check ids of those newest checks, by unit."""
+    last: dict[int, LastCheck] = {}
+    good: dict[int, datetime] = {}
+    failing: dict[int, set[str]] = defaultdict(set)
+    for token_id, checked_id, report_id, checked_at, status, checks, signature_ok, unit, good_at in rows:
+        last[token_id] = LastCheck(checked_id, report_id, checked_at, status, tuple(checks), signature_ok)
+        if good_at is not None:
+            good[token_id] = good_at
+        failing[unit] |= {check["id"] for check in checks}
+    return last, good, failing
+
+
+def _facts(
+    session: Session,
+    units: frozenset[int],
+    secret_scope: set[int],
+    settings: ReadinessSettings,
+    now: datetime,
+    *,
+    shown: bool,
+) -> _Facts:
+    """What decides the units' states: their heads, the organisation's and the heads' certificates, the checks.
+
+    For units ``shown`` on the board, also every other holder of a valid personal certificate, who of them signs,
+    and the go-live dates. The statements are built once and read as plain rows (columns, not records)."""
+    session.flush()  # the plain connection does not flush what the session holds, as ``session.execute`` would
+    connection = session.connection()
+    ids = {"units": list(units)}
+    heads: dict[int, list[tuple[int, str]]] = defaultdict(list)
+    for org_id, person_id, name in connection.execute(_HEADS, ids):
+        heads[org_id].append((person_id, name))
     certificates: dict[int, list[_Held]] = defaultdict(list)
-    for row in session.execute(_certificates_query(units, key, now)):
+    for row in connection.execute(_SHOWN_CERTIFICATES if shown else _KEY_CERTIFICATES, {**ids, "now": now}):
         held = _Held.of(row)
         certificates[held.certificate.organisation_id].append(held)
     org_tokens = [
@@ -465,35 +512,18 @@ def _facts(session: Session, units: frozenset[int], secret_scope: set[int], now:
         if keepers
         else {}
     )
-    go_live = dict(
-        session.execute(
-            select(GoLive.organisation_id, GoLive.go_live_on).where(GoLive.organisation_id.in_(units))
-        ).all()
-    )
-    last, failing_by_unit = _latest_checks(session, units)
+    last, last_good, failing_by_unit = _checks(connection.execute(_CHECKS, ids))
+    since = now - timedelta(days=settings.check_days)
     return _Facts(
         heads=heads,
         certificates=certificates,
         last=last,
         failing_by_unit=failing_by_unit,
-        last_good=_good_checks(session, units),
+        last_good=last_good,
         keepers={token: keeper_names.get(person) if person else None for token, person in keeper_of.items()},
-        signers=set(),
-        go_live=go_live,
+        signers=set(connection.scalars(_SIGNERS, {**ids, "since": since})) if shown else set(),
+        go_live=dict(connection.execute(_GO_LIVE, ids).all()) if shown else {},
     )
-
-
-def _add_holders(
-    session: Session, facts: _Facts, units: frozenset[int], settings: ReadinessSettings, now: datetime
-) -> None:
-    """The other holders of valid personal certificates of ``units`` (the units shown), and who of them signs."""
-    known = {held.certificate.id for rows in facts.certificates.values() for held in rows}
-    personal = Certificate.kind == TokenKind.PERSONAL
-    for row in session.execute(_certificates_query(units, personal, now)):
-        held = _Held.of(row)
-        if held.certificate.id not in known:
-            facts.certificates[held.certificate.organisation_id].append(held)
-    facts.signers |= _signers(session, units, now - timedelta(days=settings.check_days))
 
 
 def _row(
@@ -623,6 +653,76 @@ def _unit_rows(
     return tuple(rows)
 
 
+@dataclass(frozen=True)
+class _UnitSummary:
+    """What the board's filters ask of a unit: its state and the failing check ids of its tokens' newest checks."""
+
+    state: UnitState
+    failing: frozenset[str]
+
+
+@dataclass(frozen=True)
+class _Summaries:
+    """Every unit's summary as worked out at ``as_of`` from the data of one readiness version; true until
+    ``until``, when the passing of time changes a state."""
+
+    units: Mapping[int, _UnitSummary]
+    as_of: datetime
+    until: datetime
+
+
+#: Summaries worked out lately, by readiness version and settings; bounded, since tests open many databases.
+_SUMMARIES: OrderedDict[tuple[str, ReadinessSettings], _Summaries] = OrderedDict()
+_SUMMARIES_KEPT = 8
+_SUMMARIES_LOCK = threading.Lock()
+
+
+def _turning_point(facts: _Facts, settings: ReadinessSettings, now: datetime) -> datetime:
+    """The first moment after ``now`` when time alone changes a state of the units of ``facts``: a passed check
+    grows too old, a certificate comes within the warning period or expires."""
+    moments = [good + timedelta(days=settings.check_days) for good in facts.last_good.values()]
+    for rows in facts.certificates.values():
+        for held in rows:
+            not_after = held.certificate.not_after
+            moments += (not_after - timedelta(days=settings.warning_days), not_after)
+    return min((moment for moment in moments if moment > now), default=datetime.max.replace(tzinfo=UTC))
+
+
+def _unit_summaries(
+    session: Session, tree: OrgTree, units: frozenset[int], settings: ReadinessSettings, now: datetime
+) -> Mapping[int, _UnitSummary]:
+    """The summary of each of ``units``: kept by this process under the readiness version, else worked out for
+    every unit of ``tree``.
+
+    The version is read before the rows: a change after it renews the version, so rows kept under a version are
+    never older than it."""
+    version = session.scalar(select(ReadinessVersion.version))
+    key = (version or "", settings)
+    with _SUMMARIES_LOCK:
+        kept = _SUMMARIES.get(key)
+    if kept is not None and kept.as_of <= now < kept.until and units <= kept.units.keys():
+        return kept.units
+    everyone = frozenset(tree.parent)
+    facts = _facts(session, everyone, set(), settings, now, shown=False)
+    summaries = _Summaries(
+        units={
+            unit: _UnitSummary(
+                _state(_unit_rows(unit, facts, settings, now, set())), frozenset(facts.failing_by_unit.get(unit, ()))
+            )
+            for unit in everyone
+        },
+        as_of=now,
+        until=_turning_point(facts, settings, now),
+    )
+    if version is not None:
+        with _SUMMARIES_LOCK:
+            _SUMMARIES[key] = summaries
+            _SUMMARIES.move_to_end(key)
+            while len(_SUMMARIES) > _SUMMARIES_KEPT:
+                _SUMMARIES.popitem(last=False)
+    return summaries.units
+
+
 def readiness_board(
     session: Session,
     by: Account,
@@ -648,28 +748,25 @@ def readiness_board(
     now = utcnow()
     secret_scope = orgs_in_scope(session, by, Permission.VIEW_CUSTODY)
     places = tree.in_tree_order(scope)
-    facts: _Facts | None = None
     counts: dict[UnitState, int] = {}
     kept = list(places)
     if wanted.state is not None or wanted.failing_check is not None:
-        # Filtering needs every unit's state: the facts of all, then only the holders of the units shown.
-        facts = _facts(session, scope, secret_scope, now)
-        states = {place.id: _state(_unit_rows(place.id, facts, settings, now, secret_scope)) for place in places}
-        for state in states.values():
+        # Filtering needs every unit's state; the facts are then read for the units shown only.
+        summaries = _unit_summaries(session, tree, scope, settings, now)
+        for place in places:
+            state = summaries[place.id].state
             counts[state] = counts.get(state, 0) + 1
         kept = [
             place
             for place in places
-            if (wanted.state is None or states[place.id] is wanted.state)
-            and (wanted.failing_check is None or wanted.failing_check in facts.failing_by_unit.get(place.id, ()))
+            if (wanted.state is None or summaries[place.id].state is wanted.state)
+            and (wanted.failing_check is None or wanted.failing_check in summaries[place.id].failing)
         ]
     pages = max(1, -(-len(kept) // UNITS_PER_PAGE)) if page is not None else 1
     number = min(max(page or 1, 1), pages)
     shown = kept[(number - 1) * UNITS_PER_PAGE : number * UNITS_PER_PAGE] if page is not None else kept
     shown_ids = frozenset(place.id for place in shown)
-    if facts is None:
-        facts = _facts(session, shown_ids, secret_scope, now)
-    _add_holders(session, facts, shown_ids, settings, now)
+    facts = _facts(session, shown_ids, secret_scope, settings, now, shown=True)
     units = tuple(
         UnitBoard(
             unit_id=place.id,

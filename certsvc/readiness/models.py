@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from certsvc.accounts.models import Account
@@ -20,7 +20,16 @@ from certsvc.people.models import Person
 from certsvc.registry.models import Certificate, Token
 from certsvc.timeutil import UTCDateTime, utcnow
 
-__all__ = ["ReportSource", "CheckStatus", "VisitAction", "CheckReport", "CheckedToken", "AssistedVisit", "GoLive"]
+__all__ = [
+    "ReportSource",
+    "CheckStatus",
+    "VisitAction",
+    "CheckReport",
+    "CheckedToken",
+    "AssistedVisit",
+    "GoLive",
+    "ReadinessVersion",
+]
 
 
 class ReportSource(LabelledEnum):
@@ -153,3 +162,19 @@ class GoLive(Model):
     go_live_on: Mapped[date] = mapped_column(Date)
     set_by_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
     set_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ReadinessVersion(Model):
+    """One row whose value names the current state of what decides the units' readiness.
+
+    Database triggers (migration 0013) give it a new random value in the same transaction as any change of
+    what a unit's state is worked out from: a token checked, a certificate issued, revoked, moved or entered
+    in error, a token's state, a head's role or account. A server process keeps the units' states it worked
+    out by this value (:func:`certsvc.readiness.board.readiness_board`); the passing of time is its own limit.
+    """
+
+    __tablename__ = "readiness_version"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    version: Mapped[str] = mapped_column(String(36))

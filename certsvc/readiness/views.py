@@ -3,12 +3,17 @@ a unit's go-live date, and the one click from a failed check to its request. Thi
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy.orm import selectinload
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
 from wtforms import SelectChoice  # type: ignore[attr-defined]  # stubs 3.2 lack SelectChoice
 
+from certsvc.accounts.models import Account
 from certsvc.core.records import to_id
+from certsvc.core.sql import one_of_ids
 from certsvc.errors import NotFound, ValidationFailed
 from certsvc.extensions import db
 from certsvc.orgs.tree import OrgTree
@@ -16,14 +21,16 @@ from certsvc.policy import Permission, can, ensure, orgs_in_scope
 from certsvc.readiness import board as boards
 from certsvc.readiness import remedies, visits
 from certsvc.readiness.forms import ReportUploadForm, VisitForm
-from certsvc.readiness.models import CheckedToken, CheckReport, ReportSource
+from certsvc.readiness.models import CheckedToken, CheckReport, GoLive, ReportSource
 from certsvc.readiness.reports import MAX_REPORT_BYTES, store_report
 from certsvc.registry.models import TokenKind
+from certsvc.timeutil import to_vietnam, utcnow
 from certsvc.ui.forms import ActionForm, apply_field_errors
 from certsvc.ui.navigation import NavLink
 from certsvc.ui.uploads import allow_upload
+from certsvc.ui.work import WorkItem
 
-__all__ = ["bp", "NAV_LINKS"]
+__all__ = ["bp", "NAV_LINKS", "WORK_ITEMS"]
 
 bp = Blueprint("readiness", __name__, url_prefix="/readiness")
 
@@ -144,6 +151,8 @@ def view_report(report_id: int):
         "readiness/report.html",
         report=report,
         remedy_for=remedies.remedy_for,
+        holder_mismatch=remedies.holder_mismatch,
+        holder_check=remedies.HOLDER_CHECK,
         may_draft=can(db.session, current_user, Permission.DRAFT_REQUESTS, unit),
         action_form=ActionForm(),
     )
@@ -157,14 +166,25 @@ def request_from_check(checked_token_id: int):
         abort(400)
     drafted = remedies.draft_from_check(db.session, current_user, checked_token_id, request.form.get("check", ""))
     db.session.commit()
-    number = drafted.request.id
-    if drafted.created:
-        flash(f"Đã lập dự thảo đề nghị số {number} ({drafted.request.request_type.label}).", "success")
-    else:
-        flash(f"Đã có đề nghị số {number} đang mở cho thiết bị này: không lập thêm.", "info")
-    if drafted.new_type is not None:
-        flash(f"Sau khi thu hồi, lập thêm đề nghị «{drafted.new_type.label}» (Mẫu 01/02).", "info")
-    return redirect(url_for("requests.view_request", request_id=number))
+    for found, created in ((drafted.request, drafted.created), (drafted.new_request, drafted.new_created)):
+        if found is None:
+            continue
+        if created:
+            flash(f"Đã lập dự thảo đề nghị số {found.id} ({found.request_type.label}).", "success")
+        else:
+            flash(f"Đã có đề nghị số {found.id} đang mở ({found.request_type.label}): không lập thêm.", "info")
+    if drafted.new_type is not None and drafted.new_request is None:
+        flash(
+            f"Lập đề nghị «{drafted.new_type.label}»: biểu mẫu đã điền sẵn thông tin có trong sổ, "
+            "bổ sung các thông tin còn thiếu rồi lưu.",
+            "info",
+        )
+        return redirect(
+            url_for("requests.new_request", request_type=drafted.new_type.value, certificate_id=drafted.certificate_id)
+        )
+    shown = drafted.request or drafted.new_request
+    assert shown is not None  # a remedy drafts a request about the token, or a new certificate's
+    return redirect(url_for("requests.view_request", request_id=shown.id))
 
 
 def _visit_form_page(form: VisitForm, status: int = 200):
@@ -232,3 +252,36 @@ def set_go_live(unit_id: int):
         db.session.commit()
         flash("Đã lưu ngày triển khai của đơn vị.", "success")
     return redirect(url_for("readiness.board", unit=unit_id))
+
+
+# --- the home page's work list ---------------------------------------------------------------------
+
+#: A unit this many days or fewer before its go-live date, and not ready, is pressing.
+_GO_LIVE_SOON_DAYS = 14
+
+
+def readiness_work(session: Session, account: Account) -> list[WorkItem]:
+    """For the focal office: the units it assists that have a go-live date and are not ready yet; those
+    within two weeks of it, or past it, first."""
+    assisting = orgs_in_scope(session, account, Permission.ASSIST_READINESS)
+    dates = select(GoLive.organisation_id, GoLive.go_live_on).where(one_of_ids(GoLive.organisation_id, assisting))
+    planned = {unit: day for unit, day in session.execute(dates)} if assisting else {}
+    if not planned:
+        return []
+    # The board works out every unit's state at once (a fixed number of queries, whatever the units).
+    board = boards.readiness_board(session, account, _settings(), boards.BoardFilter(state=boards.UnitState.READY))
+    not_ready = set(planned) - {unit.unit_id for unit in board.units}
+    soon = to_vietnam(utcnow()).date() + timedelta(days=_GO_LIVE_SOON_DAYS)
+    return [
+        WorkItem(
+            "Sẵn sàng triển khai",
+            "Đơn vị chưa sẵn sàng trước ngày triển khai",
+            len(not_ready),
+            url_for("readiness.board"),
+            sum(1 for unit in not_ready if planned[unit] <= soon),
+            "sắp đến hạn hoặc đã quá hạn",
+        )
+    ]
+
+
+WORK_ITEMS = (readiness_work,)

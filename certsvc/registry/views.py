@@ -13,8 +13,12 @@ from typing import Literal
 
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from certsvc.accounts.models import Account
 from certsvc.core.records import to_id
+from certsvc.core.sql import one_of_ids
 from certsvc.core.validation import text_problem
 from certsvc.errors import CertsvcError, PermissionDenied, ValidationFailed
 from certsvc.extensions import db
@@ -31,11 +35,12 @@ from certsvc.registry.forms import (
     TokenTransitionForm,
     UploadCertificateForm,
 )
-from certsvc.registry.models import Certificate, TokenKind, TokenState
+from certsvc.registry.models import Certificate, Token, TokenKind, TokenReturn, TokenState
 from certsvc.registry.tokens import allowed_next, kept_in_custody_register
-from certsvc.timeutil import format_vietnam, utcnow
+from certsvc.timeutil import format_vietnam, to_vietnam, utcnow
 from certsvc.ui.forms import apply_field_errors
 from certsvc.ui.navigation import NavLink
+from certsvc.ui.work import WorkItem, count_of
 
 bp = Blueprint("registry", __name__, url_prefix="/registry")
 NAV_LINKS = (
@@ -367,3 +372,33 @@ def transition_token(registry_token_id: int):
         return redirect(url_for("registry.view_token", registry_token_id=token.id))
     db.session.refresh(token)
     return _token_page(token, form, 400)
+
+
+# --- the home page's work list ---------------------------------------------------------------------
+
+
+def registry_work(session: Session, account: Account) -> list[WorkItem]:
+    """Tokens of revoked certificates still to be returned to the CA, in the units whose registry ``account``
+    keeps; those past their due day first."""
+    units = orgs_in_scope(session, account, Permission.MANAGE_REGISTRY)
+    if not units:
+        return []
+    open_returns = (
+        select(TokenReturn)
+        .join(Token, Token.id == TokenReturn.token_id)
+        .where(TokenReturn.returned_at.is_(None), one_of_ids(Token.organisation_id, units))
+    )
+    count, overdue = count_of(session, open_returns, TokenReturn.due_on < to_vietnam(utcnow()).date())
+    return [
+        WorkItem(
+            "Chứng thư số và thiết bị",
+            "Thiết bị phải nộp lại tổ chức cung cấp dịch vụ chứng thực",
+            count,
+            url_for("registry.expiry_board"),
+            overdue,
+            "quá hạn",
+        )
+    ]
+
+
+WORK_ITEMS = (registry_work,)

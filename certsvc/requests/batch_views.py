@@ -9,20 +9,25 @@ from __future__ import annotations
 from flask import Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from certsvc.accounts.models import Account
+from certsvc.core.sql import inlined, one_of_ids
 from certsvc.documents.access import may
 from certsvc.documents.files import latest
 from certsvc.documents.models import FileKind, OutgoingDocument
 from certsvc.documents.views import DOCUMENT_PAGE
 from certsvc.errors import ValidationFailed
 from certsvc.extensions import db
-from certsvc.policy import Permission, can, ensure
+from certsvc.policy import Permission, can, ensure, orgs_in_scope
 from certsvc.requests import batches
 from certsvc.requests.batch_letter import awaits_letter, issued_letter_entry, letter_signers
 from certsvc.requests.batch_letter import create_letter as create_letter_document
 from certsvc.requests.letters import DOCUMENTS, batch_recipient, build_document
-from certsvc.requests.models import Batch, BatchStatus
-from certsvc.requests.views import attempt, bp
+from certsvc.requests.models import Batch, BatchStatus, CertificateRequest, RequestStatus
+from certsvc.requests.views import REQUESTS_WORK, attempt, bp
+from certsvc.ui import onceonly
+from certsvc.ui.work import WorkItem, count_of
 
 
 def _batches_page(errors: dict | None = None, values: dict | None = None, status: int = 200):
@@ -32,6 +37,7 @@ def _batches_page(errors: dict | None = None, values: dict | None = None, status
         offices=batches.focal_offices_of(db.session, current_user),
         errors=errors or {},
         values=values or {},
+        form_token=onceonly.new_token(),
     ), status
 
 
@@ -45,14 +51,17 @@ def list_batches():
 @login_required
 def create_batch():
     ensure(db.session, current_user, Permission.MANAGE_BATCHES)
+    if sent := onceonly.sent_before(db.session, current_user.id):
+        return sent
     try:
         batch = batches.create_batch(db.session, current_user, request.form)
     except ValidationFailed as failure:
         db.session.rollback()
         return _batches_page(failure.field_errors, request.form.to_dict(), 400)
+    target = onceonly.remember(db.session, url_for("requests.view_batch", batch_id=batch.id))
     db.session.commit()
     flash(f"Đã tạo đợt tổng hợp «{batch.title}».", "success")
-    return redirect(url_for("requests.view_batch", batch_id=batch.id))
+    return redirect(target)
 
 
 @DOCUMENT_PAGE.add
@@ -161,3 +170,37 @@ def batch_document(batch_id: int, name: str):
         content_type=document.mimetype,
         headers={"Content-Disposition": f'attachment; filename="dot-{batch.id}-{document.filename}"'},
     )
+
+
+# --- the home page's work list ---------------------------------------------------------------------
+
+
+def batch_work(session: Session, account: Account) -> list[WorkItem]:
+    """The focal officer's consolidation: accepted requests not yet in a batch, batches not yet sent."""
+    served = orgs_in_scope(session, account, Permission.MANAGE_BATCHES)
+    if not served:
+        return []
+    r = CertificateRequest
+    accepted = select(r).where(
+        one_of_ids(r.organisation_id, served), r.status == inlined(RequestStatus.ACCEPTED, r.status.type)
+    )
+    unsent = select(Batch).where(
+        one_of_ids(Batch.focal_office_id, served), Batch.status.in_((BatchStatus.OPEN, BatchStatus.LOCKED))
+    )
+    return [
+        WorkItem(
+            REQUESTS_WORK,
+            "Đã tiếp nhận, chờ đưa vào đợt tổng hợp",
+            count_of(session, accepted)[0],
+            url_for("requests.queue", status="accepted"),
+        ),
+        WorkItem(
+            REQUESTS_WORK,
+            "Đợt tổng hợp chưa gửi cơ quan cấp",
+            count_of(session, unsent)[0],
+            url_for("requests.list_batches"),
+        ),
+    ]
+
+
+WORK_ITEMS = (batch_work,)

@@ -9,14 +9,19 @@ Thin: permissions from :mod:`certsvc.policy` (checked before any input is read),
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from markupsafe import Markup, escape
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from certsvc.accounts.models import Account
 from certsvc.core.paging import Page, page_from
 from certsvc.core.records import to_id
+from certsvc.core.sql import inlined, one_of_ids
 from certsvc.errors import CertsvcError, NotFound, PermissionDenied, ValidationFailed
 from certsvc.extensions import db
 from certsvc.orgs.tree import OrgTree, TreePlace
@@ -27,8 +32,11 @@ from certsvc.requests import batches, checks, listing, service
 from certsvc.requests.fields import SubmissionLimits, display_value, spec_of
 from certsvc.requests.listing import QUEUE_STATUSES, RequestFilter
 from certsvc.requests.models import CertificateRequest, RequestEvent, RequestStatus, RequestType
+from certsvc.requests.replacement import new_certificate_type, replacement_fields
 from certsvc.requests.transitions import ACTION_LABELS, PAGE_ACTIONS, action_permissions
+from certsvc.ui import onceonly
 from certsvc.ui.navigation import NavLink
+from certsvc.ui.work import WorkItem, count_of
 
 bp = Blueprint("requests", __name__, url_prefix="/requests")
 NAV_LINKS = (
@@ -150,6 +158,7 @@ def _form_page(kind: RequestType, req: CertificateRequest | None, values: dict, 
         errors=errors,
         hints=_limits().hints(),
         units=_units(_scope(Permission.DRAFT_REQUESTS)) if req is None else [],
+        form_token=onceonly.new_token() if req is None else None,
     ), status
 
 
@@ -162,17 +171,21 @@ def new_request(request_type: str):
         units = _units(_scope(Permission.DRAFT_REQUESTS))
         only = units[0] if len(units) == 1 else None
         defaults = {"organisation_id": only.id, "unit_name": only.name} if only else {}
-        defaults |= _about_certificate(request.args.get("certificate_id"), units)
+        about = _about_certificate(request.args.get("certificate_id"), units)
+        defaults |= about | _replacing_certificate(kind, request.args.get("certificate_id"), about)
         return _form_page(kind, None, defaults, {}, 200)
+    if sent := onceonly.sent_before(db.session, current_user.id):
+        return sent
     values = request.form.to_dict()
     try:
         created = service.create_draft(db.session, current_user, values.get("organisation_id"), kind, values)
     except ValidationFailed as failure:
         db.session.rollback()
         return _form_page(kind, None, values, failure.field_errors, 400)
+    target = onceonly.remember(db.session, url_for("requests.view_request", request_id=created.id))
     db.session.commit()
-    flash(f"Đã lưu dự thảo đề nghị số {created.id}.", "success")
-    return redirect(url_for("requests.view_request", request_id=created.id))
+    flash(f"Đã lưu dự thảo số {created.id}. {next_step(created)}", "success")
+    return redirect(target)
 
 
 def _about_certificate(certificate_id: object, units: tuple[TreePlace, ...]) -> dict[str, object]:
@@ -187,6 +200,16 @@ def _about_certificate(certificate_id: object, units: tuple[TreePlace, ...]) -> 
         if cert.organisation_id in request_subject_units(db.session, unit.id):
             return {"organisation_id": unit.id, "unit_name": unit.name, "certificate_serial": cert.serial_hex}
     return {}
+
+
+def _replacing_certificate(kind: RequestType, certificate_id: object, about: dict[str, object]) -> dict[str, object]:
+    """The new-certificate form's values for a certificate to be replaced (the readiness board's click when its key
+    is missing or it was revoked): what the registry knows of its holder or unit. Only when ``about`` (see
+    :func:`_about_certificate`) shows the certificate may be named, and ``kind`` is the request that replaces it."""
+    cert = db.session.get(Certificate, to_id(certificate_id) or 0) if about else None
+    if cert is None or new_certificate_type(cert) is not kind:
+        return {}
+    return replacement_fields(cert)
 
 
 def _request_page(req: CertificateRequest, errors: dict | None = None, status: int = 200):
@@ -253,7 +276,7 @@ def edit_request(request_id: int):
         db.session.rollback()
         return _form_page(req.request_type, req, values, failure.field_errors, 400)
     db.session.commit()
-    flash("Đã lưu nội dung đề nghị.", "success")
+    flash(f"Đã lưu nội dung đề nghị số {req.id}. {next_step(req)}", "success")
     return redirect(url_for("requests.view_request", request_id=req.id))
 
 
@@ -369,3 +392,66 @@ def bulk_review():
     # of its own options (_external, _anchor).
     filters: dict[str, Any] = {name: request.args[name] for name in FILTER_ARGS if name in request.args}
     return redirect(url_for("requests.queue", **filters))
+
+
+# --- the home page's work list ---------------------------------------------------------------------
+
+#: The work list's heading of the request lines (the batch pages add theirs under it too).
+REQUESTS_WORK = "Đề nghị chứng thư số"
+
+#: What happens to a request the unit has just saved, by the status it was saved in.
+_NEXT_STEPS = {
+    RequestStatus.DRAFT: "Bước tiếp theo: thủ trưởng đơn vị phê duyệt và gửi đầu mối.",
+    RequestStatus.RETURNED: "Bước tiếp theo: thủ trưởng đơn vị gửi lại đầu mối.",
+}
+
+
+def next_step(req: CertificateRequest) -> str:
+    """The sentence the flash after saving a request ends with: who acts next."""
+    return _NEXT_STEPS.get(req.status, "")
+
+
+def _waiting(session: Session, units: set[int], status: RequestStatus) -> int:
+    """How many requests of ``units`` are in ``status``: one count."""
+    if not units:
+        return 0
+    r = CertificateRequest
+    query = select(r).where(one_of_ids(r.organisation_id, units), r.status == inlined(status, r.status.type))
+    return count_of(session, query)[0]
+
+
+def request_work(session: Session, account: Account) -> list[WorkItem]:
+    """The unit's requests that wait for ``account``: drafts to approve and approved ones to send (the unit
+    head), returned ones to fix and send again (drafter and head), and the focal office's queue."""
+    heads = orgs_in_scope(session, account, Permission.APPROVE_REQUESTS)
+    unit = heads | orgs_in_scope(session, account, Permission.DRAFT_REQUESTS)
+    listed = partial(url_for, "requests.list_requests")
+    return [
+        WorkItem(
+            REQUESTS_WORK,
+            "Dự thảo chờ phê duyệt",
+            _waiting(session, heads, RequestStatus.DRAFT),
+            listed(status="draft"),
+        ),
+        WorkItem(
+            REQUESTS_WORK,
+            "Đã phê duyệt, chờ gửi đầu mối",
+            _waiting(session, heads, RequestStatus.APPROVED),
+            listed(status="approved"),
+        ),
+        WorkItem(
+            REQUESTS_WORK,
+            "Bị trả lại, cần sửa và gửi lại",
+            _waiting(session, unit, RequestStatus.RETURNED),
+            listed(status="returned"),
+        ),
+        WorkItem(
+            REQUESTS_WORK,
+            "Chờ cơ quan đầu mối tiếp nhận",
+            _waiting(session, listing.review_scope(session, account), RequestStatus.SUBMITTED),
+            url_for("requests.queue", status="submitted"),
+        ),
+    ]
+
+
+WORK_ITEMS = (request_work,)

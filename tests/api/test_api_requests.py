@@ -154,6 +154,12 @@ def test_every_documented_operation_answers_as_documented(session, world, api):
         focal.get(path)
     # a report the agent's check did not write is refused with its reason (the real ones: tests/readiness)
     focal.refused("POST", "/readiness/reports", {"schema": "token-agent.check/0"}, status=400, code="validation_failed")
+    # assisted visits and go-live dates (the whole story: tests/readiness/test_api_readiness.py)
+    commune_id = world.orgs["commune"].id
+    visit = {"organisation_id": commune_id, "visitor_name": "Cán bộ xã", "actions": ["pin_unlocked"], "outcome": "Xong"}
+    focal.post("/readiness/visits", visit, status=201)
+    focal.get("/readiness/visits")
+    focal.post(f"/readiness/units/{commune_id}/go-live", {"go_live_on": "2027-01-15"})
     # The documents' operations are called by test_api_documents.py.
     assert focal.seen | officer.seen == {op for op in documented_operations() if not op[1].startswith(DOCUMENT_PATHS)}
 

@@ -33,6 +33,7 @@ _IDS = {
     "recipient_ids",
     "answers_id",
     "handler_id",
+    "visitor_person_id",
 }
 #: A request type's own fields (their names and rules are listed by GET /request-types) and the letter's date,
 #: which may not be after today: the document cannot say either.
@@ -48,6 +49,11 @@ _BEYOND_THE_DOCUMENT = {
     "handle_by",
     "year",
     "file",
+    # an assisted visit's token (the unit's, in the registry), its check report (what token_agent wrote) and a
+    # unit's go-live day (a date the calendar covers)
+    "token_serial",
+    "report",
+    "go_live_on",
     *(f"appendix_{number}" for number in range(1, MAX_APPENDICES + 1)),
 } | {field.name for spec in REQUEST_TYPES.values() for field in spec.fields}
 

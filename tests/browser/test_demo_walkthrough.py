@@ -42,6 +42,8 @@ pytestmark = pytest.mark.browser
 NEWCOMER = "Lộc Thị Hoa"
 RETURN_REASON = "Ghi đủ chức danh theo quyết định tuyển dụng"
 FIXED_POSITION = "Công chức Văn hóa - Xã hội"
+#: What the flash after saving a draft says comes next.
+NEXT_APPROVE = "Bước tiếp theo: thủ trưởng đơn vị phê duyệt và gửi đầu mối."
 #: Vi Văn Tùng's demo certificate and token (certsvc/registry/demo.py).
 TUNG, TUNG_TOKEN = "Vi Văn Tùng", "5401A7C30006"
 NEW_TOKEN = "TKHOA2026"
@@ -172,7 +174,7 @@ def test_demo_walk_through_in_the_browser(chrome, tmp_path):
     chrome.screenshot("mau-01-form")
     chrome.press("Lưu dự thảo")
     new_id = _request_id(chrome)
-    assert f"Đã lưu dự thảo đề nghị số {new_id}." in chrome.flashes()
+    assert f"Đã lưu dự thảo số {new_id}. {NEXT_APPROVE}" in chrome.flashes()
     assert _status(chrome) == "Dự thảo"
     chrome.sees(NEWCOMER, fields["cccd"], "Công chức")
     # Four eyes: the drafter has no button to send it himself.
@@ -184,7 +186,7 @@ def test_demo_walk_through_in_the_browser(chrome, tmp_path):
     chrome.choose("Lý do thu hồi", "Thôi việc, chuyển ra ngoài khu vực nhà nước")
     chrome.press("Lưu dự thảo")
     revoke_id = _request_id(chrome)
-    assert f"Đã lưu dự thảo đề nghị số {revoke_id}." in chrome.flashes()
+    assert f"Đã lưu dự thảo số {revoke_id}. {NEXT_APPROVE}" in chrome.flashes()
     assert chrome.heading() == f"Đề nghị số {revoke_id}: Thu hồi chứng thư số"
     chrome.sees("Mẫu 05", "Thôi việc, chuyển ra ngoài khu vực nhà nước")
     chrome.logout()
@@ -217,7 +219,9 @@ def test_demo_walk_through_in_the_browser(chrome, tmp_path):
     assert chrome.by_label("Họ và tên").get_attribute("value") == NEWCOMER
     chrome.fill("Chức vụ", FIXED_POSITION)
     chrome.press("Lưu thay đổi")
-    assert "Đã lưu nội dung đề nghị." in chrome.flashes()
+    assert (
+        f"Đã lưu nội dung đề nghị số {new_id}. Bước tiếp theo: thủ trưởng đơn vị gửi lại đầu mối." in chrome.flashes()
+    )
     assert _status(chrome) == "Bị trả lại"
     chrome.sees(FIXED_POSITION)
     chrome.logout()

@@ -33,6 +33,9 @@ ROUTES = {
     "readiness.set_go_live": FOCAL,
     "api.readiness_board": BOARD_READERS,
     "api.file_report": RECORDERS,
+    "api.list_readiness_visits": BOARD_READERS,
+    "api.record_readiness_visit": FOCAL,
+    "api.set_readiness_go_live": FOCAL,
 }
 NOT_FOUND_FOR = {
     "readiness.view_report": EVERYONE - COMMUNE_READERS,
@@ -66,4 +69,5 @@ def targets(session, world) -> dict:
         "report_id": report.id,
         "checked_token_id": report.tokens[0].id,
         ("readiness.set_go_live", "unit_id"): commune.id,
+        ("api.set_readiness_go_live", "api_unit_id"): commune.id,
     }

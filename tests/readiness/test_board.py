@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import timedelta
 
 import pytest
 from pkcs11 import TokenFlag
@@ -12,6 +13,7 @@ from sqlalchemy import event
 from certsvc.accounts.models import Role
 from certsvc.errors import PermissionDenied, ValidationFailed
 from certsvc.orgs.models import OrgKind
+from certsvc.readiness import board as boards
 from certsvc.readiness.board import (
     BoardFilter,
     HolderRole,
@@ -23,7 +25,8 @@ from certsvc.readiness.board import (
 )
 from certsvc.readiness.models import ReportSource
 from certsvc.readiness.reports import store_report
-from certsvc.registry.models import TokenKind
+from certsvc.registry.models import TokenKind, TokenState
+from certsvc.timeutil import utcnow
 from tests.conftest import add_account, add_org
 
 pytestmark = [pytest.mark.pkcs11, pytest.mark.xdist_group("softhsm")]
@@ -211,3 +214,50 @@ def test_the_page_shows_ten_units_at_a_time_and_counts_every_state_when_filterin
     assert [u.unit_id for u in second.units] == [u.unit_id for u in every.units[10:20]]
     filtered = readiness_board(session, focal, SETTINGS, BoardFilter(state=UnitState.INCOMPLETE), page=1)
     assert filtered.counted_all and filtered.count(UnitState.INCOMPLETE) == filtered.total == len(every.units)
+
+
+def filtered_state(session, readiness) -> UnitState:
+    """The commune's state as the state filter sees it (every unit's state, kept between requests)."""
+    focal = readiness.world.account(Role.FOCAL_OFFICER)
+    found = [
+        state
+        for state in UnitState
+        if readiness.commune.id
+        in [u.unit_id for u in readiness_board(session, focal, SETTINGS, BoardFilter(state=state)).units]
+    ]
+    assert len(found) == 1
+    return found[0]
+
+
+def test_the_state_filter_follows_every_change_that_decides_a_state(session, readiness):
+    organisation = readiness.seal(session)
+    head_certificate = readiness.head_certificate(session)
+    upload(session, readiness, "VAN-THU")
+    assert filtered_state(session, readiness) is UnitState.UNCHECKED
+    upload(session, readiness, "LANH-DAO")
+    assert filtered_state(session, readiness) is UnitState.READY
+    head_certificate.token.state = TokenState.PIN_LOCKED
+    session.commit()
+    assert filtered_state(session, readiness) is UnitState.FAILING is commune_board(session, readiness).state
+    head_certificate.token.state = TokenState.ACTIVE
+    session.commit()
+    assert filtered_state(session, readiness) is UnitState.READY
+    readiness.world.account(Role.UNIT_HEAD).is_disabled = True
+    session.commit()
+    assert filtered_state(session, readiness) is UnitState.INCOMPLETE
+    readiness.world.account(Role.UNIT_HEAD).is_disabled = False
+    organisation.revoked_at = utcnow()
+    session.commit()
+    assert filtered_state(session, readiness) is UnitState.INCOMPLETE
+    assert commune_board(session, readiness).missing[0].endswith("chưa có chứng thư số của cơ quan còn hiệu lực.")
+
+
+def test_the_state_filter_sees_a_passed_check_grow_old(session, readiness, monkeypatch):
+    readiness.seal(session)
+    readiness.head_certificate(session)
+    upload(session, readiness, "VAN-THU")
+    upload(session, readiness, "LANH-DAO")
+    assert filtered_state(session, readiness) is UnitState.READY
+    later = utcnow() + timedelta(days=SETTINGS.check_days, minutes=1)
+    monkeypatch.setattr(boards, "utcnow", lambda: later)
+    assert filtered_state(session, readiness) is commune_board(session, readiness).state is not UnitState.READY

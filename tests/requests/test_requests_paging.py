@@ -49,7 +49,7 @@ def add_requests(
 
 def listed(response) -> list[int]:
     """The request numbers a list page shows, top to bottom."""
-    return [int(n) for n in re.findall(r'<td class="num"><a href="/requests/(\d+)"', text(response))]
+    return [int(n) for n in re.findall(r'<td class="num"[^>]*><a href="/requests/(\d+)"', text(response))]
 
 
 def page_links(response) -> list[dict[str, list[str]]]:
@@ -238,7 +238,7 @@ def test_the_list_names_the_certificate_holder_and_the_token_user_of_registry_re
         shown = text(page)
         assert f'Vi Văn Tùng <span class="muted">(chứng thư {revoked.serial_hex[-8:]})</span>' in shown
         assert f'{user} <span class="muted">(thiết bị {locked.token.serial})</span>' in shown
-        assert "<td>Lộc Thị Hoa</td>" in shown
+        assert re.search(r"<td[^>]*>Lộc Thị Hoa</td>", shown)
 
 
 def test_the_queue_statements_carry_no_parameters_so_their_plans_are_kept(app, focal_page, session, world):
