@@ -14,7 +14,7 @@ from certsvc.orgs.models import Organisation
 from tests.conftest import Browser
 
 # The demo signs its documents with SoftHSM tokens (certsvc.documents.demo).
-pytestmark = [pytest.mark.pkcs11, pytest.mark.xdist_group("softhsm")]
+pytestmark = [pytest.mark.pkcs11, pytest.mark.xdist_group("demo")]
 
 # What each demo role finds in the navigation bar, and nothing more.
 ADMINISTRATION = {"Tổ chức", "Cán bộ", "Tài khoản", "Nhập dữ liệu", "Nhật ký"}

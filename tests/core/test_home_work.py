@@ -94,7 +94,7 @@ def demo(database_url, tmp_path, monkeypatch):
 
 
 @pytest.mark.pkcs11
-@pytest.mark.xdist_group("softhsm")
+@pytest.mark.xdist_group("demo")
 def test_each_demo_role_finds_its_own_work_on_the_home_page(demo, app):
     """One demo for all (loading it signs documents with SoftHSM tokens): each role's lines and counts,
     nothing of another role's, "nothing to do" for those with nothing; and after the unit head sends the

@@ -30,7 +30,7 @@ from token_agent import signing as agent
 from token_agent.demo import USER_PIN
 from token_agent.verification import Verdict
 
-pytestmark = [pytest.mark.pkcs11, pytest.mark.xdist_group("softhsm")]
+pytestmark = [pytest.mark.pkcs11, pytest.mark.xdist_group("demo")]
 
 
 @pytest.fixture

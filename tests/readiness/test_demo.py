@@ -12,7 +12,7 @@ from certsvc.readiness.models import AssistedVisit
 from certsvc.registry.service import RegistrySettings
 from certsvc.requests.models import CertificateRequest, RequestType
 
-pytestmark = [pytest.mark.pkcs11, pytest.mark.xdist_group("softhsm")]
+pytestmark = [pytest.mark.pkcs11, pytest.mark.xdist_group("demo")]
 
 
 def test_the_demo_district_has_units_in_every_state(app, session):

@@ -3,7 +3,8 @@ signature and seal images, the leader's and the clerk's signing steps, and an NS
 
 The tokens are made once per test session (the ``tokens`` fixture; this module is a plugin of tests/conftest.py);
 tests that use them are marked ``pkcs11`` and grouped ``softhsm``, so that ``--dist loadgroup`` keeps them on one
-worker.
+worker. Tests of the demo, which makes its own tokens in its instance folder, are grouped ``demo`` instead: they
+run beside the ``softhsm`` group on another worker.
 """
 
 from __future__ import annotations
