@@ -93,7 +93,8 @@ def _sign_in_the_agent_window(chrome, token_label: str, agent_port: int, *, expe
     chrome.find(".//input[@name='pin']", confirm).send_keys(USER_PIN)
     chrome.screenshot(f"xac-nhan-ky-{token_label.lower()}")
     chrome.find("//form//button[normalize-space(.)='Ký']").click()
-    wait.until(lambda d: "Đã ký" in d.find_element(By.TAG_NAME, "body").text)
+    # read by script: the result page replaces the form page, and an element found before that goes stale
+    wait.until(lambda d: "Đã ký" in d.execute_script("return document.body ? document.body.innerText : ''"))
     driver.close()
     driver.switch_to.window(page)
     wait.until(lambda d: d.execute_script("return !window.__certsvcLeaving && document.readyState === 'complete';"))
