@@ -60,6 +60,7 @@ from .verification import Verifier
 
 __all__ = [
     "SCHEMA",
+    "CHECK_IDS",
     "TEST_SIGNATURE_PREFIX",
     "Status",
     "SignatureEvidence",
@@ -79,6 +80,28 @@ SCHEMA = "token-agent.check/1"
 
 TEST_SIGNATURE_PREFIX = b"token-agent.check/1 test-signature "
 """How the data signed by ``cert.test_signature`` begins; the check's time (ISO 8601) and a random nonce follow."""
+
+#: Every check's id, as results name them: the general ones, then each token's in the order they run.
+CHECK_IDS = (
+    "module.load",
+    "clock.reference",
+    "token.present",
+    "token.initialized",
+    "pin.user_initialized",
+    "pin.locked",
+    "pin.final_try",
+    "pin.count_low",
+    "pin.must_change",
+    "token.login",
+    "cert.present",
+    "cert.private_key",
+    "cert.validity",
+    "cert.key_usage",
+    "cert.chain",
+    "cert.revocation",
+    "cert.test_signature",
+    "cert.test_pdf",
+)
 
 EXPIRY_WARNING = dt.timedelta(days=30)
 CLOCK_TOLERANCE = dt.timedelta(minutes=5)

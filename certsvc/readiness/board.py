@@ -54,6 +54,7 @@ from certsvc.policy import Permission, orgs_in_scope
 from certsvc.readiness.models import CheckedToken, CheckReport, CheckStatus, GoLive, ReadinessVersion
 from certsvc.registry.models import Certificate, Token, TokenKind, TokenState
 from certsvc.timeutil import format_vietnam, to_vietnam, utcnow
+from token_agent.health import CHECK_IDS
 
 __all__ = [
     "ReadinessSettings",
@@ -237,27 +238,6 @@ class BoardFilter:
     failing_check: str | None = None
 
 
-#: token_agent's check ids (:mod:`token_agent.health`), for the failing-check filter.
-CHECK_IDS = (
-    "module.load",
-    "clock.reference",
-    "token.present",
-    "token.initialized",
-    "pin.user_initialized",
-    "pin.locked",
-    "pin.final_try",
-    "pin.count_low",
-    "pin.must_change",
-    "token.login",
-    "cert.present",
-    "cert.private_key",
-    "cert.validity",
-    "cert.key_usage",
-    "cert.chain",
-    "cert.revocation",
-    "cert.test_signature",
-    "cert.test_pdf",
-)
 #: Units per page of the board's page (the CSV and the API have them all).
 UNITS_PER_PAGE = 10
 
