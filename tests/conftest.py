@@ -2,7 +2,8 @@
 
 Each test gets its own database. SQLite: a copy of a file migrated once per run.
 PostgreSQL (when ``CERTSVC_TEST_DATABASE_URL`` is set): a database created from a
-template that was migrated once per run, dropped after the test.
+template that was migrated once per run, dropped after the test. Creating and dropping are the server's disk
+work: both run in a background thread, the next test's database made while the current test runs.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import os
 import re
 import shutil
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pytest
@@ -29,13 +31,13 @@ from certsvc.people.models import Person
 
 PASSWORD = "Mat-khau-thu-2026"
 PG_URL = os.environ.get("CERTSVC_TEST_DATABASE_URL")
-#: The SoftHSM tokens and the documents world their tests sign in (``tokens``, ``dw``).
-pytest_plugins = ["tests.support.signing"]
+#: The SoftHSM tokens and the documents world their tests sign in (``tokens``, ``dw``); the demo district.
+pytest_plugins = ["tests.support.signing", "tests.support.demo"]
 
 _counter = itertools.count()
 
 
-def _make_app(database_url: str, instance_path, **overrides):
+def make_test_app(database_url: str, instance_path, **overrides):
     config = {
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SECRET_KEY": "tests-only-secret",
@@ -51,7 +53,7 @@ def _make_app(database_url: str, instance_path, **overrides):
 def _migrate(database_url: str, instance_path) -> None:
     from flask_migrate import upgrade
 
-    app = _make_app(database_url, instance_path)
+    app = make_test_app(database_url, instance_path)
     with app.app_context():
         upgrade()
         db.engine.dispose()
@@ -63,18 +65,51 @@ def _admin_engine():
     return create_engine(make_url(PG_URL), isolation_level="AUTOCOMMIT")
 
 
-#: Drops the databases of finished tests while the next test runs: dropping is the server's disk work.
-_dropper = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="drop-database")
-
-
 def _drop_database(name: str) -> None:
     with _admin_engine().connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+def _create_database(name: str, template: str) -> str:
+    with _admin_engine().connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+        # A test's database is thrown away: its commits need not wait for the disk.
+        conn.execute(text(f'ALTER DATABASE "{name}" SET synchronous_commit = off'))
+    return name
+
+
+class DatabaseSupply:
+    """Databases copied from the template one test ahead, and dropped after their test, each in a background
+    thread of its own (a slow drop does not hold up the next copy)."""
+
+    def __init__(self, template: str) -> None:
+        self._template = template
+        self._maker = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="create-database")
+        self._dropper = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="drop-database")
+        self._next = self._order()
+
+    def _order(self) -> concurrent.futures.Future[str]:
+        name = f"certsvc_t_{os.getpid()}_{next(_counter)}"
+        return self._maker.submit(_create_database, name, self._template)
+
+    def take(self) -> str:
+        """A new database of its own for the caller; the next one starts being made."""
+        name, self._next = self._next.result(), self._order()
+        return name
+
+    def give_back(self, name: str) -> None:
+        self._dropper.submit(_drop_database, name)
+
+    def close(self) -> None:
+        self.give_back(self._next.result())
+        self._maker.shutdown(wait=True)
+        self._dropper.shutdown(wait=True)
+
+
 @pytest.fixture(scope="session")
 def template_database(tmp_path_factory):
-    """A migrated database that every test's database is copied from."""
+    """A migrated database that every test's database is copied from: a SQLite file, or a PostgreSQL template
+    with the supply of its copies."""
     instance = tmp_path_factory.mktemp("instance")
     if PG_URL is None:
         path = tmp_path_factory.mktemp("template") / "template.sqlite"
@@ -87,34 +122,42 @@ def template_database(tmp_path_factory):
     with engine.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     _migrate(make_url(PG_URL).set(database=name).render_as_string(hide_password=False), instance)
-    yield ("postgresql", name)
-    _dropper.shutdown(wait=True)
+    supply = DatabaseSupply(name)
+    yield ("postgresql", supply)
+    supply.close()
     _drop_database(name)
     engine.dispose()
 
 
-@pytest.fixture
-def database_url(template_database, tmp_path):
-    kind, template = template_database
+def copied_database(template, tmp_path) -> Iterator[str]:
+    """The URL of a new copy of ``template`` (as :func:`template_database` yields it), for the length of a
+    test; thrown away after."""
+    kind, source = template
     if kind == "sqlite":
         path = tmp_path / "certsvc.sqlite"
-        shutil.copyfile(template, path)
+        shutil.copyfile(source, path)
         yield f"sqlite:///{path}"
         return
-    name = f"certsvc_t_{os.getpid()}_{next(_counter)}"
-    engine = _admin_engine()
-    with engine.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
-        # A test's database is thrown away: its commits need not wait for the disk.
-        conn.execute(text(f'ALTER DATABASE "{name}" SET synchronous_commit = off'))
+    name = source.take()
     yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-    _dropper.submit(_drop_database, name)
+    source.give_back(name)
+
+
+@pytest.fixture
+def database_url(request, template_database, tmp_path):
+    """The test's own database: migrated and empty, or holding the demo district for a test marked ``demo``
+    (:mod:`tests.support.demo`)."""
+    if request.node.get_closest_marker("demo"):
+        template = request.getfixturevalue("demo_template").database
+    else:
+        template = template_database
+    yield from copied_database(template, tmp_path)
 
 
 @pytest.fixture
 def app(database_url, tmp_path):
     """The application. No app context stays pushed: each request gets its own, as in production."""
-    app = _make_app(database_url, tmp_path / "instance")
+    app = make_test_app(database_url, tmp_path / "instance")
     yield app
     with app.app_context():
         db.engine.dispose()
@@ -127,7 +170,7 @@ def make_app(database_url, tmp_path):
     apps = []
 
     def make(**overrides):
-        apps.append(_make_app(database_url, tmp_path / "instance", **overrides))
+        apps.append(make_test_app(database_url, tmp_path / "instance", **overrides))
         return apps[-1]
 
     yield make

@@ -18,9 +18,8 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-from certsvc.demo import DEMO_PASSWORD, load_demo_data
+from certsvc.demo import DEMO_PASSWORD
 from certsvc.documents.demo import TOKENS_FOLDER
-from certsvc.registry.service import RegistrySettings
 
 try:
     from selenium import webdriver
@@ -70,17 +69,16 @@ class LiveServer:
 
 
 @pytest.fixture
-def live_server(app):
-    """The test's app with the demo district (and its signing tokens) loaded, served by Werkzeug on 127.0.0.1
-    and a free port."""
-    with app.app_context():
-        inserted = load_demo_data(RegistrySettings.from_config(app.config))
-    assert inserted, "the test database already had organisations"
+def live_server(request, app):
+    """The test's app with the demo district loaded (browser tests are marked ``demo``), served by Werkzeug on
+    127.0.0.1 and a free port."""
+    assert request.node.get_closest_marker("demo"), "a browser test is marked demo: its pages are the demo's"
+    demo_tokens = request.getfixturevalue("demo_template").instance / TOKENS_FOLDER
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="certsvc-live-server", daemon=True)
     thread.start()
     try:
-        yield LiveServer(f"http://127.0.0.1:{server.server_port}", Path(app.instance_path) / TOKENS_FOLDER)
+        yield LiveServer(f"http://127.0.0.1:{server.server_port}", demo_tokens)
     finally:
         server.shutdown()
         thread.join(timeout=10)

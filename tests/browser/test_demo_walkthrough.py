@@ -37,7 +37,7 @@ from tests.support.requests import individual
 from token_agent import cli
 from token_agent.demo import USER_PIN
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.demo]
 
 NEWCOMER = "Lộc Thị Hoa"
 RETURN_REASON = "Ghi đủ chức danh theo quyết định tuyển dụng"

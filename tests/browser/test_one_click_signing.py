@@ -21,7 +21,7 @@ from tests.browser.conftest import POLL_SECONDS, WAIT_SECONDS
 from token_agent import cli, service
 from token_agent.demo import USER_PIN
 
-pytestmark = [pytest.mark.browser, pytest.mark.pkcs11, pytest.mark.xdist_group("demo")]
+pytestmark = [pytest.mark.browser, pytest.mark.demo]
 
 #: The demo's document waiting for the Phó Chủ tịch's signature (certsvc/documents/demo.py).
 AWAITING = "triển khai ký số văn bản điện tử tại cấp xã"

@@ -8,7 +8,7 @@ import pytest
 
 from tests.browser.test_demo_walkthrough import PHONE_WIDTH
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.demo]
 
 DESKTOP_WIDTH = 1366
 

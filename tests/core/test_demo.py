@@ -1,6 +1,7 @@
 """``certsvc demo``: the example district with one account per role."""
 
 import re
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -13,8 +14,8 @@ from certsvc.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
 from certsvc.orgs.models import Organisation
 from tests.conftest import Browser
 
-# The demo signs its documents with SoftHSM tokens (certsvc.documents.demo).
-pytestmark = [pytest.mark.pkcs11, pytest.mark.xdist_group("demo")]
+# The demo signs its documents with SoftHSM tokens (certsvc.documents.demo): one test loads it through the
+# command; the others get a copy of the demo loaded once (tests/support/demo.py).
 
 # What each demo role finds in the navigation bar, and nothing more.
 ADMINISTRATION = {"Tổ chức", "Cán bộ", "Tài khoản", "Nhập dữ liệu", "Nhật ký"}
@@ -39,27 +40,28 @@ EXPECTED_NAV = {
 }
 
 
-@pytest.fixture
-def demo_output(database_url, tmp_path, monkeypatch):
+def _demo_command(database_url: str, instance: Path, monkeypatch) -> str:
     monkeypatch.setenv("CERTSVC_DATABASE_URL", database_url)
-    monkeypatch.setenv("CERTSVC_INSTANCE_PATH", str(tmp_path / "demo-instance"))
+    monkeypatch.setenv("CERTSVC_INSTANCE_PATH", str(instance))
     result = CliRunner().invoke(cli, ["demo", "--no-serve"])
     assert result.exit_code == 0, result.output
     return result.output
 
 
-def test_demo_prints_every_account(demo_output):
-    assert DEMO_PASSWORD in demo_output
+@pytest.mark.pkcs11
+@pytest.mark.xdist_group("demo")
+def test_demo_prints_every_account(database_url, tmp_path, monkeypatch):
+    output = _demo_command(database_url, tmp_path / "demo-instance", monkeypatch)
+    assert DEMO_PASSWORD in output
     for spec in DEMO_ACCOUNTS:
-        assert spec.username in demo_output
+        assert spec.username in output
     assert {spec.role for spec in DEMO_ACCOUNTS} == set(type(DEMO_ACCOUNTS[0].role))
 
 
-def test_demo_is_idempotent(demo_output, session):
+@pytest.mark.demo
+def test_demo_is_idempotent(database_url, session, demo_template, monkeypatch):
     count = session.scalar(select(func.count()).select_from(Organisation))
-    result = CliRunner().invoke(cli, ["demo", "--no-serve"])
-    assert result.exit_code == 0
-    assert "giữ nguyên" in result.output
+    assert "giữ nguyên" in _demo_command(database_url, demo_template.instance, monkeypatch)
     assert session.scalar(select(func.count()).select_from(Organisation)) == count
     assert session.scalar(select(Organisation).where(Organisation.name == "Phòng Văn hóa và Thông tin")) is not None
 
@@ -69,7 +71,8 @@ def _navigation(page: str) -> set[str]:
     return {label for label in NAVIGATION if f">{label}</a>" in bar}
 
 
-def test_each_demo_role_sees_only_its_menu(demo_output, app):
+@pytest.mark.demo
+def test_each_demo_role_sees_only_its_menu(app):
     seen = {}
     for username in EXPECTED_NAV:  # one demo for all: loading it signs documents with SoftHSM tokens
         browser = Browser(app.test_client())
@@ -78,7 +81,8 @@ def test_each_demo_role_sees_only_its_menu(demo_output, app):
     assert seen == EXPECTED_NAV
 
 
-def test_every_audit_entry_of_the_demo_is_named_in_vietnamese(demo_output, session):
+@pytest.mark.demo
+def test_every_audit_entry_of_the_demo_is_named_in_vietnamese(session):
     """The demo walks every capability: each action and object type it audits has a Vietnamese name on the
     audit log page (a new action without one shows its bare code to the auditor)."""
     entries = session.execute(select(AuditEntry.action, AuditEntry.object_type).distinct()).all()
@@ -88,7 +92,8 @@ def test_every_audit_entry_of_the_demo_is_named_in_vietnamese(demo_output, sessi
     assert unnamed == set()
 
 
-def test_the_district_s_inspector_reads_the_documents_audit_entries(demo_output, app):
+@pytest.mark.demo
+def test_the_district_s_inspector_reads_the_documents_audit_entries(app):
     """Entries about documents and readiness reports belong to their units: the district's inspector sees them."""
     browser = Browser(app.test_client())
     assert browser.login("kiemtra", DEMO_PASSWORD).status_code == 302

@@ -3,7 +3,7 @@
 from sqlalchemy import text
 
 from certsvc.ui.health import head_revisions
-from tests.conftest import _make_app
+from tests.conftest import make_test_app
 
 
 def test_healthy_service_reports_head(browser):
@@ -23,7 +23,7 @@ def test_schema_behind_head_is_reported(browser, session):
 
 
 def test_unreachable_database_is_reported(tmp_path):
-    app = _make_app(f"sqlite:///{tmp_path}/missing-dir/none.sqlite", tmp_path / "instance")
+    app = make_test_app(f"sqlite:///{tmp_path}/missing-dir/none.sqlite", tmp_path / "instance")
     response = app.test_client().get("/healthz")
     assert response.status_code == 503
     assert response.get_json()["database"] == "unreachable"

@@ -8,11 +8,9 @@ from datetime import timedelta
 from html import unescape
 
 import pytest
-from click.testing import CliRunner
 from sqlalchemy import select
 
 from certsvc.accounts.models import Role
-from certsvc.cli import cli
 from certsvc.custody import handovers
 from certsvc.demo import DEMO_PASSWORD
 from certsvc.documents.models import IncomingDocument, IncomingStatus, Urgency
@@ -85,17 +83,8 @@ DEMO_WORK = {
 }
 
 
-@pytest.fixture
-def demo(database_url, tmp_path, monkeypatch):
-    monkeypatch.setenv("CERTSVC_DATABASE_URL", database_url)
-    monkeypatch.setenv("CERTSVC_INSTANCE_PATH", str(tmp_path / "demo-instance"))
-    result = CliRunner().invoke(cli, ["demo", "--no-serve"])
-    assert result.exit_code == 0, result.output
-
-
-@pytest.mark.pkcs11
-@pytest.mark.xdist_group("demo")
-def test_each_demo_role_finds_its_own_work_on_the_home_page(demo, app):
+@pytest.mark.demo
+def test_each_demo_role_finds_its_own_work_on_the_home_page(app):
     """One demo for all (loading it signs documents with SoftHSM tokens): each role's lines and counts,
     nothing of another role's, "nothing to do" for those with nothing; and after the unit head sends the
     commune's draft, his line is gone and the focal office's queue counts one more."""

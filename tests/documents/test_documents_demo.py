@@ -30,21 +30,14 @@ from token_agent import signing as agent
 from token_agent.demo import USER_PIN
 from token_agent.verification import Verdict
 
-pytestmark = [pytest.mark.pkcs11, pytest.mark.xdist_group("demo")]
-
-
-@pytest.fixture
-def demo_loaded(app, session):
-    with app.app_context():
-        assert load_demo_data(RegistrySettings.from_config(app.config))
-    return app
+pytestmark = pytest.mark.demo
 
 
 def _by_status(session) -> dict[DocumentStatus, OutgoingDocument]:
     return {doc.status: doc for doc in session.scalars(select(OutgoingDocument))}
 
 
-def test_every_state_of_the_cycle(demo_loaded, session):
+def test_every_state_of_the_cycle(session):
     documents = _by_status(session)
     assert set(documents) == set(DocumentStatus)
     returned = documents[DocumentStatus.RETURNED]
@@ -62,7 +55,7 @@ def test_every_state_of_the_cycle(demo_loaded, session):
     assert abandoned.abandon_reason and documents[DocumentStatus.SIGNED].number_entry is None
 
 
-def test_sent_document_is_registered_and_directed_in_the_commune(demo_loaded, session):
+def test_sent_document_is_registered_and_directed_in_the_commune(session):
     sent = _by_status(session)[DocumentStatus.SENT]
     (received,) = session.scalars(
         select(IncomingDocument).where(
@@ -73,7 +66,7 @@ def test_sent_document_is_registered_and_directed_in_the_commune(demo_loaded, se
     assert received.arrival_number == 1 and received.handler is not None and received.direction
 
 
-def test_outside_documents_checked_registered_or_returned(demo_loaded, session):
+def test_outside_documents_checked_registered_or_returned(session):
     outside = session.scalars(select(IncomingDocument).where(IncomingDocument.outgoing_id.is_(None))).all()
     by_status = {row.status: row for row in outside}
     assert set(by_status) == {IncomingStatus.REGISTERED, IncomingStatus.RETURNED}
@@ -83,7 +76,7 @@ def test_outside_documents_checked_registered_or_returned(demo_loaded, session):
     assert by_status[IncomingStatus.RETURNED].return_reason
 
 
-def test_issued_document_carries_both_signatures(demo_loaded, session, tmp_path):
+def test_issued_document_carries_both_signatures(session, demo_template):
     issued = _by_status(session)[DocumentStatus.ISSUED]
     issued_file = files.latest(issued, FileKind.ISSUED)
     assert issued_file is not None
@@ -99,25 +92,25 @@ def test_issued_document_carries_both_signatures(demo_loaded, session, tmp_path)
     assert personal.holder_id == issued.signer_id and seal.kind is TokenKind.ORGANISATION
     # The seal's certificate is on the token the custody register shows in the clerk's keeping.
     assert seal.token.serial == SEAL_TOKEN_SERIAL
-    assert (tmp_path / "instance" / TOKENS_FOLDER / "root.pem").exists()
+    assert (demo_template.instance / TOKENS_FOLDER / "root.pem").exists()
 
 
-def test_loading_again_changes_nothing(demo_loaded, session):
+def test_loading_again_changes_nothing(app, session):
     counted = (OutgoingDocument, IncomingDocument, NumberEntry, DocumentEvent, Certificate)
 
     def counts() -> list[int]:
         return [session.scalar(select(func.count()).select_from(model)) for model in counted]
 
     before = counts()
-    with demo_loaded.app_context():
-        assert not load_demo_data(RegistrySettings.from_config(demo_loaded.config))
+    with app.app_context():
+        assert not load_demo_data(RegistrySettings.from_config(app.config))
     assert counts() == before
 
 
-def test_readme_commands_sign_with_the_demo_tokens(demo_loaded, session, tmp_path, monkeypatch):
+def test_readme_commands_sign_with_the_demo_tokens(session, demo_template, tmp_path, monkeypatch):
     """README's cycle: the prepared file signed by ``token-agent sign`` with the tokens the demo made, accepted by
     the server as the Phó Chủ tịch's approval, then the clerk's number, date and seal."""
-    tokens = tmp_path / "instance" / TOKENS_FOLDER
+    tokens = demo_template.instance / TOKENS_FOLDER
     monkeypatch.setenv("SOFTHSM2_CONF", str(tokens / "softhsm2.conf"))
     monkeypatch.setenv("TA_PIN", USER_PIN)
     doc = _by_status(session)[DocumentStatus.AWAITING_SIGNATURE]

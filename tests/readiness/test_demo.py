@@ -6,18 +6,14 @@ import pytest
 from sqlalchemy import select
 
 from certsvc.accounts.models import Account
-from certsvc.demo import load_demo_data
 from certsvc.readiness.board import ReadinessSettings, UnitState, readiness_board
 from certsvc.readiness.models import AssistedVisit
-from certsvc.registry.service import RegistrySettings
 from certsvc.requests.models import CertificateRequest, RequestType
 
-pytestmark = [pytest.mark.pkcs11, pytest.mark.xdist_group("demo")]
+pytestmark = pytest.mark.demo
 
 
-def test_the_demo_district_has_units_in_every_state(app, session):
-    with app.app_context():
-        assert load_demo_data(RegistrySettings.from_config(app.config))
+def test_the_demo_district_has_units_in_every_state(session):
     focal = session.scalars(select(Account).where(Account.username == "daumoi")).one()
     states = {unit.unit_name: unit.state for unit in readiness_board(session, focal, ReadinessSettings()).units}
     assert states["UBND huyện Văn Quan"] is UnitState.READY
