@@ -120,6 +120,15 @@ def _percent(name: str, raw: object, default: int) -> int:
     return value
 
 
+def _domain(name: str, raw: object, default: str) -> str:
+    """A mail domain such as ``langson.gov.vn`` (lower-cased, a leading ``@`` dropped), or empty for none."""
+    text = _text(name, raw, default).lower().removeprefix("@")
+    label = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+    if text and not re.fullmatch(rf"{label}(?:\.{label})+", text):
+        raise ConfigError(f"{name} must be a mail domain such as langson.gov.vn, not {raw!r}")
+    return text
+
+
 def _origin(name: str, raw: object, default: str) -> str:
     """A web origin, ``scheme://host[:port]`` without a path (it is written into a Content-Security-Policy)."""
     text = _text(name, raw, default)
@@ -138,6 +147,7 @@ _PARSERS: dict[str, Callable[[str, object, Any], object]] = {
     "time": _clock,
     "percent": _percent,
     "origin": _origin,
+    "domain": _domain,
 }
 
 
@@ -146,7 +156,7 @@ class _Setting:
     env: str
     key: str
     default: object
-    kind: str  # a key of _PARSERS: "str", "flag", "int", "days", "time", "percent" or "origin"
+    kind: str  # a key of _PARSERS: "str", "flag", "int", "days", "time", "percent", "origin" or "domain"
 
 
 #: Settings other than the database URL, the secret key and the holidays, as (environment name, Flask key,
@@ -163,6 +173,8 @@ SETTINGS: tuple[_Setting, ...] = (
     _Setting("CERTSVC_MAX_NEW_YEARS", "CERTSVC_MAX_NEW_YEARS", 5, "int"),
     _Setting("CERTSVC_MAX_EXTENSION_YEARS", "CERTSVC_MAX_EXTENSION_YEARS", 3, "int"),
     _Setting("CERTSVC_RENEWAL_GRACE_DAYS", "CERTSVC_RENEWAL_GRACE_DAYS", 30, "int"),
+    # The official mail domain: when set, every e-mail on a request form is on it (or a subdomain of it)
+    _Setting("CERTSVC_OFFICIAL_EMAIL_DOMAIN", "CERTSVC_OFFICIAL_EMAIL_DOMAIN", "", "domain"),
     # Registries
     _Setting("CERTSVC_EXPIRY_WARNING_DAYS", "CERTSVC_EXPIRY_WARNING_DAYS", 30, "int"),
     _Setting("CERTSVC_REMINDER_DAYS", "CERTSVC_REMINDER_DAYS", (90, 60, 30), "days"),

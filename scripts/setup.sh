@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install what certsvc and token_agent need on a Debian machine: the Debian packages
-# (SoftHSM, OpenSC, poppler, NSS tools, qpdf, Liberation fonts, Python and its headers, headless Chromium
-# and its driver for the browser walk-through test) and the Python environment in .venv.
+# (SoftHSM, OpenSC, poppler, NSS tools, qpdf, Liberation fonts, zbar for the tests that read printed QR codes,
+# Python and its headers, headless Chromium and its driver for the browser tests) and the Python environment.
 # Python 3.11 to 3.13 (Debian 12 ships 3.11, Ubuntu 24.04 3.12, Debian 13 3.13): the system's python3 when it
 # is one of them. `--python PROGRAM --venv DIR` makes another environment (CI's second-Python run).
 # Safe to run again: it installs only what is missing.
@@ -20,7 +20,7 @@ done
 
 DEBIAN_PACKAGES=(
   python3 python3-venv python3-dev build-essential
-  softhsm2 opensc poppler-utils libnss3-tools qpdf fonts-liberation2
+  softhsm2 opensc poppler-utils libnss3-tools qpdf fonts-liberation2 zbar-tools
   chromium chromium-driver
 )
 

@@ -21,6 +21,7 @@ from certsvc.requests.models import Batch
 
 _NEW_BATCH = ("focal_office_id", "title", "signer_title", "signer_name")
 _SENT = ("document_number", "document_date")
+_DISTRIBUTION = ("letter_recipient", "distribution_lines", "electronic_distribution_lines")
 
 
 def _change(batch_id: int, change: Callable[[Batch], object]) -> Response:
@@ -70,6 +71,24 @@ def add_batch_requests(api_batch_id: int) -> Response:
 @bp.post("/batches/<int:api_batch_id>/lock")
 def lock_batch(api_batch_id: int) -> Response:
     return _change(api_batch_id, lambda batch: batches.lock_batch(db.session, api_account(), batch))
+
+
+@bp.post("/batches/<int:api_batch_id>/distribution")
+def set_batch_distribution(api_batch_id: int) -> Response:
+    """The letter's "Kính gửi" and "Nơi nhận" for this batch, until its letter is created; a member left out or
+    null goes back to the focal office's."""
+
+    def set_distribution(batch: Batch) -> None:
+        body = Body(json_body(), _DISTRIBUTION)
+        # The lines are lists of strings (or one string, a line each): the service checks them as the form's.
+        raw = {
+            "letter_recipient": body.text("letter_recipient"),
+            **{name: body.data.get(name) for name in _DISTRIBUTION[1:]},
+        }
+        body.check()
+        batches.set_distribution(db.session, api_account(), batch, raw)
+
+    return _change(api_batch_id, set_distribution)
 
 
 @bp.post("/batches/<int:api_batch_id>/letter")

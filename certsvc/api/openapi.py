@@ -156,10 +156,10 @@ _SERIAL_FORMAT = (
 )
 _FIELD_VALUES = {
     "type": "object",
-    "additionalProperties": {"type": ["string", "integer", "null"]},
+    "additionalProperties": {"type": ["string", "integer", "boolean", "null"]},
     "propertyNames": {
         "enum": sorted(
-            {f.name for spec in REQUEST_TYPES.values() for f in spec.fields} | {"certificate_id", "token_id"}
+            {f.name for spec in REQUEST_TYPES.values() for f in spec.all_fields} | {"certificate_id", "token_id"}
         )
     },
     "description": "Values by field name, as GET /request-types lists them. A certificate may be "
@@ -217,6 +217,21 @@ _REQUEST_DETAIL = _extended(
             "items": _object({"action": _values(PAGE_ACTIONS), "label": _STRING, "comment_required": _BOOLEAN}),
         },
         "editable": {"type": "boolean", "description": "Whether the caller may PATCH the fields now."},
+        "attachments": {
+            "type": "array",
+            "description": "The files the unit attached (PDF, JPEG, PNG), oldest first; attached on the request page.",
+            "items": _object(
+                {
+                    "id": _INTEGER,
+                    "filename": _STRING,
+                    "media_type": _STRING,
+                    "size": _INTEGER,
+                    "sha256": _STRING,
+                    "description": _nullable(_STRING),
+                    "uploaded_at": _TIME,
+                }
+            ),
+        },
         "problems": {
             "type": "array",
             "description": "What blocks sending it to the focal office.",
@@ -238,7 +253,7 @@ _REQUEST_TYPE = _object(
                     "label": _STRING,
                     "widget": {
                         "type": "string",
-                        "enum": ["text", "email", "tel", "date", "number", "select", "textarea"],
+                        "enum": ["text", "email", "tel", "date", "number", "select", "textarea", "checkbox"],
                     },
                     "required": _BOOLEAN,
                     "choices": {"type": "array", "items": _object({"value": _STRING, "label": _STRING})},
@@ -250,6 +265,8 @@ _REQUEST_TYPE = _object(
     }
 )
 
+_LINES = {"type": "array", "items": _STRING}
+
 _BATCH = _object(
     {
         "id": _INTEGER,
@@ -257,6 +274,15 @@ _BATCH = _object(
         "title": _STRING,
         "signer_title": _STRING,
         "signer_name": _STRING,
+        "letter_recipient": {
+            **_STRING,
+            "description": "The letter's «Kính gửi»: the batch's own or its focal office's.",
+        },
+        "distribution_lines": {
+            **_LINES,
+            "description": "The letter's «Nơi nhận» lines, without their dashes: the batch's own or the office's.",
+        },
+        "electronic_distribution_lines": {**_LINES, "description": "The «Bản điện tử:» part of «Nơi nhận»."},
         "status": _labelled(BatchStatus),
         "request_count": _INTEGER,
         "created_at": _TIME,
@@ -975,6 +1001,21 @@ _SENT = _object(
     },
     optional=("document_number", "document_date"),
 )
+_DISTRIBUTION_LINES = {
+    "type": ["array", "string", "null"],
+    "items": {"type": "string", "maxLength": 200},
+    "maxItems": 20,
+    "description": "One recipient a line (a list, or one string with a line each), at most 20 lines of 200 "
+    "characters; a leading dash is dropped (the letter adds it). Null or left out: the focal office's.",
+}
+_DISTRIBUTION = _object(
+    {
+        "letter_recipient": {**_nullable(_STRING), "maxLength": 255, "description": "Null: the focal office's."},
+        "distribution_lines": _DISTRIBUTION_LINES,
+        "electronic_distribution_lines": {**_DISTRIBUTION_LINES, "description": "The «Bản điện tử:» part; null: none."},
+    },
+    optional=("letter_recipient", "distribution_lines", "electronic_distribution_lines"),
+)
 _NEW_LETTER = _object({"signer_id": {**_ID, "description": "The proposed signer: a person of the issuing body."}})
 
 _PATHS = {
@@ -996,6 +1037,12 @@ _PATHS = {
                     "min_age_days",
                     {"type": "integer", "minimum": 0, "maximum": 36500},
                     "Only requests that reached the focal office at least this many days ago.",
+                ),
+                _query(
+                    "q",
+                    {**_PLAIN, "minLength": 1, "maxLength": 100},
+                    "Text in the subject's name (diacritics may be left out), a CCCD, the certificate's serial "
+                    "(colons, spaces and case ignored), the token's serial, or the request's number.",
                 ),
                 *_PAGING,
             ),
@@ -1051,6 +1098,17 @@ _PATHS = {
     "/batches/{api_batch_id}/lock": {
         "post": _post(
             "Lock the batch's list (no body).", 200, "BatchDetail", (400, 403, 404, 409), parameters=(_BATCH_ID,)
+        ),
+    },
+    "/batches/{api_batch_id}/distribution": {
+        "post": _post(
+            "Set the letter's «Kính gửi» and «Nơi nhận» (with its «Bản điện tử:» part) for this batch, until its "
+            "letter is created (409 letter_exists after).",
+            200,
+            "BatchDetail",
+            (400, 403, 404, 409),
+            parameters=(_BATCH_ID,),
+            body=_DISTRIBUTION,
         ),
     },
     "/batches/{api_batch_id}/letter": {

@@ -36,7 +36,7 @@ def _limits() -> SubmissionLimits:
 
 
 def _field_names(kind: RequestType) -> set[str]:
-    names = {f.name for f in spec_of(kind).fields}
+    names = {f.name for f in spec_of(kind).all_fields}
     return names | {_REFERENCES[name] for name in names if name in _REFERENCES}
 
 
@@ -71,7 +71,7 @@ def list_requests() -> Response:
         raise PermissionDenied()
     query = Query()
     page, per_page = query.paging()
-    query.refuse_empty("organisation_id", "type", "status", "min_age_days")
+    query.refuse_empty("organisation_id", "type", "status", "min_age_days", "q")
     try:
         filters = RequestFilter.parse({**query.args.to_dict(), "request_type": query.args.get("type")}, scope)
     except ValidationFailed as failure:
@@ -96,7 +96,7 @@ def create_request() -> Response:
     fields = body.form("fields", _field_names(request_type) if request_type is not None else None)
     body.check()
     assert organisation_id is not None and request_type is not None  # else body.check() refused the body
-    created = service.create_draft(db.session, account, organisation_id, request_type, fields)
+    created = service.create_draft(db.session, account, organisation_id, request_type, fields, _limits())
     return committed(lambda: request_detail(created), 201, url_for("api.get_request", api_request_id=created.id))
 
 
@@ -114,7 +114,7 @@ def update_request(api_request_id: int) -> Response:
     changes = body.form("fields", _field_names(req.request_type))
     body.check()
     values = {name: value for name, value in req.data.items() if _REFERENCES.get(name) not in changes}
-    service.update_request(db.session, api_account(), req, {**values, **changes})
+    service.update_request(db.session, api_account(), req, {**values, **changes}, _limits())
     return committed(lambda: request_detail(req))
 
 

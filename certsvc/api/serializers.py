@@ -16,6 +16,7 @@ from certsvc.registry.models import Certificate, Token, TokenEvent
 from certsvc.registry.service import CertificateStatus
 from certsvc.requests.checks import SubmissionProblem
 from certsvc.requests.fields import TypeSpec, fields_for_display
+from certsvc.requests.letters import batch_distribution, batch_recipient
 from certsvc.requests.models import Batch, CertificateRequest, RequestEvent
 from certsvc.requests.transitions import ACTION_LABELS, Transition
 
@@ -67,7 +68,7 @@ def request_type_json(spec: TypeSpec, hints: Mapping[str, str]) -> dict:
                 "hint": hints.get(f.name, f.hint),
                 "max_length": f.max_length,
             }
-            for f in spec.fields
+            for f in spec.all_fields
         ],
     }
 
@@ -116,17 +117,33 @@ def request_detail_json(
             {"action": t.action, "label": t.label, "comment_required": t.comment_required} for t in transitions
         ],
         "editable": editable,
+        "attachments": [
+            {
+                "id": a.id,
+                "filename": a.filename,
+                "media_type": a.media_type,
+                "size": a.size,
+                "sha256": a.sha256,
+                "description": a.description,
+                "uploaded_at": time_json(a.uploaded_at),
+            }
+            for a in req.current_attachments
+        ],
         "problems": [{"code": p.code, "message": p.message} for p in problems],
     }
 
 
 def batch_json(batch: Batch) -> dict:
+    paper, electronic = batch_distribution(batch)
     return {
         "id": batch.id,
         "focal_office": org_json(batch.focal_office),
         "title": batch.title,
         "signer_title": batch.signer_title,
         "signer_name": batch.signer_name,
+        "letter_recipient": batch_recipient(batch),
+        "distribution_lines": paper,
+        "electronic_distribution_lines": electronic,
         "status": labelled(batch.status),
         "request_count": len(batch.requests),
         "created_at": time_json(batch.created_at),

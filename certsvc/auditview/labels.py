@@ -39,6 +39,8 @@ ACTION_LABELS: dict[str, str] = {
     "org.updated": "Sửa thông tin tổ chức",
     "person.created": "Thêm cán bộ",
     "person.updated": "Sửa thông tin cán bộ",
+    "request.attachment_added": "Đề nghị chứng thư số: đính kèm tệp",
+    "request.attachment_removed": "Đề nghị chứng thư số: gỡ tệp đính kèm",
     "import.organisations": "Nhập danh sách tổ chức",
     "import.people": "Nhập danh sách cán bộ",
     "system.bootstrap": "Khởi tạo hệ thống",

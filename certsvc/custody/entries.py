@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from certsvc.accounts.models import Account
@@ -32,16 +32,17 @@ from certsvc.custody.service import (
     take_token,
     text_field,
     token_facts,
+    unit_heads,
 )
 from certsvc.errors import Conflict, ValidationFailed
 from certsvc.people.models import Person
-from certsvc.policy import Permission
+from certsvc.policy import Permission, can
 from certsvc.registry.models import Token, TokenState
-from certsvc.registry.service import transition_token
+from certsvc.registry.service import open_returns, transition_token
 from certsvc.registry.tokens import custody_change
-from certsvc.requests.models import CertificateRequest
+from certsvc.requests.models import CertificateRequest, RequestStatus, RequestType
 from certsvc.requests.service import draft_lost_token_revocation
-from certsvc.timeutil import utcnow
+from certsvc.timeutil import to_vietnam, utcnow
 
 __all__ = ["EVENT_FORM_KINDS", "LossReport", "receive", "record_event", "report_loss"]
 
@@ -145,6 +146,38 @@ def receive(session: Session, account: Account, token: Token, raw: Mapping) -> C
     return event
 
 
+def _revocation_facts(session: Session, token: Token) -> dict:
+    """What a return to the CA follows, as Mẫu 08 names it: the revocation of the token's certificate (when,
+    why, by which request and letter, and the return's deadline); nothing when the certificate was not revoked.
+    Read before the return closes the token's open return."""
+    pending = open_returns(session, [token.id])
+    certificate = (pending[0].certificate if pending else None) or certificate_of(session, token)
+    if certificate is None or certificate.revoked_at is None:
+        return {}
+    request = session.scalar(
+        select(CertificateRequest)
+        .where(
+            CertificateRequest.request_type == RequestType.REVOCATION,
+            CertificateRequest.certificate_id == certificate.id,
+            CertificateRequest.status == RequestStatus.DONE,
+        )
+        .order_by(CertificateRequest.id.desc())
+        .limit(1)
+    )
+    batch = request.batch if request is not None else None
+    letter = batch.document_number if batch is not None else None
+    if letter and batch is not None and batch.document_date:
+        letter = f"{letter} ngày {batch.document_date:%d/%m/%Y}"
+    return {
+        "certificate_serial": certificate.serial_hex,
+        "revoked_at": to_vietnam(certificate.revoked_at).date().isoformat(),
+        "revocation_reason": certificate.revocation_reason,
+        "revocation_request": request.id if request is not None else None,
+        "revocation_letter": letter,
+        "return_due_on": pending[0].due_on.isoformat() if pending else None,
+    }
+
+
 def record_event(session: Session, account: Account, token: Token, raw: Mapping) -> CustodyEvent:
     """Inventory check, damage, found, returned to the CA (Mẫu 08) or destroyed."""
     take_token(session, account, token)
@@ -188,6 +221,7 @@ def record_event(session: Session, account: Account, token: Token, raw: Mapping)
         ca_name=fields.values.get("ca_name"),
         ca_representative=fields.values.get("ca_representative"),
         reason=fields.values.get("reason"),
+        **(_revocation_facts(session, token) if kind is CustodyEventKind.RETURNED else {}),
     )
     if kind in _STATE_AFTER:
         _set_state(session, account, token, _STATE_AFTER[kind], f"Sổ theo dõi: {kind.label}")
@@ -225,11 +259,27 @@ def _draft_revocation(
         return None
 
 
+def _signing_head(session: Session, account: Account, token: Token, fields: FieldCollector) -> Person | None:
+    """The unit head who signs the loss minute (Mẫu 09): the one chosen; else the reporter when he is a head,
+    or the unit's only head; none when the unit has no head who signs in (the name is then written by hand)."""
+    chosen = person_field(session, fields, "head_id")
+    heads = unit_heads(session, token.organisation_id)
+    if chosen is not None and chosen not in heads:
+        fields.fail("head_id", "Chọn thủ trưởng đơn vị trong danh sách.")
+    if chosen is not None or "head_id" in fields.errors:
+        return chosen
+    if can(session, account, Permission.APPROVE_HANDOVER, token.organisation_id):
+        return account.person
+    return heads[0] if len(heads) == 1 else None
+
+
 def report_loss(session: Session, account: Account, token: Token, raw: Mapping) -> LossReport:
     """Mark the token lost at once, record it, draft the revocation request (Mẫu 05); minutes are Mẫu 09."""
     take_token(session, account, token, "circumstances")
     fields = _common_fields(raw)
     fields.take("circumstances", text_field(1000, required=True))
+    fields.take("head_id", clean_person_id)
+    head = _signing_head(session, account, token, fields)
     fields.raise_if_failed()
     if token.state in (TokenState.LOST, TokenState.RETURNED, TokenState.DESTROYED):
         raise ValidationFailed({"circumstances": f"Thiết bị đang ở trạng thái «{token.state.label}»."})
@@ -242,6 +292,8 @@ def report_loss(session: Session, account: Account, token: Token, raw: Mapping) 
         circumstances=fields.values["circumstances"],
         previous_keeper_name=name_of(keeper),
         reporter_name=account.person.full_name,
+        head_name=name_of(head),
+        head_position=head.position if head is not None else None,
     )
     _set_state(session, account, token, TokenState.LOST, f"Báo mất: {fields.values['circumstances']}")
     _cancel_pending(session, token)

@@ -44,6 +44,7 @@ class EventForm(_WhenWhere):
 
 class LossForm(_WhenWhere):
     circumstances = TextAreaField("Hoàn cảnh mất thiết bị")
+    head_id = open_select("Thủ trưởng đơn vị ký biên bản (Mẫu 09)")
     note = TextAreaField("Ghi chú")
 
 
@@ -70,5 +71,6 @@ HINTS = {
     "kiến cũng tự xác nhận biên bản.",
     "decision_number": "Văn bản của người có thẩm quyền cho phép giao thiết bị cho người khác, ví dụ 15/QĐ-UBND.",
     "seal_numbers": "Số các tem niêm phong trên hộp hoặc phong bì, cách nhau bởi dấu phẩy.",
+    "head_id": "Tên người này in ở khối chữ ký «Thủ trưởng đơn vị» của biên bản xác nhận mất thiết bị.",
     "event_date": "Để trống cả ngày và giờ nếu việc vừa xảy ra (ghi theo giờ ghi sổ); đã nhập giờ thì nhập cả ngày.",
 }

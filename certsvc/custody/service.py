@@ -48,6 +48,7 @@ __all__ = [
     "events_of",
     "handovers_of",
     "unit_people",
+    "unit_heads",
     "witness_candidates",
     "certificate_of",
     "effective_status",
@@ -249,6 +250,15 @@ def unit_people(session: Session, org_id: int) -> list[Person]:
             .order_by(Person.full_name)
         )
     )
+
+
+def unit_heads(session: Session, org_id: int) -> list[Person]:
+    """The unit's people who sign in as its head (they approve handovers): who signs a loss minute for the unit."""
+    return [
+        person
+        for person in unit_people(session, org_id)
+        if can(session, account_of(session, person), Permission.APPROVE_HANDOVER, org_id)
+    ]
 
 
 def witness_candidates(session: Session, org_id: int, named_by: Account) -> list[Person]:

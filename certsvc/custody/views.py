@@ -2,7 +2,9 @@
 :mod:`certsvc.custody.service`, :mod:`~certsvc.custody.entries` and :mod:`~certsvc.custody.handovers`.
 
 Custody items are "MẬT": to anyone without VIEW_CUSTODY (or RECORD_CUSTODY to change
-them) at the token's unit they do not exist, so every refusal here is a 404. Each view of a
+them) at the token's unit they do not exist, so every refusal here is a 404. One page is open to
+anyone, signed in or not: the one a printed minute's QR code links to, which shows what that paper
+prints and only when the link's entry number and hash match (:func:`check_printed`). Each view of a
 handover, each view and download of a minute, and each download of the yearly book is audited.
 """
 
@@ -24,9 +26,11 @@ from certsvc.audit.service import Actor, record
 from certsvc.core.sql import one_of_ids
 from certsvc.custody import book, entries, handovers, service
 from certsvc.custody.chain import EntryCheck, check_entry
+from certsvc.custody.facts import Fact, hashed_facts, printed_facts
 from certsvc.custody.forms import HINTS, EventForm, HandoverForm, LossForm, ReceiveForm
-from certsvc.custody.minutes import MINUTE_KINDS, book_csv, book_pdf, minutes_filename, minutes_pdf
+from certsvc.custody.minutes import MINUTE_KINDS, minutes_filename, minutes_pdf
 from certsvc.custody.models import CustodyEvent, Handover, HandoverStatus, PermissionKind, keeper_ids
+from certsvc.custody.yearbook import book_csv, book_pdf
 from certsvc.errors import NotFound, PermissionDenied, ValidationFailed
 from certsvc.extensions import db
 from certsvc.orgs.models import Organisation
@@ -234,6 +238,14 @@ def _loss_done(report: entries.LossReport) -> tuple[str, str]:
     )
 
 
+def _prepare_loss(form: ServiceForm, token: Token) -> None:
+    heads = service.unit_heads(db.session, token.organisation_id)
+    form.head_id.choices = _choices(heads)
+    if request.method == "GET" and heads:
+        me = current_user.person
+        form.head_id.data = str((me if me in heads else heads[0]).id)
+
+
 @bp.route("/tokens/<int:token_id>/lost", methods=["GET", "POST"])
 @login_required
 def report_lost(token_id: int):
@@ -243,6 +255,7 @@ def report_lost(token_id: int):
         "Báo mất thiết bị lưu khóa bí mật",
         lambda by, token, raw: entries.report_loss(db.session, by, token, raw),
         _loss_done,
+        _prepare_loss,
         submit="Báo mất ngay",
     )
 
@@ -331,12 +344,20 @@ def view_entry(entry_seq: int):
     return render_template(
         "custody/entry.html",
         event=event,
-        details=book.details_of(event),
-        summary=book.summary(event),
-        happened_at=book.happened_at(event),
+        facts=_all_facts(event),
         has_minutes=event.kind in MINUTE_KINDS,
         check=check_entry(db.session, event.hash),
     )
+
+
+def _all_facts(event: CustodyEvent) -> list[Fact]:
+    """Every value the entry's hash covers (when and by whom it was written: the template's)."""
+    return hashed_facts(event, event.keeper.full_name if event.keeper else "Không có")
+
+
+def _check_url(event: CustodyEvent) -> str:
+    """The link a minute's QR code holds: this service's address, the entry number and its hash."""
+    return url_for("custody.check_printed", entry_seq=event.seq, printed_hash=event.hash, _external=True)
 
 
 @bp.get("/entries/<int:entry_seq>/minutes.pdf")
@@ -345,7 +366,7 @@ def minutes(entry_seq: int):
     event = _entry(entry_seq)
     if event.kind not in MINUTE_KINDS:
         raise NotFound("Mục sổ này không có biên bản.")
-    pdf = minutes_pdf(event)
+    pdf = minutes_pdf(event, _check_url(event))
     _audit("custody.minutes_downloaded", "token", event.token_id, {"entry": event.seq, "hash": event.hash})
     response = Response(pdf, mimetype="application/pdf")
     response.headers["Content-Disposition"] = f'attachment; filename="{minutes_filename(event)}"'
@@ -416,8 +437,34 @@ def verify():
         error=None,
         check=check,
         printed=match.group(0),
-        summary=book.summary,
-        happened_at=book.happened_at,
+        facts=_all_facts(check.event) if check.event is not None else [],
+    )
+
+
+@bp.get("/check/<int:entry_seq>/<printed_hash>")
+def check_printed(entry_seq: int, printed_hash: str):
+    """The page a minute's QR code opens, for anyone holding the paper (the CA, an inspector) and without
+    signing in: when the entry number and hash match an intact entry that has a minute, what the paper prints
+    of it (every fact the minute carries, nothing else of the register); otherwise only that they do not match.
+    Whoever sees the unit's register sees every fact of any entry and a link to it."""
+    check = check_entry(db.session, printed_hash) if _HASH.fullmatch(printed_hash) else EntryCheck(None, False)
+    event = check.event if check.intact and check.event is not None and check.event.seq == entry_seq else None
+    insider = event is not None and can(db.session, current_user, Permission.VIEW_CUSTODY, event.organisation_id)
+    if event is None or not (insider or event.kind in MINUTE_KINDS):
+        return render_template("custody/check.html", event=None, facts=[], entry_seq=entry_seq), 404
+    # A signed-in reader is recorded. Someone without an account learns only that the paper in their hands
+    # matches, and what it prints: not recorded, so that following a link cannot fill the audit log.
+    if current_user.is_authenticated:
+        details = {"entry": event.seq, "link": True}
+        record(db.session, Actor.of(current_user), "custody.minutes_viewed", "token", event.token_id, details)
+        db.session.commit()
+    return render_template(
+        "custody/check.html",
+        event=event,
+        facts=_all_facts(event) if insider else printed_facts(event),
+        paper=MINUTE_KINDS[event.kind][0] if event.kind in MINUTE_KINDS else event.kind.label,
+        insider=insider,
+        entry_seq=entry_seq,
     )
 
 

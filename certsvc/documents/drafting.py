@@ -69,7 +69,7 @@ MAX_SUMMARY = 500
 E = TypeVar("E", bound=LabelledEnum)
 
 
-def _lines(value: object, max_lines: int, max_length: int) -> str | None:
+def clean_lines(value: object, max_lines: int, max_length: int) -> str | None:
     """Lines typed in a text area (or given as a list): whitespace collapsed, empty ones dropped, bounded."""
     raw = value if isinstance(value, list | tuple) else (_string(value) or "").splitlines()
     lines: list[str] = []
@@ -94,7 +94,7 @@ def _string(value: object) -> str | None:
 
 def _authority(value: object) -> str:
     """The lines above the signer's name: «KT. CHỦ TỊCH» then «PHÓ CHỦ TỊCH», or the position alone."""
-    text = _lines(value, MAX_AUTHORITY_LINES, MAX_AUTHORITY_LINE)
+    text = clean_lines(value, MAX_AUTHORITY_LINES, MAX_AUTHORITY_LINE)
     if text is None:
         raise FieldError("Bắt buộc nhập (ví dụ «KT. CHỦ TỊCH» rồi «PHÓ CHỦ TỊCH» ở dòng sau).")
     if len(text) > MAX_AUTHORITY:
@@ -270,8 +270,8 @@ def clean_document_values(
     values.signer = c.take("signer_id", signer_of_body)
     values.authority_lines = c.take("authority_lines", _authority)
     values.recipients = c.take("recipient_ids", lambda v: _recipients(session, _ids(v), body)) or []
-    values.outside_recipients = c.take("outside_recipients", lambda v: _lines(v, MAX_LINES, MAX_LINE))
-    values.distribution_lines = c.take("distribution_lines", lambda v: _lines(v, MAX_LINES, MAX_LINE))
+    values.outside_recipients = c.take("outside_recipients", lambda v: clean_lines(v, MAX_LINES, MAX_LINE))
+    values.distribution_lines = c.take("distribution_lines", lambda v: clean_lines(v, MAX_LINES, MAX_LINE))
 
     def visible_incoming(value: object) -> IncomingDocument | None:
         if not str(value or "").strip():

@@ -33,6 +33,9 @@ PER_PAGE = 50
 #: What capabilities above people add to the people pages, from the people shown (accounts: their login
 #: accounts, as ``accounts`` by person id).
 PEOPLE_PAGES = PageParts()
+#: What capabilities above people add to one person's page, from the person (requests: the requests the
+#: person's certificates need after leaving or moving, as ``follow_ups``).
+PERSON_PAGE = PageParts()
 
 
 def _units(scope: set[int], placeholder: str) -> list[SelectChoice]:
@@ -76,6 +79,7 @@ def view_person(person_id: int):
         "people/view.html",
         person=person,
         account=PEOPLE_PAGES.values([person])["accounts"].get(person.id),
+        **PERSON_PAGE.values(person),
         can_edit=can(db.session, current_user, Permission.MANAGE_PEOPLE, person.organisation_id),
         can_view_org=can(db.session, current_user, Permission.VIEW_ORGS, person.organisation_id),
     )

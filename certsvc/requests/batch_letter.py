@@ -32,7 +32,7 @@ from certsvc.people.models import Person
 from certsvc.policy import Permission, ensure
 from certsvc.requests.letters import issuing_body, letter_data
 from certsvc.requests.models import Batch, BatchStatus
-from certsvc.requests.papers.letter import build_letter_pdfs
+from certsvc.requests.papers.letter import DOCUMENT_TYPE, LetterData, build_letter_pdfs
 
 __all__ = [
     "LETTER_TYPE",
@@ -44,7 +44,7 @@ __all__ = [
 ]
 
 #: The document type of the proposal letter (Nghị định 30/2020, Phụ lục III: no abbreviation).
-LETTER_TYPE = "Công văn"
+LETTER_TYPE = DOCUMENT_TYPE
 
 #: Where a letter's number and date are final: signed by the clerk, and maybe sent on already.
 _ISSUED = frozenset({DocumentStatus.ISSUED, DocumentStatus.SENT})
@@ -97,7 +97,8 @@ def create_letter(session: Session, by: Account, batch: Batch, raw: Mapping[str,
     fields.raise_if_failed()
     if signer is None:  # raise_if_failed above: a failed check leaves None
         raise RuntimeError("letter signer missing after its check")
-    letter = dataclasses.replace(letter_data(batch), signer_name=signer.full_name)
+    # A new letter has no number yet, even when it replaces a cancelled one that had.
+    letter = dataclasses.replace(letter_data(batch), signer_name=signer.full_name, reference=None)
     try:
         draft_pdf, prepared_pdf = build_letter_pdfs(letter)
     except ValueError as error:
@@ -113,7 +114,7 @@ def create_letter(session: Session, by: Account, batch: Batch, raw: Mapping[str,
             "signer_id": str(signer.id),
             "authority_lines": "\n".join([letter.signer_authority, *letter.signer_title.splitlines()]),
             "outside_recipients": "\n".join(letter.recipients),
-            "distribution_lines": "\n".join(letter.copies_to),
+            "distribution_lines": "\n".join(_printed_distribution(letter)),
         },
     )
     filename = f"cong-van-de-nghi-dot-{batch.id}.pdf"
@@ -134,6 +135,12 @@ def create_letter(session: Session, by: Account, batch: Batch, raw: Mapping[str,
         },
     )
     return doc
+
+
+def _printed_distribution(letter: LetterData) -> list[str]:
+    """The letter's «Nơi nhận» as printed, for the document's record: its lines, then the electronic part."""
+    electronic = ["Bản điện tử:", *letter.electronic_copies_to] if letter.electronic_copies_to else []
+    return [*letter.copies_to, *electronic]
 
 
 def _signer(session: Session, body: Organisation, value: object) -> Person:

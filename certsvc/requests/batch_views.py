@@ -23,7 +23,7 @@ from certsvc.policy import Permission, can, ensure, orgs_in_scope
 from certsvc.requests import batches
 from certsvc.requests.batch_letter import awaits_letter, issued_letter_entry, letter_signers
 from certsvc.requests.batch_letter import create_letter as create_letter_document
-from certsvc.requests.letters import DOCUMENTS, batch_recipient, build_document
+from certsvc.requests.letters import DOCUMENTS, batch_distribution, batch_recipient, build_document
 from certsvc.requests.models import Batch, BatchStatus, CertificateRequest, RequestStatus
 from certsvc.requests.views import REQUESTS_WORK, attempt, bp
 from certsvc.ui import onceonly
@@ -72,10 +72,21 @@ def _letter_of(doc: OutgoingDocument) -> dict[str, object]:
     return {"letter_of_batch": batch if visible else None}
 
 
+def _distribution_values(batch: Batch) -> dict[str, str]:
+    """The recipients form as the letter would print them now (lines without their dashes)."""
+    paper, electronic = batch_distribution(batch)
+    return {
+        "letter_recipient": batch_recipient(batch),
+        "distribution_lines": "\n".join(paper),
+        "electronic_distribution_lines": "\n".join(electronic),
+    }
+
+
 def _batch_page(batch: Batch, errors: dict | None = None, status: int = 200):
     manage = can(db.session, current_user, Permission.MANAGE_BATCHES, batch.focal_office_id)
     letter = batch.letter_document
     new_letter = manage and awaits_letter(batch)
+    copies_to, electronic_copies_to = batch_distribution(batch)
     return render_template(
         "requests/batch.html",
         batch=batch,
@@ -83,6 +94,10 @@ def _batch_page(batch: Batch, errors: dict | None = None, status: int = 200):
         manage=manage,
         documents=DOCUMENTS,
         recipient=batch_recipient(batch),
+        copies_to=copies_to,
+        electronic_copies_to=electronic_copies_to,
+        set_distribution=manage and batches.may_set_distribution(batch),
+        distribution=request.form if request.method == "POST" else _distribution_values(batch),
         candidates=batches.candidates(db.session, batch) if manage and batch.status is BatchStatus.OPEN else [],
         letter=letter,
         letter_visible=letter is not None and may(db.session, current_user, Permission.VIEW_DOCUMENTS, letter),
@@ -138,6 +153,16 @@ def lock_batch(batch_id: int):
         batch_id,
         lambda b: batches.lock_batch(db.session, current_user, b),
         "Đã chốt đợt tổng hợp. Có thể tạo công văn và phụ lục.",
+    )
+
+
+@bp.post("/batches/<int:batch_id>/distribution")
+@login_required
+def set_distribution(batch_id: int):
+    return _batch_action(
+        batch_id,
+        lambda b: batches.set_distribution(db.session, current_user, b, request.form),
+        "Đã lưu nơi nhận của công văn đề nghị.",
     )
 
 

@@ -14,24 +14,28 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import cast
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from certsvc.accounts.models import Account
 from certsvc.audit.service import Actor, record
 from certsvc.core.records import get_record, to_id
 from certsvc.core.validation import FieldCollector, FieldError, clean_text
 from certsvc.core.workdays import WorkCalendar
+from certsvc.documents.drafting import MAX_LINE, clean_lines
 from certsvc.documents.models import NumberEntry
 from certsvc.errors import CertsvcError, Conflict, PermissionDenied, ValidationFailed
 from certsvc.orgs.models import Organisation, office_recipient
 from certsvc.orgs.tree import OrgTree
 from certsvc.policy import Permission, ensure, orgs_in_scope
-from certsvc.requests.batch_letter import issued_letter_entry
+from certsvc.requests.batch_letter import awaits_letter, issued_letter_entry
 from certsvc.requests.fields import clean_date
+from certsvc.requests.letters import batch_recipient, dashed, distribution_of
 from certsvc.requests.models import Batch, BatchStatus, CertificateRequest, RequestStatus, RequestType
 from certsvc.requests.outcomes import apply_to_registry
+from certsvc.requests.papers.letter import MAX_DISTRIBUTION_ROWS, distribution_rows
 from certsvc.requests.service import BulkFailed
 from certsvc.requests.transitions import TRANSITIONS, Action, apply_transition
 from certsvc.timeutil import utcnow
@@ -48,6 +52,8 @@ __all__ = [
     "add_requests",
     "remove_request",
     "lock_batch",
+    "may_set_distribution",
+    "set_distribution",
     "mark_sent",
     "record_outcome",
 ]
@@ -191,37 +197,123 @@ def remove_request(session: Session, by: Account, batch: Batch, request_id: obje
     session.flush()
 
 
-def lock_batch(session: Session, by: Account, batch: Batch) -> None:
-    """Close the batch's list and freeze whom its letter goes to (the focal office's setting now).
-    Atomic: of two officers locking at once exactly one succeeds."""
-    ensure(session, by, Permission.MANAGE_BATCHES, batch.focal_office_id)
-    _ensure_open(batch)
-    if not batch.requests:
-        raise ValidationFailed({"batch": "Đợt tổng hợp chưa có đề nghị nào."})
-    now = utcnow()
-    recipient = office_recipient(batch.focal_office)
+def _changed() -> Conflict:
+    return Conflict("Đợt tổng hợp vừa được người khác cập nhật. Vui lòng tải lại trang.", code="batch_changed")
+
+
+def _compare_and_set(
+    session: Session, batch: Batch, still: Sequence[ColumnElement[bool]], values: Mapping[str, object], lost: Conflict
+) -> None:
+    """Update the batch's row only while ``still`` holds, then read it again: of two officers acting on the
+    same batch at once exactly one succeeds, the other gets ``lost``."""
     result = cast(
         CursorResult,
         session.execute(
             update(Batch)
-            .where(Batch.id == batch.id, Batch.status == BatchStatus.OPEN)
-            .values(status=BatchStatus.LOCKED, locked_at=now, locked_by_id=by.id, letter_recipient=recipient)
+            .where(Batch.id == batch.id, *still)
+            .values(**values)
             .execution_options(synchronize_session=False)
         ),
     )
     if result.rowcount != 1:
-        raise Conflict(
-            "Đợt tổng hợp vừa được người khác chốt hoặc đã thay đổi. Vui lòng tải lại trang.", code="batch_lock_lost"
-        )
+        raise lost
     session.refresh(batch)
+
+
+def lock_batch(session: Session, by: Account, batch: Batch) -> None:
+    """Close the batch's list and freeze whom its letter goes to (the batch's own "Kính gửi", or the focal
+    office's setting now). Atomic: of two officers locking at once exactly one succeeds."""
+    ensure(session, by, Permission.MANAGE_BATCHES, batch.focal_office_id)
+    _ensure_open(batch)
+    if not batch.requests:
+        raise ValidationFailed({"batch": "Đợt tổng hợp chưa có đề nghị nào."})
+    _compare_and_set(
+        session,
+        batch,
+        [Batch.status == BatchStatus.OPEN],
+        {
+            "status": BatchStatus.LOCKED,
+            "locked_at": utcnow(),
+            "locked_by_id": by.id,
+            "letter_recipient": func.coalesce(Batch.letter_recipient, office_recipient(batch.focal_office)),
+        },
+        Conflict(
+            "Đợt tổng hợp vừa được người khác chốt hoặc đã thay đổi. Vui lòng tải lại trang.", code="batch_lock_lost"
+        ),
+    )
     record(
         session,
         Actor.of(by),
         "batch.locked",
         "request_batch",
         batch.id,
-        {"requests": [r.id for r in batch.requests], "letter_recipient": recipient},
+        {"requests": [r.id for r in batch.requests], "letter_recipient": batch.letter_recipient},
     )
+
+
+#: Each part of the letter's "Nơi nhận" (its lines, the "Bản điện tử:" lines): at most this many lines.
+MAX_DISTRIBUTION_LINES = 20
+_RECIPIENT = 255  # the column's length
+
+
+def may_set_distribution(batch: Batch) -> bool:
+    """Whether the letter's recipients can still change: the letter is not made yet (or was cancelled)."""
+    return batch.status is BatchStatus.OPEN or awaits_letter(batch)
+
+
+def set_distribution(session: Session, by: Account, batch: Batch, raw: Mapping[str, object]) -> None:
+    """The batch's own "Kính gửi" and "Nơi nhận" (its lines and the "Bản điện tử:" part), until its letter is
+    made. Empty fields go back to the focal office's: its recipient and its usual lines, no electronic part.
+    Changed only while the batch and its letter are as read (compare-and-set on both)."""
+    ensure(session, by, Permission.MANAGE_BATCHES, batch.focal_office_id)
+    if not may_set_distribution(batch):
+        raise Conflict(
+            "Công văn đề nghị của đợt đã được tạo: nơi nhận không đổi được nữa (hủy công văn để tạo lại).",
+            code="letter_exists",
+        )
+    fields = FieldCollector(raw)
+    recipient = fields.take("letter_recipient", lambda v: clean_text(str(v or ""), max_length=_RECIPIENT))
+    paper = fields.take("distribution_lines", _distribution_lines)
+    electronic = fields.take("electronic_distribution_lines", _distribution_lines)
+    printed = distribution_rows(*map(dashed, distribution_of(batch.focal_office, paper, electronic)))
+    if not fields.errors and len(printed) > MAX_DISTRIBUTION_ROWS:
+        fields.fail(
+            "electronic_distribution_lines" if electronic else "distribution_lines",
+            f"«Nơi nhận» in ra dài quá {MAX_DISTRIBUTION_ROWS} dòng (kể cả phần bản điện tử): bớt hoặc gộp nơi nhận.",
+        )
+    fields.raise_if_failed()
+    if recipient is None and batch.status is BatchStatus.LOCKED:
+        recipient = office_recipient(batch.focal_office)  # a locked batch keeps a frozen recipient
+    letter = Batch.letter_document_id
+    _compare_and_set(
+        session,
+        batch,
+        [
+            Batch.status == batch.status,
+            letter.is_(None) if batch.letter_document_id is None else letter == batch.letter_document_id,
+        ],
+        {"letter_recipient": recipient, "distribution_lines": paper, "electronic_distribution_lines": electronic},
+        _changed(),
+    )
+    record(
+        session,
+        Actor.of(by),
+        "batch.distribution_set",
+        "request_batch",
+        batch.id,
+        {
+            "letter_recipient": batch_recipient(batch),
+            "distribution_lines": paper,
+            "electronic_distribution_lines": electronic,
+        },
+    )
+
+
+def _distribution_lines(value: object) -> str | None:
+    """Lines as typed, one recipient a line; a leading dash is the letter's, not part of the line."""
+    text = clean_lines(value, MAX_DISTRIBUTION_LINES, MAX_LINE)
+    lines = [line.removeprefix("-").strip() for line in (text or "").splitlines()]
+    return "\n".join(line for line in lines if line) or None
 
 
 def _clean_number(value: object) -> str:
@@ -264,18 +356,13 @@ def mark_sent(session: Session, by: Account, batch: Batch, raw: Mapping[str, obj
         )
     _check_given(raw or {}, entry)
     number, day = entry.symbol, entry.issue_date
-    result = cast(
-        CursorResult,
-        session.execute(
-            update(Batch)
-            .where(Batch.id == batch.id, Batch.status == BatchStatus.LOCKED)
-            .values(status=BatchStatus.SENT, document_number=number, document_date=day, sent_at=utcnow())
-            .execution_options(synchronize_session=False)
-        ),
+    _compare_and_set(
+        session,
+        batch,
+        [Batch.status == BatchStatus.LOCKED],
+        {"status": BatchStatus.SENT, "document_number": number, "document_date": day, "sent_at": utcnow()},
+        _changed(),
     )
-    if result.rowcount != 1:
-        raise Conflict("Đợt tổng hợp vừa được người khác cập nhật. Vui lòng tải lại trang.", code="batch_changed")
-    session.refresh(batch)
     record(
         session,
         Actor.of(by),

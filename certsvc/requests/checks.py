@@ -24,7 +24,7 @@ from certsvc.requests.fields import DEFAULT_LIMITS, SubmissionLimits, display_se
 from certsvc.requests.models import CLOSED_STATUSES, CertificateRequest, RequestStatus, RequestType
 from certsvc.timeutil import utcnow
 
-__all__ = ["SubmissionProblem", "SubmissionRefused", "nameable", "submission_problems"]
+__all__ = ["SubmissionProblem", "SubmissionRefused", "current_information", "nameable", "submission_problems"]
 
 _CERTIFICATE_TYPES = {RequestType.RENEWAL, RequestType.CHANGE, RequestType.REVOCATION}
 _NEW_TYPES = {RequestType.NEW_INDIVIDUAL, RequestType.NEW_ORGANISATION, RequestType.NEW_DEVICE}
@@ -127,7 +127,25 @@ def submission_problems(
             )
         else:
             problems.extend(_token_going_back(session, request, token, by))
+            problems.extend(_certificate_not_on_token(session, request, token))
     return problems
+
+
+def _certificate_not_on_token(session: Session, request: CertificateRequest, token: Token) -> list[SubmissionProblem]:
+    """The certificate a recovery (Mẫu 06) names must be one the registry has on that token."""
+    serial = request.data.get("certificate_serial")
+    if not serial:
+        return []
+    on_token = session.scalars(select(Certificate.serial_hex).where(Certificate.token_id == token.id)).all()
+    if any(serial == known.replace(":", "").lower() for known in on_token):
+        return []
+    return [
+        SubmissionProblem(
+            "certificate_not_on_token",
+            f"Chứng thư số «{display_serial(str(serial))}» không nằm trên thiết bị «{token.serial}» "
+            "theo sổ chứng thư số.",
+        )
+    ]
 
 
 def _may_view(session: Session, by: Account | None, other: CertificateRequest) -> bool:
@@ -202,16 +220,24 @@ def _certificate_problems(
     return []
 
 
-def _changes_something(request: CertificateRequest, certificate: Certificate) -> bool:
+def current_information(certificate: Certificate) -> dict[str, str | None]:
+    """What an information change (Mẫu 04) would change, as the registry knows it now: by the name of the
+    field that carries the new value. The form shows them beside the new ones."""
     holder = certificate.holder
-    current = {
+    return {
         "new_full_name": holder.full_name if holder else certificate.subject_cn,
+        "new_cccd": holder.cccd if holder else None,
         "new_position": holder.position if holder else None,
-        "new_unit_name": holder.organisation.name if holder else certificate.organisation.name,
+        # The unit the certificate was issued for, not the holder's unit now: a person moved to another
+        # body (the people record already says so) keeps the certificate, which the change then corrects.
+        "new_unit_name": certificate.organisation.name,
         "new_email": holder.email if holder else None,
         "new_phone": holder.phone if holder else None,
     }
+
+
+def _changes_something(request: CertificateRequest, certificate: Certificate) -> bool:
     return any(
         request.data.get(name) and str(request.data[name]).casefold() != str(value or "").casefold()
-        for name, value in current.items()
+        for name, value in current_information(certificate).items()
     )

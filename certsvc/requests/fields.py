@@ -5,8 +5,11 @@ exist, which are required and how each is checked. Pages render the fields from
 :data:`REQUEST_TYPES`; the service cleans input with :func:`clean_fields`; the
 annex of a batch lists the same fields with the same labels.
 
+Every type also records the unit's own written request (:data:`UNIT_LETTER`: its number, date and signer),
+shown in a section of its own and kept apart from the type's fields, which the annex lists as columns.
+
 Limits that are settings rather than form (maximum validity, how long after expiry a
-certificate may still be renewed) are in :class:`SubmissionLimits`.
+certificate may still be renewed, the official mail domain) are in :class:`SubmissionLimits`.
 """
 
 from __future__ import annotations
@@ -22,9 +25,11 @@ from certsvc.config import setting_default, setting_value
 from certsvc.core.validation import (
     FieldCollector,
     FieldError,
+    clean_agency_code,
     clean_cccd,
     clean_day,
     clean_email,
+    clean_flag,
     clean_phone,
     clean_tax_code,
     clean_text,
@@ -40,6 +45,8 @@ __all__ = [
     "DEFAULT_LIMITS",
     "REVOCATION_REASONS",
     "RECOVERY_PROBLEMS",
+    "URGENT_REASONS",
+    "UNIT_LETTER",
     "REQUEST_TYPES",
     "spec_of",
     "clean_fields",
@@ -57,23 +64,40 @@ class SubmissionLimits:
     max_extension_years: int = setting_default("CERTSVC_MAX_EXTENSION_YEARS")
     #: A certificate expired longer ago than this is not renewed: a new one is requested.
     renewal_grace_days: int = setting_default("CERTSVC_RENEWAL_GRACE_DAYS")
+    #: When not empty, every e-mail on a form must be on this domain or one of its subdomains.
+    official_email_domain: str = setting_default("CERTSVC_OFFICIAL_EMAIL_DOMAIN")
 
     @classmethod
     def from_config(cls, config: Mapping[str, object]) -> SubmissionLimits:
         """From the app's config (``CERTSVC_MAX_NEW_YEARS``, ``CERTSVC_MAX_EXTENSION_YEARS``,
-        ``CERTSVC_RENEWAL_GRACE_DAYS``), checked by :func:`certsvc.config.setting_value`."""
+        ``CERTSVC_RENEWAL_GRACE_DAYS``, ``CERTSVC_OFFICIAL_EMAIL_DOMAIN``), checked by
+        :func:`certsvc.config.setting_value`."""
         return cls(
             max_new_years=setting_value(config, "CERTSVC_MAX_NEW_YEARS"),
             max_extension_years=setting_value(config, "CERTSVC_MAX_EXTENSION_YEARS"),
             renewal_grace_days=setting_value(config, "CERTSVC_RENEWAL_GRACE_DAYS"),
+            official_email_domain=setting_value(config, "CERTSVC_OFFICIAL_EMAIL_DOMAIN"),
         )
 
     def hints(self) -> dict[str, str]:
         """The hints of the fields these limits bound, by field name, as forms and the API show them."""
-        return {
+        hints = {
             "validity_years": f"Tối đa {self.max_new_years} năm.",
             "extension_years": f"Tối đa {self.max_extension_years} năm.",
         }
+        if self.official_email_domain:
+            on_domain = f"Địa chỉ thuộc miền {self.official_email_domain}."
+            emails = {f.name for spec in REQUEST_TYPES.values() for f in spec.all_fields if f.widget == "email"}
+            hints |= dict.fromkeys(emails, on_domain)
+        return hints
+
+    def email_problem(self, address: str) -> str | None:
+        """Why ``address`` (a cleaned, lower-case e-mail) is not an official one, or None."""
+        domain = self.official_email_domain
+        host = address.rsplit("@", 1)[-1]
+        if not domain or host == domain or host.endswith("." + domain):
+            return None
+        return f"Phải là thư điện tử công vụ, thuộc miền {domain} (ví dụ ten@{domain})."
 
 
 DEFAULT_LIMITS = SubmissionLimits()
@@ -87,7 +111,7 @@ class FieldSpec:
     label: str
     #: Takes the raw value a form or the API posted for this field (see ``FieldCollector.take``).
     clean: Callable[[Any], object]
-    #: ``text``, ``email``, ``tel``, ``date``, ``number``, ``select`` or ``textarea``.
+    #: ``text``, ``email``, ``tel``, ``date``, ``number``, ``select``, ``textarea`` or ``checkbox``.
     widget: str = "text"
     required: bool = False
     choices: tuple[tuple[str, str], ...] = ()
@@ -108,10 +132,16 @@ class TypeSpec:
     type: RequestType
     #: The form of Nghị định 68/2024 it corresponds to, e.g. "Mẫu 01".
     form_no: str
+    #: The type's own fields, as the annex lists them.
     fields: tuple[FieldSpec, ...]
 
+    @property
+    def all_fields(self) -> tuple[FieldSpec, ...]:
+        """Everything the form asks: the type's fields, then the unit's written request."""
+        return self.fields + UNIT_LETTER
+
     def field(self, name: str) -> FieldSpec | None:
-        return next((f for f in self.fields if f.name == name), None)
+        return next((f for f in self.all_fields if f.name == name), None)
 
 
 REVOCATION_REASONS: tuple[tuple[str, str], ...] = (
@@ -130,8 +160,12 @@ RECOVERY_PROBLEMS: tuple[tuple[str, str], ...] = (
 
 BUDGET_CODE = re.compile(r"^\d{7}$")
 SERIAL = re.compile(r"^[0-9a-f]{1,64}$")
+#: Revocations the CA is asked to act on at once, outside a batch: the key may be in someone else's hands.
+URGENT_REASONS = frozenset({"lost_token", "key_compromise"})
 #: A revocation is asked for a date at most this far ahead: the CA acts within days, not years.
 LATEST_INVALID_FROM = timedelta(days=366)
+#: The unit's written request is at most this old: an older letter is not the request of today.
+OLDEST_UNIT_LETTER = timedelta(days=366)
 
 
 def _text(value: object, max_length: int = 255) -> str | None:
@@ -158,6 +192,15 @@ def _future_date(value: object) -> str | None:
         raise FieldError("Ngày có hiệu lực thu hồi không thể trước hôm nay.")
     if cleaned is not None and date.fromisoformat(cleaned) > date.today() + LATEST_INVALID_FROM:
         raise FieldError("Ngày có hiệu lực thu hồi không thể sau hôm nay quá một năm.")
+    return cleaned
+
+
+def _letter_date(value: object) -> str | None:
+    cleaned = clean_date(value)
+    if cleaned is not None and date.fromisoformat(cleaned) > date.today():
+        raise FieldError("Ngày công văn không thể sau hôm nay.")
+    if cleaned is not None and date.fromisoformat(cleaned) < date.today() - OLDEST_UNIT_LETTER:
+        raise FieldError("Công văn đề nghị đã quá một năm: đơn vị lập công văn mới.")
     return cleaned
 
 
@@ -236,6 +279,7 @@ def _free(name: str, label: str, *, required: bool = False, max_length: int = 25
 
 _EMAIL = partial(_field, clean=clean_email, widget="email", max_length=254)
 _PHONE = partial(_field, clean=clean_phone, widget="tel", max_length=20)
+_CCCD = partial(_field, clean=clean_cccd, max_length=12, hint="12 chữ số.")
 _VALIDITY = _field("validity_years", "Thời hạn đề nghị (năm)", _years, required=True, widget="number")
 _CERTIFICATE = _field(
     "certificate_serial",
@@ -248,6 +292,18 @@ _CERTIFICATE = _field(
     "dấu cách, dấu hai chấm được bỏ qua).",
 )
 
+#: The unit's own written request ("công văn đề nghị"), signed by its head: every request records it.
+UNIT_LETTER: tuple[FieldSpec, ...] = (
+    _free(
+        "unit_letter_number",
+        "Số, ký hiệu công văn đề nghị của đơn vị",
+        max_length=50,
+        hint="Ví dụ 15/UBND-VP.",
+    ),
+    _field("unit_letter_date", "Ngày công văn", _letter_date, widget="date"),
+    _free("unit_letter_signer", "Người ký công văn (thủ trưởng đơn vị)", max_length=200),
+)
+
 REQUEST_TYPES: dict[RequestType, TypeSpec] = {
     spec.type: spec
     for spec in (
@@ -256,7 +312,7 @@ REQUEST_TYPES: dict[RequestType, TypeSpec] = {
             "Mẫu 01",
             (
                 _free("full_name", "Họ và tên", required=True, max_length=200),
-                _field("cccd", "Số CCCD", clean_cccd, required=True, max_length=12, hint="12 chữ số."),
+                _CCCD("cccd", "Số CCCD", required=True),
                 _field("cccd_issued_on", "Ngày cấp CCCD", _past_date, required=True, widget="date"),
                 _free("cccd_issued_by", "Nơi cấp CCCD", required=True),
                 _free("position", "Chức vụ", required=True, max_length=200),
@@ -271,6 +327,13 @@ REQUEST_TYPES: dict[RequestType, TypeSpec] = {
             "Mẫu 02",
             (
                 _free("org_name", "Tên cơ quan, tổ chức", required=True),
+                _field(
+                    "agency_code",
+                    "Mã định danh điện tử của cơ quan",
+                    clean_agency_code,
+                    max_length=13,
+                    hint="13 ký tự, ví dụ 000.00.12.H30.",
+                ),
                 _free("address", "Địa chỉ", required=True, max_length=500),
                 _field("tax_code", "Mã số thuế", clean_tax_code, required=True, max_length=14),
                 _field(
@@ -278,8 +341,13 @@ REQUEST_TYPES: dict[RequestType, TypeSpec] = {
                 ),
                 _free("province", "Tỉnh, thành phố", required=True, max_length=100),
                 _EMAIL("email", "Thư điện tử công vụ của cơ quan", required=True),
+                _free("head_name", "Người đứng đầu cơ quan", max_length=200),
+                _free("head_position", "Chức vụ người đứng đầu", max_length=200),
                 _free("receiver_name", "Người nhận thiết bị lưu khóa bí mật", required=True, max_length=200),
-                _field("receiver_cccd", "Số CCCD người nhận", clean_cccd, max_length=12),
+                _CCCD("receiver_cccd", "Số CCCD người nhận"),
+                _free("receiver_position", "Chức vụ người nhận", max_length=200),
+                _PHONE("receiver_phone", "Số điện thoại di động người nhận"),
+                _EMAIL("receiver_email", "Thư điện tử công vụ người nhận"),
                 _VALIDITY,
             ),
         ),
@@ -291,6 +359,9 @@ REQUEST_TYPES: dict[RequestType, TypeSpec] = {
                 _free("identifier", "Định danh (tên miền, địa chỉ IP hoặc mã hiệu)", required=True),
                 _free("purpose", "Mục đích sử dụng", required=True, max_length=1000),
                 _free("manager_name", "Người quản lý", required=True, max_length=200),
+                _CCCD("manager_cccd", "Số CCCD người quản lý"),
+                _free("manager_position", "Chức vụ người quản lý", max_length=200),
+                _PHONE("manager_phone", "Số điện thoại di động người quản lý"),
                 _EMAIL("email", "Thư điện tử công vụ người quản lý", required=True),
                 _VALIDITY,
             ),
@@ -316,6 +387,7 @@ REQUEST_TYPES: dict[RequestType, TypeSpec] = {
             (
                 _CERTIFICATE,
                 _free("new_full_name", "Họ và tên mới", max_length=200),
+                _CCCD("new_cccd", "Số CCCD mới", hint="12 chữ số; khi đổi từ CMND hoặc cấp lại CCCD."),
                 _free("new_position", "Chức vụ mới", max_length=200),
                 _free("new_unit_name", "Cơ quan, đơn vị công tác mới"),
                 _EMAIL("new_email", "Thư điện tử công vụ mới"),
@@ -339,6 +411,13 @@ REQUEST_TYPES: dict[RequestType, TypeSpec] = {
                     widget="date",
                     hint="Để trống nếu thu hồi ngay.",
                 ),
+                _field(
+                    "urgent",
+                    "Đề nghị thu hồi khẩn, gửi ngay không chờ đợt tổng hợp",
+                    clean_flag,
+                    widget="checkbox",
+                    hint="Chỉ khi mất thiết bị lưu khóa bí mật hoặc lộ khóa bí mật.",
+                ),
             ),
         ),
         TypeSpec(
@@ -346,6 +425,14 @@ REQUEST_TYPES: dict[RequestType, TypeSpec] = {
             "Mẫu 06",
             (
                 _field("token_serial", "Số hiệu thiết bị lưu khóa bí mật", _token_serial, required=True, max_length=64),
+                _field(
+                    "certificate_serial",
+                    "Số hiệu (serial) chứng thư số trên thiết bị",
+                    clean_serial,
+                    max_length=100,
+                    display=display_serial,
+                    hint=_CERTIFICATE.hint,
+                ),
                 _field(
                     "problem",
                     "Tình trạng",
@@ -355,6 +442,9 @@ REQUEST_TYPES: dict[RequestType, TypeSpec] = {
                     choices=RECOVERY_PROBLEMS,
                 ),
                 _free("description", "Mô tả thêm", max_length=1000),
+                _free("holder_name", "Người sử dụng thiết bị", max_length=200),
+                _PHONE("holder_phone", "Số điện thoại di động người sử dụng"),
+                _EMAIL("holder_email", "Thư điện tử công vụ người sử dụng"),
             ),
         ),
     )
@@ -365,15 +455,22 @@ def spec_of(request_type: RequestType) -> TypeSpec:
     return REQUEST_TYPES[request_type]
 
 
-def clean_fields(request_type: RequestType, raw: Mapping[str, object]) -> tuple[dict, FieldCollector]:
-    """Check every field of the type; return the cleaned values (None left out) and the collector.
+def clean_fields(
+    request_type: RequestType, raw: Mapping[str, object], limits: SubmissionLimits = DEFAULT_LIMITS
+) -> tuple[dict, FieldCollector]:
+    """Check every field of the form (the type's and the unit's letter); return the cleaned values (None and
+    unticked boxes left out) and the collector. E-mails off the official domain of ``limits`` are refused.
 
     The caller adds its own checks to the collector and calls ``raise_if_failed``.
     """
     collector = FieldCollector(raw)
-    for spec in spec_of(request_type).fields:
-        collector.take(spec.name, spec.clean)
-    values = {name: value for name, value in collector.values.items() if value is not None}
+    for spec in spec_of(request_type).all_fields:
+        value = collector.take(spec.name, spec.clean)
+        if spec.widget == "email" and isinstance(value, str) and (problem := limits.email_problem(value)):
+            collector.fail(spec.name, problem)
+    if collector.values.get("urgent") and collector.values.get("reason") not in URGENT_REASONS:
+        collector.fail("urgent", "Chỉ đề nghị thu hồi khẩn khi mất thiết bị lưu khóa bí mật hoặc lộ khóa bí mật.")
+    values = {name: value for name, value in collector.values.items() if value is not None and value is not False}
     return values, collector
 
 
@@ -383,6 +480,8 @@ def display_value(spec: FieldSpec, value: object) -> str:
         return ""
     if spec.choices:
         return dict(spec.choices).get(str(value), str(value))
+    if spec.widget == "checkbox":
+        return "Có" if value else ""
     if spec.widget == "date":
         return date.fromisoformat(str(value)).strftime("%d/%m/%Y")
     return spec.display(str(value)) if spec.display is not None else str(value)

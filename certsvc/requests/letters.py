@@ -1,8 +1,8 @@
 """The documents of a locked batch: the proposal letter and its annex, from the batch's requests, and the
 letter as the clerk issued it (:mod:`certsvc.requests.batch_letter`); the annex names that letter's number.
 
-The layout is :mod:`certsvc.requests.papers`; this module only says what they contain:
-one annex table per request type, with the type's fields (labels from :mod:`certsvc.requests.fields`).
+The layout is :mod:`certsvc.requests.papers`; this module only says what they contain (the annex's
+tables: :mod:`certsvc.requests.annex_content`).
 """
 
 from __future__ import annotations
@@ -17,9 +17,8 @@ from certsvc.documents.models import FileKind, NumberState
 from certsvc.errors import Conflict, NotFound
 from certsvc.orgs.models import Organisation, office_recipient
 from certsvc.orgs.names import authority_lines, formal_name, header_names, place_name
-from certsvc.requests.fields import display_value, spec_of
-from certsvc.requests.models import Batch, BatchStatus, CertificateRequest, RequestType
-from certsvc.requests.papers.annex import AnnexTable
+from certsvc.requests.annex_content import annex_tables
+from certsvc.requests.models import Batch, BatchStatus, RequestType
 from certsvc.requests.papers.annex_pdf import build_annex_pdf
 from certsvc.requests.papers.annex_tables import build_annex_csv, build_annex_xlsx
 from certsvc.requests.papers.letter import LetterData, build_letter_pdf
@@ -30,6 +29,10 @@ __all__ = [
     "annex_tables",
     "batch_purpose",
     "batch_recipient",
+    "batch_distribution",
+    "distribution_of",
+    "dashed",
+    "usual_distribution",
     "issuing_body",
     "form_of_address",
     "letter_data",
@@ -39,7 +42,6 @@ __all__ = [
 
 #: How the body addresses the recipient, by the first word of its name; anything else is "Quý cơ quan".
 _ADDRESS_BY_KIND = {"cục": "Quý Cục", "sở": "Quý Sở", "ban": "Quý Ban"}
-_COMMON_COLUMNS = ("Đơn vị đề nghị", "Số đề nghị")
 
 
 @dataclass(frozen=True)
@@ -47,50 +49,6 @@ class BatchDocument:
     filename: str
     mimetype: str
     build: Callable[[Batch], bytes]
-
-
-def annex_tables(batch: Batch) -> list[AnnexTable]:
-    """One table per request type present, in the order of :class:`RequestType`."""
-    tables: list[AnnexTable] = []
-    for kind in RequestType:
-        requests = [r for r in batch.requests if r.request_type is kind]
-        if not requests:
-            continue
-        spec = spec_of(kind)
-        subject = [_SUBJECT_COLUMN[kind]] if kind in _SUBJECT_COLUMN else []
-        columns = [*_COMMON_COLUMNS, *subject, *(field.label for field in spec.fields)]
-        rows = [_row(request) for request in requests]
-        tables.append(
-            AnnexTable(
-                title=f"Bảng {len(tables) + 1}. Đề nghị {kind.label[0].lower()}{kind.label[1:]} ({spec.form_no})",
-                columns=columns,
-                rows=rows,
-            )
-        )
-    return tables
-
-
-#: Types that name a registry record get a column saying whose it is.
-_SUBJECT_COLUMN = {
-    RequestType.RENEWAL: "Chủ thể chứng thư số",
-    RequestType.CHANGE: "Chủ thể chứng thư số",
-    RequestType.REVOCATION: "Chủ thể chứng thư số",
-    RequestType.RECOVERY: "Người, đơn vị sử dụng thiết bị",
-}
-
-
-def _subject(request: CertificateRequest) -> list[str]:
-    return [request.subject_line.name] if request.request_type in _SUBJECT_COLUMN else []
-
-
-def _row(request: CertificateRequest) -> list[str]:
-    spec = spec_of(request.request_type)
-    return [
-        request.organisation.name,
-        str(request.id),
-        *_subject(request),
-        *(display_value(field, request.data.get(field.name)) for field in spec.fields),
-    ]
 
 
 def issuing_body(batch: Batch) -> Organisation:
@@ -137,6 +95,28 @@ def batch_purpose(kinds: Iterable[RequestType]) -> str:
     return " và ".join(asked) or _CERTIFICATES
 
 
+def usual_distribution(office: Organisation) -> list[str]:
+    """The "Nơi nhận" a focal office's letters print unless a batch says otherwise: the recipient ("Như trên")
+    and the copy kept by the clerk and the office."""
+    return ["Như trên;", f"Lưu: VT, {office.symbol}."]
+
+
+def distribution_of(office: Organisation, paper: str | None, electronic: str | None) -> tuple[list[str], list[str]]:
+    """A letter's "Nơi nhận" lines and its "Bản điện tử:" lines, without their dashes: ``paper`` (or the
+    office's usual lines) and ``electronic`` (or none), each stored one a line."""
+    return (paper.splitlines() if paper else usual_distribution(office)), (electronic or "").splitlines()
+
+
+def batch_distribution(batch: Batch) -> tuple[list[str], list[str]]:
+    """The batch's "Nơi nhận" and its "Bản điện tử:" part (:func:`distribution_of`)."""
+    return distribution_of(batch.focal_office, batch.distribution_lines, batch.electronic_distribution_lines)
+
+
+def dashed(lines: list[str]) -> list[str]:
+    """Lines of a list as the letter prints them, each after its dash."""
+    return [f"- {line}" for line in lines]
+
+
 def letter_data(batch: Batch) -> LetterData:
     body = issuing_body(batch)
     superior, name = header_names(body)
@@ -145,6 +125,7 @@ def letter_data(batch: Batch) -> LetterData:
     address = form_of_address(recipient)
     counts = [(kind.label, sum(1 for r in batch.requests if r.request_type is kind)) for kind in RequestType]
     purpose = batch_purpose(r.request_type for r in batch.requests)
+    paper, electronic = batch_distribution(batch)
     return LetterData(
         issuing_body_parent=superior,
         issuing_body=name,
@@ -159,11 +140,15 @@ def letter_data(batch: Batch) -> LetterData:
         ),
         counts=[(label, count) for label, count in counts if count],
         closing=f"Trân trọng đề nghị {address} quan tâm, giải quyết./.",
-        copies_to=["- Như trên;", f"- Lưu: VT, {batch.focal_office.symbol}."],
+        copies_to=dashed(paper),
+        electronic_copies_to=dashed(electronic),
         signer_authority=authority[0],
         signer_title="\n".join(authority[1:]),
         signer_name=batch.signer_name,
         annex_reference="(Chi tiết tại Phụ lục kèm theo)",
+        agency_code=body.agency_code or "",
+        issuing_body_name=formal_name(body),
+        reference=letter_reference(batch),
     )
 
 

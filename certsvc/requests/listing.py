@@ -17,13 +17,15 @@ from certsvc.accounts.models import Account
 from certsvc.core.paging import PER_PAGE, CountColumn, Page, count_rows, paginate
 from certsvc.core.records import to_id
 from certsvc.core.sql import inlined, one_of_ids
-from certsvc.core.validation import FieldError, parse_count
+from certsvc.core.validation import FieldError, parse_count, text_problem
 from certsvc.errors import ValidationFailed
 from certsvc.orgs.models import Organisation
 from certsvc.orgs.tree import OrgTree
 from certsvc.people.models import Person
+from certsvc.people.service import name_matches
 from certsvc.policy import Permission, orgs_in_scope
 from certsvc.registry.models import Certificate, Token
+from certsvc.requests.fields import clean_serial
 from certsvc.requests.models import CertificateRequest, RequestStatus, RequestType, SubjectLine, subject_line
 from certsvc.timeutil import utcnow
 
@@ -51,6 +53,10 @@ QUEUE_STATUSES = (
 )
 
 
+#: The longest search, in characters: a name, a CCCD, a serial of 40 hexadecimal digits typed in pairs.
+MAX_SEARCH = 100
+
+
 @dataclass(frozen=True)
 class RequestFilter:
     organisation_id: int | None = None
@@ -58,6 +64,8 @@ class RequestFilter:
     status: RequestStatus | None = None
     #: Only requests that reached the focal office at least this many days ago.
     min_age_days: int | None = None
+    #: Only requests whose subject's name, CCCD, certificate or token serial, or number contains this.
+    text: str = ""
 
     @classmethod
     def parse(cls, raw: Mapping[str, object], scope: set[int], default_status: RequestStatus | None = None):
@@ -86,12 +94,19 @@ class RequestFilter:
             )
         except FieldError as error:
             errors["min_age_days"] = str(error)
+        text = " ".join(str(raw.get("q") or "").split())
+        if len(text) > MAX_SEARCH:
+            errors["q"] = f"Nhập tối đa {MAX_SEARCH} ký tự: họ tên, số CCCD hoặc số hiệu chứng thư số."
+        elif problem := text_problem(text):
+            errors["q"] = problem
         if errors:
             raise ValidationFailed(errors)
-        return cls(org_id, kind, status, age)
+        return cls(org_id, kind, status, age, text)
 
 
-def _requests_query(scope: Iterable[int], filters: RequestFilter, statuses: Sequence[RequestStatus] | None) -> Select:
+def _requests_query(
+    session: Session, scope: Iterable[int], filters: RequestFilter, statuses: Sequence[RequestStatus] | None
+) -> Select:
     units = set(scope)
     if filters.organisation_id is not None:
         units &= {filters.organisation_id}
@@ -109,7 +124,53 @@ def _requests_query(scope: Iterable[int], filters: RequestFilter, statuses: Sequ
     if filters.min_age_days is not None:
         cutoff = utcnow() - timedelta(days=filters.min_age_days)
         query = query.where(r.submitted_at <= cutoff)
-    return query
+    return _searched(session, query, filters.text) if filters.text else query
+
+
+#: The keys of a request's data that name its subject, or a person of it, and those holding a CCCD.
+_NAMES = ("full_name", "new_full_name", "org_name", "device_name", "receiver_name", "manager_name", "holder_name")
+_CCCDS = ("cccd", "new_cccd", "receiver_cccd", "manager_cccd")
+
+
+def _searched(session: Session, query: Select, text: str) -> Select:
+    """``query`` narrowed to the requests ``text`` finds: by the name of their subject (case and, when typed
+    without them, diacritics ignored: "nguyen" finds "Nguyễn"), a CCCD, the certificate's serial in any
+    format the forms accept (``2E:F1:6F``, ``2e f1 6f``), the token's serial, or the request's number.
+
+    Matched in Python, like the registry's search (SQL's lower() knows no diacritics), on the few columns
+    it reads of the requests the other filters leave."""
+    r = CertificateRequest
+    candidates = (
+        select(r.id, r.data, Certificate.subject_cn, Certificate.serial_hex, Token.serial, Person.full_name)
+        .outerjoin(Certificate, r.certificate_id == Certificate.id)
+        .outerjoin(Token, r.token_id == Token.id)
+        .outerjoin(Person, Token.holder_id == Person.id)
+        .where(r.id.in_(query.with_only_columns(r.id).order_by(None).scalar_subquery()))
+    )
+    try:
+        serial = clean_serial(text)
+    except FieldError:  # not hexadecimal: not a serial
+        serial = None
+    if serial is not None and serial.isalpha():  # "bac" is a name typed without its marks, not a serial
+        serial = None
+    digits = text if text.isdigit() else None
+    token = text.replace(" ", "").casefold()
+
+    def found(row) -> bool:
+        request_id, data, cn, serial_hex, token_serial, token_user = row
+        names = [*(data.get(key) for key in _NAMES), cn, token_user]
+        serials = [data.get("certificate_serial"), (serial_hex or "").lower()]
+        return (
+            any(isinstance(name, str) and name_matches(text, name) for name in names)
+            or (
+                digits is not None
+                and (digits == str(request_id) or any(digits in str(data.get(key) or "") for key in _CCCDS))
+            )
+            or (serial is not None and any(serial in str(value or "") for value in serials))
+            or token in str(data.get("token_serial") or token_serial or "").casefold()
+        )
+
+    return query.where(one_of_ids(r.id, [row.id for row in session.execute(candidates) if found(row)]))
 
 
 #: The ``total`` of a slice read without the count of its list.
@@ -250,7 +311,7 @@ def find_requests(
     ``limit`` and ``offset`` select a slice; :func:`count_requests` says how many there are in all,
     :func:`page_requests` gives both for a numbered page.
     """
-    return [request for request, _ in _rows(session, _requests_query(scope, filters, statuses), limit, offset)]
+    return [request for request, _ in _rows(session, _requests_query(session, scope, filters, statuses), limit, offset)]
 
 
 def count_requests(
@@ -260,7 +321,7 @@ def count_requests(
     statuses: Sequence[RequestStatus] | None = None,
 ) -> int:
     """How many requests :func:`find_requests` would list with no limit."""
-    return count_rows(session, _requests_query(scope, filters, statuses))
+    return count_rows(session, _requests_query(session, scope, filters, statuses))
 
 
 def page_requests(
@@ -272,7 +333,7 @@ def page_requests(
     per_page: int = PER_PAGE,
 ) -> Page[CertificateRequest]:
     """Page ``page`` (from 1) of the requests :func:`find_requests` lists, with their total count."""
-    query = _requests_query(scope, filters, statuses)
+    query = _requests_query(session, scope, filters, statuses)
     return paginate(session, query, page, per_page, partial(_rows, session, query), count_limit=None)
 
 
@@ -286,7 +347,7 @@ def page_listed(
 ) -> Page[ListedRequest]:
     """Page ``page`` of the lines a request list shows, with their total count (the pages' lists;
     :func:`page_requests` gives whole requests)."""
-    query = _requests_query(scope, filters, statuses)
+    query = _requests_query(session, scope, filters, statuses)
     return paginate(session, query, page, per_page, partial(_listed, session, query))
 
 

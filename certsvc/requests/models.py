@@ -11,7 +11,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, NamedTuple
 
 from markupsafe import Markup, escape
-from sqlalchemy import JSON, Date, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from certsvc.core.enums import LabelledEnum, enum_column
@@ -29,6 +29,7 @@ __all__ = [
     "BatchStatus",
     "CertificateRequest",
     "RequestEvent",
+    "RequestAttachment",
     "Batch",
     "SubjectLine",
     "subject_line",
@@ -136,10 +137,16 @@ class Batch(Model):
     #: Who signs the proposal letter: the position lines ("KT. CHỦ TỊCH\nPHÓ CHỦ TỊCH") and the name.
     signer_title: Mapped[str] = mapped_column(String(200))
     signer_name: Mapped[str] = mapped_column(String(200))
-    #: The letter's "Kính gửi", frozen from the focal office's setting when the batch is locked, so the
-    #: letter reads the same after the office changes it. NULL for batches locked before it was kept
-    #: (and while open): the office's current setting applies.
+    #: The letter's "Kính gửi": the batch's own when the officer set one, else frozen from the focal office's
+    #: setting when the batch is locked, so the letter reads the same after the office changes it. NULL for
+    #: batches locked before it was kept (and while open without one): the office's current setting applies.
     letter_recipient: Mapped[str | None] = mapped_column(String(255))
+    #: The letter's "Nơi nhận" as the officer set it for this batch, one line each as printed ("Như trên;",
+    #: "Lưu: VT, VHTT."); NULL: the focal office's usual lines (:func:`certsvc.requests.letters.usual_distribution`).
+    distribution_lines: Mapped[str | None] = mapped_column(Text)
+    #: The "Bản điện tử:" part of "Nơi nhận" (those who get the letter electronically only), one line each;
+    #: NULL: none.
+    electronic_distribution_lines: Mapped[str | None] = mapped_column(Text)
     status: Mapped[BatchStatus] = mapped_column(enum_column(BatchStatus), default=BatchStatus.OPEN)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -195,6 +202,14 @@ class CertificateRequest(Model):
     token: Mapped[Token | None] = relationship()
     batch: Mapped[Batch | None] = relationship(back_populates="requests")
     events: Mapped[list[RequestEvent]] = relationship(back_populates="request", order_by="RequestEvent.id")
+    #: Every file ever attached, removed ones too (their removal is part of the record).
+    attachments: Mapped[list[RequestAttachment]] = relationship(
+        back_populates="request", order_by="RequestAttachment.id"
+    )
+
+    @property
+    def current_attachments(self) -> list[RequestAttachment]:
+        return [a for a in self.attachments if a.removed_at is None]
 
     @property
     def is_open(self) -> bool:
@@ -250,3 +265,30 @@ class RequestEvent(Model):
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     request: Mapped[CertificateRequest] = relationship(back_populates="events")
+
+
+class RequestAttachment(Model):
+    """A file the unit attached to its request (the scanned CCCD, the signed written request): a PDF, JPEG or
+    PNG whose bytes are stored once by their SHA-256 like the documents' files. Removing it only marks it."""
+
+    __tablename__ = "request_attachment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("certificate_request.id"), index=True)
+    sha256: Mapped[str] = mapped_column(ForeignKey("stored_file.sha256"))
+    #: The name it was uploaded with (no folder), given back on download.
+    filename: Mapped[str] = mapped_column(String(255))
+    #: ``application/pdf``, ``image/jpeg`` or ``image/png``: what the bytes were recognised as.
+    media_type: Mapped[str] = mapped_column(String(40))
+    size: Mapped[int] = mapped_column(Integer)
+    #: What the file is, e.g. "CCCD của người đề nghị cấp".
+    description: Mapped[str | None] = mapped_column(String(200))
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    removed_by_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    request: Mapped[CertificateRequest] = relationship(back_populates="attachments")
+
+    def __repr__(self) -> str:
+        return f"<RequestAttachment {self.id} {self.filename!r}>"

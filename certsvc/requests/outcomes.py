@@ -1,15 +1,22 @@
 """What a completed request does to the registries, through the registry's own services.
 
-New certificates, renewals and information changes: the issued certificate file is parsed,
-matched to the request, and registered (a renewal or change as successor of the old one).
-Revocations mark the certificate revoked; recoveries put the token back in service.
+New certificates, renewals and information changes: the issued certificate file is parsed, checked against
+the request (:func:`issued_problems`: issued by a configured CA, valid no longer than asked, its subject the
+request's), and registered (a renewal or change as successor of the old one). A refused file changes nothing
+and says every problem under the file field. Revocations mark the certificate revoked; recoveries put the
+token back in service.
 """
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Mapping
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.x509.oid import NameOID
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -20,14 +27,14 @@ from certsvc.core.workdays import WorkCalendar
 from certsvc.errors import ValidationFailed
 from certsvc.people.models import Person
 from certsvc.registry.certificates import ParsedCertificate, parse_certificate
-from certsvc.registry.models import Certificate, TokenKind
+from certsvc.registry.models import Certificate, TokenKind, TrustAnchor
 from certsvc.registry.registration import register_certificate
 from certsvc.registry.service import recover_token, revoke_certificate
 from certsvc.requests.fields import RECOVERY_PROBLEMS, REVOCATION_REASONS, spec_of
 from certsvc.requests.models import CertificateRequest, RequestType
-from certsvc.timeutil import VIETNAM_TZ, utcnow
+from certsvc.timeutil import VIETNAM_TZ, to_vietnam, utcnow
 
-__all__ = ["apply_to_registry", "matches_request"]
+__all__ = ["apply_to_registry", "issued_problems"]
 
 _KIND = {
     RequestType.NEW_INDIVIDUAL: TokenKind.PERSONAL,
@@ -37,25 +44,136 @@ _KIND = {
 
 
 def _fold(text: str | None) -> str:
-    return " ".join((text or "").split()).casefold()
+    """A name as compared: Unicode composed (a CA may decompose the diacritics), spaces collapsed, any case."""
+    return " ".join(unicodedata.normalize("NFC", text or "").split()).casefold()
 
 
-def matches_request(request: CertificateRequest, parsed: ParsedCertificate) -> bool:
-    """Whether the issued certificate is the one this request asked for."""
-    data, uid, name = request.data, _fold(parsed.uid), _fold(parsed.common_name)
-    if request.request_type is RequestType.NEW_INDIVIDUAL:
-        return data["cccd"] in uid or (not uid and name == _fold(data["full_name"]))
-    if request.request_type is RequestType.NEW_ORGANISATION:
-        return data["tax_code"] in uid or (not uid and name == _fold(data["org_name"]))
-    if request.request_type is RequestType.NEW_DEVICE:
-        return _fold(data["identifier"]) in (name, uid) or name == _fold(data["device_name"])
+def _numbers_of(uid: str | None) -> set[str]:
+    """The numbers a subject's UID carries (``CCCD:001234567890``, ``MST:4900123456``)."""
+    return set(re.findall(r"\d+", uid or ""))
+
+
+#: The days a CA's validity may run past the years asked: it counts from its own clock and day boundaries.
+_VALIDITY_GRACE = timedelta(days=1)
+
+
+def _add_years(moment: datetime, years: int) -> datetime:
+    """``moment`` ``years`` later; 29 February falls back to the 28th."""
+    try:
+        return moment.replace(year=moment.year + years)
+    except ValueError:
+        return moment.replace(year=moment.year + years, day=28)
+
+
+def _day(moment: datetime) -> str:
+    return to_vietnam(moment).strftime("%d/%m/%Y")
+
+
+def _issuer_problems(session: Session, parsed: ParsedCertificate) -> list[str]:
+    """The certificate must be signed by a CA certificate configured as trusted (the trust anchors page)."""
+    anchors = session.scalars(select(TrustAnchor.der).where(TrustAnchor.removed_at.is_(None))).all()
+    if not anchors:
+        return [
+            "Chưa cấu hình chứng thư của CA tin cậy nên không kiểm tra được nơi cấp: quản trị viên thêm chứng thư "
+            "CA (trang «Chứng thư gốc tin cậy») rồi ghi nhận lại."
+        ]
+    issued = x509.load_der_x509_certificate(parsed.der)
+    for der in anchors:
+        anchor = x509.load_der_x509_certificate(der)
+        if anchor.subject != issued.issuer:
+            continue
+        try:
+            issued.verify_directly_issued_by(anchor)
+        except (ValueError, TypeError, InvalidSignature):
+            continue
+        return []
+    names = issued.issuer.get_attributes_for_oid(NameOID.COMMON_NAME)
+    issuer = str(names[0].value) if names else parsed.issuer_dn  # the CA's name reads better than its whole DN
+    return [f"Chứng thư số do «{issuer}» cấp, không phải CA tin cậy đã cấu hình."]
+
+
+def _validity_problems(request: CertificateRequest, parsed: ParsedCertificate, now: datetime) -> list[str]:
+    """Valid now, and no longer than asked: a new certificate its years from its start; a renewal its years
+    from the old certificate's end (or the new one's start, when later); a change of information no later than
+    the certificate it replaces."""
+    if parsed.not_after <= now:
+        return [f"Chứng thư số đã hết hạn ngày {_day(parsed.not_after)}."]
+    data, old = request.data, request.certificate
+    if request.request_type is RequestType.RENEWAL and old is not None:
+        years = int(data["extension_years"])
+        limit, asked = _add_years(max(old.not_after, parsed.not_before), years), f"gia hạn {years} năm"
+    elif request.request_type is RequestType.CHANGE and old is not None:
+        limit, asked = old.not_after, f"hạn của chứng thư cũ ({_day(old.not_after)})"
+    elif request.request_type in _KIND:
+        years = int(data["validity_years"])
+        limit, asked = _add_years(parsed.not_before, years), f"thời hạn đề nghị {years} năm"
+    else:
+        return []
+    if parsed.not_after > limit + _VALIDITY_GRACE:
+        return [
+            f"Chứng thư số có hiệu lực từ {_day(parsed.not_before)} đến {_day(parsed.not_after)}, "
+            f"quá {asked} của đề nghị."
+        ]
+    return []
+
+
+def _name_problem(what: str, found: str | None, asked: str | None) -> list[str]:
+    if _fold(found) == _fold(asked):
+        return []
+    return [f"{what} trong chứng thư số là «{found or ''}», đề nghị ghi «{asked or ''}»."]
+
+
+def _number_problem(what: str, uid: str | None, asked: str) -> list[str]:
+    if asked in _numbers_of(uid):
+        return []
+    return [f"Định danh trong chứng thư số (UID «{uid or 'không có'}») không có {what} {asked} của đề nghị."]
+
+
+def _subject_problems(request: CertificateRequest, parsed: ParsedCertificate) -> list[str]:
+    """The subject must be the request's: a person's name and CCCD; an organisation's name (as the common
+    name or the organisation) and tax code; a device's identifier or name; for a renewal or a change, the old
+    certificate's holder (with the new name or CCCD the change asks for)."""
+    data, cn, uid = request.data, parsed.common_name, parsed.uid
+    kind = request.request_type
+    if kind is RequestType.NEW_INDIVIDUAL:
+        return [*_name_problem("Họ tên", cn, data["full_name"]), *_number_problem("số CCCD", uid, data["cccd"])]
+    if kind is RequestType.NEW_ORGANISATION:
+        organisation = cn if _fold(cn) == _fold(data["org_name"]) else parsed.organisation
+        return [
+            *_name_problem("Tên cơ quan, tổ chức", organisation, data["org_name"]),
+            *_number_problem("mã số thuế", uid, data["tax_code"]),
+        ]
+    if kind is RequestType.NEW_DEVICE:
+        if _fold(data["identifier"]) in (_fold(cn), _fold(uid)) or _fold(cn) == _fold(data["device_name"]):
+            return []
+        return [
+            f"Chứng thư số cấp cho «{cn}» (UID «{uid or 'không có'}»), không phải thiết bị «{data['device_name']}» "
+            f"({data['identifier']}) của đề nghị."
+        ]
     old = request.certificate
-    if old is None:
-        return False
-    if old.subject_uid:
-        return _fold(old.subject_uid) == uid
-    new_name = data.get("new_full_name")
-    return name in {_fold(old.subject_cn), _fold(new_name)}
+    if old is None:  # sending is refused while a renewal or change names no registered certificate
+        return [f"Đề nghị số {request.id} không gắn với chứng thư số nào trong sổ."]
+    new_name = data.get("new_full_name") if kind is RequestType.CHANGE else None
+    new_cccd = data.get("new_cccd") if kind is RequestType.CHANGE else None
+    problems = _name_problem("Họ tên", cn, new_name or old.subject_cn)
+    if new_cccd:
+        problems += _number_problem("số CCCD mới", uid, new_cccd)
+    elif old.subject_uid and _fold(uid) != _fold(old.subject_uid):
+        problems.append(
+            f"Định danh trong chứng thư số (UID «{uid or 'không có'}») khác chứng thư cũ («{old.subject_uid}»)."
+        )
+    return problems
+
+
+def issued_problems(
+    session: Session, request: CertificateRequest, parsed: ParsedCertificate, now: datetime | None = None
+) -> list[str]:
+    """Why ``parsed`` is not the certificate ``request`` asked for, in Vietnamese; empty when it is."""
+    return [
+        *_issuer_problems(session, parsed),
+        *_validity_problems(request, parsed, now or utcnow()),
+        *_subject_problems(request, parsed),
+    ]
 
 
 def _holder(session: Session, by: Account, request: CertificateRequest) -> int | None:
@@ -97,15 +215,10 @@ def _issue(
     if not certificate_file:
         raise ValidationFailed({"certificate_file": "Tải lên tệp chứng thư số do cơ quan cấp gửi về."})
     parsed = parse_certificate(certificate_file)
-    if not matches_request(request, parsed):
-        raise ValidationFailed(
-            {
-                "certificate_file": (
-                    f"Chứng thư số «{parsed.common_name}» ({parsed.uid or 'không có UID'}) không khớp với đề nghị số "
-                    f"{request.id}: kiểm tra lại tệp."
-                )
-            }
-        )
+    problems = issued_problems(session, request, parsed)
+    if problems:
+        intro = f"Chứng thư số «{parsed.common_name}» không khớp với đề nghị số {request.id}:"
+        raise ValidationFailed({"certificate_file": " ".join([intro, *problems])})
     predecessor = request.certificate if request.request_type in (RequestType.RENEWAL, RequestType.CHANGE) else None
     kind = predecessor.kind if predecessor is not None else _KIND[request.request_type]
     token_serial = str(raw.get("token_serial") or "").strip() or None

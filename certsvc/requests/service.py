@@ -12,20 +12,21 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import Session
 
 from certsvc.accounts.models import Account
 from certsvc.core.records import get_record, to_id
 from certsvc.core.sql import one_of_ids
+from certsvc.core.validation import FieldError
 from certsvc.errors import CertsvcError, Conflict, NotFound, PermissionDenied, ValidationFailed
 from certsvc.orgs.models import Organisation
 from certsvc.people.models import Person
 from certsvc.policy import Permission, can, ensure, request_subject_units
 from certsvc.registry.models import Certificate, Token
 from certsvc.registry.service import in_register
-from certsvc.requests.checks import SubmissionRefused, nameable, submission_problems
-from certsvc.requests.fields import DEFAULT_LIMITS, SubmissionLimits, clean_fields
+from certsvc.requests.checks import SubmissionRefused, current_information, nameable, submission_problems
+from certsvc.requests.fields import DEFAULT_LIMITS, URGENT_REASONS, SubmissionLimits, clean_fields, clean_serial
 from certsvc.requests.models import CertificateRequest, RequestEvent, RequestStatus, RequestType
 from certsvc.requests.transitions import (
     PAGE_ACTIONS,
@@ -46,9 +47,13 @@ __all__ = [
     "take_action",
     "available_transitions",
     "can_edit",
+    "may_change",
     "ensure_can_change",
     "bulk_review",
     "parse_type",
+    "is_urgent",
+    "urgent_revocation",
+    "change_current_information",
 ]
 
 #: Statuses in which the unit may still change what the request says.
@@ -160,9 +165,15 @@ def _with_references(session: Session, units: frozenset[int], raw: Mapping[str, 
     return values
 
 
-def _clean(session: Session, request_type: RequestType, organisation_id: int, raw: Mapping[str, object]):
+def _clean(
+    session: Session,
+    request_type: RequestType,
+    organisation_id: int,
+    raw: Mapping[str, object],
+    limits: SubmissionLimits,
+):
     units = request_subject_units(session, organisation_id)
-    values, collector = clean_fields(request_type, _with_references(session, units, raw))
+    values, collector = clean_fields(request_type, _with_references(session, units, raw), limits)
     collector.raise_if_failed()
     return values, _subject(session, request_type, organisation_id, units, values)
 
@@ -184,15 +195,19 @@ def create_draft(
     organisation_id: object,
     request_type: RequestType | str,
     fields: Mapping[str, object],
+    limits: SubmissionLimits = DEFAULT_LIMITS,
 ) -> CertificateRequest:
     """A new draft request of ``organisation_id`` (an id, or its text as a form posts it), validated as the
     form is; the caller commits.
 
     ``fields`` are keyed like :mod:`certsvc.requests.fields` (a certificate may be named by
     ``certificate_id`` instead of ``certificate_serial``, a token by ``token_id``). Raises
-    PermissionDenied without DRAFT_REQUESTS at the organisation, ValidationFailed on bad fields.
+    PermissionDenied without DRAFT_REQUESTS at the organisation, ValidationFailed on bad fields (e-mails
+    off the official domain of ``limits`` too).
     """
-    return _new_draft(session, by, organisation_id, RequestType(request_type), fields, Permission.DRAFT_REQUESTS)
+    return _new_draft(
+        session, by, organisation_id, RequestType(request_type), fields, Permission.DRAFT_REQUESTS, limits
+    )
 
 
 def draft_lost_token_revocation(
@@ -201,9 +216,11 @@ def draft_lost_token_revocation(
     """The revocation request (Mẫu 05) drafted when a MẬT token is reported lost.
 
     The reporter is the unit's clerk or head, who may record custody events but not draft
-    other requests; the unit head then approves and submits it as usual.
+    other requests; the unit head then approves and submits it as usual. It is marked urgent: once the
+    focal office accepts it, it goes to the CA at once, outside any batch.
     """
-    return _new_draft(session, by, organisation_id, RequestType.REVOCATION, fields, Permission.RECORD_CUSTODY)
+    urgent = {**fields, "urgent": True}
+    return _new_draft(session, by, organisation_id, RequestType.REVOCATION, urgent, Permission.RECORD_CUSTODY)
 
 
 def _new_draft(
@@ -213,12 +230,13 @@ def _new_draft(
     kind: RequestType,
     fields: Mapping[str, object],
     permission: Permission,
+    limits: SubmissionLimits = DEFAULT_LIMITS,
 ) -> CertificateRequest:
     org_id = to_id(organisation_id)
     if org_id is None or session.get(Organisation, org_id) is None:
         raise ValidationFailed({"organisation_id": "Chọn đơn vị đề nghị."})
     ensure(session, by, permission, org_id)
-    values, subject = _clean(session, kind, org_id, fields)
+    values, subject = _clean(session, kind, org_id, fields, limits)
     request = CertificateRequest(request_type=kind, organisation_id=org_id, created_by_id=by.id)
     _apply_subject(request, values, subject)
     # Not added before the transition: its status is unset until "create" gives it one.
@@ -233,23 +251,31 @@ def can_edit(session: Session, by: Account, request: CertificateRequest) -> bool
     )
 
 
-def ensure_can_change(session: Session, by: Account, request: CertificateRequest) -> None:
-    """Only the unit (its officers and its head) changes what its request says."""
-    if not any(
+def may_change(session: Session, by: Account, request: CertificateRequest) -> bool:
+    """Only the unit (its officers and its head) changes what its request says, and what is attached to it."""
+    return any(
         can(session, by, p, request.organisation_id) for p in (Permission.DRAFT_REQUESTS, Permission.APPROVE_REQUESTS)
-    ):
+    )
+
+
+def ensure_can_change(session: Session, by: Account, request: CertificateRequest) -> None:
+    if not may_change(session, by, request):
         raise PermissionDenied()
 
 
 def update_request(
-    session: Session, by: Account, request: CertificateRequest, fields: Mapping[str, object]
+    session: Session,
+    by: Account,
+    request: CertificateRequest,
+    fields: Mapping[str, object],
+    limits: SubmissionLimits = DEFAULT_LIMITS,
 ) -> CertificateRequest:
     """Change what the request says. Editing an approved request voids the approval (back to draft)."""
     ensure_can_change(session, by, request)
     action = EDITABLE.get(request.status)
     if action is None:
         raise Conflict(f"Không thể sửa đề nghị ở trạng thái «{request.status.label}».", code="not_editable")
-    values, subject = _clean(session, request.request_type, request.organisation_id, fields)
+    values, subject = _clean(session, request.request_type, request.organisation_id, fields, limits)
     changes = {
         name: [request.data.get(name), values.get(name)]
         for name in set(request.data) | set(values)
@@ -280,6 +306,10 @@ def take_action(
     """
     if action not in PAGE_ACTIONS:
         raise NotFound("Không có thao tác này.")
+    if action == Action.SEND_URGENT and not is_urgent(request):
+        raise Conflict(
+            "Chỉ đề nghị thu hồi khẩn (mất thiết bị, lộ khóa bí mật) được gửi ngoài đợt tổng hợp.", code="not_urgent"
+        )
     if action in SUBMITTING:
         # Permission and status first, so an outsider learns nothing from the submission checks.
         transition = next((t for t in TRANSITIONS if t.action == action and t.source == request.status), None)
@@ -290,9 +320,48 @@ def take_action(
     return apply_transition(session, by, request, action, comment)
 
 
+def urgent_revocation() -> ColumnElement[bool]:
+    """The requests :func:`is_urgent` says are urgent, as a query's condition (the form lets the flag be set
+    only with an urgent reason)."""
+    return and_(
+        CertificateRequest.request_type == RequestType.REVOCATION,
+        CertificateRequest.data["urgent"].as_boolean().is_(True),
+    )
+
+
+def is_urgent(request: CertificateRequest) -> bool:
+    """An urgent revocation: the CA is asked to act at once, without waiting for a batch."""
+    data = request.data or {}
+    return (
+        request.request_type is RequestType.REVOCATION
+        and bool(data.get("urgent"))
+        and data.get("reason") in URGENT_REASONS
+    )
+
+
 def available_transitions(session: Session, by: Account, request: CertificateRequest) -> list[Transition]:
     """The buttons the request page shows this account: allowed now, and offered there."""
-    return [t for t in TRANSITIONS if t.on_request_page and may_take(session, by, request, t)]
+    return [
+        t
+        for t in TRANSITIONS
+        if t.on_request_page
+        and (t.action != Action.SEND_URGENT or is_urgent(request))
+        and may_take(session, by, request, t)
+    ]
+
+
+def change_current_information(session: Session, organisation_id: int, serial: object) -> dict[str, str | None]:
+    """For an information change (Mẫu 04) of ``organisation_id``: the registry's current values of the
+    certificate ``serial`` names (see :func:`certsvc.requests.checks.current_information`), or nothing
+    when the unit may not name it."""
+    try:
+        cleaned = clean_serial(serial)
+    except FieldError:  # the form shows that error under the serial
+        return {}
+    if cleaned is None:
+        return {}
+    certificate = _find_certificate(session, request_subject_units(session, organisation_id), cleaned)
+    return current_information(certificate) if certificate is not None else {}
 
 
 def bulk_review(

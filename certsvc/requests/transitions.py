@@ -52,6 +52,7 @@ class Action:
     ADD_TO_BATCH = "add_to_batch"
     REMOVE_FROM_BATCH = "remove_from_batch"
     MARK_SENT = "mark_sent"
+    SEND_URGENT = "send_urgent"
     COMPLETE = "complete"
     REJECT = "reject"
 
@@ -155,6 +156,16 @@ TRANSITIONS: tuple[Transition, ...] = (
         _BATCH,
         "Gửi cơ quan cấp chứng thư số",
         on_request_page=False,
+    ),
+    # An urgent revocation (lost token, compromised key) goes to the CA at once, outside any batch; only
+    # such requests offer it (certsvc.requests.service.is_urgent).
+    Transition(
+        Action.SEND_URGENT,
+        RequestStatus.ACCEPTED,
+        RequestStatus.SENT,
+        _BATCH,
+        "Gửi khẩn cơ quan cấp (ngoài đợt tổng hợp)",
+        comment_required=True,
     ),
     Transition(
         Action.COMPLETE, RequestStatus.SENT, RequestStatus.DONE, _BATCH, "Ghi nhận hoàn thành", on_request_page=False

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from markupsafe import Markup, escape
 from sqlalchemy import select
@@ -25,11 +25,13 @@ from certsvc.core.sql import inlined, one_of_ids
 from certsvc.errors import CertsvcError, NotFound, PermissionDenied, ValidationFailed
 from certsvc.extensions import db
 from certsvc.orgs.tree import OrgTree, TreePlace
+from certsvc.people.models import Person
+from certsvc.people.views import PERSON_PAGE
 from certsvc.policy import Permission, can, ensure, orgs_in_scope, request_subject_units
 from certsvc.registry.models import Certificate
 from certsvc.registry.service import RegistrySettings
-from certsvc.requests import batches, checks, listing, service
-from certsvc.requests.fields import SubmissionLimits, display_value, spec_of
+from certsvc.requests import attachments, batches, checks, followups, listing, service
+from certsvc.requests.fields import UNIT_LETTER, SubmissionLimits, display_value, spec_of
 from certsvc.requests.listing import QUEUE_STATUSES, RequestFilter
 from certsvc.requests.models import CertificateRequest, RequestEvent, RequestStatus, RequestType
 from certsvc.requests.replacement import new_certificate_type, replacement_fields
@@ -83,7 +85,7 @@ def _errors_of(error: CertsvcError) -> dict[str, str]:
 
 
 #: The query-string arguments of the request filters: page links keep them.
-FILTER_ARGS = ("organisation_id", "request_type", "status", "min_age_days")
+FILTER_ARGS = ("q", "organisation_id", "request_type", "status", "min_age_days")
 
 
 def _filtered(scope: set[int], default_status: RequestStatus | None, statuses=None):
@@ -148,6 +150,14 @@ def list_requests():
     ), status
 
 
+def _current_information(kind: RequestType, req: CertificateRequest | None, values: dict) -> dict[str, str | None]:
+    """For an information change, the registry's current values shown beside the new ones."""
+    unit = req.organisation_id if req is not None else to_id(values.get("organisation_id"))
+    if kind is not RequestType.CHANGE or unit is None:
+        return {}
+    return service.change_current_information(db.session, unit, values.get("certificate_serial"))
+
+
 def _form_page(kind: RequestType, req: CertificateRequest | None, values: dict, errors: dict, status: int):
     return render_template(
         "requests/form.html",
@@ -156,6 +166,8 @@ def _form_page(kind: RequestType, req: CertificateRequest | None, values: dict, 
         req=req,
         values=values,
         errors=errors,
+        current=_current_information(kind, req, values),
+        unit_letter=UNIT_LETTER,
         hints=_limits().hints(),
         units=_units(_scope(Permission.DRAFT_REQUESTS)) if req is None else [],
         form_token=onceonly.new_token() if req is None else None,
@@ -171,6 +183,8 @@ def new_request(request_type: str):
         units = _units(_scope(Permission.DRAFT_REQUESTS))
         only = units[0] if len(units) == 1 else None
         defaults = {"organisation_id": only.id, "unit_name": only.name} if only else {}
+        # A link may prefill fields by name (the person page's "revoke" sets the reason); checked when saved.
+        defaults |= {f.name: request.args[f.name] for f in spec_of(kind).all_fields if f.name in request.args}
         about = _about_certificate(request.args.get("certificate_id"), units)
         defaults |= about | _replacing_certificate(kind, request.args.get("certificate_id"), about)
         return _form_page(kind, None, defaults, {}, 200)
@@ -178,7 +192,7 @@ def new_request(request_type: str):
         return sent
     values = request.form.to_dict()
     try:
-        created = service.create_draft(db.session, current_user, values.get("organisation_id"), kind, values)
+        created = service.create_draft(db.session, current_user, values.get("organisation_id"), kind, values, _limits())
     except ValidationFailed as failure:
         db.session.rollback()
         return _form_page(kind, None, values, failure.field_errors, 400)
@@ -235,6 +249,10 @@ def _request_page(req: CertificateRequest, errors: dict | None = None, status: i
         status_note=_status_note(req),
         may_view_registry=req.issued_certificate is not None
         and can(db.session, current_user, Permission.VIEW_REGISTRY, req.issued_certificate.organisation_id),
+        current=_current_information(req.request_type, req, req.data),
+        urgent=service.is_urgent(req),
+        may_attach=req.status in attachments.ATTACHABLE and service.may_change(db.session, current_user, req),
+        max_attachment_mb=attachments.MAX_ATTACHMENT_BYTES // (1024 * 1024),
         errors=errors or {},
     ), status
 
@@ -271,7 +289,7 @@ def edit_request(request_id: int):
         return _form_page(req.request_type, req, dict(req.data), {}, 200)
     values = request.form.to_dict()
     try:
-        service.update_request(db.session, current_user, req, values)
+        service.update_request(db.session, current_user, req, values, _limits())
     except ValidationFailed as failure:
         db.session.rollback()
         return _form_page(req.request_type, req, values, failure.field_errors, 400)
@@ -336,6 +354,76 @@ def record_outcome(request_id: int):
         f"Đã ghi kết quả đề nghị số {req.id}.",
         url_for("requests.view_request", request_id=req.id),
         also=_tell_cancelled_recoveries,
+    )
+
+
+def _change_attachments(request_id: int, change: Callable[[CertificateRequest], object], done: str):
+    """Attach or remove a file, as the unit that may change the request; back to its page."""
+    req = service.get_request(db.session, request_id)
+    service.ensure_can_change(db.session, current_user, req)
+    return attempt(
+        lambda: change(req),
+        _on_request_page(request_id),
+        f"{done} đề nghị số {req.id}.",
+        url_for("requests.view_request", request_id=req.id),
+    )
+
+
+@bp.post("/<int:request_id>/attachments")
+@login_required
+def add_attachment(request_id: int):
+    return _change_attachments(
+        request_id,
+        lambda req: attachments.add_attachment(
+            db.session, current_user, req, request.files.get("file"), request.form.get("description")
+        ),
+        "Đã đính kèm tệp vào",
+    )
+
+
+@bp.post("/<int:request_id>/attachments/<int:attachment_id>/remove")
+@login_required
+def remove_attachment(request_id: int, attachment_id: int):
+    return _change_attachments(
+        request_id,
+        lambda req: attachments.remove_attachment(db.session, current_user, req, attachment_id),
+        "Đã gỡ tệp đính kèm khỏi",
+    )
+
+
+@bp.get("/<int:request_id>/attachments/<int:attachment_id>")
+@login_required
+def attachment(request_id: int, attachment_id: int):
+    req = service.get_request(db.session, request_id)
+    service.ensure_can_view(db.session, current_user, req)
+    file = attachments.download(db.session, req, attachment_id)
+    response = Response(file.content, mimetype=file.media_type)
+    response.headers.set("Content-Disposition", "attachment", filename=file.filename)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@PERSON_PAGE.add
+def _person_follow_ups(person: Person) -> dict[str, object]:
+    """The revocation or information change the person's certificates need, for the person's page: the form
+    offered to those who draft requests, the open request shown to those who may see it."""
+    return {
+        "follow_ups": followups.person_follow_ups(db.session, person),
+        "may_draft_requests": can(db.session, current_user, Permission.DRAFT_REQUESTS),
+        "may_view_request": lambda req: can(db.session, current_user, Permission.VIEW_REQUESTS, req.organisation_id),
+    }
+
+
+@bp.get("/follow-ups")
+@login_required
+def follow_ups():
+    """The unit's certificates whose holder left or moved, with the request each needs."""
+    ensure(db.session, current_user, Permission.DRAFT_REQUESTS)
+    return render_template(
+        "requests/follow_ups.html",
+        follow_ups=followups.unit_follow_ups(db.session, _scope(Permission.DRAFT_REQUESTS)),
+        may_draft_requests=True,
+        may_view_request=lambda req: can(db.session, current_user, Permission.VIEW_REQUESTS, req.organisation_id),
     )
 
 
@@ -422,9 +510,24 @@ def _waiting(session: Session, units: set[int], status: RequestStatus) -> int:
 
 def request_work(session: Session, account: Account) -> list[WorkItem]:
     """The unit's requests that wait for ``account``: drafts to approve and approved ones to send (the unit
-    head), returned ones to fix and send again (drafter and head), and the focal office's queue."""
+    head), returned ones to fix and send again (drafter and head), certificates of people who left or moved
+    (drafter), the focal office's queue and its urgent revocations to send at once, outside a batch."""
     heads = orgs_in_scope(session, account, Permission.APPROVE_REQUESTS)
-    unit = heads | orgs_in_scope(session, account, Permission.DRAFT_REQUESTS)
+    drafters = orgs_in_scope(session, account, Permission.DRAFT_REQUESTS)
+    unit = heads | drafters
+    senders = orgs_in_scope(session, account, Permission.MANAGE_BATCHES)
+    urgent_sends = (
+        count_of(
+            session,
+            select(CertificateRequest).where(
+                one_of_ids(CertificateRequest.organisation_id, senders),
+                CertificateRequest.status == RequestStatus.ACCEPTED,
+                service.urgent_revocation(),
+            ),
+        )[0]
+        if senders
+        else 0
+    )
     listed = partial(url_for, "requests.list_requests")
     return [
         WorkItem(
@@ -444,6 +547,24 @@ def request_work(session: Session, account: Account) -> list[WorkItem]:
             "Bị trả lại, cần sửa và gửi lại",
             _waiting(session, unit, RequestStatus.RETURNED),
             listed(status="returned"),
+        ),
+        WorkItem(
+            REQUESTS_WORK,
+            "Cán bộ nghỉ việc, chuyển công tác: chứng thư số cần đề nghị",
+            count_of(
+                session,
+                followups.needing_follow_up(followups.of_units(drafters), followups.without_open_request()),
+            )[0]
+            if drafters
+            else 0,
+            url_for("requests.follow_ups"),
+        ),
+        WorkItem(
+            REQUESTS_WORK,
+            "Thu hồi khẩn đã tiếp nhận: gửi ngay cơ quan cấp",
+            urgent_sends,
+            url_for("requests.queue", status="accepted", request_type="revocation"),
+            urgent=urgent_sends,
         ),
         WorkItem(
             REQUESTS_WORK,

@@ -133,6 +133,7 @@ def test_every_documented_operation_answers_as_documented(session, world, api):
     )["id"]
     focal.post(f"/batches/{bid}/requests", {"request_ids": [accepted.id]})
     focal.post(f"/batches/{bid}/lock")
+    focal.post(f"/batches/{bid}/distribution", {"electronic_distribution_lines": ["Sở TT&TT."]})
     signer, _clerk = letter_people(session, world)
     session.commit()
     focal.post(f"/batches/{bid}/letter", {"signer_id": signer.id}, status=201)

@@ -31,8 +31,9 @@ import pytest
 from openpyxl import load_workbook
 
 from certsvc.documents.demo import SEAL_TOKEN, SIGNER_TOKEN
+from certsvc.registry.cli import registry
 from certsvc.timeutil import to_vietnam, utcnow
-from tests.support.registry import make_cert, pem
+from tests.support.registry import ISSUER, make_cert, pem
 from tests.support.requests import individual
 from token_agent import cli
 from token_agent.demo import USER_PIN
@@ -144,7 +145,7 @@ def _pdf_text(path) -> str:
     return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True).stdout
 
 
-def test_demo_walk_through_in_the_browser(chrome, tmp_path):
+def test_demo_walk_through_in_the_browser(app, chrome, tmp_path):
     fields = individual(
         full_name=NEWCOMER, position="Công chức", unit_name="UBND xã Tân Đoàn", email="hoalt.td@langson.gov.vn"
     )
@@ -358,6 +359,12 @@ def test_demo_walk_through_in_the_browser(chrome, tmp_path):
     assert any(NEWCOMER in row for row in rows), rows
 
     # --- the CA's answers: the issued certificate file, the revocation done -----------------------
+    # The answering CA (the test PKI's) is trusted first, as the server's administrator does it (the command
+    # line): an issued certificate is checked against the configured CA certificates.
+    ca = tmp_path / "ca-cap-chung-thu.pem"
+    ca.write_bytes(pem(ISSUER.cert))
+    trusted = app.test_cli_runner().invoke(registry, ["anchors", "add", str(ca)])
+    assert trusted.exit_code == 0, trusted.output
     issued = tmp_path / "loc-thi-hoa.cer"
     issued.write_bytes(pem(make_cert(NEWCOMER, f"CCCD:{fields['cccd']}", "UBND xã Tân Đoàn")))
     chrome.follow(str(new_id), chrome.section("Đề nghị trong đợt"))

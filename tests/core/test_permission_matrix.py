@@ -17,7 +17,7 @@ from tests.conftest import Browser
 from tests.matrix import HIDDEN, MATRIX, NOT_FOUND_FOR, TARGET_BUILDERS
 
 #: Routes anyone may reach without signing in.
-PUBLIC = {"auth.login", "core.healthz", "static", "api.openapi", "agent_api.pair"}
+PUBLIC = {"auth.login", "core.healthz", "static", "api.openapi", "agent_api.pair", "custody.check_printed"}
 
 
 def _is_api(endpoint: str) -> bool:

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from certsvc.registry.models import Certificate, Token
 from certsvc.requests.models import Batch, CertificateRequest, RequestStatus
 from tests.conftest import Browser
-from tests.support.registry import add_certificate, make_cert, pem
+from tests.support.registry import add_certificate, make_cert, pem, trust_test_issuer
 from tests.support.requests import individual, issue_letter, letter_people
 
 
@@ -115,6 +115,7 @@ def test_district_walk_through(app, session, world, tmp_path):
 
     # The CA's answers: the issued certificate file, and the revocation done.
     cccd = _request(session, new_id).data["cccd"]
+    trust_test_issuer(session)
     issued = pem(make_cert("Lộc Thị Hoa", f"CCCD:{cccd}"))
     _ok(
         focal.post(

@@ -154,7 +154,7 @@ def test_the_witness_confirms_like_the_parties(make_browser, session, seal, tmp_
     page = witness.get(f"/custody/handovers/{handover.id}").get_data(as_text=True)
     assert page.count("đã xác nhận") == 3
     event = session.get(CustodyEvent, handover.event_seq)
-    text = " ".join(_text(minutes_pdf(event), tmp_path, "handover.pdf").split())
+    text = " ".join(_text(minutes_pdf(event, "http://x.test/check"), tmp_path, "handover.pdf").split())
     assert "người chứng kiến lúc" in text
 
 

@@ -1,4 +1,5 @@
-"""The printed documents: minutes with the MẬT marking, every field, the entry hash and its QR; the yearly book."""
+"""The printed documents: minutes with the MẬT marking, every field, the entry hash and its QR; the yearly book.
+Mẫu 08 and Mẫu 09, the heading and the QR link are in test_custody_papers."""
 
 from __future__ import annotations
 
@@ -10,13 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from certsvc.custody import book, entries, handovers
-from certsvc.custody.minutes import book_csv, book_pdf, minutes_pdf
+from certsvc.custody import book, handovers
+from certsvc.custody.minutes import minutes_pdf
+from certsvc.custody.yearbook import book_csv, book_pdf
 from certsvc.timeutil import utcnow
 from tests.support.custody import SETTINGS, handover_form
 
 #: Set to a folder to keep the PDFs for looking at them (pdftoppm -r 70 -png).
 KEEP = os.environ.get("CERTSVC_KEEP_PDF")
+LINK = "http://x.test/custody/check"
 
 
 def _text(pdf: bytes, tmp_path: Path, name: str) -> str:
@@ -39,7 +42,7 @@ def _handed_over(session, seal):
 
 def test_handover_minutes_carry_every_field_the_marking_and_the_hash(session, seal, tmp_path):
     event = _handed_over(session, seal)
-    text = _text(minutes_pdf(event), tmp_path, "handover.pdf")
+    text = _text(minutes_pdf(event, LINK), tmp_path, "handover.pdf")
     squeezed = " ".join(text.split())
     for expected in (
         "MẬT",
@@ -69,33 +72,9 @@ def test_handover_minutes_carry_every_field_the_marking_and_the_hash(session, se
         assert expected in squeezed, expected
 
 
-def test_loss_and_return_minutes(session, seal, tmp_path):
-    lost = entries.report_loss(
-        session, seal.keeper, seal.token, {"circumstances": "Để quên trên xe khách", "place": "Bến xe Văn Quan"}
-    ).event
-    session.commit()
-    text = " ".join(_text(minutes_pdf(lost), tmp_path, "lost.pdf").split())
-    assert "BIÊN BẢN XÁC NHẬN MẤT THIẾT BỊ LƯU KHÓA BÍ MẬT" in text and "Mẫu 09" in text and "MẬT" in text
-    assert "Để quên trên xe khách" in text and lost.hash[:32] in text
-    returned = entries.record_event(
-        session,
-        seal.head,
-        seal.token,
-        {
-            "kind": "returned",
-            "ca_name": "Cục Chứng thực số và Bảo mật thông tin",
-            "ca_representative": "Phạm Văn An",
-            "reason": "Chứng thư số đã thu hồi do mất thiết bị",
-        },
-    )
-    session.commit()
-    text = " ".join(_text(minutes_pdf(returned), tmp_path, "returned.pdf").split())
-    assert "Mẫu 08" in text and "Cục Chứng thực số và Bảo mật thông tin" in text and "Phạm Văn An" in text
-
-
 def test_other_entries_have_no_minutes(seal):
     with pytest.raises(KeyError):
-        minutes_pdf(seal.received)
+        minutes_pdf(seal.received, LINK)
 
 
 def test_yearly_book_as_pdf_and_csv(session, seal, tmp_path):
@@ -107,5 +86,5 @@ def test_yearly_book_as_pdf_and_csv(session, seal, tmp_path):
     )
     assert "SỔ THEO DÕI THIẾT BỊ LƯU KHÓA BÍ MẬT" in text and "MẬT" in text and "Hoàng Thị Thu" in text
     rows = list(csv.reader(io.StringIO(book_csv(events).lstrip("\ufeff"))))
-    assert rows[0][0] == "Số" and rows[2][4] == "Bàn giao" and rows[2][-1] == event.hash
-    assert "Hoàng Thị Thu giao cho Nông Văn Đức" in rows[2][6]
+    assert rows[0][0] == "STT" and rows[2][5] == "Bàn giao" and rows[2][-1] == event.hash
+    assert "Hoàng Thị Thu giao cho Nông Văn Đức" in rows[2][7]

@@ -30,6 +30,7 @@ ROUTES = {
     "api.get_batch": FOCAL_READERS,
     "api.add_batch_requests": FOCAL,
     "api.lock_batch": FOCAL,
+    "api.set_batch_distribution": FOCAL,
     "api.create_batch_letter": frozenset(),  # two roles at the focal office: focal officer and unit officer
     "api.mark_batch_sent": FOCAL,
     "api.list_certificates": LIST_READERS,

@@ -8,10 +8,13 @@ from tests.support.custody import SETTINGS, handover_form, make_seal
 VIEWERS = frozenset({Role.UNIT_HEAD, Role.FOCAL_OFFICER, Role.AUDITOR})
 RECORDERS = frozenset({Role.UNIT_HEAD})
 ANYWHERE = frozenset({Role.UNIT_HEAD, Role.CLERK, Role.FOCAL_OFFICER, Role.AUDITOR})
+#: The page a minute's QR code opens: anyone holding the paper checks it, signed in or not.
+EVERYONE = frozenset(Role)
 
 ROUTES = {
     "custody.index": ANYWHERE,
     "custody.verify": ANYWHERE,
+    "custody.check_printed": EVERYONE,
     "custody.view_token": VIEWERS,
     "custody.view_handover": VIEWERS,
     "custody.view_entry": VIEWERS,
@@ -25,7 +28,7 @@ ROUTES = {
     "custody.confirm_handover": VIEWERS,  # a witness may only see the register; the service refuses non-parties
     "custody.approve_handover": RECORDERS,
 }
-HIDDEN = set(ROUTES) - {"custody.index", "custody.verify"}
+HIDDEN = set(ROUTES) - {"custody.index", "custody.verify", "custody.check_printed"}
 
 
 def targets(session, world) -> dict:
@@ -40,5 +43,6 @@ def targets(session, world) -> dict:
         "token_id": seal.token.id,
         "handover_id": handover.id,
         "entry_seq": event.seq,
+        "printed_hash": event.hash,
         "year": to_vietnam(event.occurred_at).year,
     }

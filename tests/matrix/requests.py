@@ -1,7 +1,8 @@
 """Certificate requests: the unit's pages, the focal office's queue, batches."""
 
 from certsvc.accounts.models import Role
-from certsvc.requests.models import Batch, BatchStatus
+from certsvc.documents.files import store
+from certsvc.requests.models import Batch, BatchStatus, RequestAttachment
 from certsvc.requests.service import create_draft
 from tests.conftest import add_account
 
@@ -14,6 +15,10 @@ ROUTES = {
     "requests.new_request": frozenset({Role.UNIT_OFFICER}),
     "requests.view_request": UNIT_READERS,
     "requests.edit_request": frozenset({Role.UNIT_OFFICER, Role.UNIT_HEAD}),
+    "requests.add_attachment": frozenset({Role.UNIT_OFFICER, Role.UNIT_HEAD}),
+    "requests.attachment": UNIT_READERS,
+    "requests.follow_ups": frozenset({Role.UNIT_OFFICER}),
+    "requests.remove_attachment": frozenset({Role.UNIT_OFFICER, Role.UNIT_HEAD}),
     "requests.act": frozenset({Role.UNIT_HEAD}),  # the target action is "approve"
     "requests.record_outcome": FOCAL,
     "requests.queue": FOCAL,
@@ -24,6 +29,7 @@ ROUTES = {
     "requests.add_to_batch": FOCAL,
     "requests.remove_from_batch": FOCAL,
     "requests.lock_batch": FOCAL,
+    "requests.set_distribution": FOCAL,
     "requests.create_letter": frozenset(),  # two roles at the focal office: focal officer and unit officer
     "requests.mark_sent": FOCAL,
     "requests.batch_document": FOCAL_READERS,
@@ -59,9 +65,18 @@ def targets(session, world) -> dict:
         status=BatchStatus.OPEN,
     )
     session.add(batch)
+    scan = RequestAttachment(
+        request=draft,
+        sha256=store(session, b"%PDF-1.4 scan"),
+        filename="cccd.pdf",
+        media_type="application/pdf",
+        size=13,
+    )
+    session.add(scan)
     session.commit()
     return {
         "request_id": draft.id,
+        "attachment_id": scan.id,
         "request_type": "new_individual",
         "action": "approve",
         "batch_id": batch.id,

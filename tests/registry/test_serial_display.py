@@ -131,6 +131,7 @@ def test_the_annex_pdf_keeps_a_long_serial_whole(tmp_path):
             "20/12/2026",
         ],
     ]
+    rows = [row + [""] * (len(columns) - len(row)) for row in rows]  # the fields after the date left blank
     path = tmp_path / "annex.pdf"
     path.write_bytes(build_annex_pdf([AnnexTable(title="Bảng 1", columns=columns, rows=rows)], heading="PHỤ LỤC"))
     text = subprocess.run(["pdftotext", "-layout", str(path), "-"], check=True, capture_output=True, text=True).stdout

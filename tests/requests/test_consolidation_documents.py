@@ -278,7 +278,7 @@ def test_sheet_names_are_short_and_unique():
     names = _sheet_names(
         [AnnexTable(title, ["A"], []), AnnexTable(title, ["A"], []), AnnexTable("x", ["A"], [], sheet_name="Mẫu 01")]
     )
-    assert names == ["Bảng 1. Đề nghị cấp mới chứng", "Bảng 1. Đề nghị cấp mới chứ (2)", "Mẫu 01"]
+    assert names == ["Bảng 1. Đề nghị cấp… (Mẫu 01)", "Bảng 1. Đề nghị… (Mẫu 01) (2)", "Mẫu 01"]
 
 
 def test_annex_csv_has_bom_and_round_trips(tables):
@@ -287,14 +287,28 @@ def test_annex_csv_has_bom_and_round_trips(tables):
     )
     data = build_annex_csv([*tables, special])
     assert data.startswith(b"\xef\xbb\xbf")
-    reader = csv.DictReader(io.StringIO(data.decode("utf-8-sig"), newline=""))
-    assert reader.fieldnames[:3] == ["Bảng", "STT", "Họ và tên"]
-    rows = list(reader)
-    for table in [*tables, special]:
-        mine = [row for row in rows if row["Bảng"] == table.title]
-        assert [row["STT"] for row in mine] == [str(i) for i in range(1, len(table.rows) + 1)]
-        assert [[row[c] for c in table.columns] for row in mine] == table.rows
-    assert rows[-1]["Ghi chú"] == "dòng 1\ndòng 2" and rows[-1]["Số CCCD"] == ""
+    lines = list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
+    sections, section = [], []
+    for line in lines:  # a section per table: its header row, its rows; a blank row between
+        if line:
+            section.append(line)
+        else:
+            sections.append(section)
+            section = []
+    sections.append(section)
+    assert len(sections) == 7
+    for table, (header, *rows), name in zip(
+        [*tables, special], sections, _sheet_names([*tables, special]), strict=True
+    ):
+        assert header == ["Loại đề nghị", "STT", *table.columns]
+        assert [row[:2] for row in rows] == [[name, str(i)] for i in range(1, len(table.rows) + 1)]
+        assert [[_as_text(cell) for cell in row[2:]] for row in rows] == table.rows
+    assert sections[-1][-1][-1] == "dòng 1\ndòng 2"
+
+
+def _as_text(cell: str) -> str:
+    """A CSV cell as Excel shows it: ``="0912"`` (kept as text) is 0912."""
+    return cell[2:-1] if cell.startswith('="') and cell.endswith('"') else cell
 
 
 def test_annex_csv_zip_has_one_csv_per_table(tables):
@@ -304,7 +318,7 @@ def test_annex_csv_zip_has_one_csv_per_table(tables):
         first = archive.read(names[0])
     assert first.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(first.decode("utf-8-sig"), newline=""), delimiter=";"))
-    assert rows[0] == ["STT", *REQUEST_TYPES[0][1]] and rows[1:] == [
+    assert rows[0] == ["STT", *REQUEST_TYPES[0][1]] and [[_as_text(c) for c in row] for row in rows[1:]] == [
         [str(i), *r] for i, r in enumerate(tables[0].rows, 1)
     ]
 

@@ -21,7 +21,7 @@ from certsvc.requests import batches
 from certsvc.requests.letters import annex_tables, build_document, letter_data
 from certsvc.requests.models import Batch, BatchStatus, RequestStatus, RequestType
 from certsvc.timeutil import to_vietnam, utcnow
-from tests.support.registry import TESTER, add_certificate, make_cert, pem
+from tests.support.registry import TESTER, add_certificate, make_cert, pem, trust_test_issuer
 from tests.support.requests import (
     bring_to,
     counts,
@@ -216,6 +216,7 @@ def _sent(session, world, kind="new_individual", fields=None):
 def test_new_certificate_outcome_registers_the_issued_certificate(session, world):
     fields = individual(full_name="Lộc Thị Hoa")
     request = _sent(session, world, fields=fields)
+    trust_test_issuer(session)
     wrong = pem(make_cert("Người Khác", f"CCCD:{'9' * 12}"))
     before = counts(session)
     with pytest.raises(ValidationFailed) as refused:
@@ -244,7 +245,9 @@ def test_new_certificate_outcome_registers_the_issued_certificate(session, world
 def test_renewal_outcome_links_the_successor(session, world):
     old = add_certificate(session, world.orgs["commune"])
     request = _sent(session, world, "renewal", {"certificate_serial": old.serial_hex, "extension_years": "2"})
-    new = pem(make_cert("Nguyễn Văn An", old.subject_uid, ends=timedelta(days=1500)))
+    trust_test_issuer(session)
+    # two years past the old one's end (700 days from now), as asked
+    new = pem(make_cert("Nguyễn Văn An", old.subject_uid, ends=timedelta(days=1400)))
     result = batches.record_outcome(session, focal(world), request, {"outcome": "done"}, new, calendar=CALENDAR)
     session.commit()
     assert session.get(Certificate, result.certificate_id).predecessor_id == old.id

@@ -230,9 +230,10 @@ def test_steps_of_other_pages_cannot_be_taken_as_buttons(focal_page, officer_pag
 def test_outcome_with_the_issued_certificate_file(focal_page, officer_page, session, world):
     from io import BytesIO
 
-    from tests.support.registry import make_cert, pem
+    from tests.support.registry import make_cert, pem, trust_test_issuer
 
     request = bring_to(session, world, draft(session, world), RequestStatus.SENT)
+    trust_test_issuer(session)
     url = f"/requests/{request.id}/outcome"
     page = text(focal_page.get(f"/requests/{request.id}"))
     assert "Ghi kết quả của cơ quan cấp" in page

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from certsvc.audit.models import AuditEntry
 from certsvc.audit.service import Actor
-from certsvc.registry import registration
+from certsvc.registry import anchors, registration
 from certsvc.registry.certificates import ParsedCertificate, summarise
 from certsvc.registry.demo import issue_test_certificate, throwaway_issuer
 from certsvc.registry.models import Certificate, ExpiryReminder, Token, TokenEvent, TokenKind, TokenReturn
@@ -48,6 +48,13 @@ def der(cert: x509.Certificate) -> bytes:
 
 def p7(*certs: x509.Certificate, encoding=serialization.Encoding.DER) -> bytes:
     return pkcs7.serialize_certificates(list(certs), encoding)
+
+
+def trust_test_issuer(session) -> None:
+    """The test PKI's issuing CA as a configured trust anchor (committed): a CA's answer is checked against
+    the anchors, so outcomes take the certificates it issues."""
+    anchors.add_anchors(session, TESTER, pem(ISSUER.cert))
+    session.commit()
 
 
 def parsed(**kwargs) -> ParsedCertificate:

@@ -39,6 +39,22 @@ def individual(**changes) -> dict:
     return fields
 
 
+def organisational(**changes) -> dict:
+    """Mẫu 02 fields as the form posts them: the commune's organisation certificate."""
+    fields = {
+        "org_name": "UBND xã Tân Đoàn",
+        "address": "Thôn Bản Đơn, xã Tân Đoàn",
+        "tax_code": "4900123456",
+        "budget_code": "1234567",
+        "province": "Lạng Sơn",
+        "email": "tandoan@langson.gov.vn",
+        "receiver_name": "Hà Thị Ngọc",
+        "validity_years": "5",
+    }
+    fields.update(changes)
+    return fields
+
+
 def officer(world):
     return world.account(Role.UNIT_OFFICER)
 

@@ -6,7 +6,8 @@ take a fraction of a second.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.pdfbase import pdfmetrics
@@ -18,9 +19,18 @@ from .text import BOLD, HEADER_SIZE, ITALIC, MM, REGULAR, Measure, check_text, r
 __all__ = ["build_annex_pdf"]
 
 _ANNEX_MARGINS = (20 * MM, 15 * MM, 20 * MM, 15 * MM)
-_TABLE_SIZE = 10.0
-_TABLE_LEADING = 12.0
+#: A table's font size: the largest at which its short cells fit on one line (a table of many columns
+#: takes a smaller one rather than cut its words).
+_TABLE_SIZES = (10.0, 9.5, 9.0, 8.5, 8.0, 7.5, 7.0)
+#: The share of its natural width a short column gets before any is given all of it: two lines at most.
+_SHORT_FIRST = 0.6
+#: Below this size a table has every short cell on one line only when it has no room otherwise.
+_SMALLEST_ROOMY = 8.0
+_LEADING = 1.2
 _CELL_PAD = 3.0
+#: A cell no wider than this share of the table is short (a name, a date, a number): kept on one line
+#: when the table has room for it; longer text wraps.
+_SHORT = 1 / 5
 
 
 def _fair_shares(wanted: Sequence[float], extra: float) -> list[float]:
@@ -39,50 +49,129 @@ def _fair_shares(wanted: Sequence[float], extra: float) -> list[float]:
     return given
 
 
+@dataclass(frozen=True)
+class _ColumnText:
+    """What a column holds, measured at 1 pt (widths grow with the size): its widest line, its longest
+    word, its header on one line and the header's longest word."""
+
+    widest: float
+    longest: float
+    header: float
+    header_word: float
+
+    @classmethod
+    def of(cls, header: str, cells: Sequence[str], regular: Measure, bold: Measure) -> _ColumnText:
+        return cls(
+            max((max(map(regular.line, cell.split("\n"))) for cell in cells), default=0.0) / regular.size,
+            max((regular.longest_word(cell) for cell in cells), default=0.0) / regular.size,
+            bold.line(header) / bold.size,
+            bold.longest_word(header) / bold.size,
+        )
+
+    def least(self, size: float, available: float) -> float:
+        """The header's words whole, and the cells' (a word wider than 1/4 of the table is cut)."""
+        return max(self.header_word * size, min(self.longest * size, available / 4)) + 2 * _CELL_PAD
+
+    def natural(self, size: float, available: float) -> float:
+        """Every cell on one line, the header on at most three."""
+        return max(max(self.widest, self.header / 3) * size + 2 * _CELL_PAD, self.least(size, available))
+
+    def wanted(self, size: float, available: float, share: float) -> float:
+        """A short column's (see :data:`_SHORT`) ``share`` of its natural width, a long one's least width;
+        either with its longest word whole when that fits in half the table (as :func:`_column_widths` does)."""
+        least, natural = self.least(size, available), self.natural(size, available)
+        if (whole := self.longest * size + 2 * _CELL_PAD) <= available / 2:
+            least = max(least, whole)
+        if natural > available * _SHORT:
+            return least
+        return max(least, (natural - 2 * _CELL_PAD) * share + 2 * _CELL_PAD)
+
+
+def _fits(columns: Sequence[_ColumnText], size: float, available: float, share: float) -> bool:
+    """Whether the short cells fit at ``size`` with ``share`` of their natural width (1: on one line) while
+    the others keep their least width."""
+    return sum(column.wanted(size, available, share) for column in columns) <= available
+
+
+def _column_widths(columns: Sequence[_ColumnText], size: float, available: float) -> list[float]:
+    """Each column at least its least width (:meth:`_ColumnText.least`), then its longest word whole if that
+    fits in half the width while the other columns keep theirs (a serial number or an address is cut only
+    when the page has no room for it); then, keeping room for long text on three lines, every short column
+    room for two lines and the short columns whole, smallest first (names, dates and numbers stay on one
+    line); the rest shared out toward each column's natural width, then in proportion to it."""
+    least = [column.least(size, available) for column in columns]
+    natural = [column.natural(size, available) for column in columns]
+    for index, column in enumerate(columns):
+        whole = column.longest * size + 2 * _CELL_PAD
+        if least[index] < whole <= min(available / 2, available - sum(least) + least[index]):
+            least[index] = whole
+            natural[index] = max(natural[index], whole)
+    if sum(least) >= available:
+        return [w * available / sum(least) for w in least]
+    widths, left = list(least), available - sum(least)
+    short = [index for index in range(len(columns)) if natural[index] <= available * _SHORT]
+    # Long text keeps room for a third of its natural width (three lines) before short cells are widened.
+    kept = sum(
+        max(0.0, (natural[i] - 2 * _CELL_PAD) / 3 + 2 * _CELL_PAD - least[i])
+        for i in range(len(columns))
+        if i not in short
+    )
+    budget = left - min(kept, left / 2)
+    two_lines = {index: max(least[index], columns[index].wanted(size, available, _SHORT_FIRST)) for index in short}
+    if sum(two_lines.values()) - sum(least[index] for index in short) <= budget:
+        for index, two in two_lines.items():
+            widths[index], budget = two, budget - (two - least[index])
+    for index in sorted(short, key=natural.__getitem__):
+        want = natural[index] - widths[index]
+        if want > budget:
+            break
+        widths[index], budget = natural[index], budget - want
+    left = available - sum(widths)
+    wanted = [n - w for n, w in zip(natural, widths, strict=True)]
+    if sum(wanted) > left:
+        return [w + given for w, given in zip(widths, _fair_shares(wanted, left), strict=True)]
+    spare = left - sum(wanted)
+    return [n + spare * n / sum(natural) for n in natural]
+
+
+def _table_size(columns: Sequence[_ColumnText], available: Callable[[float], float]) -> float:
+    """The largest size, down to 8 pt, at which the short cells fit on one line (see :func:`_fits`); else on
+    two; else the largest at which every column has its least width (a table of many columns stays
+    readable); else the smallest."""
+    roomy = [size for size in _TABLE_SIZES if size >= _SMALLEST_ROOMY]
+    for share in (1.0, _SHORT_FIRST):
+        fitting = next((size for size in roomy if _fits(columns, size, available(size), share)), None)
+        if fitting is not None:
+            return fitting
+    least = (size for size in _TABLE_SIZES if _fits(columns, size, available(size), 0.0))
+    return next(least, _TABLE_SIZES[-1])
+
+
 class _AnnexTableLayout:
-    """Column widths and wrapped cells of one table, in the annex's font and size."""
+    """The font size, column widths and wrapped cells of one table."""
 
-    def __init__(self, table: AnnexTable, width: float, regular: Measure, bold: Measure) -> None:
+    def __init__(self, table: AnnexTable, width: float) -> None:
         self.table = table
-        digits = pdfmetrics.stringWidth("0" * len(str(max(len(table.rows), 1))), REGULAR, _TABLE_SIZE)
-        number_width = max(digits, bold.line(NUMBER_COLUMN)) + 2 * _CELL_PAD
-        self.widths = [number_width, *self._column_widths(width - number_width, regular, bold)]
-        self.header = self._wrapped([NUMBER_COLUMN, *table.columns], bold)
-
-    def _column_widths(self, available: float, regular: Measure, bold: Measure) -> list[float]:
-        """Each column at least its header on two lines and (up to 1/4 of the width) its longest word,
-        then its longest word whole if that fits in half the width while the other columns keep theirs
-        (a serial number or an address is cut only when the page has no room for it: a word that could
-        never fit gets nothing more), the rest shared out toward each column's natural width (short cells
-        first, so that names and dates stay on one line while long text wraps), then in proportion to it."""
-        columns = list(zip(*self.table.rows, strict=True)) if self.table.rows else [()] * len(self.table.columns)
-        natural, least, whole = [], [], []
-        for header, cells in zip(self.table.columns, columns, strict=True):
-            widest = max((max(map(regular.line, cell.split("\n"))) for cell in cells), default=0.0)
-            longest = max((regular.longest_word(cell) for cell in cells), default=0.0)
-            header_floor = min(bold.line(header), max(bold.longest_word(header), bold.line(header) / 2))
-            floor = max(header_floor, min(longest, available / 4)) + 2 * _CELL_PAD
-            least.append(floor)
-            whole.append(longest + 2 * _CELL_PAD)
-            natural.append(max(widest + 2 * _CELL_PAD, floor))
-        for index, wanted_whole in enumerate(whole):
-            if least[index] < wanted_whole <= min(available / 2, available - sum(least) + least[index]):
-                least[index] = wanted_whole
-                natural[index] = max(natural[index], wanted_whole)
-        if sum(least) >= available:
-            return [w * available / sum(least) for w in least]
-        extra, wanted = available - sum(least), [n - m for n, m in zip(natural, least, strict=True)]
-        if sum(wanted) > extra:
-            return [m + given for m, given in zip(least, _fair_shares(wanted, extra), strict=True)]
-        spare = extra - sum(wanted)
-        return [n + spare * n / sum(natural) for n in natural]
+        regular, bold = Measure(REGULAR, _TABLE_SIZES[0]), Measure(BOLD, _TABLE_SIZES[0])
+        cells = list(zip(*table.rows, strict=True)) if table.rows else [()] * len(table.columns)
+        measured = [
+            _ColumnText.of(header, column, regular, bold) for header, column in zip(table.columns, cells, strict=True)
+        ]
+        digits = regular.line("0" * len(str(max(len(table.rows), 1)))) / regular.size
+        number_width = max(digits, bold.line(NUMBER_COLUMN) / bold.size) + 0.1  # at 1 pt, with room for rounding
+        self.size = _table_size(measured, lambda size: width - number_width * size - 2 * _CELL_PAD)
+        self.leading = self.size * _LEADING
+        self.regular, self.bold = Measure(REGULAR, self.size), Measure(BOLD, self.size)
+        available = width - number_width * self.size - 2 * _CELL_PAD
+        self.widths = [width - available, *_column_widths(measured, self.size, available)]
+        self.header = self._wrapped([NUMBER_COLUMN, *table.columns], self.bold)
 
     def _wrapped(self, cells: Sequence[str], measure: Measure) -> list[list[str]]:
         return [measure.wrap(cell, width - 2 * _CELL_PAD) for cell, width in zip(cells, self.widths, strict=True)]
 
-    def rows(self, regular: Measure) -> Iterator[list[list[str]]]:
+    def rows(self) -> Iterator[list[list[str]]]:
         for number, row in enumerate(self.table.rows, 1):
-            yield self._wrapped([str(number), *row], regular)
+            yield self._wrapped([str(number), *row], self.regular)
 
 
 class _AnnexWriter:
@@ -98,15 +187,15 @@ class _AnnexWriter:
             pageCompression=1,
             # types-reportlab has the font's name as a float; the canvas takes a registered font's name.
             initialFontName=REGULAR,  # type: ignore[arg-type]
-            initialFontSize=_TABLE_SIZE,
+            initialFontSize=_TABLE_SIZES[0],
         )
         self.canvas.setTitle(heading.splitlines()[0] if heading.strip() else "Phụ lục")
         self.canvas.setCreator("certsvc")
-        self.regular, self.bold = Measure(REGULAR, _TABLE_SIZE), Measure(BOLD, _TABLE_SIZE)
         self.page = 1
         self.y = self.page_height - self.top
         self.segment_top: float | None = None
         self.widths: list[float] = []
+        self.size = _TABLE_SIZES[0]
         self._heading(heading)
 
     def _heading(self, heading: str) -> None:
@@ -143,7 +232,8 @@ class _AnnexWriter:
     def _row(self, cells: list[list[str]], font: str, shaded: bool = False) -> None:
         canvas = self.canvas
         most = max(map(len, cells))
-        height = most * _TABLE_LEADING + 2 * _CELL_PAD
+        size, leading = self.size, self.size * _LEADING
+        height = most * leading + 2 * _CELL_PAD
         if self.segment_top is None:
             self.segment_top = self.y
         if shaded:
@@ -151,19 +241,15 @@ class _AnnexWriter:
             canvas.rect(self.left, self.y - height, self.width, height, stroke=0, fill=1)
             canvas.setFillGray(0)
         text = canvas.beginText()
-        text.setFont(font, _TABLE_SIZE)
+        text.setFont(font, size)
         x = self.left
         for column, (lines, width) in enumerate(zip(cells, self.widths, strict=True)):
-            y = self.y - _CELL_PAD - _TABLE_SIZE * 0.9 - (most - len(lines)) * _TABLE_LEADING / 2 * shaded
+            y = self.y - _CELL_PAD - size * 0.9 - (most - len(lines)) * leading / 2 * shaded
             for line in lines:
-                offset = (
-                    (width - pdfmetrics.stringWidth(line, font, _TABLE_SIZE)) / 2
-                    if column == 0 or shaded
-                    else _CELL_PAD
-                )
+                offset = (width - pdfmetrics.stringWidth(line, font, size)) / 2 if column == 0 or shaded else _CELL_PAD
                 text.setTextOrigin(x + offset, y)
                 text.textOut(line)
-                y -= _TABLE_LEADING
+                y -= leading
             x += width
         canvas.drawText(text)
         self.y -= height
@@ -171,7 +257,7 @@ class _AnnexWriter:
         canvas.line(self.left, self.y, self.left + self.width, self.y)
 
     def _fits(self, lines: int) -> bool:
-        return self.y - lines * _TABLE_LEADING - 2 * _CELL_PAD >= self.bottom
+        return self.y - lines * self.size * _LEADING - 2 * _CELL_PAD >= self.bottom
 
     def _header_row(self, layout: _AnnexTableLayout) -> None:
         self.segment_top = self.y
@@ -180,8 +266,8 @@ class _AnnexWriter:
         self._row(layout.header, BOLD, shaded=True)
 
     def table(self, table: AnnexTable) -> None:
-        layout = _AnnexTableLayout(table, self.width, self.regular, self.bold)
-        self.widths = layout.widths
+        layout = _AnnexTableLayout(table, self.width)
+        self.widths, self.size = layout.widths, layout.size
         title_lines = Measure(BOLD, 12).wrap(table.title, self.width)
         header_lines = max(map(len, layout.header))
         if not self._fits(len(title_lines) + header_lines + 3):
@@ -193,12 +279,12 @@ class _AnnexWriter:
             self.canvas.drawString(self.left, self.y, line)
         self.y -= 6
         self._header_row(layout)
-        for cells in layout.rows(self.regular):
+        for cells in layout.rows():
             lines = max(map(len, cells))
             if not self._fits(lines):
                 self._new_page()
                 self._header_row(layout)
-                room = int((self.y - self.bottom - 2 * _CELL_PAD) / _TABLE_LEADING)
+                room = int((self.y - self.bottom - 2 * _CELL_PAD) / layout.leading)
                 if lines > room:  # taller than a whole page: cut, marked with an ellipsis
                     cells = [[*cell[: room - 1], "…"] if len(cell) > room else cell for cell in cells]
             self._row(cells, REGULAR)

@@ -4,7 +4,9 @@
 A4 portrait, Liberation Serif (Times New Roman metrics, full Vietnamese), issuing body top left, national
 motto top right with its underline, ``Số:      /UBND-VHTT`` and the place-and-date line left blank, the
 ``V/v`` summary, ``Kính gửi:``, the body with the count of each request type and the total, and the
-``Nơi nhận:`` list beside the signer block (kept together: it moves whole onto the next page).
+``Nơi nhận:`` list (with its ``Bản điện tử:`` part, as seed 002 sets it out) beside the signer block (kept
+together: it moves whole onto the next page). The file carries the document metadata of Quyết định 28/2018
+(:mod:`certsvc.requests.papers.letter_metadata`).
 The file is ready for token_agent: it carries the empty text fields ``SoKyHieu`` and ``DiaDanhNgayThang``
 over the number and date blanks, and the signature fields ``ChuKyCaNhan`` (the blank between the position
 line and the signer's name) and ``ChuKyCoQuan`` (the seal, over its left third), made by token_agent's own
@@ -21,7 +23,8 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -35,6 +38,7 @@ from reportlab.platypus import BaseDocTemplate, Flowable, Frame, PageTemplate, P
 from certsvc.core.numbers import format_count
 from token_agent.placement import BASELINE_DEPTH, Box
 
+from .letter_metadata import DocumentRecord, with_metadata
 from .text import (
     BOLD,
     BOLD_ITALIC,
@@ -47,7 +51,18 @@ from .text import (
     register_fonts,
 )
 
-__all__ = ["LetterData", "build_letter_pdf", "build_letter_pdfs"]
+__all__ = [
+    "DOCUMENT_TYPE",
+    "MAX_DISTRIBUTION_ROWS",
+    "LetterData",
+    "build_letter_pdf",
+    "build_letter_pdfs",
+    "distribution_rows",
+    "document_record",
+]
+
+#: The letter's document type (Nghị định 30/2020, Phụ lục III: a công văn has no abbreviation).
+DOCUMENT_TYPE = "Công văn"
 
 # Nghị định 30/2020, Phụ lục I: margins (top 20–25 mm, bottom 20–25 mm, left 30–35 mm, right 15–20 mm).
 _LETTER_MARGINS = (20 * MM, 20 * MM, 30 * MM, 15 * MM)  # top, bottom, left, right
@@ -100,6 +115,17 @@ class LetterData:
     """A line after the counts, e.g. ``(Chi tiết tại Phụ lục kèm theo)``; None prints nothing."""
     count_unit: str = "trường hợp"
     """The word after each count and the total: ``- Cấp mới …: 12 trường hợp;``."""
+    electronic_copies_to: list[str] = field(default_factory=list)
+    """The ``Bản điện tử:`` part of ``Nơi nhận``, lines as printed (those who get the letter electronically
+    only, seed 002); empty prints no such part."""
+    agency_code: str = ""
+    """Mã định danh of the issuing body, for the file's metadata; ``""`` when it has none recorded."""
+    issuing_body_name: str = ""
+    """The issuing body as a sentence names it (``Ủy ban nhân dân huyện Văn Quan``), for the file's metadata;
+    ``""``: the heading's lines."""
+    reference: tuple[str, date] | None = None
+    """The number and symbol (``193/UBND-VHTT``) and date the register gave, for the file's metadata (the page
+    keeps its blanks: the clerk's step fills them); None before."""
 
 
 def _check_letter(letter: LetterData) -> None:
@@ -122,8 +148,12 @@ def _check_letter(letter: LetterData) -> None:
         )
     if not letter.recipients:
         raise ValueError("Công văn phải có ít nhất một nơi nhận ở «Kính gửi».")
-    for line in (*letter.recipients, *letter.copies_to):
+    for line in (*letter.recipients, *letter.copies_to, *letter.electronic_copies_to):
         check_text(line, "Công văn, nơi nhận")
+    check_text(letter.agency_code, "Công văn, mã định danh", required=False)
+    check_text(letter.issuing_body_name, "Công văn, tên cơ quan ban hành", required=False)
+    if len(distribution_rows(letter.copies_to, letter.electronic_copies_to)) > MAX_DISTRIBUTION_ROWS:
+        raise ValueError(f"«Nơi nhận» in ra dài quá {MAX_DISTRIBUTION_ROWS} dòng: bớt hoặc gộp nơi nhận.")
     if not letter.counts:
         raise ValueError("Công văn phải có số lượng của ít nhất một loại đề nghị.")
     for label, count in letter.counts:
@@ -132,6 +162,32 @@ def _check_letter(letter: LetterData) -> None:
             raise ValueError(f"Số lượng đề nghị «{label}» phải là số nguyên không âm, không phải {count!r}.")
     if letter.annex_reference is not None:
         check_text(letter.annex_reference, "Công văn, annex_reference")
+
+
+def _summary(letter: LetterData) -> str:
+    return letter.summary if letter.summary.startswith("V/v") else f"V/v {letter.summary}"
+
+
+#: How many printed lines ``Nơi nhận`` may take: with the signer block beside it, it stays well within a page.
+MAX_DISTRIBUTION_ROWS = 40
+
+
+def distribution_rows(copies_to: Sequence[str], electronic: Sequence[str] = ()) -> list[tuple[float, str, str]]:
+    """``Nơi nhận``'s printed lines under its label, as (indent, text, font): each line wrapped to the left
+    column (a long one goes on under its text, past the dash), then ``Bản điện tử:`` and its lines."""
+    register_fonts()
+    measure = Measure(REGULAR, _COPIES_SIZE)
+    hanging = measure.word("-") + measure.space
+
+    def wrapped(lines: Sequence[str]) -> list[tuple[float, str, str]]:
+        return [
+            (hanging if index else 0.0, part, REGULAR)
+            for line in lines
+            for index, part in enumerate(measure.wrap(line, _LEFT_COLUMN - 4 * MM - hanging))
+        ]
+
+    electronic_part = [(0.0, "Bản điện tử:", BOLD_ITALIC), *wrapped(electronic)] if electronic else []
+    return [*wrapped(copies_to), *electronic_part]
 
 
 @dataclass
@@ -192,8 +248,7 @@ class _Header(Flowable):
                 for line in Measure(BOLD, HEADER_SIZE).wrap(part.strip(), column)
             ),
         ]
-        summary = letter.summary if letter.summary.startswith("V/v") else f"V/v {letter.summary}"
-        self.summary_lines = Measure(REGULAR, _SUMMARY_SIZE).wrap(summary, _LEFT_COLUMN - 6 * MM)
+        self.summary_lines = Measure(REGULAR, _SUMMARY_SIZE).wrap(_summary(letter), _LEFT_COLUMN - 6 * MM)
         self.height = (
             HEADER_SIZE
             + (len(self.body_block) - 1) * HEADER_SIZE * 1.2
@@ -260,13 +315,7 @@ class _SignerBlock(Flowable):
             *(line.strip().upper() for line in letter.signer_title.splitlines() if line.strip()),
         ]
         self.titles = self.lines
-        measure = Measure(REGULAR, _COPIES_SIZE)
-        hanging = measure.word("-") + measure.space  # a long line goes on under its text, past the dash
-        self.copies = [
-            (hanging if index else 0.0, part)  # (indent, text)
-            for line in letter.copies_to
-            for index, part in enumerate(measure.wrap(line, _LEFT_COLUMN - 4 * MM - hanging))
-        ]
+        self.copies = distribution_rows(letter.copies_to, letter.electronic_copies_to)
 
     def _left_height(self) -> float:
         return 12 + len(self.copies) * _COPIES_SIZE * 1.15 + 4
@@ -287,10 +336,10 @@ class _SignerBlock(Flowable):
         top = self.height - _BODY_SIZE
         canvas.setFont(BOLD_ITALIC, 12)
         canvas.drawString(0, top, "Nơi nhận:")
-        canvas.setFont(REGULAR, _COPIES_SIZE)
         y = top - 2
-        for indent, line in self.copies:
+        for indent, line, font in self.copies:
             y -= _COPIES_SIZE * 1.15
+            canvas.setFont(font, _COPIES_SIZE)
             canvas.drawString(indent, y, line)
         centre = _LEFT_COLUMN + (self.width - _LEFT_COLUMN) / 2
         last_title = _centred_lines(canvas, centre, top, [(BOLD, _BODY_SIZE, line) for line in self.titles])
@@ -411,9 +460,6 @@ def _letter_layout(letter: LetterData) -> tuple[bytes, _Places]:
         rightMargin=right,
         topMargin=top,
         bottomMargin=bottom,
-        title=letter.summary,
-        author=letter.issuing_body,
-        creator="certsvc",
         initialFontName=REGULAR,
         initialFontSize=_BODY_SIZE,
     )
@@ -433,13 +479,35 @@ def _letter_layout(letter: LetterData) -> tuple[bytes, _Places]:
     return buffer.getvalue(), places
 
 
+def document_record(letter: LetterData) -> DocumentRecord:
+    """The letter's metadata of Quyết định 28/2018: the signer's position is the last line above the name,
+    the lines above it the authority (``TM. ỦY BAN NHÂN DÂN / KT. CHỦ TỊCH``)."""
+    lines = [line.strip() for line in (letter.signer_authority, *letter.signer_title.splitlines()) if line.strip()]
+    number_and_symbol, day = letter.reference or (None, None)
+    return DocumentRecord(
+        agency_code=letter.agency_code.strip(),
+        issuing_body=letter.issuing_body_name.strip() or " ".join(letter.issuing_body.split()),
+        document_type=DOCUMENT_TYPE,
+        symbol=letter.symbol.strip(),
+        summary=_summary(letter),
+        place=letter.place.strip(),
+        signer_authority=" / ".join(lines[:-1]),
+        signer_position=lines[-1],
+        signer_name=letter.signer_name.strip(),
+        number_and_symbol=number_and_symbol,
+        issue_date=day,
+    )
+
+
 def build_letter_pdfs(letter: LetterData) -> tuple[bytes, bytes]:
     """The consolidated proposal letter twice: as laid out (the draft, as a word processor exports it), and
     prepared for signing with the empty number and date text fields and the two signature fields token_agent
-    fills and signs (names from :mod:`token_agent.signing`), over the boxes this module laid out."""
+    fills and signs (names from :mod:`token_agent.signing`), over the boxes this module laid out. Both carry
+    the document metadata (:func:`document_record`); the later revisions keep it."""
     _check_letter(letter)
-    pdf, places = _letter_layout(letter)
+    layout, places = _letter_layout(letter)
     assert places.number and places.date and places.signature
+    pdf = with_metadata(layout, document_record(letter))
     from token_agent import signing  # pyHanko and PKCS#11: loaded only when a letter is made
 
     prepared = signing.prepare(pdf, number_box=places.number, date_box=places.date, signature_box=places.signature)
