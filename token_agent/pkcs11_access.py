@@ -152,8 +152,9 @@ def default_module_path() -> str:
     )
 
 
-def load_module(path: str | None = None) -> Module:
-    """Load the PKCS#11 library, or re-initialise it if this process loaded it before.
+def load_module(path: str | None = None, *, refresh: bool = True) -> Module:
+    """Load the PKCS#11 library, or re-initialise it if this process loaded it before (unless ``refresh`` is
+    false: then it is returned as it is).
 
     Re-initialising (C_Finalize + C_Initialize) is what makes tokens plugged in or created by another
     process since the last call visible; it also closes every session opened before.
@@ -164,7 +165,7 @@ def load_module(path: str | None = None) -> Module:
         if module is None:
             module = pkcs11.lib(path)
             _loaded_modules[path] = module
-        else:
+        elif refresh:
             module.reinitialize()
     except (pkcs11.PKCS11Error, OSError) as exc:
         raise ModuleLoadError(f"Không nạp được thư viện PKCS#11 {path}: {exc}") from exc

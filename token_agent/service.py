@@ -225,6 +225,15 @@ def _ready_tokens(module: Any) -> list[pkcs11.Token]:
     ]
 
 
+def _ready_token(module: Any, key: str) -> pkcs11.Token | None:
+    """The initialised token whose :func:`_token_key` is ``key``, if the module sees it (a token pulled out
+    since the module was loaded is not seen)."""
+    try:
+        return next((t for t in _ready_tokens(module) if _token_key(pkcs11_access.token_info(t)) == key), None)
+    except pkcs11.PKCS11Error:
+        return None
+
+
 def _trust_anchors(job: Job) -> list[x509.Certificate]:
     try:
         return x509.load_pem_x509_certificates(job.trust_anchors_pem.encode()) if job.trust_anchors_pem else []
@@ -319,9 +328,9 @@ class AgentService:
         return load_pairings(self.config.home)
 
     @contextmanager
-    def _module(self) -> Iterator[Any]:
+    def _module(self, *, refresh: bool = True) -> Iterator[Any]:
         with self._token_lock:
-            yield pkcs11_access.load_module(self.config.module_path)
+            yield pkcs11_access.load_module(self.config.module_path, refresh=refresh)
 
     # --- jobs ---
 
@@ -443,8 +452,10 @@ class AgentService:
         image_path = self._image(image) if image else None
         if not pin_text or len(pin_text) > 64:
             raise PinIncorrectError("Hãy nhập mã PIN của thiết bị (tối đa 64 ký tự).")
-        with self._module() as module:
-            token = next((t for t in _ready_tokens(module) if _token_key(pkcs11_access.token_info(t)) == key), None)
+        # The confirmation page listed the tokens a moment ago: look in that list first, and load the module
+        # again (seeing tokens plugged in since) only when the chosen token is not in it.
+        with self._module(refresh=False) as module:
+            token = _ready_token(module, key) or _ready_token(pkcs11_access.load_module(self.config.module_path), key)
             if token is None:
                 raise TokenAbsentError("Không thấy thiết bị đã chọn: hãy cắm thiết bị rồi thử lại.")
             view = _view(token, job)

@@ -18,12 +18,14 @@ from typing import cast
 
 from sqlalchemy import select, update
 from sqlalchemy.engine import CursorResult
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from certsvc.accounts.models import Account
 from certsvc.agents.errors import Gone, JobOfAnotherAccount
 from certsvc.agents.models import AgentJob, JobRole, JobStatus, SigningAgent
 from certsvc.audit.service import Actor, record
+from certsvc.core.transactions import commit_without_waiting_for_the_disk
 from certsvc.core.transitions import busy_as_conflict
 from certsvc.core.validation import FieldCollector, FieldError, parse_count, validated
 from certsvc.documents import files, signing
@@ -190,68 +192,45 @@ def create_job(session: Session, by: Account, doc: OutgoingDocument | None, raw:
             job.place = place_name(doc.issuing_body)
     session.add(job)
     session.flush()
-    record(
-        session,
-        Actor.of(by),
-        "agent.job_created",
-        OBJECT_TYPE,
-        job.id,
-        {"document_id": job.document_id, "role": role.value, "appendix_no": appendix_no, "sha256": job.file_sha256},
-    )
+    commit_without_waiting_for_the_disk(session)  # a job lost in a crash is asked for again with one click
     return job
 
 
 # --- the agent's side -------------------------------------------------------------------------------------
 
+#: A job is read with its document and what the agent is told of it, in one statement.
+_WITH_DOCUMENT = [
+    joinedload(AgentJob.document).options(
+        joinedload(OutgoingDocument.document_type), joinedload(OutgoingDocument.issuing_body)
+    )
+]
 
-def _usable_job(session: Session, agent: SigningAgent, job_id: str) -> AgentJob:
-    """The job, if the agent's account asked for it and it may still be used; refusals as the protocol says."""
-    job = session.get(AgentJob, job_id) if len(job_id) <= 64 else None
+
+def job_for_agent(session: Session, agent: SigningAgent, job_id: str) -> AgentJob:
+    """The job, if the agent's account asked for it and it may still be used; refusals as the protocol says.
+    Reading it changes nothing: an agent is bound to the job when it uploads or cancels, and :func:`_claim` lets
+    one of those through."""
+    job = session.get(AgentJob, job_id, options=_WITH_DOCUMENT) if len(job_id) <= 64 else None
     if job is None:
         raise NotFound("Không có yêu cầu ký này.", code="job_unknown")
     if job.account_id != agent.account_id:
         raise JobOfAnotherAccount("Yêu cầu ký này là của tài khoản khác, không phải tài khoản đã ghép nối.")
-    if job.finished_at is not None or (job.agent_id is not None and job.agent_id != agent.id):
+    if job.finished_at is not None:
         raise Conflict(_USED, code="job_used")
     if job.expires_at <= utcnow():
         raise Gone(_EXPIRED, code="job_expired")
     return job
 
 
-def job_for_agent(session: Session, agent: SigningAgent, job_id: str) -> AgentJob:
-    """The job for the agent that fetches it: a pending job becomes ``fetched`` by this agent (no other agent
-    may then use it); fetching again is allowed."""
-    job = _usable_job(session, agent, job_id)
-    if job.status is JobStatus.PENDING:
-        with busy_as_conflict("Yêu cầu ký đang được xử lý. Thử lại sau giây lát."):
-            moved = cast(
-                CursorResult,
-                session.execute(
-                    update(AgentJob)
-                    .where(AgentJob.id == job.id, AgentJob.status == JobStatus.PENDING)
-                    .values(status=JobStatus.FETCHED, agent_id=agent.id)
-                    .execution_options(synchronize_session=False)
-                ),
-            )
-        if moved.rowcount != 1:
-            raise Conflict(_USED, code="job_used")
-        job.status, job.agent_id = JobStatus.FETCHED, agent.id
-    return job
-
-
-def _current_file(job: AgentJob) -> DocumentFile:
-    doc = job.document
-    if doc is None:
-        raise NotFound("Yêu cầu này không có tệp để ký.", code="no_file")
-    version = files.latest(doc, _SIGNED_KIND[job.role], job.appendix_no)
-    if version is None or version.sha256 != job.file_sha256:
-        raise Conflict(_REASON_MESSAGES["file_changed"], code="file_changed")
-    return version
-
-
 def job_file(session: Session, agent: SigningAgent, job_id: str) -> bytes:
     """The file the job signs, as the job named it (Conflict ``file_changed`` when the document moved on)."""
-    return files.content(_current_file(job_for_agent(session, agent, job_id)))
+    job = job_for_agent(session, agent, job_id)
+    if job.document_id is None:
+        raise NotFound("Yêu cầu này không có tệp để ký.", code="no_file")
+    found = files.latest_content(session, job.document_id, _SIGNED_KIND[job.role], job.appendix_no)
+    if found is None or found[0] != job.file_sha256:
+        raise Conflict(_REASON_MESSAGES["file_changed"], code="file_changed")
+    return found[1]
 
 
 def describe(session: Session, job: AgentJob, urls: Mapping[str, str]) -> dict[str, object]:
@@ -284,57 +263,78 @@ def describe(session: Session, job: AgentJob, urls: Mapping[str, str]) -> dict[s
     }
 
 
-def _claim(session: Session, job: AgentJob) -> None:
-    """Mark the job used (``finished_at`` set) with one compare-and-set UPDATE: of two uploads or cancels of one
-    job at the same moment exactly one gets past here; the other gets Conflict ``job_used``."""
-    now = utcnow()
+def _claim(
+    session: Session,
+    job: AgentJob,
+    agent: SigningAgent,
+    status: JobStatus,
+    code: str | None = None,
+    message: str | None = None,
+) -> None:
+    """Mark the job used by ``agent``, with its outcome, in one compare-and-set UPDATE (``finished_at`` from
+    NULL): of two uploads or cancels of one job at the same moment exactly one gets past here; the other gets
+    Conflict ``job_used``."""
+    values = {"finished_at": utcnow(), "agent_id": agent.id, "status": status, "code": code, "message": message}
     with busy_as_conflict("Yêu cầu ký đang được xử lý. Thử lại sau giây lát."):
         moved = cast(
             CursorResult,
             session.execute(
                 update(AgentJob)
                 .where(AgentJob.id == job.id, AgentJob.finished_at.is_(None))
-                .values(finished_at=now)
+                .values(**values)
                 .execution_options(synchronize_session=False)
             ),
         )
     if moved.rowcount != 1:
         raise Conflict(_USED, code="job_used")
-    job.finished_at = now
+    for key, value in values.items():  # as written: nothing left for the flush to write again
+        set_committed_value(job, key, value)
 
 
-def _finish(session: Session, job: AgentJob, status: JobStatus, code: str | None, message: str | None) -> None:
-    job.status, job.code, job.message = status, code, message
-    details = {"document_id": job.document_id, "role": job.role.value, "agent_id": job.agent_id}
-    if code is not None:
-        details.update(code=code, message=message)
-    record(session, Actor.of(job.account), f"agent.job_{status.value}", OBJECT_TYPE, job.id, details)
+def _record_failure(session: Session, job: AgentJob) -> None:
+    """The audit entry of a failed job. A done one has none of its own: the step it took records the job."""
+    details = {
+        "document_id": job.document_id,
+        "role": job.role.value,
+        "agent_id": job.agent_id,
+        "code": job.code,
+        "message": job.message,
+    }
+    record(session, Actor.of(job.account), "agent.job_failed", OBJECT_TYPE, job.id, details)
 
 
-#: What each role's upload is (its content type) and the service that takes it, run as the job's account: the
-#: manual step's for a signature, the readiness report's for a check.
-_UPLOADS: dict[JobRole, tuple[str, Callable[[Session, AgentJob, bytes, str], object]]] = {
+#: What each role's upload is (its content type) and the service that takes it, run as the job's account (the
+#: manual step's for a signature, the readiness report's for a check); ``via`` names the job and the agent for
+#: the step's audit entry.
+_Take = Callable[[Session, AgentJob, bytes, str, Mapping[str, object]], object]
+_UPLOADS: dict[JobRole, tuple[str, _Take]] = {
     JobRole.APPROVE: (
         "application/pdf",
-        lambda session, job, data, name: signing.approve_upload(
-            session, job.account, cast(OutgoingDocument, job.document), data, name
+        lambda session, job, data, name, via: signing.approve_upload(
+            session, job.account, cast(OutgoingDocument, job.document), data, name, via=via
         ),
     ),
     JobRole.ISSUE: (
         "application/pdf",
-        lambda session, job, data, name: signing.issue_upload(
-            session, job.account, cast(OutgoingDocument, job.document), data, name
+        lambda session, job, data, name, via: signing.issue_upload(
+            session, job.account, cast(OutgoingDocument, job.document), data, name, via=via
         ),
     ),
     JobRole.APPENDIX: (
         "application/pdf",
-        lambda session, job, data, name: signing.appendix_upload(
-            session, job.account, cast(OutgoingDocument, job.document), cast(int, job.appendix_no), data, name
+        lambda session, job, data, name, via: signing.appendix_upload(
+            session,
+            job.account,
+            cast(OutgoingDocument, job.document),
+            cast(int, job.appendix_no),
+            data,
+            name,
+            via=via,
         ),
     ),
     JobRole.CHECK: (
         "application/json",
-        lambda session, job, data, name: store_report(session, job.account, data, source=ReportSource.AGENT),
+        lambda session, job, data, name, via: store_report(session, job.account, data, source=ReportSource.AGENT),
     ),
 }
 
@@ -342,35 +342,33 @@ _UPLOADS: dict[JobRole, tuple[str, Callable[[Session, AgentJob, bytes, str], obj
 def upload_result(session: Session, agent: SigningAgent, job_id: str, content: bytes, content_type: str) -> JobState:
     """The agent's signed file for the job: the manual step's service runs as the job's account.
 
-    Commits once. The job is marked used by a compare-and-set in the same transaction as the step, so of two
+    Commits once. The job is marked done by a compare-and-set in the same transaction as the step, so of two
     uploads at the same moment the second waits for the first and then finds the job used. On a refusal (the
     service already rolled back its work, the claim with it, and audited the refused signature) the job is
-    claimed again and marked failed with the refusal's code and message, committed, and the refusal raised.
+    claimed again as failed with the refusal's code and message, committed, and the refusal raised.
     """
-    job = _usable_job(session, agent, job_id)
+    job = job_for_agent(session, agent, job_id)
     expected, take = _UPLOADS[job.role]
     if content_type.split(";")[0].strip().lower() != expected:
         what = "Báo cáo kiểm tra" if job.role is JobRole.CHECK else "Tệp đã ký"
         raise ValidationFailed({"file": f"{what} phải có Content-Type: {expected}."})
-    job.agent_id = agent.id
-    _claim(session, job)
+    _claim(session, job, agent, JobStatus.DONE)
     name = f"van-ban-{job.document_id}-ky-so-{job.role.value}.pdf"
     try:
-        take(session, job, content, name)
+        take(session, job, content, name, {"agent_job": job.id, "agent_id": agent.id})
     except CertsvcError as refusal:
         session.rollback()
         try:
-            job.agent_id = agent.id
-            _claim(session, job)
+            _claim(session, job, agent, JobStatus.FAILED, refusal.code, refusal.message)
         except Conflict:  # another upload took the job meanwhile: it tells the outcome
             session.rollback()
             raise refusal from None
-        _finish(session, job, JobStatus.FAILED, refusal.code, refusal.message)
+        _record_failure(session, job)
         session.commit()
         raise
-    _finish(session, job, JobStatus.DONE, None, None)
+    state = _state(job)  # before the commit, which would make it read the job and the document again
     session.commit()
-    return _state(job)
+    return state
 
 
 def cancel_job(session: Session, agent: SigningAgent, job_id: str, raw: Mapping[str, object]) -> JobState:
@@ -380,10 +378,10 @@ def cancel_job(session: Session, agent: SigningAgent, job_id: str, raw: Mapping[
     reason = fields.take("reason", _reason)
     fields.raise_if_failed()
     code = reason or "user_cancelled"
-    job = _usable_job(session, agent, job_id)
-    job.agent_id = agent.id
-    _claim(session, job)
-    _finish(session, job, JobStatus.FAILED, code, _REASON_MESSAGES.get(code, f"Phần mềm ký số đã dừng ({code})."))
+    job = job_for_agent(session, agent, job_id)
+    message = _REASON_MESSAGES.get(code, f"Phần mềm ký số đã dừng ({code}).")
+    _claim(session, job, agent, JobStatus.FAILED, code, message)
+    _record_failure(session, job)
     return _state(job)
 
 
@@ -400,7 +398,7 @@ def _reason(value: object) -> str | None:
 
 def _state(job: AgentJob) -> JobState:
     document_status = job.document.status.value if job.document is not None else None
-    unused = job.status in (JobStatus.PENDING, JobStatus.FETCHED) and job.finished_at is None
+    unused = job.status is JobStatus.PENDING and job.finished_at is None
     if unused and job.expires_at <= utcnow():
         return JobState("expired", "job_expired", _EXPIRED, document_status)
     return JobState(job.status.value, job.code, job.message, document_status)

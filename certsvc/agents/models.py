@@ -30,10 +30,9 @@ class JobRole(LabelledEnum):
 
 
 class JobStatus(LabelledEnum):
-    """Where a job stands: created, fetched by the agent, then done or failed (each at most once)."""
+    """Where a job stands: waiting for its agent, then done or failed (at most once)."""
 
     PENDING = "pending", "Chờ phần mềm ký số"
-    FETCHED = "fetched", "Phần mềm ký số đã nhận"
     DONE = "done", "Đã xong"
     FAILED = "failed", "Không thành công"
 
@@ -87,7 +86,7 @@ class AgentJob(Model):
     #: A random, unguessable id (the page hands it to the agent).
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("account.id"), index=True)
-    #: The agent that fetched the job (NULL while pending).
+    #: The agent that uploaded the job's result or cancelled it (NULL while pending).
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("signing_agent.id"))
     document_id: Mapped[int | None] = mapped_column(ForeignKey("outgoing_document.id"), index=True)
     role: Mapped[JobRole] = mapped_column(enum_column(JobRole))

@@ -16,7 +16,7 @@ from typing import cast
 
 from sqlalchemy import select, update
 from sqlalchemy.engine import CursorResult
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from certsvc.accounts.authentication import LoginPolicy, _throttle_row
 from certsvc.accounts.models import Account, LoginThrottle
@@ -213,7 +213,11 @@ def agent_for_credential(session: Session, header: str) -> SigningAgent:
     credential = credential.strip()
     if scheme.lower() != "agent" or not credential.startswith(CREDENTIAL_PREFIX) or len(credential) > 100:
         raise AgentUnauthenticated("Thiếu thông tin xác thực của phần mềm ký số (Authorization: Agent ...).")
-    agent = session.scalar(select(SigningAgent).where(SigningAgent.credential_sha256 == _digest(credential)))
+    agent = session.scalar(
+        select(SigningAgent)
+        .options(joinedload(SigningAgent.account))
+        .where(SigningAgent.credential_sha256 == _digest(credential))
+    )
     if agent is None:
         raise AgentUnauthenticated("Phần mềm ký số chưa được ghép nối với hệ thống này.")
     if agent.revoked_at is not None or agent.account.is_disabled:

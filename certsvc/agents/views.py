@@ -109,11 +109,12 @@ def create_signing_job(document_id: int):
         job = jobs.create_job(db.session, current_user, doc, request.form)
     except CertsvcError as failure:
         return _json_refusal(failure)
+    job_id = job.id  # read before the commit, which expires the job
     db.session.commit()
     return jsonify(
-        job_id=job.id,
+        job_id=job_id,
         agent_url=current_app.config["CERTSVC_AGENT_URL"],
-        status_url=url_for("agents.signing_job_status", document_id=document_id, job_id=job.id),
+        status_url=url_for("agents.signing_job_status", document_id=document_id, job_id=job_id),
     ), 201
 
 

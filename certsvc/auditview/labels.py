@@ -80,8 +80,8 @@ ACTION_LABELS: dict[str, str] = {
     "agent.pairing_code_created": "Tạo mã ghép nối phần mềm ký số",
     "agent.paired": "Ghép nối phần mềm ký số",
     "agent.revoked": "Thu hồi ghép nối phần mềm ký số",
-    "agent.job_created": "Ký số một chạm: tạo yêu cầu ký",
-    "agent.job_done": "Ký số một chạm: đã ký",
+    "agent.job_created": "Ký số một chạm: tạo yêu cầu ký",  # written by versions before 2026-12
+    "agent.job_done": "Ký số một chạm: đã ký",  # written by versions before 2026-12
     "agent.job_failed": "Ký số một chạm: không ký được",
     "readiness.report_stored": "Lưu báo cáo kiểm tra thiết bị ký số",
     "readiness.visit_recorded": "Ghi lượt hỗ trợ kiểm tra tại đầu mối",
@@ -131,6 +131,8 @@ DETAIL_LABELS: dict[str, str] = {
     "username": "Tên đăng nhập",
     "role": "Vai trò",
     "organisation_id": "Mã tổ chức",
+    "agent_job": "Ký qua phần mềm ký số, yêu cầu ký",
+    "agent_id": "Mã thiết bị ký số đã ghép nối",
 }
 
 

@@ -16,15 +16,16 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, Engine, event
+from sqlalchemy import Connection, Engine, event, text
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 from sqlalchemy.pool import ConnectionPoolEntry, Pool
 
 if TYPE_CHECKING:
     from flask import Flask
     from flask_sqlalchemy import SQLAlchemy
 
-__all__ = ["end_reading_transactions_with_commit"]
+__all__ = ["end_reading_transactions_with_commit", "commit_without_waiting_for_the_disk"]
 
 #: Set in a pooled connection's ``info`` by any statement that is not a SELECT, until its transaction ends.
 _WROTE = "certsvc.core.transactions.wrote"
@@ -68,3 +69,15 @@ def end_reading_transactions_with_commit(app: Flask, db: SQLAlchemy) -> None:
         except SQLAlchemyError:
             # Nothing was written: the answer stands; the session's removal rolls back.
             log.warning("ending a reading transaction failed", exc_info=True)
+
+
+def commit_without_waiting_for_the_disk(session: Session) -> None:
+    """Let the current transaction's COMMIT return before PostgreSQL has flushed it to disk
+    (``synchronous_commit`` off for this transaction only; SQLite is left as it is).
+
+    Only for records a crash may lose without harm, such as a one-time signing job the user asks for again,
+    never for evidence. The database stays consistent: a crash can lose the last such transactions whole,
+    never part of one, and never a later transaction that waited for the disk.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL synchronous_commit TO OFF"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from typing import IO, Protocol
 
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -150,6 +151,25 @@ def add_draft(
 def latest(doc: OutgoingDocument, kind: FileKind, appendix: int | None = None) -> DocumentFile | None:
     """The newest version of the document's ``kind`` file (of appendix ``appendix``), or None."""
     return next((f for f in reversed(doc.files) if f.kind is kind and f.appendix == appendix), None)
+
+
+def latest_content(
+    session: Session, document_id: int, kind: FileKind, appendix: int | None = None
+) -> tuple[str, bytes] | None:
+    """The SHA-256 and bytes of :func:`latest`'s version, read in one statement without loading the document."""
+    version = (
+        select(DocumentFile.sha256, StoredFile.content)
+        .join(StoredFile, StoredFile.sha256 == DocumentFile.sha256)
+        .where(
+            DocumentFile.document_id == document_id,
+            DocumentFile.kind == kind,
+            DocumentFile.appendix.is_(None) if appendix is None else DocumentFile.appendix == appendix,
+        )
+        .order_by(DocumentFile.id.desc())
+        .limit(1)
+    )
+    found = session.execute(version).first()
+    return None if found is None else (found.sha256, found.content)
 
 
 def content(document_file: DocumentFile) -> bytes:

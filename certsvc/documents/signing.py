@@ -20,7 +20,7 @@ evidence stays although the step did not happen.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import date
 
@@ -305,9 +305,18 @@ def _number_and_date(reader: PdfFileReader, doc: OutgoingDocument) -> None:
 
 
 def approve_upload(
-    session: Session, by: Account, doc: OutgoingDocument, content: bytes, filename: str
+    session: Session,
+    by: Account,
+    doc: OutgoingDocument,
+    content: bytes,
+    filename: str,
+    *,
+    via: Mapping[str, object] | None = None,
 ) -> DocumentEvent:
-    """The proposed signer's signed file: stored as the APPROVED version and the document approved."""
+    """The proposed signer's signed file: stored as the APPROVED version and the document approved.
+
+    ``via`` (here and in the other uploads) says how the file came when not by the page's upload, for the
+    step's audit entry: ``{"agent_job": <job id>, "agent_id": <signing agent id>}`` for the signing agent."""
     check_transition(session, by, doc, Action.APPROVE)  # role, proposed signer, status: before the file
     with _audited_refusal(session, by, doc, _APPROVE, content, filename):
         reader = _open_upload(content, files.content(_stored(doc, FileKind.PREPARED)))
@@ -323,11 +332,23 @@ def approve_upload(
     doc.personal_certificate_id = cert.id
     doc.approved_at = utcnow()
     return apply_transition(
-        session, by, doc, Action.APPROVE, details={"certificate": cert.serial_hex, "sha256": version.sha256}
+        session,
+        by,
+        doc,
+        Action.APPROVE,
+        details={"certificate": cert.serial_hex, "sha256": version.sha256, **(via or {})},
     )
 
 
-def issue_upload(session: Session, by: Account, doc: OutgoingDocument, content: bytes, filename: str) -> DocumentEvent:
+def issue_upload(
+    session: Session,
+    by: Account,
+    doc: OutgoingDocument,
+    content: bytes,
+    filename: str,
+    *,
+    via: Mapping[str, object] | None = None,
+) -> DocumentEvent:
     """The clerk's file with number, date and the organisation's signature: stored as ISSUED, the number used."""
     check_transition(session, by, doc, Action.ISSUE)
     with _audited_refusal(session, by, doc, _ISSUE, content, filename):
@@ -358,12 +379,19 @@ def issue_upload(session: Session, by: Account, doc: OutgoingDocument, content: 
         by,
         doc,
         Action.ISSUE,
-        details={"number": entry.symbol, "certificate": cert.serial_hex, "sha256": version.sha256},
+        details={"number": entry.symbol, "certificate": cert.serial_hex, "sha256": version.sha256, **(via or {})},
     )
 
 
 def appendix_upload(
-    session: Session, by: Account, doc: OutgoingDocument, appendix_no: int, content: bytes, filename: str
+    session: Session,
+    by: Account,
+    doc: OutgoingDocument,
+    appendix_no: int,
+    content: bytes,
+    filename: str,
+    *,
+    via: Mapping[str, object] | None = None,
 ) -> DocumentFile:
     """An appendix signed top right with the organisation's key, on the issue date, by the token's keeper:
     stored as its APPENDIX_ISSUED version (the document's status does not change)."""
@@ -382,6 +410,6 @@ def appendix_upload(
         by,
         doc,
         Action.SIGN_APPENDIX,
-        details={"appendix": appendix_no, "certificate": cert.serial_hex, "sha256": version.sha256},
+        details={"appendix": appendix_no, "certificate": cert.serial_hex, "sha256": version.sha256, **(via or {})},
     )
     return version
