@@ -261,6 +261,12 @@ class OutgoingDocument(Model):
 
 
 Index("ix_outgoing_document_lists", OutgoingDocument.status, OutgoingDocument.issuing_body_id, OutgoingDocument.id)
+#: Who signed with a certificate lately (the readiness board's "signs in the period", the idle signers' report).
+Index(
+    "ix_outgoing_document_personal_certificate",
+    OutgoingDocument.personal_certificate_id,
+    OutgoingDocument.approved_at,
+)
 
 
 class DocumentRecipient(Model):
