@@ -82,12 +82,12 @@ class DatabaseSupply:
     """Databases copied from the template one test ahead, and dropped after their test, in background threads.
 
     Dropping a database makes PostgreSQL take a checkpoint, seconds when the tests have written much; drops
-    that wait at the same moment share one, so several run at once, and none holds up the next copy."""
+    that wait at the same moment share one, so many run at once (a dozen), and none holds up the next copy."""
 
     def __init__(self, template: str) -> None:
         self._template = template
         self._maker = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="create-database")
-        self._dropper = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="drop-database")
+        self._dropper = concurrent.futures.ThreadPoolExecutor(max_workers=12, thread_name_prefix="drop-database")
         self._next = self._order()
 
     def _order(self) -> concurrent.futures.Future[str]:
