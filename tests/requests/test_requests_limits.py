@@ -16,7 +16,7 @@ from certsvc.requests.service import take_action
 from certsvc.requests.transitions import Action, apply_transition
 from certsvc.timeutil import utcnow
 from tests.support.registry import add_certificate
-from tests.support.requests import counts, draft, head, individual, officer
+from tests.support.requests import counts, draft, head, individual, officer, organisational
 
 OLD = timedelta(days=700)
 
@@ -191,16 +191,7 @@ def test_organisation_and_device_requests(session, world):
         session,
         world,
         "new_organisation",
-        {
-            "org_name": "UBND xã Tân Đoàn",
-            "address": "Xã Tân Đoàn, huyện Văn Quan",
-            "tax_code": "4900123456",
-            "budget_code": "1234567",
-            "province": "Lạng Sơn",
-            "email": "tandoan@langson.gov.vn",
-            "receiver_name": "Hà Thị Ngọc",
-            "validity_years": "5",
-        },
+        organisational(address="Xã Tân Đoàn, huyện Văn Quan"),
     )
     device = draft(
         session,
