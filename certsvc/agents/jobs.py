@@ -29,7 +29,7 @@ from certsvc.core.transactions import commit_without_waiting_for_the_disk
 from certsvc.core.transitions import busy_as_conflict
 from certsvc.core.validation import FieldCollector, FieldError, parse_count, validated
 from certsvc.documents import files, signing
-from certsvc.documents.models import DocumentFile, FileKind, OutgoingDocument
+from certsvc.documents.models import FileKind, OutgoingDocument
 from certsvc.documents.transitions import Action, check_transition
 from certsvc.errors import CertsvcError, Conflict, NotFound, ValidationFailed
 from certsvc.orgs.names import place_name
@@ -108,15 +108,16 @@ def _role(value: object) -> JobRole:
         raise FieldError("Vai trò ký không hợp lệ.") from None
 
 
-def _file_to_sign(doc: OutgoingDocument, role: JobRole, appendix_no: int | None) -> DocumentFile:
-    """The stored version the role signs: the prepared file, the approved one, or the appendix's draft."""
+def _sha256_to_sign(session: Session, doc: OutgoingDocument, role: JobRole, appendix_no: int | None) -> str:
+    """The SHA-256 of the stored version the role signs: the prepared file, the approved one, or the appendix's
+    draft."""
     kind = _SIGNED_KIND[role]
-    version = files.latest(doc, kind, appendix_no)
-    if version is None:
+    sha256 = files.latest_sha256(session, doc.id, kind, appendix_no)
+    if sha256 is None:
         if role is JobRole.APPENDIX:
             raise NotFound("Không có phụ lục này.")
         raise Conflict(f"Văn bản chưa có tệp «{kind.label}».", code="file_missing")
-    return version
+    return sha256
 
 
 def accepted_certificates(session: Session, by: Account, doc: OutgoingDocument, role: JobRole) -> list[str]:
@@ -183,7 +184,7 @@ def create_job(session: Session, by: Account, doc: OutgoingDocument | None, raw:
     if doc is not None:
         check_transition(session, by, doc, _ACTIONS[role])
         job.document_id = doc.id
-        job.file_sha256 = _file_to_sign(doc, role, appendix_no).sha256
+        job.file_sha256 = _sha256_to_sign(session, doc, role, appendix_no)
         job.accepted_certificates = accepted_certificates(session, by, doc, role)
         entry = doc.number_entry
         if entry is not None and role in (JobRole.ISSUE, JobRole.APPENDIX):
@@ -236,7 +237,9 @@ def job_file(session: Session, agent: SigningAgent, job_id: str) -> bytes:
 def describe(session: Session, job: AgentJob, urls: Mapping[str, str]) -> dict[str, object]:
     """The job as the agent reads it (docs/agent-protocol.md, §2.3); ``urls``: ``file_url`` and ``upload_url``."""
     doc = job.document
-    anchors = "".join(ssl.DER_cert_to_PEM_cert(anchor.der) for anchor in active_anchors(session))
+    # The agent checks signatures against them before it issues (the leader's) and in a token check.
+    needs_anchors = job.role in (JobRole.ISSUE, JobRole.CHECK)
+    anchors = "".join(ssl.DER_cert_to_PEM_cert(a.der) for a in active_anchors(session)) if needs_anchors else ""
     return {
         "id": job.id,
         "role": job.role.value,

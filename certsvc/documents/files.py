@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from typing import IO, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -153,13 +153,10 @@ def latest(doc: OutgoingDocument, kind: FileKind, appendix: int | None = None) -
     return next((f for f in reversed(doc.files) if f.kind is kind and f.appendix == appendix), None)
 
 
-def latest_content(
-    session: Session, document_id: int, kind: FileKind, appendix: int | None = None
-) -> tuple[str, bytes] | None:
-    """The SHA-256 and bytes of :func:`latest`'s version, read in one statement without loading the document."""
-    version = (
-        select(DocumentFile.sha256, StoredFile.content)
-        .join(StoredFile, StoredFile.sha256 == DocumentFile.sha256)
+def _newest(document_id: int, kind: FileKind, appendix: int | None, *columns) -> Select:
+    """``columns`` of the newest version of a document's ``kind`` file (of appendix ``appendix``)."""
+    return (
+        select(*columns)
         .where(
             DocumentFile.document_id == document_id,
             DocumentFile.kind == kind,
@@ -168,7 +165,19 @@ def latest_content(
         .order_by(DocumentFile.id.desc())
         .limit(1)
     )
-    found = session.execute(version).first()
+
+
+def latest_sha256(session: Session, document_id: int, kind: FileKind, appendix: int | None = None) -> str | None:
+    """The SHA-256 of :func:`latest`'s version, read without loading the document's versions."""
+    return session.scalar(_newest(document_id, kind, appendix, DocumentFile.sha256))
+
+
+def latest_content(
+    session: Session, document_id: int, kind: FileKind, appendix: int | None = None
+) -> tuple[str, bytes] | None:
+    """The SHA-256 and bytes of :func:`latest`'s version, read in one statement without loading the document."""
+    newest = _newest(document_id, kind, appendix, DocumentFile.sha256, StoredFile.content)
+    found = session.execute(newest.join(StoredFile, StoredFile.sha256 == DocumentFile.sha256)).first()
     return None if found is None else (found.sha256, found.content)
 
 

@@ -72,7 +72,7 @@ def test_approve_then_issue_through_the_agent(app, session, tokens, dw, signer, 
     assert _sha(tokens.der("LANH-DAO")) in job["accepted_certificates"]
     assert _sha(tokens.der("KHAC")) not in job["accepted_certificates"]
     assert _sha(tokens.der("VAN-THU")) not in job["accepted_certificates"]
-    assert job["number"] is None and job["trust_anchors_pem"].count("BEGIN CERTIFICATE") == 2
+    assert job["number"] is None and job["trust_anchors_pem"] == ""  # approving checks no signature before
     assert (job["file_url"], job["upload_url"]) == (
         f"/api/agent/v1/jobs/{job_id}/file",
         f"/api/agent/v1/jobs/{job_id}/result",
@@ -97,6 +97,7 @@ def test_approve_then_issue_through_the_agent(app, session, tokens, dw, signer, 
     clerk_agent = paired(app, clerk, "MAY-VAN-THU")
     issue_id = job_id_of(new_job(clerk, dw.doc_id, "issue"))
     issue = clerk_agent.job(issue_id).get_json()
+    assert issue["trust_anchors_pem"].count("BEGIN CERTIFICATE") == 2  # to check the leader's before sealing
     entry = dw.doc(session).number_entry
     assert (issue["issue_date"], issue["place"]) == (entry.issue_date.isoformat(), PLACE)
     assert issue["number"].endswith(entry.symbol.split("/", 1)[1])
