@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from wtforms import BooleanField, SelectChoice, StringField  # type: ignore[attr-defined]
 
 from certsvc.orgs.models import DEFAULT_RECIPIENT, Organisation, OrgKind
-from certsvc.ui.forms import ServiceForm, open_select
+from certsvc.ui.forms import MarkedRequired, ServiceForm, open_select
 
 __all__ = ["OrganisationForm", "org_choices"]
 
@@ -25,10 +25,10 @@ def org_choices(rows: Iterable[tuple[Organisation, int]], placeholder: str) -> l
 
 
 class OrganisationForm(ServiceForm):
-    name = StringField("Tên tổ chức")
+    name = StringField("Tên tổ chức", validators=[MarkedRequired()])
     symbol = StringField("Ký hiệu viết tắt")
     agency_code = StringField("Mã định danh")
-    kind = open_select("Loại tổ chức")
+    kind = open_select("Loại tổ chức", required=True)
     parent_id = open_select("Cơ quan cấp trên")
     focal_office_id = open_select("Cơ quan đầu mối tổng hợp")
     address = StringField("Địa chỉ")

@@ -5,15 +5,15 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, StringField
 
-from certsvc.ui.forms import ServiceForm, open_select
+from certsvc.ui.forms import MarkedRequired, ServiceForm, open_select
 
 __all__ = ["PersonForm", "PeopleFilterForm"]
 
 
 class PersonForm(ServiceForm):
-    full_name = StringField("Họ và tên")
+    full_name = StringField("Họ và tên", validators=[MarkedRequired()])
     position = StringField("Chức vụ")
-    organisation_id = open_select("Đơn vị")
+    organisation_id = open_select("Đơn vị", required=True)
     cccd = StringField("Số CCCD")
     email = StringField("Thư điện tử công vụ")
     phone = StringField("Số điện thoại di động")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
@@ -19,7 +19,7 @@ from certsvc.policy import Permission, ensure
 if TYPE_CHECKING:
     from certsvc.accounts.models import Account
 
-__all__ = ["apply_field_errors", "ActionForm", "ServiceForm", "open_select", "RecordEditor"]
+__all__ = ["apply_field_errors", "ActionForm", "MarkedRequired", "ServiceForm", "open_select", "RecordEditor"]
 
 
 class ActionForm(FlaskForm):
@@ -44,9 +44,19 @@ def choice(value: object) -> str:
     return "" if value is None else str(value)
 
 
-def open_select(label: str) -> SelectField:
+class MarkedRequired:
+    """A field the service requires, marked so on the page (an asterisk beside its label, and the browser's
+    ``required``); the service checks it and says what is missing under the field."""
+
+    field_flags: ClassVar[dict[str, bool]] = {"required": True}
+
+    def __call__(self, form: FlaskForm, field: Any) -> None:
+        """Nothing to check here: the service does."""
+
+
+def open_select(label: str, *, required: bool = False) -> SelectField:
     """A select that leaves checking the posted value to the service."""
-    return SelectField(label, coerce=choice, validate_choice=False)
+    return SelectField(label, coerce=choice, validate_choice=False, validators=[MarkedRequired()] if required else [])
 
 
 class ServiceForm(FlaskForm):

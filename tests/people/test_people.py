@@ -240,3 +240,16 @@ def test_org_page_lists_its_people(admin, world, session):
     add_people(session, world.orgs["commune"], "Nông Văn Khánh")
     page = admin.get(f"/admin/orgs/{world.orgs['commune'].id}").get_data(as_text=True)
     assert "Cán bộ của tổ chức" in page and "Nông Văn Khánh" in listed_names(page)
+
+
+def test_the_forms_mark_what_the_service_requires(admin):
+    """An asterisk (and the browser's ``required``) on exactly the fields whose absence the service refuses."""
+    marked = re.compile(r'<label for="([a-z_]+)">[^<]*<span class="required" title="Bắt buộc">\*</span></label>')
+    for url, required in (
+        ("/admin/people/new", {"full_name", "organisation_id"}),
+        ("/admin/orgs/new", {"name", "kind"}),
+    ):
+        page = admin.get(url).get_data(as_text=True)
+        assert set(marked.findall(page)) == required, url
+        for name in required:
+            assert re.search(rf'<(input|select)[^>]*id="{name}"[^>]*required', page), (url, name)
