@@ -10,6 +10,7 @@ certsvc's code and message, and a server that cannot be reached ``server_unreach
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 import json
@@ -109,6 +110,8 @@ class Job:
     issue_date: dt.date | None
     place: str | None
     trust_anchors_pem: str = field(repr=False)
+    #: The file itself when the server sent it with the job (a small one), not yet checked against its SHA-256.
+    inline_file: bytes | None = field(default=None, repr=False)
 
     @property
     def role_words(self) -> str:
@@ -170,6 +173,7 @@ def _parse_job(raw: Any, job_id: str) -> Job:
             issue_date=dt.date.fromisoformat(issue_date) if issue_date else None,
             place=_text(raw.get("place"), 200) or None,
             trust_anchors_pem=_text(raw.get("trust_anchors_pem"), JSON_LIMIT),
+            inline_file=base64.b64decode(raw["file_base64"], validate=True) if raw.get("file_base64") else None,
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ServerUnreachableError(f"Máy chủ trả lời yêu cầu ký không đúng giao thức ({exc}).") from exc
@@ -269,10 +273,14 @@ class CertsvcClient:
         return _parse_job(self._json("GET", f"{API_PREFIX}/jobs/{quote(check_job_id(job_id))}"), job_id)
 
     def file(self, job: Job) -> bytes:
-        """The job's file, refused unless its SHA-256 is the job's (§2.4)."""
+        """The job's file, as it came with the job or from ``file_url``; refused unless its SHA-256 is the job's
+        (§2.4)."""
         if job.file_url is None or job.file_sha256 is None:
             raise ServerUnreachableError("Yêu cầu ký không có tệp văn bản.")
-        _type, data = self._call("GET", job.file_url, limit=PDF_LIMIT)
+        if job.inline_file is not None:
+            data = job.inline_file
+        else:
+            _type, data = self._call("GET", job.file_url, limit=PDF_LIMIT)
         if hashlib.sha256(data).hexdigest() != job.file_sha256:
             raise FileChangedError("Tệp tải về khác tệp của yêu cầu ký (văn bản đã thay đổi): hãy tải lại trang.")
         return data

@@ -8,6 +8,7 @@ it and the file with its credential (:func:`job_for_agent`, :func:`job_file`) an
 
 from __future__ import annotations
 
+import base64
 import re
 import secrets
 import ssl
@@ -43,6 +44,7 @@ from certsvc.timeutil import utcnow
 from token_agent.signing import format_number
 
 __all__ = [
+    "INLINE_FILE_BYTES",
     "JOB_LIFETIME",
     "OBJECT_TYPE",
     "JobState",
@@ -57,6 +59,8 @@ __all__ = [
 ]
 
 JOB_LIFETIME = timedelta(minutes=5)
+#: The largest file sent inside the job's description (base64 in the JSON, which an agent reads up to 1 MiB).
+INLINE_FILE_BYTES = 512 * 1024
 #: The audit log's object type of a job.
 OBJECT_TYPE = "agent_job"
 #: The most appendices a document may have, for bounding ``appendix_no``.
@@ -229,9 +233,22 @@ def job_file(session: Session, agent: SigningAgent, job_id: str) -> bytes:
     if job.document_id is None:
         raise NotFound("Yêu cầu này không có tệp để ký.", code="no_file")
     found = files.latest_content(session, job.document_id, _SIGNED_KIND[job.role], job.appendix_no)
-    if found is None or found[0] != job.file_sha256:
+    if found is None or found[0] != job.file_sha256 or found[1] is None:
         raise Conflict(_REASON_MESSAGES["file_changed"], code="file_changed")
     return found[1]
+
+
+def _inline_file(session: Session, job: AgentJob) -> dict[str, str]:
+    """``file_base64``: the file to sign, when it is unchanged and at most :data:`INLINE_FILE_BYTES` (it then
+    comes with the job, one request fewer; a larger one is fetched from ``file_url``)."""
+    if job.document_id is None or job.role is JobRole.CHECK:
+        return {}
+    found = files.latest_content(
+        session, job.document_id, _SIGNED_KIND[job.role], job.appendix_no, up_to=INLINE_FILE_BYTES
+    )
+    if found is None or found[0] != job.file_sha256 or found[1] is None:
+        return {}  # changed: fetching file_url says so
+    return {"file_base64": base64.b64encode(found[1]).decode("ascii")}
 
 
 def describe(session: Session, job: AgentJob, urls: Mapping[str, str]) -> dict[str, object]:
@@ -263,6 +280,7 @@ def describe(session: Session, job: AgentJob, urls: Mapping[str, str]) -> dict[s
         "issue_date": job.issue_date.isoformat() if job.issue_date else None,
         "place": job.place,
         "trust_anchors_pem": anchors,
+        **_inline_file(session, job),
     }
 
 

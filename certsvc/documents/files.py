@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from typing import IO, Protocol
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, case, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -173,10 +173,13 @@ def latest_sha256(session: Session, document_id: int, kind: FileKind, appendix: 
 
 
 def latest_content(
-    session: Session, document_id: int, kind: FileKind, appendix: int | None = None
-) -> tuple[str, bytes] | None:
-    """The SHA-256 and bytes of :func:`latest`'s version, read in one statement without loading the document."""
-    newest = _newest(document_id, kind, appendix, DocumentFile.sha256, StoredFile.content)
+    session: Session, document_id: int, kind: FileKind, appendix: int | None = None, *, up_to: int | None = None
+) -> tuple[str, bytes | None] | None:
+    """The SHA-256 and bytes of :func:`latest`'s version, read in one statement without loading the document;
+    with ``up_to``, the bytes only of a file of at most that many (None for a larger one, left in the database).
+    """
+    content = StoredFile.content if up_to is None else case((StoredFile.size <= up_to, StoredFile.content))
+    newest = _newest(document_id, kind, appendix, DocumentFile.sha256, content.label("content"))
     found = session.execute(newest.join(StoredFile, StoredFile.sha256 == DocumentFile.sha256)).first()
     return None if found is None else (found.sha256, found.content)
 

@@ -4,6 +4,7 @@ helpers that run token_agent.signing) and uploads, and certsvc runs exactly the 
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 import json
@@ -69,6 +70,7 @@ def test_approve_then_issue_through_the_agent(app, session, tokens, dw, signer, 
     assert job["role"] == "approve" and job["status"] == "pending"
     assert job["document"]["summary"] == "V/v rà soát thiết bị ký số"
     assert job["file_sha256"] == _sha(prepared)
+    assert base64.b64decode(job["file_base64"]) == prepared  # a small file comes with the job
     assert _sha(tokens.der("LANH-DAO")) in job["accepted_certificates"]
     assert _sha(tokens.der("KHAC")) not in job["accepted_certificates"]
     assert _sha(tokens.der("VAN-THU")) not in job["accepted_certificates"]

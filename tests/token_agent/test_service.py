@@ -6,6 +6,7 @@ each refusal of the server can be staged; the signing rounds use the real SoftHS
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import datetime as dt
 import hashlib
@@ -352,6 +353,12 @@ def test_an_expired_job_and_a_changed_file_are_refused_before_anything_is_shown(
     paired.add_job("k" * 32, "approve", b"%PDF-1.7 x", file_sha256="0" * 64)
     answer = agent.new_job(paired.origin, "k" * 32)
     assert (answer.status, answer.json["error"]["code"]) == (409, "file_changed")
+    # A file sent with the job is checked as a fetched one is, and then not fetched.
+    sent_along = base64.b64encode(b"%PDF-1.7 changed").decode()
+    paired.add_job("m" * 32, "approve", b"%PDF-1.7 x", file_base64=sent_along)
+    answer = agent.new_job(paired.origin, "m" * 32)
+    assert (answer.status, answer.json["error"]["code"]) == (409, "file_changed")
+    assert paired.requests_to("m" * 32 + "/file") == []
 
 
 def test_a_revoked_pairing_is_not_paired(agent, paired):
