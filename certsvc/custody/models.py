@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text, func, select
+from sqlalchemy import CheckConstraint, ForeignKey, Select, String, Text, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from certsvc.core.enums import LabelledEnum, enum_column
@@ -149,18 +149,28 @@ class Handover(Model):
     event: Mapped[CustodyEvent | None] = relationship()
 
 
-def keeper_ids(session: Session, token_ids: list[int] | None = None) -> dict[int, int | None]:
-    """The current keeper (person id, or None) of each token in the register: the keeper of its newest entry."""
+def _newest_entries(token_ids: list[int] | None) -> Select:
+    """The token and keeper of each token's newest entry in the register (of ``token_ids``, or of all)."""
     newest_query = select(CustodyEvent.token_id, func.max(CustodyEvent.seq).label("seq")).group_by(
         CustodyEvent.token_id
     )
     if token_ids is not None:
         newest_query = newest_query.where(CustodyEvent.token_id.in_(token_ids))
     newest = newest_query.subquery()
-    rows = session.execute(
-        select(CustodyEvent.token_id, CustodyEvent.keeper_id).join(newest, CustodyEvent.seq == newest.c.seq)
+    return select(CustodyEvent.token_id, CustodyEvent.keeper_id).join(newest, CustodyEvent.seq == newest.c.seq)
+
+
+def keeper_ids(session: Session, token_ids: list[int] | None = None) -> dict[int, int | None]:
+    """The current keeper (person id, or None) of each token in the register: the keeper of its newest entry."""
+    return {row.token_id: row.keeper_id for row in session.execute(_newest_entries(token_ids))}
+
+
+def keeper_names(session: Session, token_ids: list[int]) -> dict[int, str | None]:
+    """:func:`keeper_ids` as names, read in the same statement (None for a token nobody keeps)."""
+    query = (
+        _newest_entries(token_ids).add_columns(Person.full_name).outerjoin(Person, Person.id == CustodyEvent.keeper_id)
     )
-    return {row.token_id: row.keeper_id for row in rows}
+    return {row.token_id: row.full_name for row in session.execute(query)}
 
 
 # Here, with the tables, so that wherever the register exists the registry refuses state changes behind its back

@@ -45,7 +45,7 @@ from certsvc.config import setting_default, setting_value
 from certsvc.core.csvcells import excel_csv
 from certsvc.core.enums import LabelledEnum
 from certsvc.core.records import to_id
-from certsvc.custody.models import keeper_ids
+from certsvc.custody.models import keeper_names
 from certsvc.documents.models import OutgoingDocument
 from certsvc.errors import NotFound, PermissionDenied, ValidationFailed
 from certsvc.orgs.tree import OrgTree
@@ -485,13 +485,7 @@ def _facts(
         for held in rows
         if held.certificate.kind is TokenKind.ORGANISATION and held.token is not None
     ]
-    keeper_of = keeper_ids(session, org_tokens) if org_tokens else {}
-    keepers = {person for person in keeper_of.values() if person is not None}
-    keeper_names = (
-        dict(session.execute(select(Person.id, Person.full_name).where(Person.id.in_(keepers))).all())
-        if keepers
-        else {}
-    )
+    keepers = keeper_names(session, org_tokens) if org_tokens else {}
     last, last_good, failing_by_unit = _checks(connection.execute(_CHECKS, ids))
     since = now - timedelta(days=settings.check_days)
     return _Facts(
@@ -500,7 +494,7 @@ def _facts(
         last=last,
         failing_by_unit=failing_by_unit,
         last_good=last_good,
-        keepers={token: keeper_names.get(person) if person else None for token, person in keeper_of.items()},
+        keepers=keepers,
         signers=set(connection.scalars(_SIGNERS, {**ids, "since": since})) if shown else set(),
         go_live=dict(connection.execute(_GO_LIVE, ids).all()) if shown else {},
     )
