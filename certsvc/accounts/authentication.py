@@ -13,7 +13,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import bindparam, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, contains_eager, joinedload
@@ -211,23 +211,23 @@ def start_session(session: Session, account: Account, *, hours: int, now: dateti
     return secret
 
 
+#: The open session with a secret's digest, its account, person and roles with it: built once (every page
+#: asks), read with the ``digest`` and ``now`` of the request.
+_OPEN_SESSION = (
+    select(LoginSession)
+    .join(LoginSession.account)
+    .where(LoginSession.secret_sha256 == bindparam("digest"), LoginSession.expires_at > bindparam("now"))
+    .options(contains_eager(LoginSession.account).options(joinedload(Account.person), joinedload(Account.roles)))
+)
+
+
 def login_session_for(session: Session, secret: str, now: datetime | None = None) -> LoginSession | None:
     """The open session with this secret, its account, person and roles read with it in one query;
     None when it is unknown, ended, expired, or its account disabled."""
     if not secret or len(secret) > 100:
         return None
-    login = (
-        session.scalars(
-            select(LoginSession)
-            .join(LoginSession.account)
-            .where(LoginSession.secret_sha256 == _secret_digest(secret), LoginSession.expires_at > (now or utcnow()))
-            .options(
-                contains_eager(LoginSession.account).options(joinedload(Account.person), joinedload(Account.roles))
-            )
-        )
-        .unique()
-        .first()
-    )
+    found = session.scalars(_OPEN_SESSION, {"digest": _secret_digest(secret), "now": now or utcnow()})
+    login = found.unique().first()
     if login is None or login.account.is_disabled:
         return None
     login.account.session_secret = secret

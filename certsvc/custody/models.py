@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Select, String, Text, func, select
+from sqlalchemy import BindParameter, CheckConstraint, ForeignKey, Select, String, Text, bindparam, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from certsvc.core.enums import LabelledEnum, enum_column
@@ -149,7 +149,7 @@ class Handover(Model):
     event: Mapped[CustodyEvent | None] = relationship()
 
 
-def _newest_entries(token_ids: list[int] | None) -> Select:
+def _newest_entries(token_ids: list[int] | BindParameter | None) -> Select:
     """The token and keeper of each token's newest entry in the register (of ``token_ids``, or of all)."""
     newest_query = select(CustodyEvent.token_id, func.max(CustodyEvent.seq).label("seq")).group_by(
         CustodyEvent.token_id
@@ -167,10 +167,15 @@ def keeper_ids(session: Session, token_ids: list[int] | None = None) -> dict[int
 
 def keeper_names(session: Session, token_ids: list[int]) -> dict[int, str | None]:
     """:func:`keeper_ids` as names, read in the same statement (None for a token nobody keeps)."""
-    query = (
-        _newest_entries(token_ids).add_columns(Person.full_name).outerjoin(Person, Person.id == CustodyEvent.keeper_id)
-    )
-    return {row.token_id: row.full_name for row in session.execute(query)}
+    return {row.token_id: row.full_name for row in session.execute(_KEEPER_NAMES, {"tokens": token_ids})}
+
+
+#: :func:`keeper_names`'s statement, built once: the readiness board asks on every page.
+_KEEPER_NAMES = (
+    _newest_entries(bindparam("tokens", expanding=True))
+    .add_columns(Person.full_name)
+    .outerjoin(Person, Person.id == CustodyEvent.keeper_id)
+)
 
 
 # Here, with the tables, so that wherever the register exists the registry refuses state changes behind its back
