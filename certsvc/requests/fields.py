@@ -162,6 +162,15 @@ BUDGET_CODE = re.compile(r"^\d{7}$")
 SERIAL = re.compile(r"^[0-9a-f]{1,64}$")
 #: Revocations the CA is asked to act on at once, outside a batch: the key may be in someone else's hands.
 URGENT_REASONS = frozenset({"lost_token", "key_compromise"})
+
+
+def is_urgent_revocation(kind: RequestType, data: Mapping[str, object] | None) -> bool:
+    """A revocation marked urgent for a reason that allows it: the CA is asked to act at once, without waiting
+    for a batch."""
+    data = data or {}
+    return kind is RequestType.REVOCATION and bool(data.get("urgent")) and data.get("reason") in URGENT_REASONS
+
+
 #: A revocation is asked for a date at most this far ahead: the CA acts within days, not years.
 LATEST_INVALID_FROM = timedelta(days=366)
 #: The unit's written request is at most this old: an older letter is not the request of today.

@@ -25,7 +25,7 @@ from certsvc.people.models import Person
 from certsvc.people.service import name_matches
 from certsvc.policy import Permission, orgs_in_scope
 from certsvc.registry.models import Certificate, Token
-from certsvc.requests.fields import clean_serial
+from certsvc.requests.fields import clean_serial, is_urgent_revocation
 from certsvc.requests.models import CertificateRequest, RequestStatus, RequestType, SubjectLine, subject_line
 from certsvc.timeutil import utcnow
 
@@ -222,6 +222,8 @@ class ListedRequest:
     subject_line: SubjectLine
     submitted_at: datetime | None
     updated_at: datetime
+    #: An urgent revocation (lost token, key compromise), sent to the CA outside a batch.
+    urgent: bool = False
 
 
 def _listed(
@@ -293,6 +295,7 @@ def _listed(
             subject_line=subject_line(
                 data, certificate_cn=cn, certificate_serial=serial_hex, token_serial=token_serial, token_user=token_user
             ),
+            urgent=is_urgent_revocation(kind, data),
         )
 
     return [(line(row), row[-1]) for row in rows]

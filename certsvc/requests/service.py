@@ -26,7 +26,7 @@ from certsvc.policy import Permission, can, ensure, request_subject_units
 from certsvc.registry.models import Certificate, Token
 from certsvc.registry.service import in_register
 from certsvc.requests.checks import SubmissionRefused, current_information, nameable, submission_problems
-from certsvc.requests.fields import DEFAULT_LIMITS, URGENT_REASONS, SubmissionLimits, clean_fields, clean_serial
+from certsvc.requests.fields import DEFAULT_LIMITS, SubmissionLimits, clean_fields, clean_serial, is_urgent_revocation
 from certsvc.requests.models import CertificateRequest, RequestEvent, RequestStatus, RequestType
 from certsvc.requests.transitions import (
     PAGE_ACTIONS,
@@ -331,12 +331,7 @@ def urgent_revocation() -> ColumnElement[bool]:
 
 def is_urgent(request: CertificateRequest) -> bool:
     """An urgent revocation: the CA is asked to act at once, without waiting for a batch."""
-    data = request.data or {}
-    return (
-        request.request_type is RequestType.REVOCATION
-        and bool(data.get("urgent"))
-        and data.get("reason") in URGENT_REASONS
-    )
+    return is_urgent_revocation(request.request_type, request.data)
 
 
 def available_transitions(session: Session, by: Account, request: CertificateRequest) -> list[Transition]:

@@ -394,6 +394,9 @@ def test_a_lost_tokens_revocation_is_urgent_and_goes_to_the_ca_outside_a_batch(
     assert "Thu hồi khẩn đã tiếp nhận: gửi ngay cơ quan cấp" in home
     page = text(focal_page.get(f"/requests/{lost.id}"))
     assert "Khẩn" in page and "Gửi khẩn cơ quan cấp (ngoài đợt tổng hợp)" in page
+    queue = officer_page.get("/requests/").get_data(as_text=True)
+    row = re.search(rf'<a href="/requests/{lost.id}">{lost.id}</a></td>\s*<td[^>]*>([^\n]*)</td>', queue)
+    assert row and '<span class="badge bad">Khẩn</span>' in row[1], "the unit's list marks the urgent revocation"
     unexplained = focal_page.post(f"/requests/{lost.id}/act/send_urgent", {"comment": ""})
     assert unexplained.status_code == 400
     sent = focal_page.post(f"/requests/{lost.id}/act/send_urgent", {"comment": "Gửi qua thư điện tử ngày 06/12"})
