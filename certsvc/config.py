@@ -137,6 +137,12 @@ def _origin(name: str, raw: object, default: str) -> str:
     return text
 
 
+def _optional_origin(name: str, raw: object, default: str) -> str:
+    """An origin as :func:`_origin` reads it, or empty for none."""
+    text = _text(name, raw, default)
+    return _origin(name, text, default) if text else ""
+
+
 #: By a setting's kind; the default a parser is given is of the type it returns, except a time of day's
 #: (its ``HH:MM`` text: :func:`setting_value` of an empty mapping gives it typed).
 _PARSERS: dict[str, Callable[[str, object, Any], object]] = {
@@ -147,6 +153,7 @@ _PARSERS: dict[str, Callable[[str, object, Any], object]] = {
     "time": _clock,
     "percent": _percent,
     "origin": _origin,
+    "optional_origin": _optional_origin,
     "domain": _domain,
 }
 
@@ -156,7 +163,7 @@ class _Setting:
     env: str
     key: str
     default: object
-    kind: str  # a key of _PARSERS: "str", "flag", "int", "days", "time", "percent", "origin" or "domain"
+    kind: str  # a key of _PARSERS: "str", "flag", "int", "days", "time", "percent", "origin", "optional_origin"…
 
 
 #: Settings other than the database URL, the secret key and the holidays, as (environment name, Flask key,
@@ -178,7 +185,8 @@ SETTINGS: tuple[_Setting, ...] = (
     # Registries
     _Setting("CERTSVC_EXPIRY_WARNING_DAYS", "CERTSVC_EXPIRY_WARNING_DAYS", 30, "int"),
     _Setting("CERTSVC_REMINDER_DAYS", "CERTSVC_REMINDER_DAYS", (90, 60, 30), "days"),
-    # Custody register
+    # Custody register; the address outside parties (the CA) reach the service at, for the QR of printed minutes
+    _Setting("CERTSVC_PUBLIC_URL", "CERTSVC_PUBLIC_URL", "", "optional_origin"),
     _Setting("CERTSVC_CUSTODY_WITNESS_REQUIRED", "CERTSVC_CUSTODY_WITNESS_REQUIRED", True, "flag"),
     _Setting("CERTSVC_CUSTODY_PENDING_HOURS", "CERTSVC_CUSTODY_PENDING_HOURS", 48, "int"),
     # Documents: working hours (a document received outside them counts from the next working session) and

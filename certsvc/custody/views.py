@@ -23,6 +23,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from certsvc.accounts.actors import actor_names
 from certsvc.accounts.models import Account
 from certsvc.audit.service import Actor, record
+from certsvc.config import setting_value
 from certsvc.core.sql import one_of_ids
 from certsvc.custody import book, entries, handovers, service
 from certsvc.custody.chain import EntryCheck, check_entry
@@ -356,8 +357,11 @@ def _all_facts(event: CustodyEvent) -> list[Fact]:
 
 
 def _check_url(event: CustodyEvent) -> str:
-    """The link a minute's QR code holds: this service's address, the entry number and its hash."""
-    return url_for("custody.check_printed", entry_seq=event.seq, printed_hash=event.hash, _external=True)
+    """The link a minute's QR code holds: this service's address (``CERTSVC_PUBLIC_URL``, else the one the
+    minute was printed from), the entry number and its hash."""
+    public = setting_value(current_app.config, "CERTSVC_PUBLIC_URL")
+    link = url_for("custody.check_printed", entry_seq=event.seq, printed_hash=event.hash, _external=not public)
+    return public + link if public else link
 
 
 @bp.get("/entries/<int:entry_seq>/minutes.pdf")

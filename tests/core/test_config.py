@@ -128,6 +128,8 @@ def test_overrides_win_and_are_checked_like_the_environment(clean_env, tmp_path)
         ("CERTSVC_HOLIDAYS", "16/02/2026", "CERTSVC_HOLIDAYS"),
         ("CERTSVC_FIXED_HOLIDAYS", "13-01", "CERTSVC_FIXED_HOLIDAYS"),
         ("CERTSVC_HOLIDAYS_FILE", "/nonexistent/holidays.txt", "CERTSVC_HOLIDAYS_FILE"),
+        ("CERTSVC_PUBLIC_URL", "kyso.langson.gov.vn", "CERTSVC_PUBLIC_URL"),
+        ("CERTSVC_PUBLIC_URL", "https://kyso.langson.gov.vn/custody", "CERTSVC_PUBLIC_URL"),
     ],
 )
 def test_a_bad_setting_refuses_start_up_naming_the_variable(clean_env, tmp_path, name, value, named):

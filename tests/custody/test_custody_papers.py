@@ -334,3 +334,15 @@ def test_signed_in_viewer_sees_every_hashed_fact(make_browser, session, seal):
         ):
             assert shown in page, (url, shown)
     assert _audits(session) == audited + 2, "a signed-in reader of the link (and of the entry) is in the audit log"
+
+
+def test_the_link_starts_with_the_public_address_when_one_is_set(make_app, session, seal, tmp_path):
+    """A server reached inside the office at another address than the CA uses: CERTSVC_PUBLIC_URL is printed."""
+    event = _handed_over(session, seal)
+    app = make_app(CERTSVC_PUBLIC_URL="https://kyso.langson.gov.vn")
+    head = Browser(app.test_client())
+    assert head.login(seal.head.username).status_code == 302
+    text, _ = _read(head.get(f"/custody/entries/{event.seq}/minutes.pdf").data, tmp_path, "public.pdf")
+    link = f"https://kyso.langson.gov.vn/custody/check/{event.seq}/{event.hash}"
+    assert link[: len(link) // 2] in text and link[len(link) // 2 :] in text
+    assert "http://localhost" not in text
