@@ -361,6 +361,13 @@ def test_an_expired_job_and_a_changed_file_are_refused_before_anything_is_shown(
     assert paired.requests_to("m" * 32 + "/file") == []
 
 
+def test_a_role_the_agent_cannot_do_yet_is_refused_by_name(agent, paired):
+    paired.add_job(JOB_ID, "verify", b"%PDF-1.7 x")
+    answer = agent.new_job(paired.origin, JOB_ID)
+    assert (answer.status, answer.json["error"]["code"]) == (400, "role_unsupported")
+    assert paired.requests_to("/file") == [], "nothing fetched for a job it will not do"
+
+
 def test_a_revoked_pairing_is_not_paired(agent, paired):
     paired.revoked = True
     paired.add_job(JOB_ID, "approve", b"%PDF-1.7 x")
