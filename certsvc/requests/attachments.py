@@ -25,6 +25,7 @@ from certsvc.documents import files
 from certsvc.documents.models import StoredFile
 from certsvc.errors import Conflict, NotFound, ValidationFailed
 from certsvc.requests.models import CertificateRequest, RequestAttachment, RequestStatus
+from certsvc.requests.service import ensure_can_change, ensure_can_view
 from certsvc.timeutil import utcnow
 
 __all__ = [
@@ -78,34 +79,34 @@ def _read(upload: Upload | None) -> bytes:
     return content
 
 
-def _locked_status(session: Session, request: CertificateRequest) -> RequestStatus:
-    """The request's status read again with its row locked: two attachments at once count one after the other,
-    and a request sent meanwhile takes no more files."""
+def _lock_attachable(session: Session, request: CertificateRequest) -> None:
+    """Lock the request's row and refuse unless its status, read again, still takes files: two attachments at
+    once count one after the other, and a request sent meanwhile takes no more."""
     status = session.scalar(
         select(CertificateRequest.status).where(CertificateRequest.id == request.id).with_for_update()
     )
     if status not in ATTACHABLE:
         raise Conflict(
             "Chỉ thêm, gỡ tệp đính kèm khi đề nghị là dự thảo hoặc bị trả lại "
-            f"(đề nghị đang «{request.status.label}»).",
+            f"(đề nghị đang «{(status or request.status).label}»).",
             code="not_attachable",
         )
-    return status
 
 
 def add_attachment(
     session: Session, by: Account, request: CertificateRequest, upload: Upload | None, description: object
 ) -> RequestAttachment:
-    """Attach the uploaded file to ``request``. The caller checked that ``by`` may change the request
-    (:func:`certsvc.requests.service.ensure_can_change`). ValidationFailed under ``file`` or ``description``;
-    Conflict when the request no longer takes files or already has :data:`MAX_ATTACHMENTS`."""
+    """Attach the uploaded file to ``request``, for an account that may change it (PermissionDenied otherwise).
+    ValidationFailed under ``file`` or ``description``; Conflict when the request no longer takes files or
+    already has :data:`MAX_ATTACHMENTS`."""
+    ensure_can_change(session, by, request)
     fields = FieldCollector({"description": description})
     text = fields.take("description", lambda value: clean_text(str(value or ""), max_length=200))
     fields.raise_if_failed()
     content = _read(upload)
     media_type = _media_type(content)
     filename = files.clean_filename(upload.filename if upload is not None else None, "tep-dinh-kem")
-    _locked_status(session, request)
+    _lock_attachable(session, request)
     session.refresh(request, ["attachments"])
     if len(request.current_attachments) >= MAX_ATTACHMENTS:
         raise ValidationFailed({"file": f"Mỗi đề nghị đính kèm tối đa {MAX_ATTACHMENTS} tệp: gỡ bớt tệp không cần."})
@@ -143,8 +144,9 @@ def get_attachment(session: Session, request: CertificateRequest, attachment_id:
 
 def remove_attachment(session: Session, by: Account, request: CertificateRequest, attachment_id: object) -> None:
     """Take the file off the request (it stays in the record, marked removed). Same checks as adding."""
+    ensure_can_change(session, by, request)
     attachment = get_attachment(session, request, attachment_id)
-    _locked_status(session, request)
+    _lock_attachable(session, request)
     now = utcnow()
     removed = session.execute(
         update(RequestAttachment)
@@ -172,8 +174,9 @@ class Download:
     content: bytes
 
 
-def download(session: Session, request: CertificateRequest, attachment_id: object) -> Download:
-    """A current attachment's bytes, for whoever may view ``request`` (the caller checked)."""
+def download(session: Session, by: Account, request: CertificateRequest, attachment_id: object) -> Download:
+    """A current attachment's bytes, for an account that may view ``request`` (PermissionDenied otherwise)."""
+    ensure_can_view(session, by, request)
     attachment = get_attachment(session, request, attachment_id)
     if attachment.removed_at is not None:
         raise NotFound("Tệp này đã được gỡ khỏi đề nghị.")

@@ -358,9 +358,8 @@ def record_outcome(request_id: int):
 
 
 def _change_attachments(request_id: int, change: Callable[[CertificateRequest], object], done: str):
-    """Attach or remove a file, as the unit that may change the request; back to its page."""
+    """Attach or remove a file (the service asks whether the account may change the request); back to its page."""
     req = service.get_request(db.session, request_id)
-    service.ensure_can_change(db.session, current_user, req)
     return attempt(
         lambda: change(req),
         _on_request_page(request_id),
@@ -395,8 +394,7 @@ def remove_attachment(request_id: int, attachment_id: int):
 @login_required
 def attachment(request_id: int, attachment_id: int):
     req = service.get_request(db.session, request_id)
-    service.ensure_can_view(db.session, current_user, req)
-    file = attachments.download(db.session, req, attachment_id)
+    file = attachments.download(db.session, current_user, req, attachment_id)
     response = Response(file.content, mimetype=file.media_type)
     response.headers.set("Content-Disposition", "attachment", filename=file.filename)
     response.headers["X-Content-Type-Options"] = "nosniff"
