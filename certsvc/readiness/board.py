@@ -35,10 +35,12 @@ from sqlalchemy import (
     bindparam,
     case,
     func,
+    null,
     or_,
     select,
 )
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
+from sqlalchemy.sql.elements import Null
 
 from certsvc.accounts.models import Account, Role, RoleAssignment
 from certsvc.config import setting_default, setting_value
@@ -48,6 +50,7 @@ from certsvc.core.records import to_id
 from certsvc.custody.models import keeper_names
 from certsvc.documents.models import OutgoingDocument
 from certsvc.errors import NotFound, PermissionDenied, ValidationFailed
+from certsvc.orgs.models import Organisation
 from certsvc.orgs.tree import OrgTree
 from certsvc.people.models import Person
 from certsvc.policy import Permission, orgs_in_scope
@@ -302,18 +305,25 @@ class _TokenFacts(NamedTuple):
 
 @dataclass(frozen=True)
 class _Held:
-    """A valid certificate of a unit, its holder's name and the token it is on."""
+    """A valid certificate of a unit, its holder's name, the token it is on, and whether its holder signs
+    documents (None when not asked, or for the organisation's certificate)."""
 
     certificate: _CertificateFacts
     holder_name: str
     token: _TokenFacts | None
+    signs: bool | None
 
     @classmethod
     def of(cls, row: Sequence) -> _Held:
         """From a row of :func:`_certificates`."""
-        certificate_id, serial, not_after, kind, holder, unit, name, token_id, token_serial, token_state = row
+        certificate_id, serial, not_after, kind, holder, unit, name, token_id, token_serial, token_state, signs = row
         token = _TokenFacts(token_id, token_serial, token_state) if token_id is not None else None
-        return cls(_CertificateFacts(certificate_id, serial, not_after, kind, holder, unit), name or "", token)
+        return cls(
+            _CertificateFacts(certificate_id, serial, not_after, kind, holder, unit),
+            name or "",
+            token,
+            None if signs is None else bool(signs),
+        )
 
 
 @dataclass
@@ -327,28 +337,37 @@ class _Facts:
     failing_by_unit: dict[int, set[str]]
     last_good: dict[int, datetime]
     keepers: dict[int, str | None]
-    signers: set[int]
     go_live: dict[int, date]
 
 
 #: The statements of the board, built once: parameters ``units`` (organisation ids), ``now`` and ``since``.
 _UNITS: BindParameter[int] = bindparam("units", expanding=True)
 
-_HEADS = (
-    select(RoleAssignment.organisation_id, Person.id, Person.full_name)
-    .join(Account, Account.id == RoleAssignment.account_id)
-    .join(Person, Person.id == Account.person_id)
-    .where(
-        RoleAssignment.role == Role.UNIT_HEAD,
-        RoleAssignment.organisation_id.in_(_UNITS),
-        Account.is_disabled.is_(False),
-    )
+_IS_HEAD = RoleAssignment.role == Role.UNIT_HEAD
+_ENABLED = Account.is_disabled.is_(False)
+
+#: The people who head the units.
+_HEAD_PEOPLE = (
+    select(Account.person_id)
+    .join(RoleAssignment, RoleAssignment.account_id == Account.id)
+    .where(_IS_HEAD, _ENABLED, RoleAssignment.organisation_id.in_(_UNITS))
+)
+
+#: The units with their go-live dates and heads: one row per head, and one with no head for a unit without one.
+_UNITS_AND_HEADS = (
+    select(Organisation.id, GoLive.go_live_on, Person.id, Person.full_name)
+    .outerjoin(GoLive, GoLive.organisation_id == Organisation.id)
+    .outerjoin(RoleAssignment, and_(RoleAssignment.organisation_id == Organisation.id, _IS_HEAD))
+    .outerjoin(Account, and_(Account.id == RoleAssignment.account_id, _ENABLED))
+    .outerjoin(Person, Person.id == Account.person_id)
+    .where(Organisation.id.in_(_UNITS))
     .order_by(Person.full_name, Person.id)
 )
 
 
-def _certificates(which: ColumnElement[bool]) -> Select:
-    """The valid certificates of the units that ``which`` selects, with their holder's name and token.
+def _certificates(which: ColumnElement[bool], signs: ColumnElement[bool | None] | Null) -> Select:
+    """The valid certificates of the units that ``which`` selects, with their holder's name and token, and
+    ``signs``.
 
     The name and the token are looked up per certificate (by primary key): a join lets PostgreSQL read the whole
     person and token tables for the few certificates of one page."""
@@ -368,6 +387,7 @@ def _certificates(which: ColumnElement[bool]) -> Select:
             Certificate.token_id,
             of_token(Token.serial),
             of_token(Token.state),
+            signs,
         )
         .where(
             Certificate.organisation_id.in_(_UNITS),
@@ -380,17 +400,31 @@ def _certificates(which: ColumnElement[bool]) -> Select:
     )
 
 
+_SIGNING_CERTIFICATE = aliased(Certificate)
+#: Whether the holder of a certificate approved a document ``since`` with any of their certificates: the
+#: complement of the documents report's idle signers (:mod:`certsvc.documents.report`).
+_HOLDER_SIGNS = (
+    select(OutgoingDocument.id)
+    .join(_SIGNING_CERTIFICATE, _SIGNING_CERTIFICATE.id == OutgoingDocument.personal_certificate_id)
+    .where(
+        _SIGNING_CERTIFICATE.holder_id == Certificate.holder_id,
+        OutgoingDocument.approved_at >= bindparam("since"),
+    )
+    .exists()
+)
+
 #: Every valid certificate of the units shown: the organisation's, the heads' and every other holder's.
-_SHOWN_CERTIFICATES = _certificates(Certificate.kind.in_((TokenKind.ORGANISATION, TokenKind.PERSONAL)))
-#: Only what decides the states: the organisation's certificates and the heads' (a person of ``_HEADS``).
+_SHOWN_CERTIFICATES = _certificates(
+    Certificate.kind.in_((TokenKind.ORGANISATION, TokenKind.PERSONAL)),
+    case((Certificate.kind == TokenKind.PERSONAL, _HOLDER_SIGNS)),
+)
+#: Only what decides the states: the organisation's certificates and the heads'.
 _KEY_CERTIFICATES = _certificates(
     or_(
         Certificate.kind == TokenKind.ORGANISATION,
-        and_(
-            Certificate.kind == TokenKind.PERSONAL,
-            Certificate.holder_id.in_(_HEADS.with_only_columns(Person.id).order_by(None)),
-        ),
-    )
+        and_(Certificate.kind == TokenKind.PERSONAL, Certificate.holder_id.in_(_HEAD_PEOPLE)),
+    ),
+    null(),
 )
 
 _PER_TOKEN = (
@@ -429,17 +463,6 @@ _CHECKS = (
     .join(Token, Token.id == CheckedToken.token_id)
 )
 
-#: Holders (person ids) of the units' personal certificates who approved a document ``since``: the complement of
-#: the documents report's idle signers (:mod:`certsvc.documents.report`), for every unit at once.
-_SIGNERS = (
-    select(Certificate.holder_id)
-    .join(OutgoingDocument, OutgoingDocument.personal_certificate_id == Certificate.id)
-    .where(Certificate.organisation_id.in_(_UNITS), OutgoingDocument.approved_at >= bindparam("since"))
-    .distinct()
-)
-
-_GO_LIVE = select(GoLive.organisation_id, GoLive.go_live_on).where(GoLive.organisation_id.in_(_UNITS))
-
 
 def _checks(rows: Result) -> tuple[dict[int, LastCheck], dict[int, datetime], dict[int, set[str]]]:
     """From the rows of ``_CHECKS``: the newest check and when a check with a verified test signature last
@@ -464,18 +487,26 @@ def _facts(
     *,
     shown: bool,
 ) -> _Facts:
-    """What decides the units' states: their heads, the organisation's and the heads' certificates, the checks.
+    """What decides the units' states: their heads, the organisation's and the heads' certificates, the checks;
+    and their go-live dates.
 
-    For units ``shown`` on the board, also every other holder of a valid personal certificate, who of them signs,
-    and the go-live dates. The statements are built once and read as plain rows (columns, not records)."""
+    For units ``shown`` on the board, also every other holder of a valid personal certificate and who of them
+    signs. The statements are built once and read as plain rows (columns, not records)."""
     session.flush()  # the plain connection does not flush what the session holds, as ``session.execute`` would
     connection = session.connection()
     ids = {"units": list(units)}
     heads: dict[int, list[tuple[int, str]]] = defaultdict(list)
-    for org_id, person_id, name in connection.execute(_HEADS, ids):
-        heads[org_id].append((person_id, name))
+    go_live: dict[int, date] = {}
+    for org_id, go_live_on, person_id, name in connection.execute(_UNITS_AND_HEADS, ids):
+        if person_id is not None:
+            heads[org_id].append((person_id, name))
+        if go_live_on is not None:
+            go_live[org_id] = go_live_on
+    since = now - timedelta(days=settings.check_days)
     certificates: dict[int, list[_Held]] = defaultdict(list)
-    for row in connection.execute(_SHOWN_CERTIFICATES if shown else _KEY_CERTIFICATES, {**ids, "now": now}):
+    for row in connection.execute(
+        _SHOWN_CERTIFICATES if shown else _KEY_CERTIFICATES, {**ids, "now": now, "since": since}
+    ):
         held = _Held.of(row)
         certificates[held.certificate.organisation_id].append(held)
     org_tokens = [
@@ -487,7 +518,6 @@ def _facts(
     ]
     keepers = keeper_names(session, org_tokens) if org_tokens else {}
     last, last_good, failing_by_unit = _checks(connection.execute(_CHECKS, ids))
-    since = now - timedelta(days=settings.check_days)
     return _Facts(
         heads=heads,
         certificates=certificates,
@@ -495,8 +525,7 @@ def _facts(
         failing_by_unit=failing_by_unit,
         last_good=last_good,
         keepers=keepers,
-        signers=set(connection.scalars(_SIGNERS, {**ids, "since": since})) if shown else set(),
-        go_live=dict(connection.execute(_GO_LIVE, ids).all()) if shown else {},
+        go_live=go_live,
     )
 
 
@@ -573,7 +602,7 @@ def _row(
         problems=tuple(text for _, text in problems),
         keeper_name=facts.keepers.get(token.id) if secret and token and not hidden else None,
         secret_hidden=hidden,
-        signs=None if certificate.kind is not TokenKind.PERSONAL else certificate.holder_id in facts.signers,
+        signs=held.signs,
         failing_ids=frozenset(check["id"] for check in last.failing) if last else frozenset(),
         gap=next((state for state in _SEVERITY_ORDER if counted and any(s is state for s, _ in problems)), None),
     )

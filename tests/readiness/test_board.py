@@ -8,9 +8,10 @@ from datetime import timedelta
 
 import pytest
 from pkcs11 import TokenFlag
-from sqlalchemy import event
+from sqlalchemy import event, select
 
 from certsvc.accounts.models import Role
+from certsvc.documents.models import DocumentStatus, DocumentType, OutgoingDocument
 from certsvc.errors import PermissionDenied, ValidationFailed
 from certsvc.orgs.models import OrgKind
 from certsvc.readiness import board as boards
@@ -68,6 +69,37 @@ def test_a_unit_whose_organisation_and_head_tokens_passed_is_ready(session, read
     assert head.last_check.test_signature_ok and head.last_good_check is not None
     assert holder.last_check is None and holder.problems  # never checked: shown, but not a gap of the unit
     assert head.signs is False  # a valid certificate, no document approved in the period
+
+
+def approved_document(session, readiness, certificate, days_ago: int) -> None:
+    """A document of the commune approved ``days_ago`` with ``certificate``."""
+    commune, head = readiness.commune, readiness.world.account(Role.UNIT_HEAD)
+    session.add(
+        OutgoingDocument(
+            status=DocumentStatus.ISSUED,
+            issuing_body_id=commune.id,
+            drafting_unit_id=commune.id,
+            document_type=session.scalar(select(DocumentType).where(DocumentType.abbreviation.is_(None))),
+            summary="V/v triển khai ký số",
+            signer_id=head.person_id,
+            authority_lines="TM. ỦY BAN NHÂN DÂN\nCHỦ TỊCH",
+            personal_certificate_id=certificate.id,
+            approved_at=utcnow() - timedelta(days=days_ago),
+        )
+    )
+    session.commit()
+
+
+def test_a_holder_signs_when_they_approved_a_document_within_the_period(session, readiness):
+    certificate = readiness.head_certificate(session)
+    approved_document(session, readiness, certificate, days_ago=SETTINGS.check_days + 5)
+    (head,) = [row for row in commune_board(session, readiness).rows if row.role is HolderRole.HEAD]
+    assert head.signs is False  # only before the period
+    approved_document(session, readiness, certificate, days_ago=2)
+    (head,) = [row for row in commune_board(session, readiness).rows if row.role is HolderRole.HEAD]
+    assert head.signs is True
+    organisation = commune_board(session, readiness).rows[0]
+    assert organisation.signs is None  # asked of people only
 
 
 def test_the_organisation_token_details_are_withheld_from_who_may_not_see_custody(session, readiness):
