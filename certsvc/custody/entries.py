@@ -44,7 +44,16 @@ from certsvc.requests.models import CertificateRequest, RequestStatus, RequestTy
 from certsvc.requests.service import draft_lost_token_revocation
 from certsvc.timeutil import to_vietnam, utcnow
 
-__all__ = ["EVENT_FORM_KINDS", "LossReport", "receive", "record_event", "report_loss"]
+__all__ = [
+    "EVENT_FORM_KINDS",
+    "EVENT_KIND_FIELDS",
+    "EVENT_REQUIRED_FIELDS",
+    "LossReport",
+    "event_form_kind",
+    "receive",
+    "record_event",
+    "report_loss",
+]
 
 #: Events that end a token's custody or suspend it: a pending handover is cancelled.
 _CANCELS_HANDOVER = {
@@ -65,14 +74,35 @@ _STATE_AFTER = {
 }
 
 
-#: Events recorded with the plain event form (receiving, loss and handover have their own).
-EVENT_FORM_KINDS = (
-    CustodyEventKind.INVENTORY,
-    CustodyEventKind.DAMAGED,
-    CustodyEventKind.FOUND,
-    CustodyEventKind.RETURNED,
-    CustodyEventKind.DESTROYED,
-)
+#: The note of an entry: free text.
+_NOTE = text_field(1000)
+
+#: The fields of the event form that only the kinds requiring them take (the other kinds ignore them).
+_KIND_FIELDS = {
+    "keeper_id": clean_person_id,
+    "ca_name": text_field(255),
+    "ca_representative": text_field(200),
+    "reason": text_field(500),
+}
+EVENT_KIND_FIELDS = frozenset(_KIND_FIELDS)
+
+#: The events recorded with the plain event form (receiving, loss and handover have their own), each with the
+#: fields it refuses empty, which its form marks required: who keeps a token found; to whom and why a token
+#: goes back to the CA; what happened, in the note, to a token damaged, found or destroyed.
+EVENT_REQUIRED_FIELDS: dict[CustodyEventKind, tuple[str, ...]] = {
+    CustodyEventKind.INVENTORY: (),
+    CustodyEventKind.DAMAGED: ("note",),
+    CustodyEventKind.FOUND: ("keeper_id", "note"),
+    CustodyEventKind.RETURNED: ("ca_name", "ca_representative", "reason"),
+    CustodyEventKind.DESTROYED: ("note",),
+}
+EVENT_FORM_KINDS = tuple(EVENT_REQUIRED_FIELDS)
+_REQUIRED_CLEANERS = {**_KIND_FIELDS, "note": _NOTE}
+
+
+def event_form_kind(value: object) -> CustodyEventKind | None:
+    """The kind of the event form named ``value`` (its enum value), or None."""
+    return next((k for k in EVENT_FORM_KINDS if k.value == str(value or "")), None)
 
 
 def _set_state(session: Session, by: Account, token: Token, to: TokenState, reason: str) -> None:
@@ -100,7 +130,7 @@ def _common_fields(raw: Mapping) -> FieldCollector:
     fields.take("place", text_field(255))
     fields.take("condition", text_field(500))
     fields.take("seal_numbers", text_field(255))
-    fields.take("note", text_field(1000))
+    fields.take("note", _NOTE)
     if (
         fields.values.get("event_time")
         and fields.values.get("event_date") is None
@@ -182,18 +212,11 @@ def record_event(session: Session, account: Account, token: Token, raw: Mapping)
     """Inventory check, damage, found, returned to the CA (Mẫu 08) or destroyed."""
     take_token(session, account, token)
     fields = _common_fields(raw)
-    kind_text = str(raw.get("kind") or "")
-    kind = next((k for k in EVENT_FORM_KINDS if k.value == kind_text), None)
+    kind = event_form_kind(raw.get("kind"))
     if kind is None:
         fields.fail("kind", "Chọn loại sự kiện.")
-    if kind is CustodyEventKind.FOUND:
-        fields.take("keeper_id", non_empty(clean_person_id))
-    if kind is CustodyEventKind.RETURNED:
-        fields.take("ca_name", text_field(255, required=True))
-        fields.take("ca_representative", text_field(200, required=True))
-        fields.take("reason", text_field(500, required=True))
-    if kind in (CustodyEventKind.DAMAGED, CustodyEventKind.DESTROYED, CustodyEventKind.FOUND):
-        fields.take("note", text_field(1000, required=True))
+    for name in EVENT_REQUIRED_FIELDS[kind] if kind is not None else ():
+        fields.take(name, non_empty(_REQUIRED_CLEANERS[name]))
     keeper = person_field(session, fields, "keeper_id")
     if keeper is not None and not may_keep(session, keeper, token.organisation_id):
         fields.fail("keeper_id", "Người giữ thiết bị phải là văn thư hoặc thủ trưởng đơn vị có tài khoản.")

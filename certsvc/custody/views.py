@@ -28,11 +28,18 @@ from certsvc.core.sql import one_of_ids
 from certsvc.custody import book, entries, handovers, service
 from certsvc.custody.chain import EntryCheck, check_entry
 from certsvc.custody.facts import Fact, hashed_facts, printed_facts
-from certsvc.custody.forms import HINTS, EventForm, HandoverForm, LossForm, ReceiveForm
+from certsvc.custody.forms import HINTS, EventForm, HandoverForm, LossForm, ReceiveForm, mark_required
 from certsvc.custody.minutes import MINUTE_KINDS, minutes_filename, minutes_pdf
-from certsvc.custody.models import CustodyEvent, Handover, HandoverStatus, PermissionKind, keeper_ids
+from certsvc.custody.models import (
+    CustodyEvent,
+    CustodyEventKind,
+    Handover,
+    HandoverStatus,
+    PermissionKind,
+    keeper_ids,
+)
 from certsvc.custody.yearbook import book_csv, book_pdf
-from certsvc.errors import NotFound, PermissionDenied, ValidationFailed
+from certsvc.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from certsvc.extensions import db
 from certsvc.orgs.models import Organisation
 from certsvc.people.models import Person
@@ -58,6 +65,8 @@ _HASH = re.compile(r"[0-9a-f]{64}")
 
 #: What a custody form's service call gives back (an entry, a loss report, a handover).
 _Result = TypeVar("_Result")
+#: The form of a custody page.
+_Form = TypeVar("_Form", bound=ServiceForm)
 
 
 def _hidden(org_id: int, permission: Permission = Permission.VIEW_CUSTODY) -> None:
@@ -143,17 +152,19 @@ def view_token(token_id: int):
 
 def _form_page(
     token_id: int,
-    form_class: type[ServiceForm],
+    form_class: type[_Form],
     title: str,
     act: Callable[[Account, Token, dict[str, object]], _Result],
     done: Callable[[_Result], tuple[str, str]],
-    prepare: Callable[[ServiceForm, Token], None] = lambda form, token: None,
+    prepare: Callable[[_Form, Token], None] = lambda form, token: None,
     submit: str = "Ghi vào sổ",
 ):
-    """A custody form: permission first (404), then the service; refused input answers 400."""
+    """A custody form: permission first (404), then the service; refused input answers 400, an event the
+    token's state does not allow (a token destroyed while still in use) 409, both on the form as it was filled."""
     token = _token(token_id, Permission.RECORD_CUSTODY)
     form = form_class()
     prepare(form, token)
+    status = 400 if request.method == "POST" else 200
     if form.validate_on_submit():
         if sent := onceonly.sent_before(db.session, current_user.id):
             return sent
@@ -162,13 +173,16 @@ def _form_page(
         except ValidationFailed as failure:
             db.session.rollback()
             apply_field_errors(form, failure)
+        except Conflict as conflict:
+            db.session.rollback()
+            form.form_errors.append(conflict.message)
+            status = 409
         else:
             message, target = done(result)
             onceonly.remember(db.session, target)
             db.session.commit()
             flash(message, "success")
             return redirect(target)
-    status = 400 if request.method == "POST" else 200
     return render_template(
         "custody/form.html",
         form=form,
@@ -208,21 +222,32 @@ def receive(token_id: int):
     )
 
 
-def _prepare_event(form: ServiceForm, token: Token) -> None:
-    _unit_people("keeper_id")(form, token)
-    form.kind.choices = [("", "— Chọn —")] + [(k.value, k.label) for k in entries.EVENT_FORM_KINDS]
+def _prepare_event(kind: CustodyEventKind) -> Callable[[EventForm, Token], None]:
+    def prepare(form: EventForm, token: Token) -> None:
+        form.for_kind(kind)
+        if "keeper_id" in form:
+            _unit_people("keeper_id")(form, token)
+
+    return prepare
 
 
 @bp.route("/tokens/<int:token_id>/event", methods=["GET", "POST"])
 @login_required
 def record_event(token_id: int):
+    """The plain event form of one kind, named by ``kind`` in the address (or, as every form field, posted);
+    without one, the choice of kinds."""
+    kind = entries.event_form_kind(request.values.get("kind"))
+    if kind is None:
+        token = _token(token_id, Permission.RECORD_CUSTODY)
+        status = 400 if request.method == "POST" else 200
+        return render_template("custody/event_kind.html", token=token, kinds=entries.EVENT_FORM_KINDS), status
     return _form_page(
         token_id,
         EventForm,
-        "Ghi sổ: kiểm kê, hư hỏng, tìm thấy, nộp lại, tiêu hủy",
-        lambda by, token, raw: entries.record_event(db.session, by, token, raw),
+        f"Ghi sổ: {kind.label}",
+        lambda by, token, raw: entries.record_event(db.session, by, token, {**raw, "kind": kind.value}),
         _to_token,
-        _prepare_event,
+        _prepare_event(kind),
     )
 
 
@@ -261,13 +286,18 @@ def report_lost(token_id: int):
     )
 
 
-def _prepare_handover(form: ServiceForm, token: Token) -> None:
-    _unit_people("giver_id", "receiver_id")(form, token)
-    form.witness_id.choices = _choices(service.witness_candidates(db.session, token.organisation_id, current_user))
-    keeper = service.current_keeper(db.session, token)
-    if request.method == "GET" and keeper is not None:
-        form.giver_id.data = str(keeper.id)
-        form.condition.data = "Hoạt động bình thường"
+def _prepare_handover(settings: service.CustodySettings) -> Callable[[ServiceForm, Token], None]:
+    def prepare(form: ServiceForm, token: Token) -> None:
+        _unit_people("giver_id", "receiver_id")(form, token)
+        form.witness_id.choices = _choices(service.witness_candidates(db.session, token.organisation_id, current_user))
+        if settings.witness_required:
+            mark_required(form, ["witness_id"])
+        keeper = service.current_keeper(db.session, token)
+        if request.method == "GET" and keeper is not None:
+            form.giver_id.data = str(keeper.id)
+            form.condition.data = "Hoạt động bình thường"
+
+    return prepare
 
 
 @bp.route("/tokens/<int:token_id>/handover", methods=["GET", "POST"])
@@ -283,7 +313,7 @@ def new_handover(token_id: int):
             "Đã lập biên bản bàn giao; chờ bên giao và bên nhận xác nhận.",
             url_for("custody.view_handover", handover_id=handover.id),
         ),
-        _prepare_handover,
+        _prepare_handover(settings),
         "Lập biên bản, chờ hai bên xác nhận",
     )
 
