@@ -5,6 +5,8 @@
 - :func:`approve`: the competent person's signature, their blue signature image in the signer block.
 - :func:`issue`: the clerk fills number and date and adds the organisation's signature with the red seal, all
   in ONE incremental revision, so the personal signature stays valid (pyHanko: modification level FORM_FILLING).
+  A file carrying the metadata of Quyết định 28/2018 gets its number, date and identifier in the same revision
+  (:mod:`.document_metadata`).
 - :func:`sign_appendix` and :func:`sign_copy`: the organisation's signature at the top right of the first
   page, no image, text in Times New Roman metrics size 10 with the signing time in ISO 8601 (+07:00).
 Signatures are PAdES baseline B-B (B-T when a timestamp server is given).
@@ -40,7 +42,7 @@ from pyhanko.sign.general import SigningError
 from pyhanko.sign.pkcs11 import PKCS11Signer
 from pyhanko.stamp import StaticStampStyle
 
-from . import appearance, placement
+from . import appearance, document_metadata, placement
 from .certs import is_ca, summarise_subject, to_asn1
 from .errors import (
     DocumentError,
@@ -444,7 +446,9 @@ def issue(
     """Fill number and date and add the organisation's signature with the seal, in one incremental revision.
 
     Refused when the personal signature is missing or does not pass verification, or when it, or this
-    signature, is not made on the issuing date (both signatures must carry the issuing date).
+    signature, is not made on the issuing date (both signatures must carry the issuing date). The document
+    metadata of Quyết định 28/2018, when the file carries it, gets the number, the date and the identifier
+    (:func:`.document_metadata.complete_on_issue`, which refuses a number or place it contradicts).
     """
     today = (now or dt.datetime.now(VN_TZ)).astimezone(VN_TZ).date()
     if today != issue_date:
@@ -468,7 +472,9 @@ def issue(
         raise SigningRefusedError(
             "Người có thẩm quyền không ký vào ngày ban hành: hãy trình ký lại.", code="date_mismatch"
         )
-    _fill_text_fields(writer, {NUMBER_FIELD: format_number(number), DATE_FIELD: format_date_line(place, issue_date)})
+    number_and_symbol = format_number(number)
+    document_metadata.complete_on_issue(writer, number_and_symbol, place, issue_date)
+    _fill_text_fields(writer, {NUMBER_FIELD: number_and_symbol, DATE_FIELD: format_date_line(place, issue_date)})
     width, height = _size(_rect(_unsigned_field(writer, ORGANISATION_FIELD)))
     drawn = appearance.image_appearance(width, height, seal_image)
     return _sign(writer, signer, ORGANISATION_FIELD, drawn, tsa_url=tsa_url)

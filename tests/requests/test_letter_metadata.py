@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import subprocess
 import xml.etree.ElementTree as ElementTree
-from datetime import date
 from io import BytesIO
 
 import pytest
@@ -18,9 +17,10 @@ from certsvc.documents.models import FileKind
 from certsvc.requests import batches
 from certsvc.requests.letters import DOCUMENTS
 from certsvc.requests.models import RequestStatus
-from certsvc.requests.papers.letter_metadata import NAMESPACE
 from tests.support.requests import LETTER_SIGNER, bring_to, create_letter, draft, focal, issue_letter, open_batch
 from tests.support.signing import approve_with, issue_with, nss_db
+from tests.token_agent.conftest import today
+from token_agent.document_metadata import NAMESPACE
 
 SUMMARY = "V/v đề nghị cấp chứng thư số chuyên dùng công vụ"
 #: What the letter's file says before its number is taken.
@@ -112,12 +112,20 @@ def test_a_body_without_an_agency_code_has_no_code_and_no_identifier(session, wo
 
 @pytest.mark.pkcs11
 @pytest.mark.xdist_group("softhsm")
-def test_the_signed_and_issued_letter_keeps_its_metadata(session, world, tokens, tmp_path):
+def test_the_signed_and_issued_letter_completes_its_metadata(session, world, tokens, tmp_path):
     letter = create_letter(session, world, _locked(session, world))
     approved = approve_with(tokens, "LANH-DAO", files.content(files.latest(letter, FileKind.PREPARED)))
     # issue() checks the leader's signature first: the metadata does not disturb it.
-    issued = issue_with(tokens, "VAN-THU", approved, "07/UBND-VHTT", date(2026, 12, 7))
-    assert _xmp(issued) == BEFORE_NUMBER  # the clerk's step fills the page's number and date fields only
+    day = today()
+    issued = issue_with(tokens, "VAN-THU", approved, "07/UBND-VHTT", day)
+    # the clerk's step adds what the number gives, in the revision that fills the page's number and date
+    assert _xmp(issued) == {
+        **BEFORE_NUMBER,
+        "DocumentId": f"000.00.12.H40-{day.year}-000007",
+        "DocumentNumber": "07",
+        "NumberAndSymbol": "07/UBND-VHTT",
+        "IssueDate": day.isoformat(),
+    }
     path = tmp_path / "ban-hanh.pdf"
     path.write_bytes(issued)
     verdicts = subprocess.run(
