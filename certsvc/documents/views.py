@@ -57,7 +57,7 @@ from certsvc.timeutil import to_vietnam
 from certsvc.ui import onceonly
 from certsvc.ui.navigation import NavLink
 from certsvc.ui.parts import PageParts
-from certsvc.ui.uploads import allow_upload
+from certsvc.ui.uploads import allow_upload, fields_beside_a_large_file
 from certsvc.ui.work import WorkItem, count_of
 from token_agent.signing import format_number
 
@@ -256,14 +256,18 @@ def edit_document(document_id: int):
 
 
 def _drafting_too_large(message: str):
-    """The drafting form again, with the refusal of a request too large to read (its values are lost)."""
+    """The drafting form again, with the refusal of a request too large for it and what was typed beside the
+    files (the document's own values when even that could not be read)."""
     document_id = (request.view_args or {}).get("document_id")
+    typed = fields_beside_a_large_file()
+    errors = {"file": message}
     if document_id is None:
         if not orgs_in_scope(db.session, current_user, Permission.DRAFT_DOCUMENTS):
             raise PermissionDenied()
-        return _form_page(None, {}, {"file": message}, 413)
+        return _form_page(None, document_input(typed) if typed is not None else {}, errors, 413)
     doc = access.get_document(db.session, current_user, document_id, Permission.DRAFT_DOCUMENTS)
-    return _form_page(doc, _values_of(doc), {"file": message}, 413)
+    values = document_input(typed, DOCUMENT_FIELDS[1:]) if typed is not None else {}
+    return _form_page(doc, _values_of(doc) | values, errors, 413)
 
 
 for _endpoint in ("new_document", "edit_document"):

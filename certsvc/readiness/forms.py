@@ -6,7 +6,7 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import SelectChoice, SelectMultipleField, StringField, TextAreaField, widgets  # type: ignore[attr-defined]
 
 from certsvc.readiness.models import VisitAction
-from certsvc.ui.forms import ServiceForm, open_select
+from certsvc.ui.forms import MarkedRequired, ServiceForm, open_select
 
 __all__ = ["ReportUploadForm", "VisitForm"]
 
@@ -19,8 +19,10 @@ class ReportUploadForm(ServiceForm):
 
 
 class VisitForm(ServiceForm):
-    organisation_id = open_select("Đơn vị của người đến")
-    visitor_name = StringField("Họ và tên người đến")
+    """An assisted visit; :func:`certsvc.readiness.visits.record_visit` checks every field."""
+
+    organisation_id = open_select("Đơn vị của người đến", required=True)
+    visitor_name = StringField("Họ và tên người đến", validators=[MarkedRequired()])
     token_serial = StringField("Số sê-ri thiết bị")
     computer = StringField("Máy tính")
     actions = SelectMultipleField(
@@ -30,5 +32,5 @@ class VisitForm(ServiceForm):
         widget=widgets.ListWidget(prefix_label=False),
         option_widget=widgets.CheckboxInput(),
     )
-    outcome = TextAreaField("Kết quả")
+    outcome = TextAreaField("Kết quả", validators=[MarkedRequired()])
     report = FileField("Kết quả kiểm tra chạy tại chỗ (JSON, nếu có)")

@@ -275,7 +275,7 @@ def draft_from_check(session: Session, by: Account, checked_token_id: int, check
     remedy = remedy_for(check_id)
     failure = _failure(checked, check_id) if remedy is not None else None
     if remedy is None or failure is None:
-        raise ValidationFailed({"check": "Kiểm tra này không đạt nên không có đề nghị tương ứng."})
+        raise ValidationFailed({"check": "Kết quả kiểm tra này không có lỗi nào ở mục này cần lập đề nghị."})
     certificate = checked.certificate
     if remedy.request_type is not RequestType.RECOVERY and certificate is None:
         raise ValidationFailed({"check": "Chứng thư số trên thiết bị chưa có trong sổ chứng thư số."})

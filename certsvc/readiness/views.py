@@ -3,6 +3,7 @@ a unit's go-live date, and the one click from a failed check to its request. Thi
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
@@ -25,9 +26,10 @@ from certsvc.readiness.models import CheckedToken, CheckReport, GoLive, ReportSo
 from certsvc.readiness.reports import MAX_REPORT_BYTES, store_report
 from certsvc.registry.models import TokenKind
 from certsvc.timeutil import to_vietnam, utcnow
+from certsvc.ui import onceonly
 from certsvc.ui.forms import ActionForm, apply_field_errors
 from certsvc.ui.navigation import NavLink
-from certsvc.ui.uploads import allow_upload
+from certsvc.ui.uploads import CHOOSE_FILE_AGAIN, allow_upload, fields_beside_a_large_file
 from certsvc.ui.work import WorkItem
 
 __all__ = ["bp", "NAV_LINKS", "WORK_ITEMS"]
@@ -65,25 +67,45 @@ def _asked_board(*, paged: bool) -> tuple[boards.Board | None, dict[str, str]]:
     return boards.readiness_board(db.session, current_user, _settings(), wanted, page=page), {}
 
 
+@dataclass(frozen=True)
+class RefusedGoLive:
+    """A unit's go-live date as typed and refused: the board shows it again with the reason under it."""
+
+    unit_id: int
+    typed: str
+    message: str
+
+
+def _board_page(
+    found: boards.Board | None,
+    errors: dict[str, str],
+    values: dict[str, str],
+    refused_go_live: RefusedGoLive | None = None,
+):
+    """The board with its filter form (``values``, and ``errors`` under its fields); 400 when anything was refused."""
+    units = _units(Permission.VIEW_READINESS)
+    return render_template(
+        "readiness/board.html",
+        board=found,
+        errors=errors,
+        values=values,
+        units=units if len(units) <= MAX_UNITS_LISTED else None,
+        states=list(boards.UnitState),
+        assisting=orgs_in_scope(db.session, current_user, Permission.ASSIST_READINESS),
+        may_draft=orgs_in_scope(db.session, current_user, Permission.DRAFT_REQUESTS),
+        remedy_for=remedies.remedy_for,
+        refused_go_live=refused_go_live,
+        action_form=ActionForm(),
+    ), 400 if errors or refused_go_live else 200
+
+
 @bp.get("/")
 @login_required
 def board():
     ensure(db.session, current_user, Permission.VIEW_READINESS)
     found, errors = _asked_board(paged=True)
-    units = _units(Permission.VIEW_READINESS)
-    assisting = orgs_in_scope(db.session, current_user, Permission.ASSIST_READINESS)
-    return render_template(
-        "readiness/board.html",
-        board=found,
-        errors=errors,
-        values={name: value for name, value in request.args.items() if name in ("unit", "state", "check")},
-        units=units if len(units) <= MAX_UNITS_LISTED else None,
-        states=list(boards.UnitState),
-        assisting=assisting,
-        may_draft=orgs_in_scope(db.session, current_user, Permission.DRAFT_REQUESTS),
-        remedy_for=remedies.remedy_for,
-        action_form=ActionForm(),
-    ), 400 if errors else 200
+    values = {name: value for name, value in request.args.items() if name in ("unit", "state", "check")}
+    return _board_page(found, errors, values)
 
 
 @bp.get("/board.csv")
@@ -101,7 +123,9 @@ def board_download():
 
 
 def _upload_page(form: ReportUploadForm, status: int = 200):
-    return render_template("readiness/upload.html", form=form, max_kb=MAX_REPORT_BYTES // 1024), status
+    return render_template(
+        "readiness/upload.html", form=form, max_kb=MAX_REPORT_BYTES // 1024, choose_again=CHOOSE_FILE_AGAIN
+    ), status
 
 
 @bp.route("/reports/new", methods=["GET", "POST"])
@@ -127,7 +151,7 @@ def upload_report():
 
 
 def _upload_too_large(message: str):
-    form = ReportUploadForm(formdata=None)
+    form = ReportUploadForm(formdata=fields_beside_a_large_file())
     form.file.errors = [message]
     return _upload_page(form, 413)
 
@@ -135,27 +159,61 @@ def _upload_too_large(message: str):
 allow_upload(bp, "upload_report", MAX_REPORT_BYTES, _upload_too_large)
 
 
-@bp.get("/reports/<int:report_id>")
-@login_required
-def view_report(report_id: int):
+def _visible_report(report_id: int) -> CheckReport | None:
+    """The report, if the signed-in account may see it: its unit's readiness, and the custody register's when one
+    of its tokens is an organisation's (MẬT)."""
     report = db.session.get(
         CheckReport, report_id, options=[selectinload(CheckReport.tokens).selectinload(CheckedToken.token)]
     )
     unit = report.organisation_id if report else None
     if report is None or not can(db.session, current_user, Permission.VIEW_READINESS, unit):
-        raise NotFound("Không có kết quả kiểm tra này.")
+        return None
     secret = any(t.token is not None and t.token.kind is TokenKind.ORGANISATION for t in report.tokens)
     if secret and not can(db.session, current_user, Permission.VIEW_CUSTODY, unit):
-        raise NotFound("Không có kết quả kiểm tra này.")  # MẬT: not found, as the custody register answers
+        return None  # MẬT: not found, as the custody register answers
+    return report
+
+
+@dataclass(frozen=True)
+class RefusedRemedy:
+    """A request from a failed check that could not be drafted: the report page says why under its button."""
+
+    checked_token_id: int
+    check: str
+    message: str
+
+
+def _report_page(report: CheckReport, refused: RefusedRemedy | None = None):
     return render_template(
         "readiness/report.html",
         report=report,
         remedy_for=remedies.remedy_for,
         holder_mismatch=remedies.holder_mismatch,
         holder_check=remedies.HOLDER_CHECK,
-        may_draft=can(db.session, current_user, Permission.DRAFT_REQUESTS, unit),
+        may_draft=can(db.session, current_user, Permission.DRAFT_REQUESTS, report.organisation_id),
+        refused=refused,
         action_form=ActionForm(),
-    )
+    ), 400 if refused else 200
+
+
+@bp.get("/reports/<int:report_id>")
+@login_required
+def view_report(report_id: int):
+    report = _visible_report(report_id)
+    if report is None:
+        raise NotFound("Không có kết quả kiểm tra này.")
+    return _report_page(report)
+
+
+def _remedy_refused(checked_token_id: int, check: str, failure: ValidationFailed):
+    """The report of the check, with why no request was drafted under the button pressed; to whoever may not see
+    that report, the reason alone."""
+    reason = " ".join(failure.field_errors.values()) or failure.message
+    checked = db.session.get(CheckedToken, checked_token_id)
+    report = _visible_report(checked.report_id) if checked is not None else None
+    if report is None:
+        raise ValidationFailed(failure.field_errors, reason)
+    return _report_page(report, RefusedRemedy(checked_token_id, check, reason))
 
 
 @bp.post("/checked/<int:checked_token_id>/request")
@@ -164,7 +222,12 @@ def request_from_check(checked_token_id: int):
     form = ActionForm()
     if not form.validate_on_submit():
         abort(400)
-    drafted = remedies.draft_from_check(db.session, current_user, checked_token_id, request.form.get("check", ""))
+    check = request.form.get("check", "")
+    try:
+        drafted = remedies.draft_from_check(db.session, current_user, checked_token_id, check)
+    except ValidationFailed as failure:
+        db.session.rollback()
+        return _remedy_refused(checked_token_id, check, failure)
     db.session.commit()
     for found, created in ((drafted.request, drafted.created), (drafted.new_request, drafted.new_created)):
         if found is None:
@@ -187,12 +250,18 @@ def request_from_check(checked_token_id: int):
     return redirect(url_for("requests.view_request", request_id=shown.id))
 
 
+#: The visit service reads the report's JSON as its field ``file``; the form calls it ``report``.
+_VISIT_FIELDS = {"file": "report"}
+
+
 def _visit_form_page(form: VisitForm, status: int = 200):
     units = _units(Permission.ASSIST_READINESS)
     form.organisation_id.choices = [SelectChoice("", "— Chọn đơn vị —")] + [
         SelectChoice(str(u.id), "— " * u.depth + u.name) for u in units
     ]
-    return render_template("readiness/visit_form.html", form=form), status
+    return render_template(
+        "readiness/visit_form.html", form=form, choose_again=CHOOSE_FILE_AGAIN, form_token=onceonly.new_token()
+    ), status
 
 
 @bp.route("/visits/new", methods=["GET", "POST"])
@@ -204,22 +273,25 @@ def new_visit():
         return _visit_form_page(form)
     if not form.validate_on_submit():
         return _visit_form_page(form, 400)
+    if sent := onceonly.sent_before(db.session, current_user.id):
+        return sent
     report = form.report.data.read() if form.report.data else None
     try:
         visits.record_visit(db.session, current_user, form.raw(), report)
     except ValidationFailed as failure:
         db.session.rollback()
-        apply_field_errors(form, failure)
-        if "file" in failure.field_errors:
-            form.report.errors = [failure.field_errors["file"]]
+        errors = {_VISIT_FIELDS.get(name, name): message for name, message in failure.field_errors.items()}
+        apply_field_errors(form, ValidationFailed(errors, failure.message))
         return _visit_form_page(form, 400)
+    listed = url_for("readiness.list_visits")
+    onceonly.remember(db.session, listed)
     db.session.commit()
     flash("Đã ghi nhận lượt hỗ trợ kiểm tra tại cơ quan đầu mối.", "success")
-    return redirect(url_for("readiness.list_visits"))
+    return redirect(listed)
 
 
 def _visit_too_large(message: str):
-    form = VisitForm(formdata=None)
+    form = VisitForm(formdata=fields_beside_a_large_file())
     form.report.errors = [message]
     return _visit_form_page(form, 413)
 
@@ -243,14 +315,16 @@ def set_go_live(unit_id: int):
     form = ActionForm()
     if not form.validate_on_submit():
         abort(400)
+    typed = request.form.get("go_live_on", "")
     try:
-        visits.set_go_live(db.session, current_user, unit_id, request.form.get("go_live_on"))
+        visits.set_go_live(db.session, current_user, unit_id, typed)
     except ValidationFailed as failure:
         db.session.rollback()
-        flash(" ".join(failure.field_errors.values()), "error")
-    else:
-        db.session.commit()
-        flash("Đã lưu ngày triển khai của đơn vị.", "success")
+        refused = RefusedGoLive(unit_id, typed[:32], " ".join(failure.field_errors.values()))
+        found = boards.readiness_board(db.session, current_user, _settings(), boards.BoardFilter(unit_id=unit_id))
+        return _board_page(found, {}, {"unit": str(unit_id)}, refused)
+    db.session.commit()
+    flash("Đã lưu ngày triển khai của đơn vị.", "success")
     return redirect(url_for("readiness.board", unit=unit_id))
 
 

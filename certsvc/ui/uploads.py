@@ -5,25 +5,36 @@ A page that takes a file of up to ``limit`` bytes sets the bound of its own requ
 :data:`FORM_ALLOWANCE` for the form around it, before anything reads the body (the CSRF check reads the form
 first, so this runs as a URL value preprocessor, the only hook of a blueprint that comes before the app's
 ``before_request``). A larger request is answered by the page itself, with the message under its file field,
-instead of the bare 413 error page.
+instead of the bare 413 error page; :func:`fields_beside_a_large_file` gives it what was typed beside the file.
 """
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from flask import Blueprint, current_app, request
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
+from werkzeug.datastructures import CombinedMultiDict
 from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.formparser import FormDataParser
+from werkzeug.wsgi import get_input_stream
 
 from certsvc.errors import CertsvcError
 from certsvc.extensions import db
 
-__all__ = ["FORM_ALLOWANCE", "too_large_message", "allow_upload"]
+if TYPE_CHECKING:
+    from _typeshed import ReadableBuffer
+
+__all__ = ["FORM_ALLOWANCE", "CHOOSE_FILE_AGAIN", "too_large_message", "allow_upload", "fields_beside_a_large_file"]
 
 #: The form fields and multipart framing around the file: a few short texts.
 FORM_ALLOWANCE = 256 * 1024
+
+#: Under the file field of a form that comes back refused with a file chosen: a browser cannot be given it back.
+CHOOSE_FILE_AGAIN = "Tệp đã chọn không được giữ lại khi trang báo lỗi: chọn lại tệp trước khi lưu."
 
 #: Answers the too-large request on its own page: called with the message for the file field.
 TooLargePage = Callable[[str], ResponseReturnValue]
@@ -76,3 +87,30 @@ def _app_answer(error: Exception) -> ResponseReturnValue:
         raise error
     response: ResponseReturnValue = current_app.ensure_sync(handler)(error)
     return response
+
+
+class _DroppedFile(io.BytesIO):
+    """Where the file of a request refused for its size goes while its other fields are read: nowhere."""
+
+    def write(self, data: ReadableBuffer, /) -> int:
+        return memoryview(data).nbytes
+
+
+def _drop_file(
+    total_content_length: int | None, content_type: str | None, filename: str | None, content_length: int | None = None
+) -> _DroppedFile:
+    return _DroppedFile()
+
+
+def fields_beside_a_large_file() -> CombinedMultiDict | None:
+    """The fields typed beside a file too large for the page (its files keep their names, not their content), so
+    that the refusal shows them again; None when the request is larger than twice the page's bound, or the
+    app's, whichever is larger (it is then not read through)."""
+    bound = max(current_app.config["MAX_CONTENT_LENGTH"], 2 * (request.max_content_length or 0))
+    parser = FormDataParser(stream_factory=_drop_file, max_form_memory_size=FORM_ALLOWANCE)
+    try:
+        stream = get_input_stream(request.environ, max_content_length=bound)
+        _, fields, files = parser.parse(stream, request.mimetype, request.content_length, request.mimetype_params)
+    except RequestEntityTooLarge:
+        return None
+    return CombinedMultiDict([files, fields])

@@ -18,15 +18,19 @@ def _fits(chrome) -> tuple[int, int]:
     return tuple(chrome.driver.execute_script("return [document.documentElement.scrollWidth, window.innerWidth];"))
 
 
-def _at_phone_width(chrome, path: str, name: str) -> None:
+def at_phone_width(chrome, path: str, name: str) -> list[str]:
+    """Open ``path`` on a phone and on a desktop, with a screenshot of each: it must not scroll sideways on the
+    phone. What the phone showed before each value of the first stacked row (see :func:`_stacked_labels`)."""
     chrome.driver.set_window_size(PHONE_WIDTH, 900)
     chrome.open(path)
     width, window = _fits(chrome)
     assert width <= window, f"{path} is {width} px wide on a {window} px screen"
     chrome.screenshot(f"{name}-phone", PHONE_WIDTH)
+    labels = _stacked_labels(chrome)
     chrome.driver.set_window_size(DESKTOP_WIDTH, 900)
     chrome.driver.refresh()
     chrome.screenshot(f"{name}-desktop")
+    return labels
 
 
 def _stacked_labels(chrome) -> list[str]:
@@ -39,17 +43,11 @@ def _stacked_labels(chrome) -> list[str]:
 
 def test_queue_request_and_registry_fit_a_phone(chrome):
     chrome.login("daumoi")
-    _at_phone_width(chrome, "/requests/queue", "queue")
-    chrome.driver.set_window_size(PHONE_WIDTH, 900)
-    chrome.open("/requests/queue")
-    labels = _stacked_labels(chrome)
+    labels = at_phone_width(chrome, "/requests/queue", "queue")
     assert '"Loại đề nghị"' in labels and '"Trạng thái"' in labels, labels
     request_path = chrome.find("(//table[contains(@class, 'stack')]//tbody/tr)[1]//a").get_attribute("href")
-    _at_phone_width(chrome, request_path.removeprefix(chrome.server.url), "request")
-    _at_phone_width(chrome, "/registry/certificates", "certificates")
-    chrome.driver.set_window_size(PHONE_WIDTH, 900)
-    chrome.open("/registry/certificates")
-    assert '"Số hiệu"' in _stacked_labels(chrome)
+    at_phone_width(chrome, request_path.removeprefix(chrome.server.url), "request")
+    assert '"Số hiệu"' in at_phone_width(chrome, "/registry/certificates", "certificates")
     # On a desktop the lists stay tables with their header row.
     chrome.driver.set_window_size(DESKTOP_WIDTH, 900)
     chrome.open("/registry/certificates")

@@ -25,6 +25,7 @@ from certsvc.documents.models import (
     Series,
     Urgency,
 )
+from certsvc.documents.views import DRAFTING_UPLOAD_FILES
 from certsvc.timeutil import utcnow
 from tests.conftest import add_account
 from tests.documents.conftest import document_type, document_values, draft_pdf
@@ -449,4 +450,17 @@ def test_a_file_too_large_is_refused_on_the_page(session, docs_world, make_docum
         f"/documents/{doc.id}/approve", {"file": pdf_part(huge)}, content_type="multipart/form-data"
     )
     assert response.status_code == 413 and "Tệp lớn quá 20 MB" in text_of(response)
+    assert counts(session) == before
+
+
+def test_a_draft_too_large_comes_back_with_what_was_typed(session, docs_world, signed_in):
+    browser = signed_in("drafter")
+    values = as_form(document_values(session, docs_world, drafting_unit_id=docs_world.org("vhtt").id))
+    values["summary"] = "Về việc kiểm tra thiết bị ký số trước khi triển khai"
+    huge = b"%PDF-1.7\n" + b"0" * (MAX_FILE_BYTES * DRAFTING_UPLOAD_FILES + 300 * 1024)
+    before = counts(session)
+    response = browser.post("/documents/new", {**values, "file": pdf_part(huge)}, content_type="multipart/form-data")
+    page = text_of(response)
+    assert response.status_code == 413 and "Tệp lớn quá" in page
+    assert "Về việc kiểm tra thiết bị ký số trước khi triển khai" in page
     assert counts(session) == before

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import io
 import json
+import re
 
 import pytest
 from pkcs11 import TokenFlag
 from sqlalchemy import func, select
 
 from certsvc.accounts.models import Role
-from certsvc.readiness.models import AssistedVisit, CheckReport, ReportSource
-from certsvc.readiness.reports import store_report
+from certsvc.readiness.models import AssistedVisit, CheckReport, GoLive, ReportSource
+from certsvc.readiness.reports import MAX_REPORT_BYTES, store_report
+from certsvc.registry.models import TokenKind
 from certsvc.requests.models import CertificateRequest, RequestType
+from certsvc.ui.uploads import CHOOSE_FILE_AGAIN, FORM_ALLOWANCE
+from tests.requests.test_form_errors_placement import alert_box, field_block
 
 pytestmark = [pytest.mark.pkcs11, pytest.mark.xdist_group("softhsm")]
 
@@ -129,3 +133,127 @@ def test_board_filters_csv_and_go_live(session, readiness, browser):
     switch(browser, "unitofficer")
     assert browser.post(f"/readiness/units/{readiness.commune.id}/go-live", {"go_live_on": ""}).status_code == 403
     assert browser.get(f"/readiness/?unit={readiness.world.orgs['other_commune'].id}").status_code == 403
+
+
+# --- refused forms: each error under its field, what was typed kept ----------------------------------------
+
+
+def typed_visit(readiness, **changes) -> dict[str, object]:
+    """A visit as the focal officer fills it in (no report file)."""
+    return {
+        "organisation_id": str(readiness.commune.id),
+        "visitor_name": "Hoàng Thị Mai",
+        "token_serial": "",
+        "computer": "Máy xách tay Dell",
+        "actions": ["driver_installed", "certificate_imported"],
+        "outcome": "Chưa ký thử được.",
+    } | changes
+
+
+def post_visit(browser, fields: dict[str, object], report: bytes | None = None):
+    files = {"report": (io.BytesIO(report), "kiem-tra.json")} if report is not None else {}
+    return browser.post("/readiness/visits/new", fields | files, content_type="multipart/form-data")
+
+
+def assert_kept(page: str, readiness) -> None:
+    """The refused visit page still holds what ``typed_visit`` filled in."""
+    assert f'<option selected value="{readiness.commune.id}">' in page
+    assert 'value="Hoàng Thị Mai"' in page and 'value="Máy xách tay Dell"' in page
+    assert "Chưa ký thử được.</textarea>" in page
+    assert 'checked id="actions-0" name="actions" type="checkbox" value="driver_installed"' in page
+    assert 'checked id="actions-1" name="actions" type="checkbox" value="certificate_imported"' in page
+    assert 'checked id="actions-2"' not in page
+
+
+def test_a_visit_sent_three_times_is_one_visit(session, readiness, browser):
+    """A double click, or Back then save: the once-only token makes one visit, and the later sends say so."""
+    browser.login("focalofficer")
+    token = re.search(r'name="form_token" value="([^"]+)"', browser.get("/readiness/visits/new").get_data(as_text=True))
+    assert token is not None
+    answers = [post_visit(browser, typed_visit(readiness, form_token=token.group(1))) for _ in range(3)]
+    assert [answer.status_code for answer in answers] == [302, 302, 302]
+    assert count(session, AssistedVisit) == 1
+    assert "đã được gửi trước đó" in browser.get(answers[-1].headers["Location"]).get_data(as_text=True)
+
+
+def test_a_visit_refused_for_its_file_keeps_what_was_typed(session, readiness, browser):
+    browser.login("focalofficer")
+    refused = post_visit(browser, typed_visit(readiness), b"\x00\x01 not json")
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 400
+    assert_kept(page, readiness)
+    under_file = field_block(page, "report")
+    assert "Không đọc được nội dung JSON" in under_file and CHOOSE_FILE_AGAIN in under_file
+    assert "Không đọc được nội dung JSON" not in alert_box(page) and page.count("Không đọc được nội dung JSON") == 1
+    assert count(session, AssistedVisit) == 0 and count(session, CheckReport) == 0
+
+
+def test_a_visit_refused_for_a_file_too_large_keeps_what_was_typed(session, readiness, browser):
+    browser.login("focalofficer")
+    refused = post_visit(browser, typed_visit(readiness), b" " * (MAX_REPORT_BYTES + FORM_ALLOWANCE + 1))
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 413
+    assert_kept(page, readiness)
+    under_file = field_block(page, "report")
+    assert "Tệp lớn quá 256 KB" in under_file and CHOOSE_FILE_AGAIN in under_file
+    assert count(session, AssistedVisit) == 0 and count(session, CheckReport) == 0
+
+
+def test_an_upload_too_large_keeps_the_place_typed(session, readiness, browser):
+    browser.login("unithead")
+    refused = upload(browser, b" " * (MAX_REPORT_BYTES + FORM_ALLOWANCE + 1), place="Máy văn thư tầng 2")
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 413 and 'value="Máy văn thư tầng 2"' in field_block(page, "place")
+    assert "Tệp lớn quá 256 KB" in field_block(page, "file") and CHOOSE_FILE_AGAIN in field_block(page, "file")
+    assert count(session, CheckReport) == 0
+
+
+def test_a_visit_missing_fields_says_so_under_each(session, readiness, browser):
+    browser.login("focalofficer")
+    refused = post_visit(browser, typed_visit(readiness, organisation_id="", outcome="  "))
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 400
+    assert "Chọn đơn vị của người đến kiểm tra." in field_block(page, "organisation_id")
+    assert '<small class="error">Bắt buộc nhập.</small>' in field_block(page, "outcome")
+    assert "has-error" not in field_block(page, "visitor_name") and 'value="Hoàng Thị Mai"' in page
+    assert CHOOSE_FILE_AGAIN not in page  # no file was chosen: nothing to choose again
+    assert alert_box(page) == ""
+    assert count(session, AssistedVisit) == 0
+
+
+def test_a_refused_go_live_date_shows_under_its_field_on_the_board(session, readiness, browser):
+    browser.login("focalofficer")
+    refused = browser.post(f"/readiness/units/{readiness.commune.id}/go-live", {"go_live_on": "1800-01-01"})
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 400
+    under_date = field_block(page, f"g-{readiness.commune.id}")
+    assert "Ngày phải trong khoảng" in under_date and 'value="1800-01-01"' in under_date
+    assert "UBND xã Tân Đoàn" in page and "chưa đặt" in page
+    assert count(session, GoLive) == 0
+
+
+def test_a_refused_remedy_says_why_under_its_button(session, readiness, browser):
+    # The token is in the registry (with another certificate), the certificate failing on it is not.
+    readiness.register(
+        session, "LANH-DAO", TokenKind.PERSONAL, readiness.world.account(Role.UNIT_HEAD), on="THIEU-KHOA"
+    )
+    focal = readiness.world.account(Role.FOCAL_OFFICER)
+    report = store_report(session, focal, readiness.checks.report("THIEU-KHOA"), source=ReportSource.VISIT)
+    session.commit()
+    (checked,) = report.tokens
+    browser.login("unitofficer")
+    refused = browser.post(f"/readiness/checked/{checked.id}/request", {"check": "cert.private_key"})
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 400
+    under_button = re.search(
+        r'value="cert.private_key">\s*<button[^>]*>[^<]*</button>\s*</form>\s*<br><small class="error"[^>]*>([^<]*)<',
+        page,
+    )
+    assert under_button and under_button.group(1) == "Chứng thư số trên thiết bị chưa có trong sổ chứng thư số."
+    assert page.count("Chứng thư số trên thiết bị chưa có trong sổ chứng thư số.") == 1  # there, and only there
+    # A check the page has no button for (a click from a stale or forged page): the reason still shows.
+    forged = browser.post(f"/readiness/checked/{checked.id}/request", {"check": "pin.locked"})
+    boxes = re.findall(r'<div class="flash flash-error" role="alert">.*?</div>', forged.get_data(as_text=True), re.S)
+    assert forged.status_code == 400
+    assert any("Kết quả kiểm tra này không có lỗi nào ở mục này cần lập đề nghị." in box for box in boxes)
+    assert count(session, CertificateRequest) == 0
