@@ -41,6 +41,7 @@ from certsvc.documents.views import DRAFTING_UPLOAD_FILES
 from certsvc.errors import NotFound, PermissionDenied, ValidationFailed
 from certsvc.extensions import db
 from certsvc.policy import Permission, ensure, orgs_in_scope
+from certsvc.ui.downloads import content_disposition
 from certsvc.ui.uploads import FORM_ALLOWANCE
 
 __all__ = ["ACTIONS"]
@@ -296,7 +297,7 @@ def download_document_file(api_document_id: int, api_file_id: int) -> Response:
 
 def _pdf(content: bytes, filename: str) -> Response:
     response = Response(content, mimetype="application/pdf")
-    response.headers.set("Content-Disposition", "attachment", filename=filename)
+    response.headers["Content-Disposition"] = content_disposition(filename)
     return response
 
 

@@ -34,6 +34,8 @@ from certsvc.readiness.reports import MAX_REPORT_BYTES
 from certsvc.readiness.visits import MAX_VISITS_LISTED
 from certsvc.registry.models import TokenKind, TokenState
 from certsvc.registry.service import CertificateStatus
+from certsvc.requests.attachments import _SIGNATURES as _ATTACHMENT_SIGNATURES
+from certsvc.requests.attachments import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS
 from certsvc.requests.batches import DOCUMENT_NUMBER
 from certsvc.requests.fields import REQUEST_TYPES
 from certsvc.requests.models import BatchStatus, RequestStatus, RequestType
@@ -46,13 +48,17 @@ _INTEGER = {"type": "integer"}
 _BOOLEAN = {"type": "boolean"}
 _TIME = {"type": "string", "format": "date-time"}
 _DATE = {"type": "string", "format": "date"}
+_SHA256 = {"type": "string", "pattern": "^[0-9a-f]{64}$"}
+_MB = 1024 * 1024
 #: A PDF file, the whole body of its request or answer (or a part of a multipart form).
 _PDF = {
     "type": "string",
     "format": "binary",
     "contentMediaType": "application/pdf",
-    "description": f"A PDF file (starting with %PDF-) of at most {MAX_FILE_BYTES // (1024 * 1024)} MB.",
+    "description": f"A PDF file (starting with %PDF-) of at most {MAX_FILE_BYTES // _MB} MB.",
 }
+#: The types of a request's attachments, as the server recognises them by their first bytes.
+_ATTACHMENT_TYPES = tuple(media_type for _, media_type in _ATTACHMENT_SIGNATURES)
 #: An id of a record: the server refuses 0 and negative numbers as malformed.
 _ID = {"type": "integer", "minimum": 1}
 #: Characters the server refuses in any text (text_problem), as the ranges of its two character classes.
@@ -128,7 +134,7 @@ _ERROR = {
                     "description": (
                         "Stable code for programs: unauthenticated, forbidden, password_change_required, not_found, "
                         "bad_request, validation_failed, policy_refused, conflict, transition_refused, "
-                        "already_changed, busy, not_editable, "
+                        "already_changed, busy, not_editable, not_attachable, already_removed, "
                         "batch_not_open, batch_not_locked, batch_lock_lost, batch_changed, bulk_failed, "
                         "idempotency_key_reused, paper_only, approval_not_today, not_issued, wrong_status, "
                         "signature_refused and the codes of the signature checks (see the 422 answers), "
@@ -219,18 +225,9 @@ _REQUEST_DETAIL = _extended(
         "editable": {"type": "boolean", "description": "Whether the caller may PATCH the fields now."},
         "attachments": {
             "type": "array",
-            "description": "The files the unit attached (PDF, JPEG, PNG), oldest first; attached on the request page.",
-            "items": _object(
-                {
-                    "id": _INTEGER,
-                    "filename": _STRING,
-                    "media_type": _STRING,
-                    "size": _INTEGER,
-                    "sha256": _STRING,
-                    "description": _nullable(_STRING),
-                    "uploaded_at": _TIME,
-                }
-            ),
+            "description": "The files the unit attached and has not removed, oldest first "
+            "(POST .../attachments adds one).",
+            "items": _ref("RequestAttachment"),
         },
         "problems": {
             "type": "array",
@@ -238,6 +235,20 @@ _REQUEST_DETAIL = _extended(
             "items": _object({"code": _STRING, "message": _STRING}),
         },
     },
+)
+
+_REQUEST_ATTACHMENT = _object(
+    {
+        "id": _INTEGER,
+        "filename": {**_STRING, "description": "The name it was sent with (no folder), given back on download."},
+        "media_type": {"type": "string", "enum": list(_ATTACHMENT_TYPES), "description": "What the bytes are."},
+        "size": {**_INTEGER, "description": "Bytes."},
+        "sha256": _SHA256,
+        "description": {**_nullable(_STRING), "description": "What the file is, e.g. Bản chụp CCCD hai mặt."},
+        "uploaded_by_id": {**_nullable(_INTEGER), "description": "The account that attached it."},
+        "uploaded_at": _TIME,
+        "download_url": {**_STRING, "description": "The path that downloads it (GET, with the API token)."},
+    }
 )
 
 _REQUEST_TYPE = _object(
@@ -363,7 +374,6 @@ _TOKEN_DETAIL = _extended(
 
 # --- documents ------------------------------------------------------------------------------------
 
-_SHA256 = {"type": "string", "pattern": "^[0-9a-f]{64}$"}
 _DOCUMENT_TYPE = _object({"id": _INTEGER, "name": _STRING, "abbreviation": _nullable(_STRING)})
 _LINES = {"type": "array", "items": _STRING}
 
@@ -734,6 +744,7 @@ _SCHEMAS = {
     "RequestTypeList": _list_of("RequestType", paged=False),
     "Request": _REQUEST,
     "RequestDetail": _REQUEST_DETAIL,
+    "RequestAttachment": _REQUEST_ATTACHMENT,
     "RequestList": _list_of("Request"),
     "Batch": _BATCH,
     "BatchDetail": _BATCH_DETAIL,
@@ -769,6 +780,7 @@ _ERRORS = {
     404: "No such record or action (not_found).",
     409: "The record's state does not allow it (conflict, transition_refused, batch_not_open, ...), or someone "
     "changed it meanwhile (already_changed; read it again before retrying).",
+    413: "The request is larger than the service takes at all: nothing was read.",
     422: "The Idempotency-Key was already used with another request (idempotency_key_reused); or, for an upload "
     "of a signed PDF, the server's check of the file failed (signature_refused or the code of the failed check: "
     "not_pdf, unreadable_pdf, not_handed_out_file, not_whole_file, extra_revisions, signature_count, wrong_field, "
@@ -829,10 +841,12 @@ def _post(
     )
 
 
-def _download(summary: str, parameters: tuple[dict, ...]) -> dict:
-    """A GET answering a stored PDF as it was kept (``Content-Disposition: attachment`` with its name)."""
+def _download(summary: str, parameters: tuple[dict, ...], content: dict | None = None) -> dict:
+    """A GET answering a stored file as it was kept (``Content-Disposition: attachment`` with its name): a PDF,
+    or one of ``content``'s types."""
     operation = _operation(summary, 200, "Error", (403, 404), parameters=parameters)
-    operation["responses"]["200"] = {"description": "The PDF.", "content": {"application/pdf": {"schema": _PDF}}}
+    answer = content or {"application/pdf": {"schema": _PDF}}
+    operation["responses"]["200"] = {"description": "The file.", "content": answer}
     return operation
 
 
@@ -964,6 +978,23 @@ _DIRECTION = _object(
     optional=("handle_by", "direction"),
 )
 _REQUEST_ID = _path_id("api_request_id", "request")
+_ATTACHMENT_ID = _path_id("api_attachment_id", "attachment (attachments[].id)")
+_NEW_ATTACHMENT = _object(
+    {
+        "file": {
+            "type": "string",
+            "format": "binary",
+            "description": f"One PDF, JPEG or PNG file (recognised by its bytes) of at most "
+            f"{MAX_ATTACHMENT_BYTES // _MB} MB; the name it is sent with is kept.",
+        },
+        "description": {**_PLAIN, "maxLength": 200, "description": "What the file is, e.g. Bản chụp CCCD hai mặt."},
+    },
+    optional=("description",),
+)
+_ATTACHMENT_FILE = {
+    media_type: {"schema": {"type": "string", "format": "binary", "contentMediaType": media_type}}
+    for media_type in _ATTACHMENT_TYPES
+}
 _BATCH_ID = _path_id("api_batch_id", "batch")
 
 _NEW_REQUEST = _object({"organisation_id": _ID, "type": _values(RequestType), "fields": _FIELD_VALUES})
@@ -1076,6 +1107,35 @@ _PATHS = {
             (400, 403, 404, 409),
             parameters=(_REQUEST_ID,),
             body=_TRANSITION,
+        ),
+    },
+    "/requests/{api_request_id}/attachments": {
+        "post": _post(
+            "Attach a file (the scanned CCCD, the unit's signed letter) as multipart/form-data, one file a call, "
+            "while the unit may change the request (draft or returned; else 409 not_attachable); at most "
+            f"{MAX_ATTACHMENTS} files at once. Answers the request, with the new file's download path as Location. "
+            "A retry with the same Idempotency-Key must send the same bytes, multipart boundary included.",
+            201,
+            "RequestDetail",
+            (400, 403, 404, 409, 413),
+            parameters=(_REQUEST_ID,),
+            body=_NEW_ATTACHMENT,
+            media="multipart/form-data",
+        ),
+    },
+    "/requests/{api_request_id}/attachments/{api_attachment_id}": {
+        "get": _download(
+            "One of the request's current attachments, as it was sent (for whoever may see the request).",
+            (_REQUEST_ID, _ATTACHMENT_ID),
+            _ATTACHMENT_FILE,
+        ),
+        "delete": _operation(
+            "Remove an attachment while the unit may change the request; it stays in the record, marked removed "
+            "(a second removal is 409 already_removed).",
+            200,
+            "RequestDetail",
+            (403, 404, 409),
+            parameters=(_REQUEST_ID, _ATTACHMENT_ID),
         ),
     },
     "/batches": {
@@ -1505,7 +1565,8 @@ def openapi_document() -> dict:
             "Authenticate with a personal API token: `Authorization: Bearer csv1_...`. "
             "Bodies are JSON objects (`Content-Type: application/json`); members not described "
             "are refused. A PDF is the whole body of its request (`Content-Type: application/pdf`), except for "
-            "a draft's appendices and an incoming document from outside (with its values): `multipart/form-data`. "
+            "a draft's appendices, an incoming document from outside (with its values) and a request's attachment: "
+            "`multipart/form-data`. "
             'Errors are `{"error": {"code", "message", "fields"?}}`.',
         },
         "servers": [{"url": "/api/v1"}],

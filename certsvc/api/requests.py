@@ -1,24 +1,27 @@
-"""API of certificate requests and the request types' fields.
+"""API of certificate requests, their attachments and the request types' fields.
 
 Thin, and checked as the pages check (certsvc.requests.views): the permission at the record's
-organisation before the body is read; every change through certsvc.requests.service.
+organisation before the body is read; every change through certsvc.requests.service, and the attachments
+through certsvc.requests.attachments (which the request page calls too).
 """
 
 from __future__ import annotations
 
-from flask import Response, current_app, jsonify, url_for
+from flask import Response, current_app, jsonify, request, url_for
+from werkzeug.datastructures import FileStorage
 
-from certsvc.api.common import Body, Query, committed, json_body, page_json
+from certsvc.api.common import BadRequest, Body, Query, committed, json_body, page_json
 from certsvc.api.serializers import request_detail_json, request_json, request_type_json
 from certsvc.api.views import api_account, bp
 from certsvc.errors import NotFound, PermissionDenied, ValidationFailed
 from certsvc.extensions import db
 from certsvc.policy import Permission, can, ensure, orgs_in_scope
-from certsvc.requests import checks, listing, service
+from certsvc.requests import attachments, checks, listing, service
 from certsvc.requests.fields import REQUEST_TYPES, SubmissionLimits, spec_of
 from certsvc.requests.listing import RequestFilter
 from certsvc.requests.models import CertificateRequest, RequestStatus, RequestType
 from certsvc.requests.transitions import ACTION_LABELS, PAGE_ACTIONS, action_permissions
+from certsvc.ui.downloads import stored_file_download
 
 __all__ = ["request_detail"]
 
@@ -136,4 +139,58 @@ def transition_request(api_request_id: int) -> Response:
     if not any(can(db.session, account, p, req.organisation_id) for p in action_permissions(action)):
         raise PermissionDenied()
     service.take_action(db.session, account, req, action, comment, _limits())
+    return committed(lambda: request_detail(req))
+
+
+# -- attachments -------------------------------------------------------------------------------------------
+
+#: The parts of an attachment's upload.
+_ATTACHMENT_PARTS = ("file", "description")
+
+
+def _attachment_upload() -> FileStorage | None:
+    """The one file of an attachment's ``multipart/form-data`` (its ``file`` part), after refusing any other
+    part but ``description``; None when no file was sent (the service says so under ``file``)."""
+    if request.mimetype != "multipart/form-data":
+        raise BadRequest(
+            "Gửi tệp đính kèm dạng multipart/form-data: tệp ở phần «file», nội dung tệp (nếu có) ở phần «description»."
+        )
+    errors = {name: "Không có trường này." for name in (*request.form, *request.files) if name not in _ATTACHMENT_PARTS}
+    if "file" in request.form:
+        errors["file"] = "Phần «file» phải là một tệp (có tên tệp, filename)."
+    if len(request.files.getlist("file")) > 1:
+        errors["file"] = "Mỗi lần gửi một tệp."
+    if len(request.form.getlist("description")) > 1 or "description" in request.files:
+        errors["description"] = "Gửi một nội dung tệp, dạng chữ."
+    if errors:
+        raise ValidationFailed(errors)
+    return request.files.get("file")
+
+
+@bp.post("/requests/<int:api_request_id>/attachments")
+def add_request_attachment(api_request_id: int) -> Response:
+    """Attach one file (PDF, JPEG or PNG) while the unit may change the request: the request as it is now,
+    with the new file's download path as Location."""
+    account = api_account()
+    req = service.get_request(db.session, api_request_id)
+    service.ensure_can_change(db.session, account, req)  # before the body is read
+    upload = _attachment_upload()
+    added = attachments.add_attachment(db.session, account, req, upload, request.form.get("description"))
+    location = url_for("api.download_request_attachment", api_request_id=req.id, api_attachment_id=added.id)
+    return committed(lambda: request_detail(req), 201, location)
+
+
+@bp.get("/requests/<int:api_request_id>/attachments/<int:api_attachment_id>")
+def download_request_attachment(api_request_id: int, api_attachment_id: int) -> Response:
+    """A current attachment's bytes, as a download under the name it was sent with."""
+    req = service.get_request(db.session, api_request_id)
+    file = attachments.download(db.session, api_account(), req, api_attachment_id)
+    return stored_file_download(file.content, file.filename, file.media_type)
+
+
+@bp.delete("/requests/<int:api_request_id>/attachments/<int:api_attachment_id>")
+def remove_request_attachment(api_request_id: int, api_attachment_id: int) -> Response:
+    """Take a file off the request (it stays in the record, marked removed): the request as it is now."""
+    req = service.get_request(db.session, api_request_id)
+    attachments.remove_attachment(db.session, api_account(), req, api_attachment_id)
     return committed(lambda: request_detail(req))

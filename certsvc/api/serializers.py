@@ -1,4 +1,5 @@
-"""Records as the API shows them: plain JSON values, times in ISO 8601 with their offset (UTC).
+"""Records as the API shows them: plain JSON values, times in ISO 8601 with their offset (UTC), links as
+paths of the API (``/api/v1/...``).
 
 The shapes are those of the components in :mod:`certsvc.api.openapi`; the tests check each
 real response against them.
@@ -9,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 
+from flask import url_for
+
 from certsvc.core.enums import LabelledEnum
 from certsvc.orgs.models import Organisation
 from certsvc.people.models import Person
@@ -17,7 +20,7 @@ from certsvc.registry.service import CertificateStatus
 from certsvc.requests.checks import SubmissionProblem
 from certsvc.requests.fields import TypeSpec, fields_for_display
 from certsvc.requests.letters import batch_distribution, batch_recipient
-from certsvc.requests.models import Batch, CertificateRequest, RequestEvent
+from certsvc.requests.models import Batch, CertificateRequest, RequestAttachment, RequestEvent
 from certsvc.requests.transitions import ACTION_LABELS, Transition
 
 __all__ = [
@@ -104,6 +107,25 @@ def _event_json(event: RequestEvent) -> dict:
     }
 
 
+def _attachment_json(attachment: RequestAttachment) -> dict:
+    """A file attached to a request, with the API path that downloads it."""
+    return {
+        "id": attachment.id,
+        "filename": attachment.filename,
+        "media_type": attachment.media_type,
+        "size": attachment.size,
+        "sha256": attachment.sha256,
+        "description": attachment.description,
+        "uploaded_by_id": attachment.uploaded_by_id,
+        "uploaded_at": time_json(attachment.uploaded_at),
+        "download_url": url_for(
+            "api.download_request_attachment",
+            api_request_id=attachment.request_id,
+            api_attachment_id=attachment.id,
+        ),
+    }
+
+
 def request_detail_json(
     req: CertificateRequest,
     transitions: Iterable[Transition],
@@ -117,18 +139,7 @@ def request_detail_json(
             {"action": t.action, "label": t.label, "comment_required": t.comment_required} for t in transitions
         ],
         "editable": editable,
-        "attachments": [
-            {
-                "id": a.id,
-                "filename": a.filename,
-                "media_type": a.media_type,
-                "size": a.size,
-                "sha256": a.sha256,
-                "description": a.description,
-                "uploaded_at": time_json(a.uploaded_at),
-            }
-            for a in req.current_attachments
-        ],
+        "attachments": [_attachment_json(a) for a in req.current_attachments],
         "problems": [{"code": p.code, "message": p.message} for p in problems],
     }
 

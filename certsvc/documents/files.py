@@ -78,7 +78,8 @@ def read_pdf_upload(upload: Upload | bytes | None, field: str) -> bytes:
 
 def clean_filename(filename: str | None, default: str = "van-ban.pdf") -> str:
     """The file's own name (no folder), bounded; ``default`` when none was given."""
-    name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1].strip()
+    # A line break or tab (a multipart name may carry them, RFC 2231) would follow the name into every download.
+    name = " ".join((filename or "").replace("\\", "/").rsplit("/", 1)[-1].split())
     if problem := text_problem(name):
         raise ValidationFailed({"file": f"Tên tệp: {problem}"})
     return name[-255:] or default

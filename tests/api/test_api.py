@@ -185,6 +185,7 @@ def test_junk_on_every_api_route_is_a_documented_json_error_and_writes_nothing(a
         "document_action": "submit",
         "appendix_no": 1,
         "api_file_id": 1,
+        "api_attachment_id": 1,
         "api_incoming_id": 10**25,
         "api_unit_id": world.orgs["commune"].id,
         "anything": "x/y",

@@ -10,7 +10,7 @@ from certsvc.requests.models import Batch, BatchStatus
 from certsvc.requests.service import create_draft
 from tests.conftest import add_account
 from tests.matrix.registry import LIST_READERS, READERS
-from tests.matrix.requests import FOCAL, FOCAL_READERS, UNIT_READERS
+from tests.matrix.requests import FOCAL, FOCAL_READERS, UNIT_READERS, scanned_cccd
 from tests.matrix_roles import EVERYONE
 from tests.support.registry import add_certificate
 
@@ -25,6 +25,9 @@ ROUTES = {
     "api.get_request": UNIT_READERS,
     "api.update_request": frozenset({Role.UNIT_OFFICER, Role.UNIT_HEAD}),
     "api.transition_request": frozenset({Role.UNIT_OFFICER, Role.UNIT_HEAD, Role.FOCAL_OFFICER}),
+    "api.add_request_attachment": frozenset({Role.UNIT_OFFICER, Role.UNIT_HEAD}),
+    "api.download_request_attachment": UNIT_READERS,
+    "api.remove_request_attachment": frozenset({Role.UNIT_OFFICER, Role.UNIT_HEAD}),
     "api.list_batches": FOCAL_READERS,
     "api.create_batch": FOCAL,
     "api.get_batch": FOCAL_READERS,
@@ -41,8 +44,8 @@ ROUTES = {
 
 
 def targets(session, world) -> dict:
-    """A draft of the commune by an officer who does not sign in, an open batch of the focal office, and a
-    certificate of the commune on its token."""
+    """A draft of the commune by an officer who does not sign in, with a scanned CCCD attached; an open batch of
+    the focal office; and a certificate of the commune on its token."""
     commune = world.orgs["commune"]
     drafter = add_account(session, "soanthaoapi", commune, (Role.UNIT_OFFICER, commune))
     draft = create_draft(
@@ -67,12 +70,14 @@ def targets(session, world) -> dict:
         status=BatchStatus.OPEN,
     )
     session.add(batch)
+    scan = scanned_cccd(session, draft)
     session.commit()
     cert = add_certificate(session, commune, kind=TokenKind.DEVICE, cn="dvc.tandoan.langson.gov.vn")
     return {
         "anything": "khong-co",
         "api_token_id": 987654,
         "api_request_id": draft.id,
+        "api_attachment_id": scan.id,
         "api_batch_id": batch.id,
         "api_certificate_id": cert.id,
         "api_registry_token_id": cert.token_id,

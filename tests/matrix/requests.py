@@ -2,7 +2,7 @@
 
 from certsvc.accounts.models import Role
 from certsvc.documents.files import store
-from certsvc.requests.models import Batch, BatchStatus, RequestAttachment
+from certsvc.requests.models import Batch, BatchStatus, CertificateRequest, RequestAttachment
 from certsvc.requests.service import create_draft
 from tests.conftest import add_account
 
@@ -36,6 +36,19 @@ ROUTES = {
 }
 
 
+def scanned_cccd(session, request: CertificateRequest) -> RequestAttachment:
+    """A scanned CCCD attached to ``request``."""
+    scan = RequestAttachment(
+        request=request,
+        sha256=store(session, b"%PDF-1.4 scan"),
+        filename="cccd.pdf",
+        media_type="application/pdf",
+        size=13,
+    )
+    session.add(scan)
+    return scan
+
+
 def targets(session, world) -> dict:
     """A draft of the commune by an officer who does not sign in; an open batch of the focal office."""
     commune = world.orgs["commune"]
@@ -65,14 +78,7 @@ def targets(session, world) -> dict:
         status=BatchStatus.OPEN,
     )
     session.add(batch)
-    scan = RequestAttachment(
-        request=draft,
-        sha256=store(session, b"%PDF-1.4 scan"),
-        filename="cccd.pdf",
-        media_type="application/pdf",
-        size=13,
-    )
-    session.add(scan)
+    scan = scanned_cccd(session, draft)
     session.commit()
     return {
         "request_id": draft.id,
