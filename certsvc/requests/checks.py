@@ -20,14 +20,25 @@ from certsvc.errors import CertsvcError
 from certsvc.policy import Permission, can, request_subject_units
 from certsvc.registry.models import Certificate, Token, TokenState
 from certsvc.registry.service import due_back_message, open_returns
-from certsvc.requests.fields import DEFAULT_LIMITS, SubmissionLimits, display_serial
+from certsvc.requests.fields import DEFAULT_LIMITS, SubmissionLimits, display_serial, refused_sending
 from certsvc.requests.models import CLOSED_STATUSES, CertificateRequest, RequestStatus, RequestType
 from certsvc.timeutil import utcnow
 
-__all__ = ["SubmissionProblem", "SubmissionRefused", "current_information", "nameable", "submission_problems"]
+__all__ = [
+    "UNIT_LETTER_MISSING",
+    "SubmissionProblem",
+    "SubmissionRefused",
+    "current_information",
+    "nameable",
+    "submission_problems",
+]
 
 _CERTIFICATE_TYPES = {RequestType.RENEWAL, RequestType.CHANGE, RequestType.REVOCATION}
 _NEW_TYPES = {RequestType.NEW_INDIVIDUAL, RequestType.NEW_ORGANISATION, RequestType.NEW_DEVICE}
+
+
+#: The problem of a request whose unit's letter is missing or out of date (:func:`refused_sending`).
+UNIT_LETTER_MISSING = "unit_letter_missing"
 
 
 @dataclass(frozen=True)
@@ -73,6 +84,8 @@ def submission_problems(
     problems: list[SubmissionProblem] = []
     data = request.data or {}
     kind = request.request_type
+    if (unsendable := refused_sending(kind, data)) is not None:
+        problems.append(SubmissionProblem(UNIT_LETTER_MISSING, unsendable.message))
     # A record the request may no longer name (moved to another unit since) counts as unknown.
     units = request_subject_units(session, request.organisation_id)
     certificate, token = nameable(units, request.certificate), nameable(units, request.token)

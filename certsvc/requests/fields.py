@@ -6,7 +6,9 @@ exist, which are required and how each is checked. Pages render the fields from
 annex of a batch lists the same fields with the same labels.
 
 Every type also records the unit's own written request (:data:`UNIT_LETTER`: its number, date and signer),
-shown in a section of its own and kept apart from the type's fields, which the annex lists as columns.
+shown in a section of its own and kept apart from the type's fields, which the annex lists as columns. A draft
+saves without it (the head may not have signed the letter yet); the request does not leave the unit without it
+(:attr:`FieldSpec.required_to_send`, :func:`refused_sending`).
 
 Limits that are settings rather than form (maximum validity, how long after expiry a
 certificate may still be renewed, the official mail domain) are in :class:`SubmissionLimits`.
@@ -36,6 +38,7 @@ from certsvc.core.validation import (
     non_empty,
     parse_count,
 )
+from certsvc.errors import ValidationFailed
 from certsvc.requests.models import RequestType
 
 __all__ = [
@@ -50,6 +53,8 @@ __all__ = [
     "REQUEST_TYPES",
     "spec_of",
     "clean_fields",
+    "NEEDED_TO_SEND",
+    "refused_sending",
     "display_value",
     "fields_for_display",
     "display_serial",
@@ -113,7 +118,11 @@ class FieldSpec:
     clean: Callable[[Any], object]
     #: ``text``, ``email``, ``tel``, ``date``, ``number``, ``select``, ``textarea`` or ``checkbox``.
     widget: str = "text"
+    #: Needed to save the request at all.
     required: bool = False
+    #: Not needed to save a draft, but needed before the request leaves the unit for the focal office (see
+    #: :func:`refused_sending`): what the unit may not have yet when the drafter saves, such as its signed letter.
+    required_to_send: bool = False
     choices: tuple[tuple[str, str], ...] = ()
     hint: str | None = None
     max_length: int = 255
@@ -301,16 +310,19 @@ _CERTIFICATE = _field(
     "dấu cách, dấu hai chấm được bỏ qua).",
 )
 
-#: The unit's own written request ("công văn đề nghị"), signed by its head: every request records it.
+#: The unit's own written request ("công văn đề nghị"), signed by its head: Nghị định 68/2024 has the unit ask in
+#: writing, so no request leaves the unit without its number, date and signer; a draft saves before the letter
+#: is signed.
 UNIT_LETTER: tuple[FieldSpec, ...] = (
     _free(
         "unit_letter_number",
         "Số, ký hiệu công văn đề nghị của đơn vị",
         max_length=50,
         hint="Ví dụ 15/UBND-VP.",
+        required_to_send=True,
     ),
-    _field("unit_letter_date", "Ngày công văn", _letter_date, widget="date"),
-    _free("unit_letter_signer", "Người ký công văn (thủ trưởng đơn vị)", max_length=200),
+    _field("unit_letter_date", "Ngày công văn", _letter_date, widget="date", required_to_send=True),
+    _free("unit_letter_signer", "Người ký công văn (thủ trưởng đơn vị)", max_length=200, required_to_send=True),
 )
 
 REQUEST_TYPES: dict[RequestType, TypeSpec] = {
@@ -481,6 +493,29 @@ def clean_fields(
         collector.fail("urgent", "Chỉ đề nghị thu hồi khẩn khi mất thiết bị lưu khóa bí mật hoặc lộ khóa bí mật.")
     values = {name: value for name, value in collector.values.items() if value is not None and value is not False}
     return values, collector
+
+
+#: Under an empty field the request cannot be sent without.
+NEEDED_TO_SEND = "Bắt buộc trước khi gửi đầu mối."
+
+
+def refused_sending(request_type: RequestType, data: Mapping[str, object]) -> ValidationFailed | None:
+    """Why a saved request, whose stored values are ``data``, may not leave the unit yet, or None when its
+    fields allow it: each field :attr:`FieldSpec.required_to_send` that is empty (:data:`NEEDED_TO_SEND`) or no
+    longer passes its own check (a letter grown older than a year since the draft was saved), named.
+
+    The refusal's ``field_errors`` go under the fields; its message names them, for the API and the page's list
+    of what blocks sending.
+    """
+    collector = FieldCollector(data)
+    needed = [spec for spec in spec_of(request_type).all_fields if spec.required_to_send]
+    for spec in needed:
+        if collector.take(spec.name, spec.clean) is None:
+            collector.fail(spec.name, NEEDED_TO_SEND)
+    if not collector.errors:
+        return None
+    named = ", ".join(f"«{spec.label}»" for spec in needed if spec.name in collector.errors)
+    return ValidationFailed(collector.errors, f"Đề nghị chưa thể gửi đầu mối: thiếu hoặc chưa đúng {named}.")
 
 
 def display_value(spec: FieldSpec, value: object) -> str:

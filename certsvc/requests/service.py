@@ -26,7 +26,15 @@ from certsvc.policy import Permission, can, ensure, request_subject_units
 from certsvc.registry.models import Certificate, Token
 from certsvc.registry.service import in_register
 from certsvc.requests.checks import SubmissionRefused, current_information, nameable, submission_problems
-from certsvc.requests.fields import DEFAULT_LIMITS, SubmissionLimits, clean_fields, clean_serial, is_urgent_revocation
+from certsvc.requests.fields import (
+    DEFAULT_LIMITS,
+    UNIT_LETTER,
+    SubmissionLimits,
+    clean_fields,
+    clean_serial,
+    is_urgent_revocation,
+    refused_sending,
+)
 from certsvc.requests.models import CertificateRequest, RequestEvent, RequestStatus, RequestType
 from certsvc.requests.transitions import (
     PAGE_ACTIONS,
@@ -57,6 +65,9 @@ __all__ = [
 ]
 
 #: Statuses in which the unit may still change what the request says.
+#: The names of the unit's letter fields (:data:`UNIT_LETTER`).
+_LETTER_FIELDS = frozenset(spec.name for spec in UNIT_LETTER)
+
 EDITABLE = {
     RequestStatus.DRAFT: Action.EDIT,
     RequestStatus.APPROVED: Action.VOID_APPROVAL,
@@ -270,7 +281,8 @@ def update_request(
     fields: Mapping[str, object],
     limits: SubmissionLimits = DEFAULT_LIMITS,
 ) -> CertificateRequest:
-    """Change what the request says. Editing an approved request voids the approval (back to draft)."""
+    """Change what the request says. Editing an approved request voids the approval (back to draft); a change
+    of the unit's letter alone is recorded as such (:data:`Action.RECORD_LETTER`) and voids nothing."""
     ensure_can_change(session, by, request)
     action = EDITABLE.get(request.status)
     if action is None:
@@ -283,6 +295,8 @@ def update_request(
     }
     if not changes:
         return request
+    if changes.keys() <= _LETTER_FIELDS:
+        action = Action.RECORD_LETTER
     _apply_subject(request, values, subject)
     comment = "Phê duyệt bị hủy do sửa nội dung sau khi phê duyệt." if action == Action.VOID_APPROVAL else None
     apply_transition(session, by, request, action, comment, details={"changes": changes})
@@ -303,6 +317,8 @@ def take_action(
     """A lifecycle step from the request page or the queue; sending runs the submission checks first.
 
     Only :data:`PAGE_ACTIONS`: completing a request, for one, goes through its outcome (the registries).
+    A request leaves the unit only with the fields it may be saved without but not sent without (the unit's
+    letter, see :func:`certsvc.requests.fields.refused_sending`): ValidationFailed naming them, nothing changed.
     """
     if action not in PAGE_ACTIONS:
         raise NotFound("Không có thao tác này.")
@@ -314,6 +330,8 @@ def take_action(
         # Permission and status first, so an outsider learns nothing from the submission checks.
         transition = next((t for t in TRANSITIONS if t.action == action and t.source == request.status), None)
         if transition is not None and may_take(session, by, request, transition):
+            if (refused := refused_sending(request.request_type, request.data)) is not None:
+                raise refused
             problems = submission_problems(session, request, limits, by)
             if problems:
                 raise SubmissionRefused(problems)

@@ -42,6 +42,7 @@ class Action:
     CREATE = "create"
     EDIT = "edit"
     VOID_APPROVAL = "void_approval"
+    RECORD_LETTER = "record_letter"
     APPROVE = "approve"
     SUBMIT = "submit"
     APPROVE_SUBMIT = "approve_submit"
@@ -100,6 +101,14 @@ TRANSITIONS: tuple[Transition, ...] = (
     ),
     Transition(
         Action.EDIT, RequestStatus.RETURNED, RequestStatus.RETURNED, _UNIT, "Sửa nội dung", on_request_page=False
+    ),
+    # The unit's own letter (its number, date, signer) says how the request was sent, not what it asks: recording
+    # it keeps an approval and makes no author, so the head who signed the letter may type it in and still send.
+    *(
+        Transition(
+            Action.RECORD_LETTER, status, status, _UNIT, "Ghi công văn đề nghị của đơn vị", on_request_page=False
+        )
+        for status in (RequestStatus.DRAFT, RequestStatus.APPROVED, RequestStatus.RETURNED)
     ),
     Transition(Action.APPROVE, RequestStatus.DRAFT, RequestStatus.APPROVED, _HEAD, "Phê duyệt", not_drafter=True),
     Transition(

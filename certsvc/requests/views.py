@@ -12,7 +12,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from markupsafe import Markup, escape
 from sqlalchemy import select
@@ -31,12 +31,13 @@ from certsvc.policy import Permission, can, ensure, orgs_in_scope, request_subje
 from certsvc.registry.models import Certificate
 from certsvc.registry.service import RegistrySettings
 from certsvc.requests import attachments, batches, checks, followups, listing, service
-from certsvc.requests.fields import UNIT_LETTER, SubmissionLimits, display_value, spec_of
+from certsvc.requests.fields import UNIT_LETTER, SubmissionLimits, display_value, refused_sending, spec_of
 from certsvc.requests.listing import QUEUE_STATUSES, RequestFilter
 from certsvc.requests.models import CertificateRequest, RequestEvent, RequestStatus, RequestType
 from certsvc.requests.replacement import new_certificate_type, replacement_fields
 from certsvc.requests.transitions import ACTION_LABELS, PAGE_ACTIONS, action_permissions
 from certsvc.ui import onceonly
+from certsvc.ui.downloads import stored_file_download
 from certsvc.ui.navigation import NavLink
 from certsvc.ui.work import WorkItem, count_of
 
@@ -226,13 +227,14 @@ def _replacing_certificate(kind: RequestType, certificate_id: object, about: dic
     return replacement_fields(cert)
 
 
+#: Statuses from which the unit sends a request: its page lists what blocks sending.
+_UNSENT = (RequestStatus.DRAFT, RequestStatus.APPROVED, RequestStatus.RETURNED)
+
+
 def _request_page(req: CertificateRequest, errors: dict | None = None, status: int = 200):
     spec = spec_of(req.request_type)
-    problems = (
-        checks.submission_problems(db.session, req, _limits(), current_user)
-        if req.status in (RequestStatus.DRAFT, RequestStatus.APPROVED, RequestStatus.RETURNED)
-        else []
-    )
+    unsent = req.status in _UNSENT
+    problems = checks.submission_problems(db.session, req, _limits(), current_user) if unsent else []
     return render_template(
         "requests/view.html",
         req=req,
@@ -240,6 +242,8 @@ def _request_page(req: CertificateRequest, errors: dict | None = None, status: i
         display_value=display_value,
         action_label=ACTION_LABELS.get,
         problems=problems,
+        unit_letter_missing=checks.UNIT_LETTER_MISSING,
+        unsendable=refused_sending(req.request_type, req.data) if unsent else None,
         transitions=service.available_transitions(db.session, current_user, req),
         can_edit=service.can_edit(db.session, current_user, req),
         can_record_outcome=req.status is RequestStatus.SENT
@@ -395,10 +399,7 @@ def remove_attachment(request_id: int, attachment_id: int):
 def attachment(request_id: int, attachment_id: int):
     req = service.get_request(db.session, request_id)
     file = attachments.download(db.session, current_user, req, attachment_id)
-    response = Response(file.content, mimetype=file.media_type)
-    response.headers.set("Content-Disposition", "attachment", filename=file.filename)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+    return stored_file_download(file.content, file.filename, file.media_type)
 
 
 @PERSON_PAGE.add

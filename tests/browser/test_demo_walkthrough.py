@@ -34,7 +34,7 @@ from certsvc.documents.demo import SEAL_TOKEN, SIGNER_TOKEN
 from certsvc.registry.cli import registry
 from certsvc.timeutil import to_vietnam, utcnow
 from tests.support.registry import ISSUER, make_cert, pem
-from tests.support.requests import individual
+from tests.support.requests import individual, unit_letter
 from token_agent import cli
 from token_agent.demo import USER_PIN
 
@@ -81,6 +81,18 @@ def _act(chrome, request_id: int, button: str, status: str, comment: tuple[str, 
     chrome.press(button)
     assert f"Đề nghị số {request_id}: đã thực hiện «{button}»." in chrome.flashes()
     assert _status(chrome) == status
+
+
+#: How the form marks what a draft may be saved without but the request may not be sent without.
+TO_SEND = " * (bắt buộc khi gửi đầu mối)"
+
+
+def _fill_letter(chrome) -> None:
+    """Record the unit's letter, signed by its head, which the request may not leave the unit without."""
+    letter = unit_letter()
+    chrome.fill("Số, ký hiệu công văn đề nghị của đơn vị" + TO_SEND, letter["unit_letter_number"])
+    chrome.fill_date("Ngày công văn" + TO_SEND, letter["unit_letter_date"])
+    chrome.fill("Người ký công văn (thủ trưởng đơn vị)" + TO_SEND, letter["unit_letter_signer"])
 
 
 def _timeline(chrome) -> str:
@@ -172,6 +184,7 @@ def test_demo_walk_through_in_the_browser(app, chrome, tmp_path):
     ):
         chrome.fill(label, fields[name])
     chrome.fill_date("Ngày cấp CCCD", fields["cccd_issued_on"])
+    _fill_letter(chrome)
     chrome.screenshot("mau-01-form")
     chrome.press("Lưu dự thảo")
     new_id = _request_id(chrome)
@@ -185,6 +198,7 @@ def test_demo_walk_through_in_the_browser(app, chrome, tmp_path):
     chrome.follow("Thu hồi chứng thư số")
     chrome.fill("Số hiệu (serial) chứng thư số", serial)
     chrome.choose("Lý do thu hồi", "Thôi việc, chuyển ra ngoài khu vực nhà nước")
+    _fill_letter(chrome)
     chrome.press("Lưu dự thảo")
     revoke_id = _request_id(chrome)
     assert f"Đã lưu dự thảo số {revoke_id}. {NEXT_APPROVE}" in chrome.flashes()

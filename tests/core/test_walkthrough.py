@@ -17,7 +17,7 @@ from certsvc.registry.models import Certificate, Token
 from certsvc.requests.models import Batch, CertificateRequest, RequestStatus
 from tests.conftest import Browser
 from tests.support.registry import add_certificate, make_cert, pem, trust_test_issuer
-from tests.support.requests import individual, issue_letter, letter_people
+from tests.support.requests import individual, issue_letter, letter_people, unit_letter
 
 
 def _as(app, username: str) -> Browser:
@@ -54,7 +54,12 @@ def test_district_walk_through(app, session, world, tmp_path):
         _ok(
             officer.post(
                 "/requests/new/revocation",
-                {"organisation_id": str(commune.id), "certificate_serial": old.serial_hex, "reason": "retirement"},
+                {
+                    "organisation_id": str(commune.id),
+                    "certificate_serial": old.serial_hex,
+                    "reason": "retirement",
+                    **unit_letter(),
+                },
             )
         )
     )

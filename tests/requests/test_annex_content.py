@@ -22,7 +22,7 @@ from certsvc.requests.papers.text import MM
 from certsvc.timeutil import to_vietnam
 from tests.requests.test_requests_batches import _accepted, _locked
 from tests.support.registry import add_certificate
-from tests.support.requests import individual
+from tests.support.requests import NO_LETTER, individual
 
 HOLDER = "Lộc Văn Thắng"
 NEW_POSITION = "Chủ tịch Ủy ban nhân dân xã"
@@ -56,7 +56,8 @@ def batch(session, world):
         _accepted(
             session, world, fields=individual(full_name="Hoàng Thị Mai", cccd="001096004512", phone="0915204388")
         ),
-        _accepted(session, world, fields=individual(full_name="Nguyễn Thị Thu Hương")),
+        # sent before the unit's letter was required
+        _accepted(session, world, fields=individual(full_name="Nguyễn Thị Thu Hương", **NO_LETTER)),
         _accepted(
             session,
             world,

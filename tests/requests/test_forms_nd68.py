@@ -136,6 +136,20 @@ def test_a_scanned_cccd_is_attached_listed_and_downloaded_by_those_who_see_the_r
     assert focal_page.get(f"/requests/{other.id}/attachments/{attachment.id}").status_code == 404
 
 
+def test_an_attachment_named_in_vietnamese_downloads_under_its_name(officer_page, session, world):
+    """Headers travel as Latin-1: the name goes as RFC 6266's filename* beside an ASCII stand-in."""
+    request = draft(session, world)
+    assert _attach(officer_page, request.id, PNG, "Bản chụp CCCD của Đỗ Mai.png").status_code == 302
+    attachment = session.scalars(select(RequestAttachment).where(RequestAttachment.request_id == request.id)).one()
+    download = officer_page.get(f"/requests/{request.id}/attachments/{attachment.id}")
+    disposition = download.headers["Content-Disposition"]
+    disposition.encode("latin-1")  # what the server writes on the wire
+    assert disposition == (
+        'attachment; filename="Ban chup CCCD cua Do Mai.png"; '
+        "filename*=UTF-8''B%E1%BA%A3n%20ch%E1%BB%A5p%20CCCD%20c%E1%BB%A7a%20%C4%90%E1%BB%97%20Mai.png"
+    )
+
+
 @pytest.mark.parametrize(
     ("content", "filename", "message"),
     [

@@ -20,7 +20,7 @@ from tests.conftest import PG_URL, add_account
 from tests.requests.test_requests_pages import signed_in, text
 from tests.support.api import Api
 from tests.support.registry import add_certificate
-from tests.support.requests import bring_to, counts, draft, focal, head, individual
+from tests.support.requests import bring_to, counts, draft, focal, head, individual, unit_letter
 
 UNKNOWN_ID = 987654
 
@@ -37,7 +37,8 @@ def foreign(session, world):
 
 
 def _body(world, kind: str, fields: dict) -> dict:
-    return {"organisation_id": world.orgs["commune"].id, "type": kind, "fields": fields}
+    """The API's body of the commune's request of ``kind``, with the unit's letter."""
+    return {"organisation_id": world.orgs["commune"].id, "type": kind, "fields": unit_letter() | fields}
 
 
 # --- 1. a request names only records of its unit (and of the units below it) ------------------------
@@ -105,6 +106,7 @@ def test_the_request_form_refuses_another_units_certificate(make_browser, sessio
             "organisation_id": str(world.orgs["commune"].id),
             "certificate_serial": foreign.serial_hex,
             "reason": "retirement",
+            **unit_letter(),
         },
     )
     assert response.status_code == 302

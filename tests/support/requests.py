@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from datetime import date, timedelta
 
 from sqlalchemy import func, select
 
@@ -22,9 +23,24 @@ _numbers = itertools.count(1)
 S = RequestStatus
 
 
+def unit_letter(**changes) -> dict:
+    """The unit's own written request, signed three days ago: what a request may be saved without but must
+    carry to leave the unit (certsvc.requests.fields.UNIT_LETTER)."""
+    return {
+        "unit_letter_number": "15/UBND-VP",
+        "unit_letter_date": (date.today() - timedelta(days=3)).isoformat(),
+        "unit_letter_signer": "Nông Văn Khánh",
+    } | changes
+
+
+#: A letter that was never recorded: the fields of :func:`unit_letter` emptied, for a draft saved before it.
+NO_LETTER = dict.fromkeys(unit_letter(), "")
+
+
 def individual(**changes) -> dict:
-    """Mẫu 01 fields as the form posts them, with a fresh CCCD each call."""
+    """Mẫu 01 fields as the form posts them, with a fresh CCCD each call, and the unit's letter."""
     fields = {
+        **unit_letter(),
         "full_name": "Hoàng Thị Mai",
         "cccd": f"0201{next(_numbers):08d}",
         "cccd_issued_on": "2021-05-10",
@@ -40,8 +56,9 @@ def individual(**changes) -> dict:
 
 
 def organisational(**changes) -> dict:
-    """Mẫu 02 fields as the form posts them: the commune's organisation certificate."""
+    """Mẫu 02 fields as the form posts them: the commune's organisation certificate, and the unit's letter."""
     fields = {
+        **unit_letter(),
         "org_name": "UBND xã Tân Đoàn",
         "address": "Thôn Bản Đơn, xã Tân Đoàn",
         "tax_code": "4900123456",
@@ -68,7 +85,9 @@ def focal(world):
 
 
 def draft(session, world, kind="new_individual", fields=None, org="commune") -> CertificateRequest:
-    request = create_draft(session, officer(world), world.orgs[org].id, kind, fields or individual())
+    """The unit officer's draft of ``kind`` (a Mẫu 01 by default) with the unit's letter, unless ``fields`` set
+    its fields (:data:`NO_LETTER` leaves it out)."""
+    request = create_draft(session, officer(world), world.orgs[org].id, kind, unit_letter() | (fields or individual()))
     session.commit()
     return request
 
