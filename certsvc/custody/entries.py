@@ -39,6 +39,7 @@ from certsvc.people.models import Person
 from certsvc.policy import Permission, can
 from certsvc.registry.models import Token, TokenState
 from certsvc.registry.service import open_returns, transition_token
+from certsvc.registry.tokens import TRANSITIONS as TOKEN_TRANSITIONS
 from certsvc.registry.tokens import custody_change
 from certsvc.requests.models import CertificateRequest, RequestStatus, RequestType
 from certsvc.requests.service import draft_lost_token_revocation
@@ -50,6 +51,7 @@ __all__ = [
     "EVENT_REQUIRED_FIELDS",
     "LossReport",
     "event_form_kind",
+    "event_refusal",
     "receive",
     "record_event",
     "report_loss",
@@ -98,6 +100,23 @@ EVENT_REQUIRED_FIELDS: dict[CustodyEventKind, tuple[str, ...]] = {
 }
 EVENT_FORM_KINDS = tuple(EVENT_REQUIRED_FIELDS)
 _REQUIRED_CLEANERS = {**_KIND_FIELDS, "note": _NOTE}
+
+
+def event_refusal(kind: CustodyEventKind, state: TokenState) -> str | None:
+    """Why an event of ``kind`` cannot be recorded for a token in ``state``, or None when it can: the register's
+    own rules, then the registry's table of token states for the state the event leads to."""
+    if state in (TokenState.RETURNED, TokenState.DESTROYED) and kind is not CustodyEventKind.DESTROYED:
+        return f"Thiết bị đang ở trạng thái «{state.label}»."
+    if kind is CustodyEventKind.FOUND and state is not TokenState.LOST:
+        return "Chỉ ghi «Tìm thấy» cho thiết bị đang báo mất."
+    if kind is CustodyEventKind.INVENTORY and state is TokenState.LOST:
+        return "Thiết bị đang báo mất: không kiểm kê được."
+    after = _STATE_AFTER.get(kind)
+    if after is not None and (state, after) not in TOKEN_TRANSITIONS:
+        *others, last = [f"«{s.label}»" for s in TokenState if (s, after) in TOKEN_TRANSITIONS]
+        sources = f"{', '.join(others)} hoặc {last}" if others else last
+        return f"Chỉ ghi «{kind.label}» cho thiết bị ở trạng thái {sources}; thiết bị này đang «{state.label}»."
+    return None
 
 
 def event_form_kind(value: object) -> CustodyEventKind | None:
@@ -223,12 +242,8 @@ def record_event(session: Session, account: Account, token: Token, raw: Mapping)
     fields.raise_if_failed()
     kind = validated(kind, "kind")
     keepers = keeper_ids(session, [token.id])
-    if token.state in (TokenState.RETURNED, TokenState.DESTROYED) and kind is not CustodyEventKind.DESTROYED:
-        raise ValidationFailed({"kind": f"Thiết bị đang ở trạng thái «{token.state.label}»."})
-    if kind is CustodyEventKind.FOUND and token.state is not TokenState.LOST:
-        raise ValidationFailed({"kind": "Chỉ ghi «Tìm thấy» cho thiết bị đang báo mất."})
-    if kind is CustodyEventKind.INVENTORY and token.state is TokenState.LOST:
-        raise ValidationFailed({"kind": "Thiết bị đang báo mất: không kiểm kê được."})
+    if (refusal := event_refusal(kind, token.state)) is not None:
+        raise ValidationFailed({"kind": refusal})
     new_keeper = keepers.get(token.id)
     if kind is CustodyEventKind.FOUND:
         new_keeper = validated(keeper, "keeper_id").id

@@ -240,7 +240,8 @@ def record_event(token_id: int):
     if kind is None:
         token = _token(token_id, Permission.RECORD_CUSTODY)
         status = 400 if request.method == "POST" else 200
-        return render_template("custody/event_kind.html", token=token, kinds=entries.EVENT_FORM_KINDS), status
+        kinds = [(kind, entries.event_refusal(kind, token.state)) for kind in entries.EVENT_FORM_KINDS]
+        return render_template("custody/event_kind.html", token=token, kinds=kinds), status
     return _form_page(
         token_id,
         EventForm,

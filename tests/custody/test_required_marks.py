@@ -160,7 +160,7 @@ def test_without_a_kind_the_event_page_offers_the_kinds(make_browser, session, s
     url = f"/custody/tokens/{seal.token.id}/event{query}"
     page = browser.get(url).get_data(as_text=True)
     links = re.findall(rf'href="/custody/tokens/{seal.token.id}/event\?kind=([a-z]+)"', page)
-    assert links == ["inventory", "damaged", "found", "returned", "destroyed"]
+    assert links == ["inventory", "damaged", "returned"]  # what a token in use allows
     assert "Ghi sổ: chọn sự việc" in page and "<form" not in page.split("<main", 1)[-1]
     before = _written(session)
     assert browser.post(url, {"note": "Không chọn sự việc"}).status_code == 400
@@ -188,16 +188,23 @@ def test_a_refusal_of_the_kind_shows_above_the_form(make_browser, seal):
 
 
 def test_an_event_the_token_s_state_does_not_allow_is_refused_on_the_filled_form(make_browser, session, seal):
-    """Destroying a token still in use: the registry refuses the change; the form comes back with the reason
-    and what was typed, and nothing is written."""
+    """Destroying a token still in use: refused with the reason above the form, what was typed kept, and
+    nothing written; the choice of kinds shows it unavailable, with the same reason."""
     browser = _signed_in(make_browser(), seal.keeper.username)
     before = _written(session)
     response = browser.post(
         f"/custody/tokens/{seal.token.id}/event?kind=destroyed", {"note": "Hủy theo biên bản số 7", "place": "Kho"}
     )
     page = response.get_data(as_text=True)
-    assert response.status_code == 409
-    assert '<div class="flash flash-error" role="alert">' in page and "Ghi sổ: Tiêu hủy" in page
+    reason = "Chỉ ghi «Tiêu hủy» cho thiết bị ở trạng thái «Hỏng» hoặc «Đã nộp lại»; thiết bị này đang «Đang sử dụng»."
+    assert response.status_code == 400
+    assert reason in page.split('<div class="flash flash-error" role="alert">', 1)[1].split("</div>", 1)[0]
     assert "Hủy theo biên bản số 7" in page
     assert _written(session) == before
     assert session.get(Token, seal.token.id).state is TokenState.ACTIVE
+    chooser = browser.get(f"/custody/tokens/{seal.token.id}/event").get_data(as_text=True)
+    unavailable = re.findall(
+        r'<li class="unavailable"><span>([^<]+)</span><small class="muted">([^<]+)</small>', chooser
+    )
+    assert ("Tiêu hủy", reason) in unavailable
+    assert [label for label, _ in unavailable] == ["Tìm thấy", "Tiêu hủy"]
