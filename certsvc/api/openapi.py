@@ -34,8 +34,7 @@ from certsvc.readiness.reports import MAX_REPORT_BYTES
 from certsvc.readiness.visits import MAX_VISITS_LISTED
 from certsvc.registry.models import TokenKind, TokenState
 from certsvc.registry.service import CertificateStatus
-from certsvc.requests.attachments import _SIGNATURES as _ATTACHMENT_SIGNATURES
-from certsvc.requests.attachments import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS
+from certsvc.requests.attachments import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS, MEDIA_TYPES
 from certsvc.requests.batches import DOCUMENT_NUMBER
 from certsvc.requests.fields import REQUEST_TYPES
 from certsvc.requests.models import BatchStatus, RequestStatus, RequestType
@@ -58,7 +57,6 @@ _PDF = {
     "description": f"A PDF file (starting with %PDF-) of at most {MAX_FILE_BYTES // _MB} MB.",
 }
 #: The types of a request's attachments, as the server recognises them by their first bytes.
-_ATTACHMENT_TYPES = tuple(media_type for _, media_type in _ATTACHMENT_SIGNATURES)
 #: An id of a record: the server refuses 0 and negative numbers as malformed.
 _ID = {"type": "integer", "minimum": 1}
 #: Characters the server refuses in any text (text_problem), as the ranges of its two character classes.
@@ -241,7 +239,7 @@ _REQUEST_ATTACHMENT = _object(
     {
         "id": _INTEGER,
         "filename": {**_STRING, "description": "The name it was sent with (no folder), given back on download."},
-        "media_type": {"type": "string", "enum": list(_ATTACHMENT_TYPES), "description": "What the bytes are."},
+        "media_type": {"type": "string", "enum": list(MEDIA_TYPES), "description": "What the bytes are."},
         "size": {**_INTEGER, "description": "Bytes."},
         "sha256": _SHA256,
         "description": {**_nullable(_STRING), "description": "What the file is, e.g. Bản chụp CCCD hai mặt."},
@@ -993,7 +991,7 @@ _NEW_ATTACHMENT = _object(
 )
 _ATTACHMENT_FILE = {
     media_type: {"schema": {"type": "string", "format": "binary", "contentMediaType": media_type}}
-    for media_type in _ATTACHMENT_TYPES
+    for media_type in MEDIA_TYPES
 }
 _BATCH_ID = _path_id("api_batch_id", "batch")
 

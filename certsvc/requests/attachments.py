@@ -32,6 +32,7 @@ __all__ = [
     "MAX_ATTACHMENT_BYTES",
     "MAX_ATTACHMENTS",
     "ATTACHABLE",
+    "MEDIA_TYPES",
     "Upload",
     "Download",
     "add_attachment",
@@ -54,6 +55,8 @@ _SIGNATURES = (
     (b"\xff\xd8\xff", "image/jpeg"),
     (b"\x89PNG\r\n\x1a\n", "image/png"),
 )
+#: The media types of the files accepted.
+MEDIA_TYPES = tuple(media_type for _, media_type in _SIGNATURES)
 
 
 class Upload(files.Upload, Protocol):

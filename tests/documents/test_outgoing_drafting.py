@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from certsvc.audit.models import AuditEntry
 from certsvc.documents import drafting
-from certsvc.documents.files import MAX_FILE_BYTES, PAPER_ONLY_MESSAGE, PaperOnly, add_version, latest
+from certsvc.documents.files import MAX_FILE_BYTES, PAPER_ONLY_MESSAGE, PaperOnly, add_version, clean_filename, latest
 from certsvc.documents.models import (
     DocumentFile,
     DocumentStatus,
@@ -205,3 +205,16 @@ def test_a_secret_document_never_takes_a_file(session, docs_world):
     drafting.submit(session, docs_world["drafter"], doc)  # no file needed: it is on paper
     session.commit()
     assert doc.status is DocumentStatus.IN_REVIEW and doc.files == []
+
+
+@pytest.mark.parametrize(
+    ("sent", "kept"),
+    [
+        ("C:\\Users\\canbo\\Desktop\\du-thao.pdf", "du-thao.pdf"),
+        ("/home/canbo/du-thao.pdf", "du-thao.pdf"),
+        ("  Dự thảo\r\ncông văn.pdf ", "Dự thảo công văn.pdf"),
+        ("", "van-ban.pdf"),
+    ],
+)
+def test_a_file_is_kept_under_its_own_name_on_one_line(sent, kept):
+    assert clean_filename(sent) == kept
