@@ -114,7 +114,7 @@ class DocumentRecord:
     @property
     def identifier(self) -> str | None:
         number = self.number
-        if not (self.agency_code and number and number.isdigit() and self.issue_date):
+        if not (self.agency_code and number and number.isascii() and number.isdigit() and self.issue_date):
             return None
         return f"{self.agency_code}-{self.issue_date.year}-{int(number):06d}"
 
@@ -153,6 +153,11 @@ def _recorded(info: generic.DictionaryObject) -> dict[Entry, str]:
     return {entry: value for entry, value in values.items() if value}
 
 
+def _shown(value: str, most: int = 80) -> str:
+    """A value read from the file, as a message quotes it: a hostile file's may be of any length."""
+    return value if len(value) <= most else f"{value[:most]}…"
+
+
 def complete_on_issue(writer: IncrementalPdfFileWriter, number_and_symbol: str, place: str, issue_date: date) -> None:
     """Add the number and symbol, the issuing date and the identifier to the metadata the file already carries,
     in ``writer``'s revision: in the Info dictionary, in the XMP packet when the file has one, and in Keywords.
@@ -184,7 +189,7 @@ def complete_on_issue(writer: IncrementalPdfFileWriter, number_and_symbol: str, 
     )
     issued = dict(record.fields())
     contradicted = [
-        f"{entry.label} «{value}» (khi ban hành: «{issued.get(entry, '')}»)"
+        f"{entry.label} «{_shown(value)}» (khi ban hành: «{issued.get(entry, '')}»)"
         for entry, value in recorded.items()
         if issued.get(entry) != value
     ]

@@ -93,7 +93,8 @@ SEAL_DIAMETER = 36 * appearance.MM
 _TOP_RIGHT_MARGIN = 15 * appearance.MM
 _TOP_MARGIN = 5 * appearance.MM
 _EDGE = 1 * appearance.MM
-_NUMBER = re.compile(r"^\s*(\d+)\s*/\s*(\S+)\s*$")
+#: A register's number (ASCII digits: int() takes other scripts' digits too, and has a limit) and its symbol.
+_NUMBER = re.compile(r"^\s*([0-9]{1,7})\s*/\s*(\S{1,60})\s*$")
 _DA = re.compile(r"/(\S+)\s+([\d.]+)\s+Tf")
 _FALLBACK_FONTS = {appearance.REGULAR: "/Times-Roman", appearance.ITALIC: "/Times-Italic"}
 

@@ -41,8 +41,9 @@ def test_formats_follow_decree_30():
     assert signing.format_date_line("Văn Quan", dt.date(2026, 2, 5)) == "Văn Quan, ngày 05 tháng 02 năm 2026"
     assert signing.format_date_line("Văn Quan", dt.date(2026, 11, 21)) == "Văn Quan, ngày 21 tháng 11 năm 2026"
     assert signing.format_date_line("Văn Quan", dt.date(2026, 3, 9)) == "Văn Quan, ngày 09 tháng 3 năm 2026"
-    with pytest.raises(SigningRefusedError):
-        signing.format_number("UBND-VHTT")
+    for wrong in ("UBND-VHTT", "9" * 5000 + "/UBND-VHTT", "٣/UBND-VHTT", "²/UBND-VHTT", "1/" + "X" * 61):
+        with pytest.raises(SigningRefusedError):
+            signing.format_number(wrong)
 
 
 def test_prepare_places_fields_where_the_draft_has_them(issuing_round):
